@@ -1,0 +1,133 @@
+/**
+ * The route table: every Lambda function of the product, what it may touch, and which WebSocket and HTTP API
+ * routes it serves. Declared once; the CDK construct (`lib/`) builds functions, routes, integrations and IAM
+ * grants from it, and the local stack (`local/`) dispatches to the same handler modules with it.
+ *
+ * Every handler module exports `handler`. Paths are relative to the repository root.
+ */
+
+/** What a function may touch. Each flag maps to one least-privilege grant in the CDK construct. */
+export interface FunctionAccess {
+  /** Registry table access: none, read-only (GetItem/Query/Scan) or read-write (adds PutItem/DeleteItem). */
+  readonly table: 'none' | 'read' | 'readwrite';
+  /** May call `execute-api:ManageConnections` (post, get, delete) on this API's stage. */
+  readonly manageConnections: boolean;
+  /** Verifies tokens: reads the JWT signing secret (secret mode) or fetches the JWKS. */
+  readonly verifiesTokens: boolean;
+}
+
+export interface FunctionDeclaration {
+  /** Module exporting `handler`, relative to the repository root. */
+  readonly entry: string;
+  readonly description: string;
+  readonly access: FunctionAccess;
+}
+
+const none: FunctionAccess = { table: 'none', manageConnections: false, verifiesTokens: false };
+
+/** Every function, by logical id. */
+export const functions = {
+  wsAuthorizer: {
+    entry: 'lambdas/handlers/ws-authorizer.ts',
+    description: 'WebSocket $connect REQUEST authorizer: verifies the JWT from any carrier and the Origin',
+    access: { ...none, verifiesTokens: true },
+  },
+  wsConnect: {
+    entry: 'lambdas/handlers/ws-connect.ts',
+    description: 'WebSocket $connect: records the connection and echoes the chosen subprotocol',
+    access: { ...none, table: 'readwrite' },
+  },
+  wsDisconnect: {
+    entry: 'lambdas/handlers/ws-disconnect.ts',
+    description: 'WebSocket $disconnect: removes the connection',
+    access: { ...none, table: 'readwrite' },
+  },
+  wsFrames: {
+    entry: 'lambdas/handlers/ws-frames.ts',
+    description: 'WebSocket ping, hello and $default: answers with pong, authenticated or error frames',
+    access: none,
+  },
+  wsSend: {
+    entry: 'lambdas/handlers/ws-send.ts',
+    description: 'WebSocket send route: delivers a message to users and answers with a delivery report',
+    access: { ...none, table: 'readwrite', manageConnections: true },
+  },
+  httpAuthorizer: {
+    entry: 'lambdas/handlers/http-authorizer.ts',
+    description: 'HTTP API Lambda authorizer (simple responses): verifies the bearer JWT',
+    access: { ...none, verifiesTokens: true },
+  },
+  httpSend: {
+    entry: 'lambdas/handlers/http-send.ts',
+    description: 'HTTP API: send to a user, to users, broadcast, notification',
+    access: { ...none, table: 'readwrite', manageConnections: true },
+  },
+  httpStatus: {
+    entry: 'lambdas/handlers/http-status.ts',
+    description: 'HTTP API: connected users, a user status, my status',
+    access: { ...none, table: 'read' },
+  },
+  httpDisconnect: {
+    entry: 'lambdas/handlers/http-disconnect.ts',
+    description: 'HTTP API: closes every connection of a user',
+    access: { ...none, table: 'readwrite', manageConnections: true },
+  },
+  directSend: {
+    entry: 'lambdas/handlers/direct-send.ts',
+    description: 'Send function invoked directly (Lambda Invoke, EventBridge, Step Functions)',
+    access: { ...none, table: 'readwrite', manageConnections: true },
+  },
+} as const satisfies Record<string, FunctionDeclaration>;
+
+export type FunctionName = keyof typeof functions;
+
+/** The WebSocket API's route selection expression. */
+export const routeSelectionExpression = '$request.body.action';
+
+export interface WebSocketRouteDeclaration {
+  readonly routeKey: string;
+  readonly function: FunctionName;
+  /** Whether the integration's returned `body` is sent back to the caller (a route response). */
+  readonly returnResponse: boolean;
+  /** Only `$connect` carries the authorizer; API Gateway authorizes nowhere else on a WebSocket API. */
+  readonly authorized: boolean;
+}
+
+export const webSocketRoutes: readonly WebSocketRouteDeclaration[] = [
+  { routeKey: '$connect', function: 'wsConnect', returnResponse: false, authorized: true },
+  { routeKey: '$disconnect', function: 'wsDisconnect', returnResponse: false, authorized: false },
+  { routeKey: '$default', function: 'wsFrames', returnResponse: true, authorized: false },
+  { routeKey: 'ping', function: 'wsFrames', returnResponse: true, authorized: false },
+  { routeKey: 'hello', function: 'wsFrames', returnResponse: true, authorized: false },
+  { routeKey: 'send', function: 'wsSend', returnResponse: true, authorized: false },
+];
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface HttpRouteDeclaration {
+  readonly method: HttpMethod;
+  /** Path in API Gateway syntax (`{userId}` for a path parameter). */
+  readonly path: string;
+  readonly function: FunctionName;
+}
+
+/** Every HTTP API route; all of them sit behind the HTTP authorizer. */
+export const httpRoutes: readonly HttpRouteDeclaration[] = [
+  { method: 'POST', path: '/websocket/message/user', function: 'httpSend' },
+  { method: 'POST', path: '/websocket/message/users', function: 'httpSend' },
+  { method: 'POST', path: '/websocket/message/broadcast', function: 'httpSend' },
+  { method: 'POST', path: '/websocket/notification', function: 'httpSend' },
+  { method: 'GET', path: '/websocket/users/connected', function: 'httpStatus' },
+  { method: 'GET', path: '/websocket/users/{userId}/status', function: 'httpStatus' },
+  { method: 'GET', path: '/websocket/me/status', function: 'httpStatus' },
+  { method: 'DELETE', path: '/websocket/users/{userId}/disconnect', function: 'httpDisconnect' },
+];
+
+/** The route key API Gateway gives an HTTP route (`POST /websocket/message/user`); handlers dispatch on it. */
+export function httpRouteKey(route: Pick<HttpRouteDeclaration, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** Subprotocol that browsers offer and `$connect` echoes; the token rides in a second `bearer.<jwt>` entry. */
+export const webSocketSubprotocol = 'realtime-gateway.v1';
+export const bearerSubprotocolPrefix = 'bearer.';
