@@ -1,0 +1,115 @@
+import { Setting } from '../lambdas/core/config';
+import type { FunctionAccess } from '../lambdas/routes';
+
+/**
+ * How tokens are verified. On AWS the HS* secret lives in Secrets Manager and only its ARN is passed; the local
+ * stack and tests pass the secret itself (`JWT_SECRET`), which never happens on AWS.
+ */
+export type TokenVerification =
+  | { readonly mode: 'secret'; readonly secretArn: string }
+  | { readonly mode: 'secret'; readonly secret: string }
+  | {
+      readonly mode: 'jwks';
+      readonly jwksUrl: string;
+      readonly issuer?: string;
+      readonly audience?: string;
+    };
+
+/** Permission names of the send and management policy; an empty string means "any authenticated user". */
+export interface PermissionNames {
+  readonly send?: string;
+  readonly notify?: string;
+  readonly broadcast?: string;
+  readonly admin?: string;
+}
+
+/**
+ * The values of every Lambda setting, whatever function they end up in. An optional value left undefined is
+ * not passed at all, so the handler's reader applies its own default: defaults live in one place, the readers.
+ * Values may be CDK tokens (table name, callback URL, secret ARN); they are only copied, never inspected.
+ */
+export interface EnvironmentValues {
+  /** Registry table name. */
+  readonly tableName: string;
+  /** The WebSocket stage's callback URL (the emulator's URL locally). */
+  readonly callbackUrl: string;
+  readonly tokenVerification: TokenVerification;
+  readonly jwtAlgorithms?: readonly string[];
+  readonly jwtClockToleranceSeconds?: number;
+  readonly jwtMaxTokenBytes?: number;
+  readonly permissionsClaim?: string;
+  /** Allowed browser origins; `['*']` allows any. */
+  readonly allowedOrigins?: readonly string[];
+  readonly connectionTtlSeconds?: number;
+  readonly permissions?: PermissionNames;
+  readonly maxUserIds?: number;
+  readonly allowedMessageTypes?: readonly string[];
+  readonly sendConcurrency?: number;
+  readonly broadcastTimeMarginMs?: number;
+  readonly logLevel?: string;
+}
+
+/**
+ * The environment of one function, derived from its `access` flags alone, so that the CDK construct and the
+ * local stack give each handler exactly the same settings. A function gets only the settings of what it may
+ * touch:
+ *
+ * - every function: `LOG_LEVEL`;
+ * - registry access (`table` not `none`): `TABLE_NAME`, `CONNECTION_TTL_SECONDS` and the policy's permission
+ *   names, because the functions that use the registry are the ones that decide who may reach whom;
+ * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
+ *   posts in flight, broadcast time margin);
+ * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
+ *   the permissions claim and the allowed origins.
+ *
+ * @example
+ * environmentFor(functions.httpStatus.access, { tableName: 'Registry', callbackUrl: 'http://127.0.0.1:3001',
+ *   tokenVerification: { mode: 'secret', secret: 'dev-secret' }, logLevel: 'DEBUG' });
+ * // { LOG_LEVEL: 'DEBUG', TABLE_NAME: 'Registry' }
+ */
+export function environmentFor(access: FunctionAccess, values: EnvironmentValues): Record<string, string> {
+  const environment: Record<string, string> = {};
+  const put = (name: string, value: string | number | readonly string[] | undefined): void => {
+    if (value === undefined) return;
+    environment[name] = typeof value === 'object' ? value.join(',') : String(value);
+  };
+
+  put(Setting.logLevel, values.logLevel);
+
+  if (access.table !== 'none') {
+    put(Setting.tableName, values.tableName);
+    put(Setting.connectionTtlSeconds, values.connectionTtlSeconds);
+    put(Setting.sendPermission, values.permissions?.send);
+    put(Setting.notifyPermission, values.permissions?.notify);
+    put(Setting.broadcastPermission, values.permissions?.broadcast);
+    put(Setting.adminPermission, values.permissions?.admin);
+  }
+
+  if (access.manageConnections) {
+    put(Setting.callbackUrl, values.callbackUrl);
+    put(Setting.maxUserIds, values.maxUserIds);
+    put(Setting.allowedMessageTypes, values.allowedMessageTypes);
+    put(Setting.sendConcurrency, values.sendConcurrency);
+    put(Setting.broadcastTimeMarginMs, values.broadcastTimeMarginMs);
+  }
+
+  if (access.verifiesTokens) {
+    const verification = values.tokenVerification;
+    if (verification.mode === 'jwks') {
+      put(Setting.jwksUrl, verification.jwksUrl);
+      put(Setting.jwtIssuer, verification.issuer);
+      put(Setting.jwtAudience, verification.audience);
+    } else if ('secretArn' in verification) {
+      put(Setting.jwtSecretArn, verification.secretArn);
+    } else {
+      put(Setting.jwtSecret, verification.secret);
+    }
+    put(Setting.jwtAlgorithms, values.jwtAlgorithms);
+    put(Setting.jwtClockToleranceSeconds, values.jwtClockToleranceSeconds);
+    put(Setting.jwtMaxTokenBytes, values.jwtMaxTokenBytes);
+    put(Setting.permissionsClaim, values.permissionsClaim);
+    put(Setting.allowedOrigins, values.allowedOrigins);
+  }
+
+  return environment;
+}

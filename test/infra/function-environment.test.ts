@@ -1,0 +1,96 @@
+import { functions } from '../../lambdas/routes';
+import { type EnvironmentValues, environmentFor } from '../../lib/function-environment';
+
+const secretArnValues: EnvironmentValues = {
+  tableName: 'RegistryTable',
+  callbackUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+  tokenVerification: { mode: 'secret', secretArn: 'arn:aws:secretsmanager:eu-west-1:123:secret:jwt' },
+  jwtAlgorithms: ['HS256', 'HS512'],
+  permissionsClaim: 'permissions',
+  allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
+  connectionTtlSeconds: 10800,
+  permissions: { send: '', broadcast: 'ws:broadcast', admin: 'ws:admin' },
+  maxUserIds: 100,
+  sendConcurrency: 200,
+  logLevel: 'INFO',
+};
+
+describe('environmentFor', () => {
+  it('gives an authorizer the JWT settings and origins, and neither the table nor the callback URL', () => {
+    // GIVEN secret mode on AWS / WHEN the WebSocket authorizer's environment is derived
+    const environment = environmentFor(functions.wsAuthorizer.access, secretArnValues);
+    // THEN
+    expect(environment).toEqual({
+      LOG_LEVEL: 'INFO',
+      JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123:secret:jwt',
+      JWT_ALGORITHMS: 'HS256,HS512',
+      PERMISSIONS_CLAIM: 'permissions',
+      ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
+    });
+  });
+
+  it('gives a sending function the table, the callback URL, the policy and the delivery settings, no JWT', () => {
+    const environment = environmentFor(functions.httpSend.access, secretArnValues);
+    expect(environment).toEqual({
+      LOG_LEVEL: 'INFO',
+      TABLE_NAME: 'RegistryTable',
+      CONNECTION_TTL_SECONDS: '10800',
+      SEND_PERMISSION: '',
+      BROADCAST_PERMISSION: 'ws:broadcast',
+      ADMIN_PERMISSION: 'ws:admin',
+      CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+      MAX_USER_IDS: '100',
+      SEND_CONCURRENCY: '200',
+    });
+  });
+
+  it('gives the read-only status function the table but no callback URL', () => {
+    const environment = environmentFor(functions.httpStatus.access, secretArnValues);
+    expect(environment.TABLE_NAME).toBe('RegistryTable');
+    expect(environment).not.toHaveProperty('CALLBACK_URL');
+    expect(environment).not.toHaveProperty('JWT_SECRET_ARN');
+  });
+
+  it('gives a function that touches nothing only the log level', () => {
+    expect(environmentFor(functions.wsFrames.access, secretArnValues)).toEqual({ LOG_LEVEL: 'INFO' });
+  });
+
+  it('passes the secret itself only when given one (local stack), never alongside an ARN', () => {
+    const environment = environmentFor(functions.httpAuthorizer.access, {
+      ...secretArnValues,
+      tokenVerification: { mode: 'secret', secret: 'local-dev-secret' },
+    });
+    expect(environment.JWT_SECRET).toBe('local-dev-secret');
+    expect(environment).not.toHaveProperty('JWT_SECRET_ARN');
+  });
+
+  it('passes the JWKS URL, issuer and audience in JWKS mode, and no secret setting', () => {
+    const environment = environmentFor(functions.wsAuthorizer.access, {
+      ...secretArnValues,
+      tokenVerification: {
+        mode: 'jwks',
+        jwksUrl: 'https://issuer.example.com/.well-known/jwks.json',
+        issuer: 'https://issuer.example.com/',
+        audience: 'realtime',
+      },
+      jwtAlgorithms: ['RS256'],
+    });
+    expect(environment).toMatchObject({
+      JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
+      JWT_ISSUER: 'https://issuer.example.com/',
+      JWT_AUDIENCE: 'realtime',
+      JWT_ALGORITHMS: 'RS256',
+    });
+    expect(environment).not.toHaveProperty('JWT_SECRET_ARN');
+    expect(environment).not.toHaveProperty('JWT_SECRET');
+  });
+
+  it('leaves out settings whose value is not given, so the reader default applies', () => {
+    const environment = environmentFor(functions.wsConnect.access, {
+      tableName: 'T1x',
+      callbackUrl: 'http://127.0.0.1:3001',
+      tokenVerification: { mode: 'secret', secret: 's' },
+    });
+    expect(environment).toEqual({ TABLE_NAME: 'T1x' });
+  });
+});
