@@ -1,3 +1,19 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  DEFAULT_CONNECTION_TTL_SECONDS,
+  type Environment,
+  MIN_CONNECTION_TTL_SECONDS,
+  optionalInteger,
+  requireString,
+  Setting,
+} from './config';
+import { ValidationError } from './errors';
 import type { ConnectionItem } from './table-schema';
 
 /**
@@ -35,4 +51,187 @@ export interface ScanOptions {
   totalSegments?: number;
   /** Items per Scan request (DynamoDB `Limit`). */
   pageSize?: number;
+}
+
+/** The largest page `listConnectedUsers` serves. */
+export const MAX_CONNECTED_USERS_PAGE = 1000;
+
+/**
+ * A sort key above every real connectionId (API Gateway ids are short base64 strings; DynamoDB compares UTF-8
+ * bytes, and U+FFFF encodes as EF BF BF). Resuming a Scan just after `{ userId, connectionId: '\uffff' }` skips
+ * the rest of that user's items, so a user straddling a page boundary is listed on one page only.
+ */
+const AFTER_EVERY_CONNECTION_ID = '\uffff';
+
+/** The registry's settings. */
+export interface RegistryConfig {
+  tableName: string;
+  ttlSeconds: number;
+}
+
+/**
+ * Reads `TABLE_NAME` (required) and `CONNECTION_TTL_SECONDS` (default {@link DEFAULT_CONNECTION_TTL_SECONDS},
+ * at least {@link MIN_CONNECTION_TTL_SECONDS}: API Gateway's 2 h connection limit plus a margin).
+ *
+ * @example
+ * readRegistryConfig({ TABLE_NAME: 'Connections' }); // { tableName: 'Connections', ttlSeconds: 10800 }
+ */
+export function readRegistryConfig(env: Environment): RegistryConfig {
+  return {
+    tableName: requireString(env, Setting.tableName),
+    ttlSeconds: optionalInteger(env, Setting.connectionTtlSeconds, DEFAULT_CONNECTION_TTL_SECONDS, {
+      min: MIN_CONNECTION_TTL_SECONDS,
+    }),
+  };
+}
+
+export interface ConnectionRegistryOptions extends RegistryConfig {
+  client: DynamoDBDocumentClient;
+  /** The clock; tests pass a fixed one. */
+  now?: () => Date;
+  /**
+   * Items read per Scan request by `listConnectedUsers` (DynamoDB `Limit`).
+   * @default twice the requested number of users, at least 100
+   */
+  listScanPageSize?: number;
+}
+
+/**
+ * The DynamoDB implementation of {@link ConnectionRegistry}.
+ *
+ * @example
+ * const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(process.env) });
+ * await registry.register({ userId: 'user123', connectionId: 'abc=' });
+ * const live = await registry.connectionsOf('user123'); // [{ userId: 'user123', connectionId: 'abc=', ... }]
+ */
+export function createConnectionRegistry(options: ConnectionRegistryOptions): ConnectionRegistry {
+  const { client, tableName, ttlSeconds } = options;
+  const now = options.now ?? (() => new Date());
+  const nowInEpochSeconds = (): number => Math.floor(now().getTime() / 1000);
+  const liveOnly = { FilterExpression: 'expiresAt > :now' };
+
+  return {
+    async register({ userId, connectionId }) {
+      const connectedAt = now();
+      const item: ConnectionItem = {
+        userId,
+        connectionId,
+        connectedAt: connectedAt.toISOString(),
+        expiresAt: Math.floor(connectedAt.getTime() / 1000) + ttlSeconds,
+      };
+      await client.send(new PutCommand({ TableName: tableName, Item: item }));
+      return item;
+    },
+
+    async remove(userId, connectionId) {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: { userId, connectionId } }));
+    },
+
+    async connectionsOf(userId) {
+      const connections: ConnectionItem[] = [];
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'userId = :userId',
+            ...liveOnly,
+            ExpressionAttributeValues: { ':userId': userId, ':now': nowInEpochSeconds() },
+            // A send right after `$connect` must find the new connection: a strongly consistent read.
+            ConsistentRead: true,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        );
+        connections.push(...(page.Items ?? []).map(toConnectionItem));
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey);
+      return connections;
+    },
+
+    async listConnectedUsers({ limit, cursor }) {
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CONNECTED_USERS_PAGE) {
+        throw new ValidationError(`limit must be an integer from 1 to ${MAX_CONNECTED_USERS_PAGE}`);
+      }
+      const users: string[] = [];
+      let exclusiveStartKey: Record<string, unknown> | undefined =
+        cursor === undefined ? undefined : { userId: decodeCursor(cursor), connectionId: AFTER_EVERY_CONNECTION_ID };
+      const scanPageSize = options.listScanPageSize ?? Math.max(limit * 2, 100);
+      do {
+        const page = await client.send(
+          new ScanCommand({
+            TableName: tableName,
+            ...liveOnly,
+            ProjectionExpression: 'userId',
+            ExpressionAttributeValues: { ':now': nowInEpochSeconds() },
+            Limit: scanPageSize,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        );
+        // A user's items are contiguous in a Scan (one partition), so a new userId means a new user.
+        for (const item of page.Items ?? []) {
+          const userId = String(item.userId);
+          if (users.at(-1) === userId) continue;
+          if (users.length === limit) return { users, nextCursor: encodeCursor(users.at(-1)!) };
+          users.push(userId);
+        }
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey);
+      return { users };
+    },
+
+    async *scanConnections(scan: ScanOptions = {}) {
+      const segmentation = segmentationOf(scan);
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new ScanCommand({
+            TableName: tableName,
+            ...liveOnly,
+            ...segmentation,
+            ExpressionAttributeValues: { ':now': nowInEpochSeconds() },
+            Limit: scan.pageSize,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        );
+        const connections = (page.Items ?? []).map(toConnectionItem);
+        if (connections.length > 0) yield connections;
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey);
+    },
+  };
+}
+
+function toConnectionItem(item: Record<string, unknown>): ConnectionItem {
+  return {
+    userId: String(item.userId),
+    connectionId: String(item.connectionId),
+    connectedAt: String(item.connectedAt),
+    expiresAt: Number(item.expiresAt),
+  };
+}
+
+function segmentationOf(scan: ScanOptions): { Segment?: number; TotalSegments?: number } {
+  if (scan.segment === undefined && scan.totalSegments === undefined) return {};
+  const { segment = 0, totalSegments = 1 } = scan;
+  if (!Number.isInteger(totalSegments) || totalSegments < 1) {
+    throw new RangeError(`totalSegments must be a positive integer, got ${totalSegments}`);
+  }
+  if (!Number.isInteger(segment) || segment < 0 || segment >= totalSegments) {
+    throw new RangeError(`segment must be an integer from 0 to ${totalSegments - 1}, got ${segment}`);
+  }
+  return { Segment: segment, TotalSegments: totalSegments };
+}
+
+/** The cursor is the last listed userId, base64url-encoded so it is opaque and URL-safe. */
+function encodeCursor(lastUserId: string): string {
+  return Buffer.from(lastUserId, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const lastUserId = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  // Re-encoding must give the cursor back: rejects truncated input and bytes that are not UTF-8.
+  if (lastUserId.length === 0 || encodeCursor(lastUserId) !== cursor) {
+    throw new ValidationError('cursor is not valid', 'invalid_cursor');
+  }
+  return lastUserId;
 }
