@@ -1,0 +1,51 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { RealtimeGateway, type RealtimeGatewayProps } from './realtime-gateway';
+
+export interface RealtimeGatewayStackProps extends StackProps {
+  /** Everything the gateway construct accepts. */
+  readonly gateway?: RealtimeGatewayProps;
+}
+
+/**
+ * The deployable stack: the {@link RealtimeGateway} construct and its outputs. Other apps embed the construct
+ * itself; this stack is what `npx cdk deploy` deploys.
+ *
+ * @example
+ * new RealtimeGatewayStack(app, 'RealtimeGateway', { gateway: { stageName: 'dev' } });
+ */
+export class RealtimeGatewayStack extends Stack {
+  readonly gateway: RealtimeGateway;
+
+  constructor(scope: Construct, id: string, props: RealtimeGatewayStackProps = {}) {
+    super(scope, id, props);
+    this.gateway = new RealtimeGateway(this, 'Gateway', props.gateway);
+
+    new CfnOutput(this, 'WebSocketUrl', {
+      description: 'wss:// URL clients connect to',
+      value: this.gateway.webSocketUrl,
+    });
+    new CfnOutput(this, 'CallbackUrl', {
+      description: 'Management API (callback) URL of the WebSocket stage',
+      value: this.gateway.callbackUrl,
+    });
+    new CfnOutput(this, 'HttpApiUrl', {
+      description: 'Base URL of the HTTP API (/websocket/...)',
+      value: this.gateway.httpApiUrl,
+    });
+    new CfnOutput(this, 'ConnectionTableName', {
+      description: 'DynamoDB connection registry table',
+      value: this.gateway.table.tableName,
+    });
+    new CfnOutput(this, 'SendFunctionArn', {
+      description: 'Direct-send function for other AWS services (Lambda Invoke, EventBridge, Step Functions)',
+      value: this.gateway.sendFunction.functionArn,
+    });
+    if (this.gateway.jwtSecret) {
+      new CfnOutput(this, 'JwtSecretArn', {
+        description: 'Secrets Manager secret holding the HS* JWT signing secret (token issuers read it)',
+        value: this.gateway.jwtSecret.secretArn,
+      });
+    }
+  }
+}

@@ -1,0 +1,487 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpLambdaAuthorizer,
+  HttpLambdaResponseType,
+  WebSocketLambdaAuthorizer,
+} from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DEFAULT_CONNECTION_TTL_SECONDS, MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
+import { connectionTableSchema } from '../lambdas/core/table-schema';
+import {
+  type FunctionAccess,
+  type FunctionName,
+  functions,
+  httpRoutes,
+  routeSelectionExpression,
+  webSocketRoutes,
+} from '../lambdas/routes';
+import { esmRequireBanner, lambdaBundleOptions } from './bundling';
+import {
+  type EnvironmentValues,
+  environmentFor,
+  type PermissionNames,
+  type TokenVerification,
+} from './function-environment';
+
+/** Algorithms for a shared secret. */
+export type SecretAlgorithm = 'HS256' | 'HS384' | 'HS512';
+/** Algorithms for keys published in a JWKS. */
+export type PublicKeyAlgorithm =
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512';
+
+/**
+ * Secret mode: the construct generates the HS* signing secret in Secrets Manager; token issuers read it from there.
+ * Rotation is manual (a rotation invalidates every outstanding token, so it is an operator's decision).
+ */
+export interface SecretTokenVerificationProps {
+  readonly mode: 'secret';
+  /**
+   * Pinned algorithms; any other is refused.
+   * @default ['HS256']
+   */
+  readonly algorithms?: readonly SecretAlgorithm[];
+}
+
+/** JWKS mode: tokens signed by an identity provider (Cognito, Auth0, ...) whose public keys are at `jwksUrl`. */
+export interface JwksTokenVerificationProps {
+  readonly mode: 'jwks';
+  /** HTTPS URL of the provider's JSON Web Key Set. */
+  readonly jwksUrl: string;
+  /** Required `iss` claim. */
+  readonly issuer: string;
+  /** Required `aud` claim. */
+  readonly audience: string;
+  /**
+   * Pinned algorithms; any other is refused.
+   * @default ['RS256']
+   */
+  readonly algorithms?: readonly PublicKeyAlgorithm[];
+}
+
+export type TokenVerificationProps = SecretTokenVerificationProps | JwksTokenVerificationProps;
+
+export interface RealtimeGatewayProps {
+  /**
+   * Name of the WebSocket stage (it appears in the `wss://` and callback URLs).
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+  /**
+   * How JWTs are verified.
+   * @default - secret mode: a generated Secrets Manager secret, HS256
+   */
+  readonly tokenVerification?: TokenVerificationProps;
+  /**
+   * Browser origins allowed to open a socket and to call the HTTP API (CORS); `['*']` allows any.
+   * @default - none: only clients that send no `Origin` (Node services, mobile apps) are admitted, and the HTTP API
+   * answers no CORS preflight
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * How long a connection item lives if `$disconnect` never runs; at least API Gateway's 2 h limit plus 10 min.
+   * @default Duration.hours(3)
+   */
+  readonly connectionTtl?: Duration;
+  /**
+   * `LOG_LEVEL` of every function.
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+  /**
+   * Retention of the functions' logs and the APIs' access logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long the HTTP API caches an authorizer result per `Authorization` header; zero disables the cache.
+   * @default Duration.seconds(300)
+   */
+  readonly authorizerCacheTtl?: Duration;
+  /**
+   * Default route throttling of the WebSocket stage (messages and connects per second, and burst).
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly webSocketThrottle?: apigwv2.ThrottleSettings;
+  /**
+   * Default route throttling of the HTTP API stage (requests per second, and burst).
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly httpThrottle?: apigwv2.ThrottleSettings;
+  /**
+   * Posts to the management API in flight at once, per invocation (`SEND_CONCURRENCY`).
+   * @default - the handlers' default
+   */
+  readonly sendConcurrency?: number;
+  /**
+   * Largest `userIds` list one send may address (`MAX_USER_IDS`).
+   * @default - the handlers' default
+   */
+  readonly maxUserIds?: number;
+  /**
+   * Closed list of message types (`ALLOWED_MESSAGE_TYPES`).
+   * @default - any type matching the documented pattern
+   */
+  readonly allowedMessageTypes?: readonly string[];
+  /**
+   * Permission names of the send policy; an empty string opens that operation to any authenticated user.
+   * @default - the handlers' defaults: anyone sends and notifies, `ws:broadcast` broadcasts, `ws:admin` administers
+   */
+  readonly permissions?: PermissionNames;
+  /**
+   * Array claim that carries permissions besides `scope` (`PERMISSIONS_CLAIM`).
+   * @default - the authorizers' default
+   */
+  readonly permissionsClaim?: string;
+  /**
+   * A broadcast stops starting new pages when less than this remains of the invocation (`BROADCAST_TIME_MARGIN_MS`).
+   * @default - the handlers' default
+   */
+  readonly broadcastTimeMargin?: Duration;
+  /**
+   * Clock skew tolerated on `exp` and `nbf` (`JWT_CLOCK_TOLERANCE_SECONDS`).
+   * @default - the authorizers' default
+   */
+  readonly jwtClockTolerance?: Duration;
+  /**
+   * Tokens longer than this are refused before parsing (`JWT_MAX_TOKEN_BYTES`).
+   * @default - the authorizers' default
+   */
+  readonly jwtMaxTokenBytes?: number;
+  /**
+   * What happens to the registry table when the stack is deleted. Its items are live connections that die with
+   * the APIs, so nothing of value is lost by deleting it.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+const attributeTypes = {
+  S: dynamodb.AttributeType.STRING,
+  N: dynamodb.AttributeType.NUMBER,
+  B: dynamodb.AttributeType.BINARY,
+} as const;
+
+/** Table actions per access level; nothing else (no BatchWrite, no UpdateItem: the registry does not use them). */
+const tableActions: Record<Exclude<FunctionAccess['table'], 'none'>, string[]> = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+  readwrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+};
+
+/** The repository root, where the handler entries of the route table are relative to. */
+const projectRoot = path.resolve(__dirname, '..');
+
+/**
+ * The realtime gateway: a JWT-authenticated WebSocket API, an HTTP API to reach connected users, a direct-send
+ * function, and the DynamoDB connection registry, all built from the route table (`lambdas/routes.ts`) and the
+ * table schema (`lambdas/core/table-schema.ts`).
+ *
+ * @example
+ * const gateway = new RealtimeGateway(stack, 'Gateway', { allowedOrigins: ['https://app.example.com'] });
+ * gateway.grantSend(orderService.role); // lets a backend invoke the direct-send function
+ */
+export class RealtimeGateway extends Construct {
+  readonly table: dynamodb.Table;
+  readonly webSocketApi: apigwv2.WebSocketApi;
+  readonly webSocketStage: apigwv2.WebSocketStage;
+  readonly httpApi: apigwv2.HttpApi;
+  readonly httpStage: apigwv2.HttpStage;
+  /** Every function of the route table, by name. */
+  readonly functions: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
+  /** The function other services invoke to send (`{ userId | userIds | broadcast, type, data }`). */
+  readonly sendFunction: lambda.IFunction;
+  /** The generated HS* signing secret; undefined in JWKS mode. */
+  readonly jwtSecret?: secretsmanager.ISecret;
+
+  constructor(scope: Construct, id: string, props: RealtimeGatewayProps = {}) {
+    super(scope, id);
+    const connectionTtl = props.connectionTtl ?? Duration.seconds(DEFAULT_CONNECTION_TTL_SECONDS);
+    if (connectionTtl.toSeconds() < MIN_CONNECTION_TTL_SECONDS) {
+      throw new Error(
+        `RealtimeGateway connectionTtl must be at least ${MIN_CONNECTION_TTL_SECONDS} s (API Gateway's 2 h connection limit plus a margin), got ${connectionTtl.toSeconds()} s`,
+      );
+    }
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const allowedOrigins = props.allowedOrigins ?? [];
+    const verification = props.tokenVerification ?? { mode: 'secret' };
+
+    const { partitionKey, sortKey } = connectionTableSchema;
+    this.table = new dynamodb.Table(this, 'ConnectionTable', {
+      partitionKey: { name: partitionKey.name, type: attributeTypes[partitionKey.type] },
+      sortKey: { name: sortKey.name, type: attributeTypes[sortKey.type] },
+      billingMode: dynamodb.BillingMode[connectionTableSchema.billingMode],
+      timeToLiveAttribute: connectionTableSchema.timeToLiveAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    let jwtSecret: secretsmanager.Secret | undefined;
+    let tokenVerification: TokenVerification;
+    if (verification.mode === 'secret') {
+      jwtSecret = new secretsmanager.Secret(this, 'JwtSigningSecret', {
+        description: 'HS* signing secret of the realtime gateway JWTs; rotate by hand (outstanding tokens die)',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      });
+      tokenVerification = { mode: 'secret', secretArn: jwtSecret.secretArn };
+    } else {
+      tokenVerification = {
+        mode: 'jwks',
+        jwksUrl: verification.jwksUrl,
+        issuer: verification.issuer,
+        audience: verification.audience,
+      };
+    }
+    this.jwtSecret = jwtSecret;
+
+    // API names need not be unique; prefixing the stack name tells two stages apart in the console.
+    const stackName = Stack.of(this).stackName;
+    this.webSocketApi = new apigwv2.WebSocketApi(this, 'WebSocketApi', {
+      apiName: `${stackName}-websocket`,
+      routeSelectionExpression,
+      description: 'Realtime gateway: authenticated user-addressed WebSocket messaging',
+    });
+    this.webSocketStage = new apigwv2.WebSocketStage(this, 'WebSocketStage', {
+      webSocketApi: this.webSocketApi,
+      stageName: props.stageName ?? 'prod',
+      autoDeploy: true,
+      throttle: props.webSocketThrottle ?? { rateLimit: 500, burstLimit: 1000 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(
+          new logs.LogGroup(this, 'WebSocketAccessLogs', {
+            retention: logRetention,
+            removalPolicy: RemovalPolicy.DESTROY,
+          }),
+        ),
+        format: jsonAccessLogFormat({
+          requestId: '$context.requestId',
+          connectionId: '$context.connectionId',
+          eventType: '$context.eventType',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          sourceIp: '$context.identity.sourceIp',
+          userId: '$context.authorizer.userId',
+          error: '$context.error.message',
+          integrationError: '$context.integrationErrorMessage',
+          requestTime: '$context.requestTime',
+        }),
+      },
+    });
+
+    const values: EnvironmentValues = {
+      tableName: this.table.tableName,
+      callbackUrl: this.webSocketStage.callbackUrl,
+      tokenVerification,
+      jwtAlgorithms: verification.algorithms ?? (verification.mode === 'secret' ? ['HS256'] : ['RS256']),
+      jwtClockToleranceSeconds: props.jwtClockTolerance?.toSeconds(),
+      jwtMaxTokenBytes: props.jwtMaxTokenBytes,
+      permissionsClaim: props.permissionsClaim,
+      allowedOrigins,
+      connectionTtlSeconds: connectionTtl.toSeconds(),
+      permissions: props.permissions,
+      maxUserIds: props.maxUserIds,
+      allowedMessageTypes: props.allowedMessageTypes,
+      sendConcurrency: props.sendConcurrency,
+      broadcastTimeMarginMs: props.broadcastTimeMargin?.toMilliseconds(),
+      logLevel: props.logLevel ?? 'INFO',
+    };
+
+    const built: Partial<Record<FunctionName, nodejs.NodejsFunction>> = {};
+    for (const [name, declaration] of Object.entries(functions) as [FunctionName, (typeof functions)[FunctionName]][]) {
+      const fn = new nodejs.NodejsFunction(this, pascalCase(name), {
+        entry: path.join(projectRoot, declaration.entry),
+        handler: 'handler',
+        description: declaration.description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 512,
+        timeout: Duration.seconds(29),
+        projectRoot,
+        depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+        logGroup: new logs.LogGroup(this, `${pascalCase(name)}Logs`, {
+          retention: logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        environment: {
+          ...environmentFor(declaration.access, values),
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: lambdaBundleOptions.target,
+          minify: lambdaBundleOptions.minify,
+          sourceMap: lambdaBundleOptions.sourcemap,
+          mainFields: [...lambdaBundleOptions.mainFields],
+          banner: esmRequireBanner,
+          // The SDK is bundled, not taken from the runtime (see lib/bundling.ts).
+          bundleAwsSDK: true,
+          externalModules: [...lambdaBundleOptions.external],
+        },
+      });
+      this.grantAccess(fn, declaration.access, jwtSecret);
+      built[name] = fn;
+    }
+    this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;
+    this.sendFunction = this.functions.directSend;
+
+    // No identity source on purpose: the token may come as an Authorization header, a Sec-WebSocket-Protocol entry
+    // or a `token` query parameter, and API Gateway answers 401 without calling the authorizer as soon as any
+    // listed source is missing. CDK turns an empty list into `IdentitySource: []`; the override removes the
+    // property so API Gateway calls the authorizer on every connect and the authorizer finds the carrier itself.
+    const connectAuthorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', this.functions.wsAuthorizer, {
+      identitySource: [],
+    });
+    const webSocketIntegrations = new Map<FunctionName, WebSocketLambdaIntegration>();
+    for (const route of webSocketRoutes) {
+      let integration = webSocketIntegrations.get(route.function);
+      if (!integration) {
+        integration = new WebSocketLambdaIntegration(
+          `${pascalCase(route.function)}Integration`,
+          this.functions[route.function],
+        );
+        webSocketIntegrations.set(route.function, integration);
+      }
+      this.webSocketApi.addRoute(route.routeKey, {
+        integration,
+        returnResponse: route.returnResponse,
+        authorizer: route.authorized ? connectAuthorizer : undefined,
+      });
+    }
+    for (const child of this.webSocketApi.node.findAll()) {
+      if (child instanceof apigwv2.CfnAuthorizer) child.addPropertyDeletionOverride('IdentitySource');
+    }
+
+    const httpAuthorizer = new HttpLambdaAuthorizer('HttpAuthorizer', this.functions.httpAuthorizer, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(300),
+    });
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${stackName}-http`,
+      description: 'Realtime gateway: send to connected users, connection status and management',
+      createDefaultStage: false,
+      corsPreflight:
+        allowedOrigins.length > 0
+          ? {
+              allowOrigins: [...allowedOrigins],
+              allowMethods: [
+                apigwv2.CorsHttpMethod.GET,
+                apigwv2.CorsHttpMethod.POST,
+                apigwv2.CorsHttpMethod.DELETE,
+                apigwv2.CorsHttpMethod.OPTIONS,
+              ],
+              allowHeaders: ['Authorization', 'Content-Type'],
+              maxAge: Duration.hours(1),
+            }
+          : undefined,
+    });
+    this.httpStage = new apigwv2.HttpStage(this, 'HttpStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.httpThrottle ?? { rateLimit: 100, burstLimit: 200 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(
+          new logs.LogGroup(this, 'HttpAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+        ),
+        format: jsonAccessLogFormat({
+          requestId: '$context.requestId',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          sourceIp: '$context.identity.sourceIp',
+          userId: '$context.authorizer.userId',
+          authorizerError: '$context.authorizer.error',
+          integrationError: '$context.integrationErrorMessage',
+          responseLength: '$context.responseLength',
+          requestTime: '$context.requestTime',
+        }),
+      },
+    });
+    const httpIntegrations = new Map<FunctionName, HttpLambdaIntegration>();
+    for (const route of httpRoutes) {
+      let integration = httpIntegrations.get(route.function);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(
+          `${pascalCase(route.function)}Integration`,
+          this.functions[route.function],
+          {
+            payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+          },
+        );
+        httpIntegrations.set(route.function, integration);
+      }
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration,
+        authorizer: httpAuthorizer,
+      });
+    }
+  }
+
+  /** The `wss://` URL clients connect to. */
+  get webSocketUrl(): string {
+    return this.webSocketStage.url;
+  }
+
+  /** The stage's management (callback) URL, `https://{api}.execute-api.{region}.amazonaws.com/{stage}`. */
+  get callbackUrl(): string {
+    return this.webSocketStage.callbackUrl;
+  }
+
+  /** The HTTP API's base URL. */
+  get httpApiUrl(): string {
+    return this.httpStage.url;
+  }
+
+  /**
+   * Lets `grantee` invoke the direct-send function (`lambda:InvokeFunction` on it, nothing else).
+   *
+   * @example
+   * gateway.grantSend(new iam.ServicePrincipal('events.amazonaws.com'));
+   */
+  grantSend(grantee: iam.IGrantable): iam.Grant {
+    return this.sendFunction.grantInvoke(grantee);
+  }
+
+  /** One least-privilege grant per access flag of the route table. */
+  private grantAccess(
+    fn: nodejs.NodejsFunction,
+    access: FunctionAccess,
+    jwtSecret: secretsmanager.ISecret | undefined,
+  ) {
+    if (access.table !== 'none') {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: tableActions[access.table], resources: [this.table.tableArn] }),
+      );
+    }
+    if (access.manageConnections) this.webSocketStage.grantManagementApiAccess(fn);
+    if (access.verifiesTokens && jwtSecret) jwtSecret.grantRead(fn);
+  }
+}
+
+/** `wsAuthorizer` → `WsAuthorizer`, for construct ids. */
+function pascalCase(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** One JSON object per request, so access logs can be queried with Logs Insights. */
+function jsonAccessLogFormat(fields: Record<string, string>): apigateway.AccessLogFormat {
+  return apigateway.AccessLogFormat.custom(JSON.stringify(fields));
+}
