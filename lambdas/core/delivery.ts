@@ -1,0 +1,360 @@
+import {
+  type ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { BoundedPool, mapBounded } from './bounded';
+import type { Envelope } from './envelope';
+import type { ConnectionRegistry } from './registry';
+import type { ConnectionItem } from './table-schema';
+import { encodeEnvelope } from './validation';
+
+/**
+ * The delivery core, shared by the HTTP send function, the socket's `send` route, the direct-invoke function and
+ * the server library. It knows nothing of Lambda events: the registry, the management API client, the clock of
+ * the invocation and the observability sinks are parameters.
+ *
+ * Delivery is at most once. A post answered 410 (`GoneException`) means the recipient's connection is gone
+ * without `$disconnect` having run: that connection (the recipient's, never the sender's) is removed from the
+ * registry and reported as stale. Any other failure is reported per connection and logged; nothing of the kind
+ * is thrown. Throttling (429, `LimitExceededException`) is retried by the SDK itself (standard retry mode,
+ * configured in `clients.ts`) before a post counts as failed.
+ */
+
+/** The subset of a Powertools Logger the core uses, so tests and backends can pass their own. */
+export interface DeliveryLogger {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
+
+/** The subset of Powertools Metrics the core uses. */
+export interface DeliveryMetrics {
+  addMetric(name: string, unit: 'Count', value: number): unknown;
+}
+
+/** Metric names (the same strings as `MetricName` in `observability.ts`, kept here so the core needs no Powertools). */
+export const DeliveryMetric = {
+  delivered: 'MessagesDelivered',
+  staleRemoved: 'StaleConnectionsRemoved',
+  postsFailed: 'PostsFailed',
+} as const;
+
+export interface DeliveryDependencies {
+  registry: ConnectionRegistry;
+  managementClient: ApiGatewayManagementApiClient;
+  logger?: DeliveryLogger;
+  metrics?: DeliveryMetrics;
+  /** Most posts in flight at once (`SEND_CONCURRENCY`). */
+  concurrency: number;
+  /** Milliseconds left in the invocation (Lambda's `context.getRemainingTimeInMillis`); absent: no deadline. */
+  remainingTimeMs?: () => number;
+  /** A broadcast starts no new page once fewer than this many ms remain (`BROADCAST_TIME_MARGIN_MS`). */
+  timeMarginMs: number;
+  /** Parallel Scan segments a broadcast walks (default 1). */
+  scanSegments?: number;
+  /** Items per Scan page (DynamoDB `Limit`); default: DynamoDB's 1 MB pages. */
+  scanPageSize?: number;
+}
+
+/** What happened to one recipient's connections. */
+export interface RecipientReport {
+  /** Connections the message was posted to. */
+  delivered: string[];
+  /** Connections whose post failed for another reason than 410; `error` is the error's name (no internals). */
+  failed: Array<{ connectionId: string; error: string }>;
+  /** Connections found gone (410) and removed from the registry. */
+  stale: string[];
+}
+
+/**
+ * The report of a send to users.
+ *
+ * ```json
+ * {
+ *   "messageId": "6f1c…", "timestamp": "2026-11-26T01:00:00.000Z",
+ *   "recipients": { "user123": { "delivered": ["abc="], "failed": [], "stale": ["def="] } },
+ *   "notConnected": ["user456"]
+ * }
+ * ```
+ *
+ * `recipients` has an entry for each addressed user who had at least one registered connection; `notConnected`
+ * lists the users with no live connection, including those whose every connection turned out stale (they appear
+ * in both, so the removed connections are still reported).
+ */
+export interface DeliveryReport {
+  messageId: string;
+  timestamp: string;
+  recipients: Record<string, RecipientReport>;
+  notConnected: string[];
+}
+
+/**
+ * The report of a broadcast: counts rather than per-user maps (the audience may be the whole table).
+ *
+ * ```json
+ * { "messageId": "…", "timestamp": "…", "complete": false, "connections": 8000, "delivered": 7990, "failed": 2,
+ *   "stale": 8, "notReached": { "connections": 2000, "pages": 2, "countComplete": true } }
+ * ```
+ *
+ * `complete: false` means the invocation ran short of time and stopped: `notReached` counts the connections
+ * read but not posted to and the pages they came from (a page cut short counts as one); `countComplete: false`
+ * means even the counting scan had to stop, so more connections than counted may remain.
+ */
+export interface BroadcastReport {
+  messageId: string;
+  timestamp: string;
+  complete: boolean;
+  /** Connections posted to (delivered + failed + stale). */
+  connections: number;
+  delivered: number;
+  failed: number;
+  stale: number;
+  notReached?: { connections: number; pages: number; countComplete: boolean };
+}
+
+type PostOutcome = { status: 'delivered' } | { status: 'stale' } | { status: 'failed'; error: string };
+
+/**
+ * Whether a management API error means the connection is gone: SDK v3 errors carry `name` and
+ * `$metadata.httpStatusCode` (never v2's `statusCode`).
+ *
+ * @example
+ * isGoneError(Object.assign(new Error('Gone'), { name: 'GoneException' })); // true
+ */
+export function isGoneError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  return candidate.name === 'GoneException' || candidate.$metadata?.httpStatusCode === 410;
+}
+
+/** A name for the report: the SDK's error name, or a Node socket code; never the message (it may hold internals). */
+export function errorLabel(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return 'UnknownError';
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  if (name === 'Error' && typeof code === 'string') return code;
+  return typeof name === 'string' && name.length > 0 ? name : 'UnknownError';
+}
+
+async function postToConnection(
+  deps: DeliveryDependencies,
+  connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
+  payload: Uint8Array,
+  messageId: string,
+): Promise<PostOutcome> {
+  try {
+    await deps.managementClient.send(
+      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payload }),
+    );
+    return { status: 'delivered' };
+  } catch (error) {
+    if (isGoneError(error)) {
+      await removeStale(deps, connection, messageId);
+      return { status: 'stale' };
+    }
+    const label = errorLabel(error);
+    deps.logger?.warn('post to connection failed', {
+      messageId,
+      userId: connection.userId,
+      connectionId: connection.connectionId,
+      error: label,
+      httpStatusCode: (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+    });
+    return { status: 'failed', error: label };
+  }
+}
+
+async function removeStale(
+  deps: DeliveryDependencies,
+  connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
+  messageId: string,
+): Promise<void> {
+  try {
+    await deps.registry.remove(connection.userId, connection.connectionId);
+  } catch (error) {
+    // The connection is gone either way; its item expires with the TTL. Log and keep delivering.
+    deps.logger?.warn('removing a stale connection failed', {
+      messageId,
+      userId: connection.userId,
+      connectionId: connection.connectionId,
+      error: errorLabel(error),
+    });
+  }
+}
+
+function recordMetrics(deps: DeliveryDependencies, delivered: number, stale: number, failed: number): void {
+  deps.metrics?.addMetric(DeliveryMetric.delivered, 'Count', delivered);
+  deps.metrics?.addMetric(DeliveryMetric.staleRemoved, 'Count', stale);
+  deps.metrics?.addMetric(DeliveryMetric.postsFailed, 'Count', failed);
+}
+
+/**
+ * Delivers one envelope to every live connection of each user in `userIds`, at most `deps.concurrency` posts in
+ * flight. Throws {@link PayloadTooLargeError} before any post when the envelope is over 128 KB; a registry read
+ * failure is thrown too (nothing could be delivered reliably), but post failures are only reported.
+ *
+ * @example
+ * const envelope = createEnvelope('chat', { message: 'Hello!' }, { from: 'user123' });
+ * const report = await deliverToUsers({ registry, managementClient, concurrency: 200, timeMarginMs: 2000 },
+ *   { userIds: ['user456'], envelope });
+ * report.recipients.user456.delivered; // ['abc=']
+ */
+export async function deliverToUsers(
+  deps: DeliveryDependencies,
+  request: { userIds: readonly string[]; envelope: Envelope },
+): Promise<DeliveryReport> {
+  const payload = encodeEnvelope(request.envelope);
+  const userIds = [...new Set(request.userIds)];
+  const connectionsByUser = await mapBounded(userIds, deps.concurrency, (userId) =>
+    deps.registry.connectionsOf(userId),
+  );
+  const report: DeliveryReport = {
+    messageId: request.envelope.id,
+    timestamp: request.envelope.timestamp,
+    recipients: {},
+    notConnected: [],
+  };
+  const targets: ConnectionItem[] = [];
+  userIds.forEach((userId, index) => {
+    const connections = connectionsByUser[index];
+    if (connections.length === 0) {
+      report.notConnected.push(userId);
+      return;
+    }
+    report.recipients[userId] = { delivered: [], failed: [], stale: [] };
+    targets.push(...connections);
+  });
+  const outcomes = await mapBounded(targets, deps.concurrency, (connection) =>
+    postToConnection(deps, connection, payload, request.envelope.id),
+  );
+  let delivered = 0;
+  let stale = 0;
+  let failed = 0;
+  targets.forEach((connection, index) => {
+    const recipient = report.recipients[connection.userId];
+    const outcome = outcomes[index];
+    if (outcome.status === 'delivered') {
+      recipient.delivered.push(connection.connectionId);
+      delivered++;
+    } else if (outcome.status === 'stale') {
+      recipient.stale.push(connection.connectionId);
+      stale++;
+    } else {
+      recipient.failed.push({ connectionId: connection.connectionId, error: outcome.error });
+      failed++;
+    }
+  });
+  for (const [userId, recipient] of Object.entries(report.recipients)) {
+    if (recipient.delivered.length === 0 && recipient.failed.length === 0) report.notConnected.push(userId);
+  }
+  recordMetrics(deps, delivered, stale, failed);
+  return report;
+}
+
+/**
+ * Delivers one envelope to every live connection in the registry. Walks `registry.scanConnections` page by page
+ * (in `deps.scanSegments` parallel segments), posting through one pool of at most `deps.concurrency` posts while
+ * the next page is read. Before posting each page (and each connection) it checks the invocation's remaining time: once fewer than
+ * `deps.timeMarginMs` remain it posts nothing more, keeps counting what the scan still returns (while at least
+ * half the margin remains) and answers `complete: false` with the counts, so an audience too large for one
+ * invocation is never dropped silently.
+ *
+ * @example
+ * const report = await broadcast({ registry, managementClient, concurrency: 200, timeMarginMs: 2000,
+ *   remainingTimeMs: () => context.getRemainingTimeInMillis() }, { envelope: createEnvelope('system', data) });
+ * if (!report.complete) logger.warn('broadcast cut short', { notReached: report.notReached });
+ */
+export async function broadcast(deps: DeliveryDependencies, request: { envelope: Envelope }): Promise<BroadcastReport> {
+  const payload = encodeEnvelope(request.envelope);
+  const messageId = request.envelope.id;
+  const totalSegments = deps.scanSegments ?? 1;
+  const pool = new BoundedPool(deps.concurrency);
+  const counts = { delivered: 0, failed: 0, stale: 0 };
+  const notReached = { connections: 0, pages: 0, countComplete: true };
+  let outOfTime = false;
+  const timeLeft = (): number => deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
+
+  const post = async (connection: ConnectionItem): Promise<void> => {
+    const outcome = await postToConnection(deps, connection, payload, messageId);
+    counts[outcome.status]++;
+  };
+
+  const walkSegment = async (segment: number): Promise<void> => {
+    const scan = deps.registry.scanConnections({
+      segment: totalSegments > 1 ? segment : undefined,
+      totalSegments: totalSegments > 1 ? totalSegments : undefined,
+      pageSize: deps.scanPageSize,
+    });
+    for await (const page of scan) {
+      if (!outOfTime && timeLeft() < deps.timeMarginMs) outOfTime = true;
+      if (outOfTime) {
+        notReached.connections += page.length;
+        notReached.pages++;
+        // Counting is cheap (reads only), but it must not eat the time the in-flight posts need to finish.
+        if (timeLeft() < deps.timeMarginMs / 2) {
+          notReached.countComplete = false;
+          return;
+        }
+        continue;
+      }
+      for (const [index, connection] of page.entries()) {
+        // Checked per connection too: one 1 MB page can hold thousands of connections.
+        if (timeLeft() < deps.timeMarginMs) {
+          outOfTime = true;
+          notReached.connections += page.length - index;
+          notReached.pages++;
+          break;
+        }
+        await pool.submit(() => post(connection));
+      }
+    }
+  };
+
+  await Promise.all(Array.from({ length: totalSegments }, (_, segment) => walkSegment(segment)));
+  await pool.drain();
+  recordMetrics(deps, counts.delivered, counts.stale, counts.failed);
+
+  const report: BroadcastReport = {
+    messageId,
+    timestamp: request.envelope.timestamp,
+    complete: !outOfTime,
+    connections: counts.delivered + counts.failed + counts.stale,
+    ...counts,
+  };
+  if (outOfTime) {
+    report.notReached = notReached;
+    deps.logger?.warn('broadcast stopped before reaching every connection', { messageId, notReached });
+  }
+  return report;
+}
+
+/**
+ * Closes every live connection of one user through the management API (a 410 means it was already closed) and
+ * removes each from the registry. A connection whose DELETE fails otherwise stays registered and is reported.
+ *
+ * @example
+ * const { disconnected, failed } = await disconnectConnections(deps, 'user123');
+ */
+export async function disconnectConnections(
+  deps: Pick<DeliveryDependencies, 'registry' | 'managementClient' | 'logger' | 'concurrency'>,
+  userId: string,
+): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
+  const connections = await deps.registry.connectionsOf(userId);
+  const outcomes = await mapBounded(connections, deps.concurrency, async (connection) => {
+    try {
+      await deps.managementClient.send(new DeleteConnectionCommand({ ConnectionId: connection.connectionId }));
+    } catch (error) {
+      if (!isGoneError(error)) {
+        const label = errorLabel(error);
+        deps.logger?.warn('closing a connection failed', {
+          userId,
+          connectionId: connection.connectionId,
+          error: label,
+        });
+        return { connectionId: connection.connectionId, error: label };
+      }
+    }
+    await deps.registry.remove(userId, connection.connectionId);
+    return undefined;
+  });
+  const failed = outcomes.filter((outcome) => outcome !== undefined);
+  return { disconnected: connections.length - failed.length, failed };
+}

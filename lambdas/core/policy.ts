@@ -1,0 +1,125 @@
+import { type AuthorizerContext, permissionsOf } from './authorizer-context';
+import { type Environment, optionalString, Setting } from './config';
+import { ForbiddenError } from './errors';
+
+/**
+ * Who may do what, configurable per deployment. Each operation needs at most one permission, taken from the
+ * token's `scope` claim or its permissions claim (the authorizer merges both into the context). Defaults:
+ *
+ * | operation            | setting                | default        |
+ * |----------------------|------------------------|----------------|
+ * | `sendToUsers`        | `SEND_PERMISSION`      | none: any authenticated user |
+ * | `notify`             | `NOTIFY_PERMISSION`    | none: any authenticated user |
+ * | `broadcast`          | `BROADCAST_PERMISSION` | `ws:broadcast` |
+ * | `listConnectedUsers` | `ADMIN_PERMISSION`     | `ws:admin`     |
+ * | `statusOfOther`      | `ADMIN_PERMISSION`     | `ws:admin`     |
+ * | `disconnectOther`    | `ADMIN_PERMISSION`     | `ws:admin`     |
+ *
+ * A setting set to `none` or to the empty string lifts the requirement (any authenticated user); an unset one
+ * takes the default. Seeing one's own status and
+ * disconnecting oneself need nothing: {@link authorizeForUser} only asks for the admin permission when the
+ * target is someone else. No permission implies another (`ws:admin` does not grant `ws:broadcast`).
+ */
+export interface Policy {
+  /** Required permission per operation; undefined: any authenticated user. */
+  readonly required: Readonly<Record<Operation, string | undefined>>;
+}
+
+export type Operation =
+  | 'sendToUsers'
+  | 'notify'
+  | 'broadcast'
+  | 'listConnectedUsers'
+  | 'statusOfOther'
+  | 'disconnectOther';
+
+export const DEFAULT_BROADCAST_PERMISSION = 'ws:broadcast';
+export const DEFAULT_ADMIN_PERMISSION = 'ws:admin';
+/** The setting value that means "no permission needed". */
+export const NO_PERMISSION = 'none';
+
+/** The caller as the handlers know it: the token's `sub` and its permissions. */
+export interface Caller {
+  userId: string;
+  permissions: ReadonlySet<string>;
+}
+
+/**
+ * Builds the caller from the authorizer's context.
+ *
+ * @example
+ * callerFromContext({ userId: 'user123', permissions: 'ws:admin read', tokenExpiresAt: 1790000000 });
+ * // { userId: 'user123', permissions: Set { 'ws:admin', 'read' } }
+ */
+export function callerFromContext(context: Pick<AuthorizerContext, 'userId' | 'permissions'>): Caller {
+  return { userId: context.userId, permissions: permissionsOf(context) };
+}
+
+function readPermission(env: Environment, name: string, fallback: string | undefined): string | undefined {
+  // Set but empty means "no permission" too: that is how the CDK construct passes an empty permission name.
+  if (env[name] !== undefined && env[name]?.trim() === '') return undefined;
+  const value = optionalString(env, name) ?? fallback;
+  return value === NO_PERMISSION ? undefined : value;
+}
+
+/**
+ * Reads the policy once, at cold start.
+ *
+ * @example
+ * readPolicy({ BROADCAST_PERMISSION: 'news:publish' }).required.broadcast; // 'news:publish'
+ * readPolicy({}).required.sendToUsers; // undefined: any authenticated user may send
+ */
+export function readPolicy(env: Environment): Policy {
+  const admin = readPermission(env, Setting.adminPermission, DEFAULT_ADMIN_PERMISSION);
+  return {
+    required: {
+      sendToUsers: readPermission(env, Setting.sendPermission, undefined),
+      notify: readPermission(env, Setting.notifyPermission, undefined),
+      broadcast: readPermission(env, Setting.broadcastPermission, DEFAULT_BROADCAST_PERMISSION),
+      listConnectedUsers: admin,
+      statusOfOther: admin,
+      disconnectOther: admin,
+    },
+  };
+}
+
+const operationDescription: Record<Operation, string> = {
+  sendToUsers: 'send messages to users',
+  notify: 'send notifications',
+  broadcast: 'broadcast',
+  listConnectedUsers: 'list connected users',
+  statusOfOther: "see another user's status",
+  disconnectOther: 'disconnect another user',
+};
+
+/**
+ * Throws a {@link ForbiddenError} naming the missing permission unless the caller may perform `operation`.
+ *
+ * @example
+ * authorize(readPolicy({}), { userId: 'user123', permissions: new Set() }, 'broadcast');
+ * // throws ForbiddenError('The permission "ws:broadcast" is required to broadcast')
+ */
+export function authorize(policy: Policy, caller: Caller, operation: Operation): void {
+  const permission = policy.required[operation];
+  if (permission !== undefined && !caller.permissions.has(permission)) {
+    throw new ForbiddenError(`The permission "${permission}" is required to ${operationDescription[operation]}`);
+  }
+}
+
+/**
+ * Authorizes an operation about one user: always allowed on oneself, otherwise the `...Other` operation's
+ * permission is needed.
+ *
+ * @example
+ * authorizeForUser(policy, caller, 'status', caller.userId); // allowed
+ * authorizeForUser(policy, caller, 'disconnect', 'someone-else'); // needs ws:admin
+ */
+export function authorizeForUser(
+  policy: Policy,
+  caller: Caller,
+  action: 'status' | 'disconnect',
+  targetUserId: string,
+): void {
+  if (targetUserId === caller.userId) return;
+  authorize(policy, caller, action === 'status' ? 'statusOfOther' : 'disconnectOther');
+}

@@ -1,0 +1,330 @@
+import { type Environment, optionalInteger, optionalList, Setting } from './config';
+import { type Envelope, ServerFrameType } from './envelope';
+import { ConfigurationError, PayloadTooLargeError, ValidationError } from './errors';
+
+/**
+ * Hand-written validators for every request that asks for a delivery: the HTTP API bodies, the socket's `send`
+ * frame and the direct-invoke event. Hand-written rather than a schema library to keep each bundle small (full
+ * zod alone adds ~450 KB). Each failure is a {@link ValidationError} whose message names the offending field;
+ * an envelope too large for API Gateway is a {@link PayloadTooLargeError}.
+ *
+ * The rules, documented once here:
+ * - `userId`: a non-empty string of at most 128 characters (the same bound as the token's `sub`).
+ * - `userIds`: an array of 1 to `MAX_USER_IDS` (default 100, at most 1000) unique `userId`s.
+ * - `type`: 1 to 64 characters, starting with a letter or digit, then letters, digits, `_`, `.`, `:` or `-`
+ *   (`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`), e.g. `chat`, `notification`, `system`, `order.updated`, `game:move`.
+ *   When `ALLOWED_MESSAGE_TYPES` is set, only the types it lists. The frame types the server itself produces
+ *   (`pong`, `authenticated`, `error`, `delivery`) are refused, so nobody can forge one to another user.
+ * - `data`: any JSON value, but present.
+ * - the serialized envelope: at most 128 KB (131,072 bytes of UTF-8), API Gateway's message limit.
+ * - fields outside these (a `from`, a `sender`) are ignored: the envelope's `from` comes only from the token.
+ */
+
+/** API Gateway's WebSocket message limit, in bytes of the serialized envelope. */
+export const MAX_ENVELOPE_BYTES = 128 * 1024;
+export const MAX_USER_ID_LENGTH = 128;
+export const MAX_TYPE_LENGTH = 64;
+export const DEFAULT_MAX_USER_IDS = 100;
+export const MAX_MAX_USER_IDS = 1000;
+export const MESSAGE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+/** Types only the server may produce. `notification` is not among them: the notification path sends it. */
+const RESERVED_TYPES: ReadonlySet<string> = new Set([
+  ServerFrameType.pong,
+  ServerFrameType.authenticated,
+  ServerFrameType.error,
+  ServerFrameType.delivery,
+]);
+
+/** The configurable part of the rules. */
+export interface MessageRules {
+  /** Largest `userIds` list one send may address. */
+  maxUserIds: number;
+  /** A closed list of accepted types; undefined: any type matching {@link MESSAGE_TYPE_PATTERN}. */
+  allowedTypes?: ReadonlySet<string>;
+}
+
+export const defaultMessageRules: MessageRules = { maxUserIds: DEFAULT_MAX_USER_IDS };
+
+/**
+ * Reads `MAX_USER_IDS` and `ALLOWED_MESSAGE_TYPES` once, at cold start; a listed type that breaks the pattern
+ * is a configuration error naming the setting.
+ *
+ * @example
+ * readMessageRules({ MAX_USER_IDS: '50', ALLOWED_MESSAGE_TYPES: 'chat,notification' });
+ * // { maxUserIds: 50, allowedTypes: Set { 'chat', 'notification' } }
+ */
+export function readMessageRules(env: Environment): MessageRules {
+  const maxUserIds = optionalInteger(env, Setting.maxUserIds, DEFAULT_MAX_USER_IDS, { min: 1, max: MAX_MAX_USER_IDS });
+  const listed = optionalList(env, Setting.allowedMessageTypes);
+  for (const type of listed) {
+    if (type.length > MAX_TYPE_LENGTH || !MESSAGE_TYPE_PATTERN.test(type)) {
+      throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is not a valid message type`);
+    }
+  }
+  return listed.length > 0 ? { maxUserIds, allowedTypes: new Set(listed) } : { maxUserIds };
+}
+
+/** A message to a list of users (one user is a list of one). */
+export interface UsersMessage {
+  userIds: string[];
+  type: string;
+  data: unknown;
+}
+
+/** A message to every connected user. */
+export interface BroadcastMessage {
+  type: string;
+  data: unknown;
+}
+
+/** A notification: delivered as type `notification` with data `{ title, body, ...data }`. */
+export interface NotificationMessage {
+  userId: string;
+  title: string;
+  body: string;
+  data?: Record<string, unknown>;
+}
+
+/** What the direct-invoke function was asked to do; see {@link validateDirectSendEvent}. */
+export type DirectSendRequest =
+  | ({ kind: 'users' } & UsersMessage)
+  | ({ kind: 'broadcast' } & BroadcastMessage)
+  | ({ kind: 'notification' } & NotificationMessage);
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Parses a JSON text, refusing malformed JSON with the code `invalid_json`.
+ *
+ * @example
+ * parseJson('{"type":"chat"}', 'Request body'); // { type: 'chat' }
+ * parseJson('{oops', 'Request body'); // throws ValidationError('Request body is not valid JSON', 'invalid_json')
+ */
+export function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError(`${what} is not valid JSON`, 'invalid_json');
+  }
+}
+
+/**
+ * Checks that a parsed body is a JSON object (not an array, a string or null).
+ *
+ * @example
+ * requireObject(JSON.parse('[1]'), 'Request body'); // throws ValidationError('Request body must be a JSON object')
+ */
+export function requireObject(value: unknown, what: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(`${what} must be a JSON object`);
+  }
+  return value as JsonObject;
+}
+
+/**
+ * Checks a user id: a non-empty string of at most 128 characters.
+ *
+ * @example
+ * checkUserId('user123', 'userId'); // 'user123'
+ */
+export function checkUserId(value: unknown, field: string): string {
+  if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
+  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
+  if (value.length === 0) throw new ValidationError(`${field} must not be empty`);
+  if (value.length > MAX_USER_ID_LENGTH) {
+    throw new ValidationError(`${field} must be at most ${MAX_USER_ID_LENGTH} characters`);
+  }
+  return value;
+}
+
+/**
+ * Checks a list of user ids: 1 to `rules.maxUserIds` unique, valid user ids.
+ *
+ * @example
+ * checkUserIds(['user123', 'user456'], defaultMessageRules); // ['user123', 'user456']
+ */
+export function checkUserIds(value: unknown, rules: MessageRules, field = 'userIds'): string[] {
+  if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
+  if (!Array.isArray(value)) throw new ValidationError(`${field} must be an array of user ids`);
+  if (value.length === 0) throw new ValidationError(`${field} must not be empty`);
+  if (value.length > rules.maxUserIds) {
+    throw new ValidationError(`${field} may list at most ${rules.maxUserIds} users, got ${value.length}`);
+  }
+  const seen = new Set<string>();
+  value.forEach((item, index) => {
+    const userId = checkUserId(item, `${field}[${index}]`);
+    if (seen.has(userId)) throw new ValidationError(`${field}[${index}] repeats "${userId}"; user ids must be unique`);
+    seen.add(userId);
+  });
+  return [...seen];
+}
+
+/**
+ * Checks a message type against the documented pattern, the reserved server frame types and, when configured,
+ * the closed list.
+ *
+ * @example
+ * checkMessageType('chat', defaultMessageRules); // 'chat'
+ * checkMessageType('no spaces', defaultMessageRules); // throws ValidationError naming `type`
+ */
+export function checkMessageType(value: unknown, rules: MessageRules, field = 'type'): string {
+  if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
+  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
+  if (value.length === 0) throw new ValidationError(`${field} must not be empty`);
+  if (value.length > MAX_TYPE_LENGTH)
+    throw new ValidationError(`${field} must be at most ${MAX_TYPE_LENGTH} characters`);
+  if (!MESSAGE_TYPE_PATTERN.test(value)) {
+    throw new ValidationError(
+      `${field} must start with a letter or digit and contain only letters, digits, "_", ".", ":" or "-"`,
+    );
+  }
+  if (RESERVED_TYPES.has(value)) throw new ValidationError(`${field} "${value}" is reserved for server frames`);
+  if (rules.allowedTypes && !rules.allowedTypes.has(value)) {
+    throw new ValidationError(
+      `${field} "${value}" is not allowed; allowed types: ${[...rules.allowedTypes].join(', ')}`,
+    );
+  }
+  return value;
+}
+
+function checkData(body: JsonObject, field = 'data'): unknown {
+  if (!(field in body) || body[field] === undefined) throw new ValidationError(`${field} is required`);
+  return body[field];
+}
+
+function checkNonEmptyString(value: unknown, field: string): string {
+  if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
+  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
+  if (value.trim().length === 0) throw new ValidationError(`${field} must not be empty`);
+  return value;
+}
+
+/**
+ * `POST /websocket/message/user`: `{ userId, type, data }`.
+ *
+ * @example
+ * validateUserMessage({ userId: 'user123', type: 'chat', data: { message: 'Hello!' } }, defaultMessageRules);
+ * // { userIds: ['user123'], type: 'chat', data: { message: 'Hello!' } }
+ */
+export function validateUserMessage(value: unknown, rules: MessageRules, what = 'Request body'): UsersMessage {
+  const body = requireObject(value, what);
+  const userId = checkUserId(body.userId, 'userId');
+  return { userIds: [userId], type: checkMessageType(body.type, rules), data: checkData(body) };
+}
+
+/**
+ * `POST /websocket/message/users`: `{ userIds, type, data }`.
+ *
+ * @example
+ * validateUsersMessage({ userIds: ['user123', 'user456'], type: 'announcement', data: {} }, defaultMessageRules);
+ */
+export function validateUsersMessage(value: unknown, rules: MessageRules, what = 'Request body'): UsersMessage {
+  const body = requireObject(value, what);
+  const userIds = checkUserIds(body.userIds, rules);
+  return { userIds, type: checkMessageType(body.type, rules), data: checkData(body) };
+}
+
+/**
+ * `POST /websocket/message/broadcast`: `{ type, data }`.
+ *
+ * @example
+ * validateBroadcastMessage({ type: 'system', data: { message: 'Maintenance at 22:00', level: 'info' } }, rules);
+ */
+export function validateBroadcastMessage(value: unknown, rules: MessageRules, what = 'Request body'): BroadcastMessage {
+  const body = requireObject(value, what);
+  return { type: checkMessageType(body.type, rules), data: checkData(body) };
+}
+
+/**
+ * `POST /websocket/notification`: `{ userId, title, body, data? }`; `data`, when given, must be an object
+ * (its keys are spread next to `title` and `body`).
+ *
+ * @example
+ * validateNotification({ userId: 'user123', title: 'New order', body: 'Order #42 shipped' }, 'Request body');
+ */
+export function validateNotification(value: unknown, what = 'Request body'): NotificationMessage {
+  const body = requireObject(value, what);
+  const notification: NotificationMessage = {
+    userId: checkUserId(body.userId, 'userId'),
+    title: checkNonEmptyString(body.title, 'title'),
+    body: checkNonEmptyString(body.body, 'body'),
+  };
+  if (body.data !== undefined && body.data !== null) {
+    notification.data = requireObject(body.data, 'data');
+  }
+  return notification;
+}
+
+/** Reads exactly one of `userId` / `userIds` from a body that may carry either. */
+function validateAddressedMessage(body: JsonObject, rules: MessageRules): UsersMessage {
+  const hasUserId = body.userId !== undefined;
+  const hasUserIds = body.userIds !== undefined;
+  if (hasUserId && hasUserIds) throw new ValidationError('Give either userId or userIds, not both');
+  if (!hasUserId && !hasUserIds) throw new ValidationError('userId or userIds is required');
+  const userIds = hasUserId ? [checkUserId(body.userId, 'userId')] : checkUserIds(body.userIds, rules);
+  return { userIds, type: checkMessageType(body.type, rules), data: checkData(body) };
+}
+
+/**
+ * The socket's `send` frame: `{ "action": "send", "userId" | "userIds", "type", "data" }`.
+ *
+ * @example
+ * validateSendFrame({ action: 'send', userId: 'user456', type: 'chat', data: { message: 'hi' } }, rules);
+ * // { userIds: ['user456'], type: 'chat', data: { message: 'hi' } }
+ */
+export function validateSendFrame(value: unknown, rules: MessageRules): UsersMessage {
+  return validateAddressedMessage(requireObject(value, 'Frame'), rules);
+}
+
+/**
+ * The direct-invoke function's event (Lambda Invoke, an EventBridge target, a Step Functions task). Exactly one
+ * addressing form:
+ *
+ * ```json
+ * { "userId": "user123", "type": "chat", "data": { "message": "Hello!" } }
+ * { "userIds": ["user123", "user456"], "type": "announcement", "data": { ... } }
+ * { "broadcast": true, "type": "system", "data": { "message": "Maintenance at 22:00" } }
+ * { "notification": { "userId": "user123", "title": "New order", "body": "Order #42 shipped", "data": { ... } } }
+ * ```
+ *
+ * An EventBridge event (`detail-type` and `detail`) is unwrapped: its `detail` is read as the event above, so a
+ * rule needs no input transformer. Failures throw {@link ValidationError} (error name `ValidationError`, which a
+ * Step Functions `Catch` can match) or {@link PayloadTooLargeError} at delivery.
+ *
+ * @example
+ * validateDirectSendEvent({ broadcast: true, type: 'system', data: {} }, defaultMessageRules);
+ * // { kind: 'broadcast', type: 'system', data: {} }
+ */
+export function validateDirectSendEvent(value: unknown, rules: MessageRules): DirectSendRequest {
+  let event = requireObject(value, 'Event');
+  if ('detail-type' in event && 'detail' in event) event = requireObject(event.detail, 'EventBridge detail');
+  const forms = ['userId', 'userIds', 'broadcast', 'notification'].filter((key) => event[key] !== undefined);
+  if (forms.length === 0)
+    throw new ValidationError('Event needs one of userId, userIds, broadcast: true or notification');
+  if (forms.length > 1) throw new ValidationError(`Event must use exactly one of ${forms.join(', ')}`);
+  if (event.notification !== undefined) {
+    return { kind: 'notification', ...validateNotification(event.notification, 'notification') };
+  }
+  if (event.broadcast !== undefined) {
+    if (event.broadcast !== true) throw new ValidationError('broadcast must be true');
+    return { kind: 'broadcast', ...validateBroadcastMessage(event, rules, 'Event') };
+  }
+  return { kind: 'users', ...validateAddressedMessage(event, rules) };
+}
+
+/**
+ * Serializes an envelope once, to the bytes every post reuses, refusing one over {@link MAX_ENVELOPE_BYTES}.
+ *
+ * @example
+ * const payload = encodeEnvelope(createEnvelope('chat', { message: 'Hello!' }, { from: 'user123' }));
+ */
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  const bytes = new TextEncoder().encode(JSON.stringify(envelope));
+  if (bytes.byteLength > MAX_ENVELOPE_BYTES) {
+    throw new PayloadTooLargeError(
+      `The message is ${bytes.byteLength} bytes once serialized; the limit is ${MAX_ENVELOPE_BYTES} bytes (128 KB)`,
+    );
+  }
+  return bytes;
+}

@@ -1,0 +1,297 @@
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { getDocumentClient, getManagementClient, readSendConcurrency } from './clients';
+import { type Environment, optionalInteger, Setting } from './config';
+import {
+  type BroadcastReport,
+  broadcast,
+  type DeliveryDependencies,
+  type DeliveryLogger,
+  type DeliveryMetrics,
+  type DeliveryReport,
+  deliverToUsers,
+  disconnectConnections,
+} from './delivery';
+import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
+import { ConfigurationError } from './errors';
+import {
+  type ConnectedUsersPage,
+  type ConnectionRegistry,
+  createConnectionRegistry,
+  readRegistryConfig,
+} from './registry';
+import {
+  checkMessageType,
+  checkUserId,
+  checkUserIds,
+  defaultMessageRules,
+  type MessageRules,
+  readMessageRules,
+  validateNotification,
+} from './validation';
+
+export type { BroadcastReport, DeliveryReport, RecipientReport } from './delivery';
+
+/** Posts in flight when no `concurrency` is given (the `SEND_CONCURRENCY` default). */
+export const DEFAULT_CONCURRENCY = 200;
+/**
+ * A broadcast stops starting pages when fewer ms than this remain (`BROADCAST_TIME_MARGIN_MS`): enough for the
+ * posts in flight to settle (each at most a few retries) and the report to be written before Lambda's timeout.
+ */
+export const DEFAULT_BROADCAST_TIME_MARGIN_MS = 3000;
+
+export interface WebSocketServiceOptions {
+  registry: ConnectionRegistry;
+  /** The management API client; needed by the send and disconnect methods, not by the status ones. */
+  managementClient?: ApiGatewayManagementApiClient;
+  /** Posts in flight at once; default {@link DEFAULT_CONCURRENCY}. */
+  concurrency?: number;
+  /** See {@link DEFAULT_BROADCAST_TIME_MARGIN_MS}. */
+  broadcastTimeMarginMs?: number;
+  /** Parallel Scan segments a broadcast walks; default 1. */
+  broadcastScanSegments?: number;
+  /** Validation rules; default: at most 100 userIds, any type matching the documented pattern. */
+  messageRules?: MessageRules;
+  logger?: DeliveryLogger;
+  metrics?: DeliveryMetrics;
+}
+
+/** Per-call options of the send methods. */
+export interface SendOptions {
+  /** The sender's userId, stamped into the envelope's `from`; only ever from a verified identity. */
+  from?: string;
+  /** Milliseconds left before the caller's deadline (Lambda's `getRemainingTimeInMillis`); broadcasts watch it. */
+  remainingTimeMs?: () => number;
+}
+
+/** A user's presence, as `getUserStatus` answers it. */
+export interface UserStatus {
+  userId: string;
+  connected: boolean;
+  connectionCount: number;
+  connections: Array<{ connectionId: string; connectedAt: string }>;
+}
+
+/**
+ * Reads the delivery settings once: `SEND_CONCURRENCY`, `BROADCAST_TIME_MARGIN_MS`, `MAX_USER_IDS` and
+ * `ALLOWED_MESSAGE_TYPES`; each bad value throws a ConfigurationError naming it.
+ *
+ * @example
+ * readDeliverySettings({ SEND_CONCURRENCY: '100' }); // { concurrency: 100, broadcastTimeMarginMs: 3000, ... }
+ */
+export function readDeliverySettings(
+  env: Environment,
+): Required<Pick<WebSocketServiceOptions, 'concurrency' | 'broadcastTimeMarginMs' | 'messageRules'>> {
+  return {
+    concurrency: readSendConcurrency(env),
+    broadcastTimeMarginMs: optionalInteger(env, Setting.broadcastTimeMarginMs, DEFAULT_BROADCAST_TIME_MARGIN_MS, {
+      min: 0,
+      max: 600_000,
+    }),
+    messageRules: readMessageRules(env),
+  };
+}
+
+/**
+ * Sends messages to connected users and manages their connections: the operations the old in-process Socket.IO
+ * service offered, now over API Gateway's management API and the DynamoDB registry. The Lambda handlers use it;
+ * so can any Node backend holding IAM credentials with `execute-api:ManageConnections` on the stage and access to
+ * the registry table.
+ *
+ * @example
+ * const service = WebSocketService.fromEnvironment(); // TABLE_NAME and CALLBACK_URL from the environment
+ * await service.sendToUser('user123', 'chat', { message: 'Hello!' });
+ */
+export class WebSocketService {
+  private readonly registry: ConnectionRegistry;
+  private readonly managementClient?: ApiGatewayManagementApiClient;
+  private readonly concurrency: number;
+  private readonly broadcastTimeMarginMs: number;
+  private readonly broadcastScanSegments: number;
+  private readonly messageRules: MessageRules;
+  private readonly logger?: DeliveryLogger;
+  private readonly metrics?: DeliveryMetrics;
+
+  /**
+   * @example
+   * const service = new WebSocketService({ registry, managementClient, concurrency: 100 });
+   */
+  constructor(options: WebSocketServiceOptions) {
+    this.registry = options.registry;
+    this.managementClient = options.managementClient;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.broadcastTimeMarginMs = options.broadcastTimeMarginMs ?? DEFAULT_BROADCAST_TIME_MARGIN_MS;
+    this.broadcastScanSegments = options.broadcastScanSegments ?? 1;
+    this.messageRules = options.messageRules ?? defaultMessageRules;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+  }
+
+  /**
+   * Builds a service from the environment: `TABLE_NAME` and `CALLBACK_URL` (required), `CONNECTION_TTL_SECONDS`,
+   * `SEND_CONCURRENCY`, `BROADCAST_TIME_MARGIN_MS`, `MAX_USER_IDS`, `ALLOWED_MESSAGE_TYPES`. Credentials and region
+   * come from the SDK's usual chain. The clients are the process's shared ones (keep-alive, standard retries).
+   *
+   * @example
+   * const service = WebSocketService.fromEnvironment(process.env, { logger });
+   */
+  static fromEnvironment(
+    env: Environment = process.env,
+    extra: Pick<WebSocketServiceOptions, 'logger' | 'metrics' | 'broadcastScanSegments'> = {},
+  ): WebSocketService {
+    return new WebSocketService({
+      registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
+      managementClient: getManagementClient(env),
+      ...readDeliverySettings(env),
+      ...extra,
+    });
+  }
+
+  /**
+   * Sends one message to every connection of one user.
+   *
+   * @example
+   * const report = await service.sendToUser('user123', 'chat', { message: 'Hello!' }, { from: 'user456' });
+   * report.recipients.user123?.delivered; // ['abc=', 'def='] (two tabs)
+   */
+  async sendToUser(userId: string, type: string, data: unknown, options: SendOptions = {}): Promise<DeliveryReport> {
+    return this.deliver([checkUserId(userId, 'userId')], this.envelope(type, data, options), options);
+  }
+
+  /**
+   * Sends one message (one id) to every connection of each listed user.
+   *
+   * @example
+   * const report = await service.sendToUsers(['user123', 'user456'], 'announcement', { text: 'Release 2.0' });
+   * report.notConnected; // ['user456']
+   */
+  async sendToUsers(
+    userIds: readonly string[],
+    type: string,
+    data: unknown,
+    options: SendOptions = {},
+  ): Promise<DeliveryReport> {
+    const checked = checkUserIds(userIds, this.messageRules);
+    return this.deliver(checked, this.envelope(type, data, options), options);
+  }
+
+  /**
+   * Sends one message to every connected user. Watches `options.remainingTimeMs` when given: the report says
+   * `complete: false`, with what was not reached, when the deadline came first.
+   *
+   * @example
+   * const report = await service.broadcast('system', { message: 'Maintenance at 22:00', level: 'info' });
+   * report.delivered; // 9990
+   */
+  async broadcast(type: string, data: unknown, options: SendOptions = {}): Promise<BroadcastReport> {
+    const envelope = this.envelope(type, data, options);
+    return broadcast(this.deliveryDependencies(options), { envelope });
+  }
+
+  /**
+   * Sends a notification: type `notification`, data `{ title, body, ...data }`.
+   *
+   * @example
+   * await service.sendNotification('user123', 'New order', 'Order #42 shipped', { orderId: 42 });
+   */
+  async sendNotification(
+    userId: string,
+    title: string,
+    body: string,
+    data?: Record<string, unknown>,
+    options: SendOptions = {},
+  ): Promise<DeliveryReport> {
+    const notification = validateNotification({ userId, title, body, data }, 'Notification');
+    const envelope = createEnvelope(
+      ServerFrameType.notification,
+      { title: notification.title, body: notification.body, ...notification.data },
+      { from: options.from },
+    );
+    return this.deliver([notification.userId], envelope, options);
+  }
+
+  /**
+   * Whether the user has at least one live connection.
+   *
+   * @example
+   * if (!(await service.isUserConnected('user123'))) await sendEmail(...);
+   */
+  async isUserConnected(userId: string): Promise<boolean> {
+    return (await this.registry.connectionsOf(checkUserId(userId, 'userId'))).length > 0;
+  }
+
+  /**
+   * One page of connected users; pass `nextCursor` back as `cursor` for the next page.
+   *
+   * @example
+   * let page = await service.getConnectedUsers({ limit: 50 });
+   * while (page.nextCursor) page = await service.getConnectedUsers({ limit: 50, cursor: page.nextCursor });
+   */
+  async getConnectedUsers(options: { limit?: number; cursor?: string } = {}): Promise<ConnectedUsersPage> {
+    return this.registry.listConnectedUsers({ limit: options.limit ?? 50, cursor: options.cursor });
+  }
+
+  /**
+   * Whether the user is connected, with each live connection and its `connectedAt`.
+   *
+   * @example
+   * await service.getUserStatus('user123');
+   * // { userId: 'user123', connected: true, connectionCount: 1,
+   * //   connections: [{ connectionId: 'abc=', connectedAt: '2026-11-26T10:00:00.000Z' }] }
+   */
+  async getUserStatus(userId: string): Promise<UserStatus> {
+    const connections = await this.registry.connectionsOf(checkUserId(userId, 'userId'));
+    return {
+      userId,
+      connected: connections.length > 0,
+      connectionCount: connections.length,
+      connections: connections.map(({ connectionId, connectedAt }) => ({ connectionId, connectedAt })),
+    };
+  }
+
+  /**
+   * Closes every connection of the user through the management API (one already gone is fine) and removes them
+   * from the registry. Returns how many were closed; see {@link closeConnectionsOf} for the failures too.
+   *
+   * @example
+   * const closed = await service.disconnectUser('user123'); // 2
+   */
+  async disconnectUser(userId: string): Promise<number> {
+    return (await this.closeConnectionsOf(userId)).disconnected;
+  }
+
+  /**
+   * Like {@link disconnectUser}, with the connections whose close failed (they stay registered).
+   *
+   * @example
+   * const { disconnected, failed } = await service.closeConnectionsOf('user123');
+   */
+  async closeConnectionsOf(
+    userId: string,
+  ): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
+    return disconnectConnections(this.deliveryDependencies({}), checkUserId(userId, 'userId'));
+  }
+
+  private envelope(type: string, data: unknown, options: SendOptions): Envelope {
+    return createEnvelope(checkMessageType(type, this.messageRules), data, { from: options.from });
+  }
+
+  private deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {
+    return deliverToUsers(this.deliveryDependencies(options), { userIds, envelope });
+  }
+
+  private deliveryDependencies(options: SendOptions): DeliveryDependencies {
+    if (!this.managementClient) {
+      throw new ConfigurationError(Setting.callbackUrl, 'is needed to send or disconnect: no management client');
+    }
+    return {
+      registry: this.registry,
+      managementClient: this.managementClient,
+      logger: this.logger,
+      metrics: this.metrics,
+      concurrency: this.concurrency,
+      remainingTimeMs: options.remainingTimeMs,
+      timeMarginMs: this.broadcastTimeMarginMs,
+      scanSegments: this.broadcastScanSegments,
+    };
+  }
+}
