@@ -1,0 +1,179 @@
+import type { CpuWindow, SystemKind } from './protocol';
+
+/**
+ * Turns the benchmark's measurements into the Markdown report: one table of figures for both systems and their
+ * ratio, the CPU of the load generator (a run where it saturates is marked, not counted) and of each system,
+ * then the details behind each figure.
+ */
+
+/** A load generator above this share of one core may itself be the bottleneck: its figure is not a result. */
+export const generatorSaturationPercent = 90;
+
+export type RowId = 'connect' | 'latencyP50' | 'latencyP95' | 'latencyP99' | 'broadcast1000' | 'broadcast5000';
+
+interface RowDefinition {
+  id: RowId;
+  label: string;
+  unit: string;
+  digits: number;
+}
+
+const rows: readonly RowDefinition[] = [
+  { id: 'connect', label: 'connect rate, 1,000 clients, 50 in flight', unit: 'clients/s', digits: 0 },
+  { id: 'latencyP50', label: 'HTTP send → receive, 1 user among 1,000 connections: p50', unit: 'ms', digits: 1 },
+  { id: 'latencyP95', label: 'HTTP send → receive: p95', unit: 'ms', digits: 1 },
+  { id: 'latencyP99', label: 'HTTP send → receive: p99', unit: 'ms', digits: 1 },
+  {
+    id: 'broadcast1000',
+    label: 'broadcast to 1,000 connections, until the last has it (median of 3)',
+    unit: 'ms',
+    digits: 0,
+  },
+  {
+    id: 'broadcast5000',
+    label: 'broadcast to 5,000 connections, until the last has it (median of 3)',
+    unit: 'ms',
+    digits: 0,
+  },
+];
+
+/** One figure of one system. */
+export interface Measurement {
+  value?: number;
+  generatorCpu?: CpuWindow;
+  systemCpu?: CpuWindow;
+  /** What went wrong, if anything (failed connects, lost messages, incomplete runs, an error). */
+  problem?: string;
+  /** How the figure was obtained, for the details section. */
+  detail?: string;
+}
+
+export interface SystemMeasurements {
+  rows: Partial<Record<RowId, Measurement>>;
+  notes: string[];
+  /** Set when the system could not be benchmarked at all (did not start, ...). */
+  failure?: string;
+}
+
+export interface BenchReport {
+  startedAt: Date;
+  durationMs: number;
+  machine: { cores: number; cpuModel: string; node: string; platform: string; openFilesLimit?: string };
+  workload: Record<string, number>;
+  systems: Record<SystemKind, SystemMeasurements>;
+  broadcastCore?: { script: string; output: string; exitCode: number | null; timedOut: boolean; elapsedMs: number };
+}
+
+const systemLabels: Record<SystemKind, string> = { local: 'local stack', reference: 'reference' };
+
+function isSaturated(measurement: Measurement | undefined): boolean {
+  return (measurement?.generatorCpu?.percentOfOneCore ?? 0) > generatorSaturationPercent;
+}
+
+function formatNumber(value: number, digits: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function formatValue(measurement: Measurement | undefined, row: RowDefinition): string {
+  if (measurement?.value === undefined || Number.isNaN(measurement.value)) return 'no figure (see details)';
+  const figure = `${formatNumber(measurement.value, row.digits)} ${row.unit}`;
+  if (isSaturated(measurement)) return `~~${figure}~~ generator saturated (not a result)`;
+  return measurement.problem ? `${figure} (incomplete, see details)` : figure;
+}
+
+function formatRatio(local: Measurement | undefined, reference: Measurement | undefined): string {
+  if (local?.value === undefined || reference?.value === undefined || reference.value === 0) return 'n/a';
+  if (isSaturated(local) || isSaturated(reference)) return 'n/a';
+  return `${formatNumber(local.value / reference.value, 2)}×`;
+}
+
+function formatCpu(window: CpuWindow | undefined): string {
+  return window ? `${window.percentOfOneCore.toFixed(0)}%` : 'n/a';
+}
+
+function escapeCell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+/**
+ * Renders the report as Markdown.
+ *
+ * @example
+ * writeFileSync('bench/results/latest.md', renderReport(report));
+ */
+export function renderReport(report: BenchReport): string {
+  const { local, reference } = report.systems;
+  const lines: string[] = [];
+  lines.push('# Benchmark: local stack vs reference server (Express + socket.io)', '');
+  lines.push(
+    `Run ${report.startedAt.toISOString()} (${(report.durationMs / 1000).toFixed(0)} s) on ${report.machine.cores} cores ` +
+      `(${report.machine.cpuModel}), Node ${report.machine.node}, ${report.machine.platform}` +
+      (report.machine.openFilesLimit ? `, ulimit -n ${report.machine.openFilesLimit}` : '') +
+      '. Command: `npm run bench`.',
+    '',
+  );
+  lines.push(
+    '| scenario | local stack | reference | ratio (local ÷ reference) | generator CPU (local / reference) |',
+    '|---|---|---|---|---|',
+  );
+  for (const row of rows) {
+    const localRow = local.rows[row.id];
+    const referenceRow = reference.rows[row.id];
+    lines.push(
+      `| ${row.label} | ${escapeCell(formatValue(localRow, row))} | ${escapeCell(formatValue(referenceRow, row))} | ` +
+        `${formatRatio(localRow, referenceRow)} | ${formatCpu(localRow?.generatorCpu)} / ${formatCpu(referenceRow?.generatorCpu)} |`,
+    );
+  }
+  lines.push(
+    '',
+    'Figures only, no pass or fail. A ratio above 1 means the local stack shows the larger figure: slower for ' +
+      'times (ms), faster for rates (clients/s). Generator CPU is the load generator process’s CPU time over the ' +
+      `measured window as a share of one core; above ${generatorSaturationPercent}% the figure is struck out as ` +
+      '"generator saturated (not a result)".',
+    '',
+    'What runs where: each system runs alone in its own Node process (the local stack: API Gateway emulator, the ' +
+      'real Lambda handlers and dynalite in one process; the reference: one Express + socket.io process with an ' +
+      'in-memory user-to-socket map). The load generator is a third process holding every client (`ws` with ' +
+      '`Authorization: Bearer` for the local stack, socket.io-client on the websocket transport for the reference) ' +
+      'and timing everything on its own clock. These are figures for the local stack on this machine, not for ' +
+      'API Gateway and Lambda on AWS.',
+    '',
+  );
+
+  lines.push('## CPU of each system under test during each scenario (% of one core)', '');
+  lines.push('| scenario | local stack | reference |', '|---|---|---|');
+  for (const row of rows) {
+    lines.push(
+      `| ${row.label} | ${formatCpu(local.rows[row.id]?.systemCpu)} | ${formatCpu(reference.rows[row.id]?.systemCpu)} |`,
+    );
+  }
+  lines.push('');
+
+  lines.push('## Details', '');
+  lines.push(`Workload: \`${JSON.stringify(report.workload)}\``, '');
+  for (const kind of ['local', 'reference'] as const) {
+    const system = report.systems[kind];
+    lines.push(`### ${systemLabels[kind]}`, '');
+    if (system.failure) lines.push(`- **could not be benchmarked**: ${system.failure}`);
+    for (const row of rows) {
+      const measurement = system.rows[row.id];
+      if (!measurement || (!measurement.detail && !measurement.problem)) continue;
+      const parts = [measurement.detail, measurement.problem && `**problem**: ${measurement.problem}`].filter(Boolean);
+      lines.push(`- ${row.label}: ${parts.join('; ')}`);
+    }
+    for (const note of system.notes) lines.push(`- ${note}`);
+    lines.push('');
+  }
+
+  lines.push('## Core broadcast benchmark (`bench/broadcast-core.ts`)', '');
+  const core = report.broadcastCore;
+  if (!core) {
+    lines.push('Not run: `bench/broadcast-core.ts` is not present.');
+  } else {
+    const outcome = core.timedOut ? 'timed out' : `exit code ${core.exitCode}`;
+    lines.push(`\`npx tsx ${core.script}\` (${outcome}, ${(core.elapsedMs / 1000).toFixed(1)} s):`, '');
+    lines.push('```', core.output.trimEnd(), '```');
+  }
+  lines.push('');
+  return lines.join('\n');
+}

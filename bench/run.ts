@@ -1,0 +1,296 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import {
+  killAllChildren,
+  type LoadGenerator,
+  processGroupCpuMs,
+  runTypeScriptScript,
+  type ScriptRun,
+  type SystemProcess,
+  startLoadGenerator,
+  startSystemProcess,
+} from './child-processes';
+import type { BroadcastResult, CpuWindow, SystemKind } from './protocol';
+import { type BenchReport, type Measurement, type RowId, renderReport, type SystemMeasurements } from './report';
+
+/**
+ * `npm run bench`: the same workload against the local stack and against the reference server (Express +
+ * socket.io, `bench/reference-server.ts`), each system and the load generator in a process of its own; then the
+ * core broadcast benchmark (`bench/broadcast-core.ts`) when present. Prints a Markdown table and writes it to
+ * `bench/results/latest.md`. Figures only: nothing passes or fails. Every step is bounded by a timeout, and every
+ * child process is killed on every way out.
+ */
+
+const workload = {
+  connectClients: 1000,
+  connectParallelism: 50,
+  latencyWarmupSends: 20,
+  latencySends: 200,
+  latencyReceiveTimeoutMs: 5_000,
+  /** The target sits in the middle of the 1,000 users, one connection among many users. */
+  latencyTargetUserIndex: 500,
+  broadcastRepeats: 3,
+  broadcastCompletionTimeoutMs: 30_000,
+  largeBroadcastClients: 5000,
+};
+
+const resultsFolder = 'bench/results';
+const reportFile = `${resultsFolder}/latest.md`;
+const broadcastCoreScript = 'bench/broadcast-core.ts';
+/** Far above a normal run (~3 minutes here): only reached when something hangs. */
+const wholeRunDeadlineMs = 9 * 60_000;
+
+let deadlinePassed = false;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function progress(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+/** Reads the system's CPU (its whole process group) over one scenario. */
+function startSystemCpuWindow(system: SystemProcess): () => CpuWindow {
+  const cpuAtStart = processGroupCpuMs(system.pid);
+  const wallAtStart = performance.now();
+  return () => {
+    const cpuMs = processGroupCpuMs(system.pid) - cpuAtStart;
+    const wallMs = performance.now() - wallAtStart;
+    return { cpuMs, wallMs, percentOfOneCore: (cpuMs / wallMs) * 100 };
+  };
+}
+
+function broadcastMeasurement(result: BroadcastResult, systemCpu: CpuWindow): Measurement {
+  const incomplete = result.runs.filter((run) => run.lastReceiptMs === undefined);
+  const problems = incomplete.map((run) =>
+    run.httpError
+      ? `HTTP ${run.httpStatus}: ${run.httpError}`
+      : `${run.received}/${run.expected} received within ${workload.broadcastCompletionTimeoutMs} ms`,
+  );
+  return {
+    value: result.medianLastReceiptMs,
+    generatorCpu: result.cpu,
+    systemCpu,
+    problem:
+      problems.length > 0 ? `${problems.length} of ${result.runs.length} runs incomplete: ${problems[0]}` : undefined,
+    detail:
+      `runs (last receipt ms): ${result.runs.map((run) => run.lastReceiptMs?.toFixed(0) ?? 'incomplete').join(', ')}; ` +
+      `HTTP answer median ${result.medianHttpAnswerMs.toFixed(0)} ms; ${result.runs[0]?.expected ?? 0} clients`,
+  };
+}
+
+/** Runs every scenario against one system; a failed scenario is recorded and the next one still runs. */
+async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<SystemMeasurements> {
+  const measurements: SystemMeasurements = { rows: {}, notes: [] };
+  const startedAt = performance.now();
+  let system: SystemProcess | undefined;
+  let generator: LoadGenerator | undefined;
+
+  const attempt = async (rows: RowId[], scenario: () => Promise<void>) => {
+    if (deadlinePassed) {
+      for (const row of rows) measurements.rows[row] = { problem: 'not run: the whole-run deadline passed' };
+      return;
+    }
+    try {
+      await scenario();
+    } catch (error) {
+      progress(`${kind}: ${rows.join(', ')} failed: ${messageOf(error)}`);
+      for (const row of rows) measurements.rows[row] = { problem: messageOf(error) };
+    }
+  };
+
+  try {
+    progress(`${kind}: starting`);
+    system = await startSystemProcess(kind, jwtSecret, `${resultsFolder}/${kind}-system.log`, 60_000);
+    measurements.notes.push(`started in ${(performance.now() - startedAt).toFixed(0)} ms`);
+    const runningSystem = system;
+    const load = startLoadGenerator(`${resultsFolder}/${kind}-generator.log`);
+    generator = load;
+    await load.request({ command: 'configure', system: kind, endpoints: system.endpoints, jwtSecret }, 10_000);
+
+    await attempt(['connect'], async () => {
+      progress(`${kind}: connecting ${workload.connectClients} clients`);
+      const endSystemWindow = startSystemCpuWindow(runningSystem);
+      const result = await load.request(
+        {
+          command: 'connect',
+          count: workload.connectClients,
+          firstUserIndex: 0,
+          parallelism: workload.connectParallelism,
+        },
+        120_000,
+      );
+      measurements.rows.connect = {
+        value: result.clientsPerSecond,
+        generatorCpu: result.cpu,
+        systemCpu: endSystemWindow(),
+        problem: result.failed > 0 ? `${result.failed} failed: ${result.firstError}` : undefined,
+        detail: `${result.connected}/${result.attempted} connected in ${result.elapsedMs.toFixed(0)} ms`,
+      };
+    });
+
+    await attempt(['latencyP50', 'latencyP95', 'latencyP99'], async () => {
+      progress(`${kind}: ${workload.latencySends} sends to one user`);
+      const endSystemWindow = startSystemCpuWindow(runningSystem);
+      const result = await load.request(
+        {
+          command: 'latency',
+          targetUserIndex: workload.latencyTargetUserIndex,
+          warmupSends: workload.latencyWarmupSends,
+          sends: workload.latencySends,
+          receiveTimeoutMs: workload.latencyReceiveTimeoutMs,
+        },
+        (workload.latencyWarmupSends + workload.latencySends) * (workload.latencyReceiveTimeoutMs + 1_000),
+      );
+      const systemCpu = endSystemWindow();
+      const problem =
+        result.lost > 0 ? `${result.lost} of ${workload.latencySends} lost: ${result.firstError}` : undefined;
+      const detail =
+        `${result.samples} samples with ${result.openClients} connections open; ` +
+        `min ${result.minMs.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms`;
+      const common = { generatorCpu: result.cpu, systemCpu, problem };
+      measurements.rows.latencyP50 = { ...common, value: result.p50Ms, detail };
+      measurements.rows.latencyP95 = { ...common, value: result.p95Ms };
+      measurements.rows.latencyP99 = { ...common, value: result.p99Ms };
+    });
+
+    await attempt(['broadcast1000'], async () => {
+      progress(`${kind}: broadcast to the open clients, ${workload.broadcastRepeats} times`);
+      const endSystemWindow = startSystemCpuWindow(runningSystem);
+      const result = await load.request(
+        {
+          command: 'broadcast',
+          repeats: workload.broadcastRepeats,
+          completionTimeoutMs: workload.broadcastCompletionTimeoutMs,
+        },
+        workload.broadcastRepeats * (workload.broadcastCompletionTimeoutMs + 5_000),
+      );
+      measurements.rows.broadcast1000 = broadcastMeasurement(result, endSystemWindow());
+    });
+
+    await attempt(['broadcast5000'], async () => {
+      const more = workload.largeBroadcastClients - workload.connectClients;
+      progress(`${kind}: connecting ${more} more clients`);
+      const connect = await load.request(
+        { command: 'connect', count: more, firstUserIndex: workload.connectClients, parallelism: 50 },
+        240_000,
+      );
+      measurements.notes.push(
+        `${connect.connected}/${connect.attempted} more clients connected in ${connect.elapsedMs.toFixed(0)} ms ` +
+          `(${connect.clientsPerSecond.toFixed(0)} clients/s with ${workload.connectClients} already open)` +
+          (connect.failed > 0 ? `; first failure: ${connect.firstError}` : ''),
+      );
+      progress(`${kind}: broadcast to ${connect.openClients} clients, ${workload.broadcastRepeats} times`);
+      const endSystemWindow = startSystemCpuWindow(runningSystem);
+      const result = await load.request(
+        {
+          command: 'broadcast',
+          repeats: workload.broadcastRepeats,
+          completionTimeoutMs: workload.broadcastCompletionTimeoutMs,
+        },
+        workload.broadcastRepeats * (workload.broadcastCompletionTimeoutMs + 5_000),
+      );
+      measurements.rows.broadcast5000 = broadcastMeasurement(result, endSystemWindow());
+    });
+  } catch (error) {
+    progress(`${kind}: ${messageOf(error)}`);
+    measurements.failure = messageOf(error);
+  } finally {
+    progress(`${kind}: stopping`);
+    const stoppedAt = performance.now();
+    // The system first: it closes every socket itself (the local stack runs $disconnect for each).
+    await system?.stop(60_000);
+    await generator?.stop(10_000);
+    if (system) measurements.notes.push(`stopped in ${(performance.now() - stoppedAt).toFixed(0)} ms`);
+  }
+  return measurements;
+}
+
+async function runBroadcastCore(): Promise<ScriptRun | undefined> {
+  if (!existsSync(broadcastCoreScript)) return undefined;
+  if (deadlinePassed)
+    return { output: 'not run: the whole-run deadline passed', exitCode: null, timedOut: true, elapsedMs: 0 };
+  progress(`running ${broadcastCoreScript}`);
+  return runTypeScriptScript(broadcastCoreScript, 180_000);
+}
+
+/** `--only local|reference` benchmarks one system (for working on the harness); the default is both. */
+function onlySystem(): SystemKind | undefined {
+  const position = process.argv.indexOf('--only');
+  if (position === -1) return undefined;
+  const value = process.argv[position + 1];
+  if (value !== 'local' && value !== 'reference') {
+    throw new Error(`--only takes "local" or "reference", got "${value ?? ''}"`);
+  }
+  return value;
+}
+
+function openFilesLimit(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'ulimit -n']).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  mkdirSync(resultsFolder, { recursive: true });
+  // One secret for both systems, made for this run only and never written anywhere.
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const only = onlySystem();
+  const skipped: SystemMeasurements = { rows: {}, notes: [], failure: 'not run (--only)' };
+  const systems: Record<SystemKind, SystemMeasurements> = {
+    local: only === 'reference' ? skipped : await benchmarkSystem('local', jwtSecret),
+    reference: only === 'local' ? skipped : await benchmarkSystem('reference', jwtSecret),
+  };
+  const broadcastCore = await runBroadcastCore();
+  const report: BenchReport = {
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+    machine: {
+      cores: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      openFilesLimit: openFilesLimit(),
+    },
+    workload,
+    systems,
+    broadcastCore: broadcastCore && { script: broadcastCoreScript, ...broadcastCore },
+  };
+  const markdown = renderReport(report);
+  // A one-system run is a harness check, not a result: it must not replace the committed report.
+  const file = only ? `${resultsFolder}/only-${only}.md.tmp` : reportFile;
+  writeFileSync(file, markdown);
+  process.stdout.write(`${markdown}\n`);
+  progress(`written to ${file}`);
+}
+
+process.on('exit', killAllChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+const deadline = setTimeout(() => {
+  deadlinePassed = true;
+  progress(`the run passed its ${wholeRunDeadlineMs / 60_000}-minute deadline: stopping every child process`);
+  killAllChildren();
+}, wholeRunDeadlineMs);
+deadline.unref();
+
+main().then(
+  () => {
+    // Stray handles (a child's pipe) must not keep the run alive once the report is written.
+    process.exit(0);
+  },
+  (error: unknown) => {
+    progress(`failed: ${messageOf(error)}`);
+    process.exit(1);
+  },
+);
