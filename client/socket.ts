@@ -1,0 +1,772 @@
+import type { Envelope } from '../lambdas/core/envelope';
+import { ReconnectBackoff } from './backoff';
+import { Emitter, type Listener } from './emitter';
+import {
+  buildHandshake,
+  resolveWebSocket,
+  type TokenCarrier,
+  Transport,
+  type TransportClose,
+  type WebSocketConstructor,
+} from './transport';
+
+/** A token, or a function returning one (called before every connect and reconnect, so it can refresh it). */
+export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
+
+/** socket.io-client's `auth` option: an object, or a function that passes one to a callback or returns it. */
+export type AuthOption =
+  | { token?: TokenSource }
+  | ((callback: (auth: { token?: string }) => void) => undefined | { token?: string } | Promise<{ token?: string }>);
+
+/** Every option `io(url, options)` takes. Times are in milliseconds. */
+export interface RealtimeSocketOptions {
+  /** The token: `{ token: 'eyJ…' }`, `{ token: () => getFreshToken() }` or socket.io's `(cb) => cb({ token })`. */
+  auth?: AuthOption;
+  /**
+   * Handshake headers, as socket.io-client takes them. In Node (`ws`) they are sent as they are; in a browser,
+   * which cannot set headers, `Authorization: Bearer <jwt>` is carried as a subprotocol and the others are dropped.
+   */
+  extraHeaders?: Record<string, string>;
+  /** Query parameters added to the URL. */
+  query?: Record<string, string>;
+  /**
+   * How the token travels: `header` (`Authorization`, Node only), `subprotocol` (`bearer.<jwt>`, browsers) or
+   * `query` (`?token=`, the weakest: URLs land in access logs). @default `header` with `ws`, else `subprotocol`
+   */
+  tokenCarrier?: TokenCarrier;
+  /** Reconnect after a lost connection or a failed attempt. @default true */
+  reconnection?: boolean;
+  /** Attempts before giving up with `reconnect_failed`. @default Infinity */
+  reconnectionAttempts?: number;
+  /** First reconnection delay; it doubles on every failed attempt. @default 1000 */
+  reconnectionDelay?: number;
+  /** Largest reconnection delay. @default 5000 */
+  reconnectionDelayMax?: number;
+  /** Jitter: each delay varies by ± this fraction. @default 0.5 */
+  randomizationFactor?: number;
+  /** Time allowed from starting an attempt to the `authenticated` reply of `hello`; 0 disables. @default 20000 */
+  timeout?: number;
+  /** Connect as soon as `io()` returns. @default true */
+  autoConnect?: boolean;
+  /** A `ping` is sent this often so API Gateway's 10-minute idle timeout never fires; 0 disables. @default 300000 */
+  heartbeatInterval?: number;
+  /** With no frame this long after a heartbeat `ping`, the connection is taken as dead and replaced. @default 20000 */
+  heartbeatTimeout?: number;
+  /**
+   * A connection is replaced (make before break, no disconnect seen) this long after it opened, ahead of API
+   * Gateway's 2-hour limit; 0 disables. @default 6900000 (1 h 55 min)
+   */
+  renewConnectionAfter?: number;
+  /**
+   * Browsers hide a refused handshake's status (401/403 look like a network failure: close 1006 before open). After
+   * this many attempts in a row that never opened, while the browser says it is online, the adapter stops with
+   * `connect_error` reason `unauthorized_or_refused`. Unused with `ws`, which knows the status. @default 3
+   */
+  refusedAfterFailures?: number;
+  /** Emits kept while disconnected; beyond it the oldest is dropped and `emit_dropped` fires. @default 100 */
+  maxBufferedEmits?: number;
+  /** The WebSocket implementation. @default the browser's; in Node, `ws` (imported on first connect) */
+  WebSocket?: WebSocketConstructor;
+  /** Random source of the jitter, in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Accepted for socket.io-client compatibility and ignored: the only transport is a plain WebSocket. */
+  transports?: string[];
+  /** Accepted for socket.io-client compatibility and ignored. */
+  forceNew?: boolean;
+  /** Accepted for socket.io-client compatibility and ignored. */
+  withCredentials?: boolean;
+}
+
+/** Why a connection ended, with socket.io-client's names where one exists. */
+export type DisconnectReason =
+  | 'io client disconnect'
+  | 'io server disconnect'
+  | 'transport close'
+  | 'transport error'
+  | 'ping timeout';
+
+/** Why a connect attempt failed. */
+export type ConnectErrorReason =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'unauthorized_or_refused'
+  | 'handshake_rejected'
+  | 'transport_error'
+  | 'timeout'
+  | 'token_error'
+  | 'invalid_options';
+
+/** The error `connect_error` and `reconnect_error` carry. */
+export class ConnectError extends Error {
+  readonly reason: ConnectErrorReason;
+  /** The refused handshake's HTTP status, when known (Node). */
+  readonly status?: number;
+  /** Whether the adapter will try again by itself. */
+  readonly willRetry: boolean;
+  constructor(reason: ConnectErrorReason, message: string, details: { status?: number; willRetry: boolean }) {
+    super(message);
+    this.name = 'ConnectError';
+    this.reason = reason;
+    this.status = details.status;
+    this.willRetry = details.willRetry;
+  }
+}
+
+/** The `error` frame's data, and what the adapter emits for a frame it cannot read. */
+export interface ServerErrorData {
+  code: string;
+  message: string;
+}
+
+/** What `authenticated` carries. */
+export interface AuthenticatedData {
+  userId: string;
+  connectionId: string;
+}
+
+/** Names the adapter emits itself; an incoming message type with one of these names only fires `message`. */
+const lifecycleEvents = new Set([
+  'connect',
+  'connect_error',
+  'disconnect',
+  'reconnect',
+  'reconnect_attempt',
+  'reconnect_error',
+  'reconnect_failed',
+  'connection_renewed',
+  'emit_dropped',
+  'message',
+  'frame',
+  'newListener',
+  'removeListener',
+]);
+
+/** Frame types the server produces as answers; everything else is a message pushed to the user. */
+const answerFrameTypes = new Set(['authenticated', 'pong', 'error', 'delivery']);
+
+/** API Gateway's message limit: a bigger frame would close the connection (1009). */
+const maxFrameBytes = 128 * 1024;
+/** Envelope ids remembered to drop the copy a message sends to both connections during a renewal. */
+const rememberedEnvelopeIds = 512;
+
+/** One connection attempt or live connection, with its timers. */
+interface Attempt {
+  transport: Transport;
+  /** Set when the `authenticated` reply arrived. */
+  connectionId?: string;
+  connectTimer?: ReturnType<typeof setTimeout>;
+  heartbeatTimer?: ReturnType<typeof setInterval>;
+  heartbeatDeadline?: ReturnType<typeof setTimeout>;
+  renewTimer?: ReturnType<typeof setTimeout>;
+  isRenewal: boolean;
+  /** Whether the implementation reveals a refused handshake's HTTP status (`ws` does, browsers do not). */
+  knowsHandshakeStatus: boolean;
+  timedOut?: boolean;
+}
+
+/**
+ * Carries the reconnection events, as socket.io-client's `socket.io` (the Manager) does in v4. The socket fires
+ * them too, as v2 did, so either style of listener works.
+ *
+ * @example
+ * socket.io.on('reconnect_attempt', (attempt) => console.log('attempt', attempt));
+ */
+export class ReconnectionEvents extends Emitter {}
+
+type Frame = { event: string; text: string };
+
+/**
+ * A socket.io-client-shaped socket over API Gateway WebSockets. Create it with `io(url, options)`.
+ *
+ * @example
+ * const socket = io('wss://abc.execute-api.eu-west-1.amazonaws.com/prod', { auth: { token } });
+ * socket.on('connect', () => console.log('connected as', socket.id));
+ * socket.on('notification', (data) => console.log(data.title));
+ * socket.emit('send', { userId: 'user456', type: 'chat', data: { message: 'hi' } });
+ */
+export class RealtimeSocket extends Emitter {
+  /** The reconnection events (socket.io-client v4's Manager). */
+  readonly io = new ReconnectionEvents();
+  /** The connection id API Gateway gave the current connection; undefined while disconnected. */
+  id: string | undefined;
+  /** The userId the server authenticated (the token's `sub`). */
+  userId: string | undefined;
+  /** Whether the socket is connected and authenticated. */
+  connected = false;
+
+  private readonly url: string;
+  private readonly options: Required<
+    Omit<RealtimeSocketOptions, 'auth' | 'extraHeaders' | 'query' | 'tokenCarrier' | 'WebSocket'>
+  > &
+    Pick<RealtimeSocketOptions, 'auth' | 'tokenCarrier' | 'WebSocket'> & {
+      extraHeaders: Record<string, string>;
+      query: Record<string, string>;
+    };
+  private readonly backoff: ReconnectBackoff;
+  private readonly buffer: Frame[] = [];
+  private readonly seenEnvelopeIds: string[] = [];
+  private current: Attempt | undefined;
+  private renewal: Attempt | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** True between `connect()` and `disconnect()` (or giving up): the socket wants to be connected. */
+  private wanted = false;
+  /** Attempts in a row whose handshake never opened, for browsers that hide a refusal's status. */
+  private unopenedInARow = 0;
+  /** Bumped on every `connect()`/`disconnect()`, so an attempt started before one of them is abandoned. */
+  private generation = 0;
+
+  constructor(url: string, options: RealtimeSocketOptions = {}) {
+    super();
+    if (typeof url !== 'string' || url.length === 0) throw new TypeError('io(url): url must be a non-empty string');
+    buildHandshake({ url, token: undefined, carrier: 'header', query: options.query ?? {}, headers: {} });
+    this.url = url;
+    this.options = {
+      auth: options.auth,
+      extraHeaders: options.extraHeaders ?? {},
+      query: options.query ?? {},
+      tokenCarrier: options.tokenCarrier,
+      reconnection: options.reconnection ?? true,
+      reconnectionAttempts: options.reconnectionAttempts ?? Number.POSITIVE_INFINITY,
+      reconnectionDelay: positive('reconnectionDelay', options.reconnectionDelay, 1000),
+      reconnectionDelayMax: positive('reconnectionDelayMax', options.reconnectionDelayMax, 5000),
+      randomizationFactor: options.randomizationFactor ?? 0.5,
+      timeout: positive('timeout', options.timeout, 20000),
+      autoConnect: options.autoConnect ?? true,
+      heartbeatInterval: positive('heartbeatInterval', options.heartbeatInterval, 5 * 60_000),
+      heartbeatTimeout: positive('heartbeatTimeout', options.heartbeatTimeout, 20_000),
+      renewConnectionAfter: positive('renewConnectionAfter', options.renewConnectionAfter, 115 * 60_000),
+      refusedAfterFailures: positive('refusedAfterFailures', options.refusedAfterFailures, 3),
+      maxBufferedEmits: positive('maxBufferedEmits', options.maxBufferedEmits, 100),
+      WebSocket: options.WebSocket,
+      random: options.random ?? Math.random,
+      transports: options.transports ?? ['websocket'],
+      forceNew: options.forceNew ?? false,
+      withCredentials: options.withCredentials ?? false,
+    };
+    if (this.options.randomizationFactor < 0 || this.options.randomizationFactor > 1) {
+      throw new RangeError('io(): randomizationFactor must be between 0 and 1');
+    }
+    this.backoff = new ReconnectBackoff(this.options);
+    if (this.options.autoConnect) this.connect();
+  }
+
+  /** Whether the socket is not connected. */
+  get disconnected(): boolean {
+    return !this.connected;
+  }
+
+  /** Whether the socket is connected or trying to be (socket.io-client's `active`). */
+  get active(): boolean {
+    return this.wanted;
+  }
+
+  /** How many emits wait for a connection. */
+  get bufferedEmits(): number {
+    return this.buffer.length;
+  }
+
+  /**
+   * Opens the connection (again). Does nothing if the socket is connected or already trying.
+   *
+   * @example
+   * const socket = io(url, { auth: { token }, autoConnect: false });
+   * socket.connect();
+   */
+  connect(): this {
+    if (this.wanted) return this;
+    this.wanted = true;
+    this.generation += 1;
+    this.unopenedInARow = 0;
+    this.backoff.reset();
+    void this.startAttempt(false);
+    return this;
+  }
+
+  /** Alias of {@link RealtimeSocket.connect}, as in socket.io-client. */
+  open(): this {
+    return this.connect();
+  }
+
+  /**
+   * Closes the connection for good: no reconnection until `connect()` is called. Fires `disconnect` with
+   * `io client disconnect` if the socket was connected.
+   *
+   * @example
+   * window.addEventListener('beforeunload', () => socket.disconnect());
+   */
+  disconnect(): this {
+    this.wanted = false;
+    this.generation += 1;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.dropRenewal();
+    const attempt = this.current;
+    this.current = undefined;
+    if (attempt) {
+      this.stopTimers(attempt);
+      attempt.transport.close(1000, 'io client disconnect');
+    }
+    this.markDisconnected('io client disconnect');
+    return this;
+  }
+
+  /** Alias of {@link RealtimeSocket.disconnect}, as in socket.io-client. */
+  close(): this {
+    return this.disconnect();
+  }
+
+  /**
+   * Sends a frame, or buffers it until the socket is connected. The mapping:
+   * - `emit('ping')` → `{"action":"ping"}`; the answer fires `pong`;
+   * - `emit('hello')` → `{"action":"hello"}`; the answer fires `authenticated`;
+   * - `emit('send', { userId | userIds, type, data })` → the socket's send route; the answer fires `delivery`
+   *   (or `error`);
+   * - any other `emit(action, payload)` → a custom route: `{"action": action, ...payload}` when the payload is an
+   *   object, else `{"action": action, "data": payload}`. An action the server does not route gets an `error`.
+   *
+   * Acknowledgement callbacks are not supported (API Gateway has no correlation for them): listen to `delivery`.
+   *
+   * @example
+   * socket.emit('send', { userId: 'user456', type: 'chat', data: { message: 'Hello!' } });
+   * socket.emit('ping');
+   */
+  emit(action: string, ...args: unknown[]): this {
+    if (typeof action !== 'string' || action.length === 0) throw new TypeError('emit(): the action must be a string');
+    if (lifecycleEvents.has(action)) throw new Error(`emit(): "${action}" is a reserved event name`);
+    if (args.some((arg) => typeof arg === 'function')) {
+      throw new TypeError('emit(): acknowledgement callbacks are not supported; listen to "delivery" or "error"');
+    }
+    if (args.length > 1) throw new TypeError('emit(): pass at most one payload (an object) after the action');
+    const payload = args[0];
+    const body =
+      payload !== null && typeof payload === 'object' && !Array.isArray(payload)
+        ? { ...(payload as Record<string, unknown>), action }
+        : payload === undefined
+          ? { action }
+          : { action, data: payload };
+    const text = JSON.stringify(body);
+    const bytes = new TextEncoder().encode(text).length;
+    if (bytes > maxFrameBytes) {
+      throw new RangeError(`emit(): the frame is ${bytes} bytes; API Gateway accepts at most ${maxFrameBytes}`);
+    }
+    if (this.connected && this.current?.transport.send(text)) return this;
+    this.bufferFrame({ event: action, text });
+    return this;
+  }
+
+  /**
+   * Sends a message to one user or several through the socket's send route (`emit('send', ...)` in short).
+   *
+   * @example
+   * socket.sendTo('user456', 'chat', { message: 'Hello!' });
+   * socket.sendTo(['user456', 'user789'], 'announcement', { text: 'Deploy at 5' });
+   */
+  sendTo(userIds: string | string[], type: string, data: unknown): this {
+    const recipients = Array.isArray(userIds) ? { userIds } : { userId: userIds };
+    return this.emit('send', { ...recipients, type, data });
+  }
+
+  // ---- connection lifecycle ----
+
+  private async startAttempt(isRenewal: boolean): Promise<void> {
+    const generation = this.generation;
+    let token: string | undefined;
+    let resolved: Awaited<ReturnType<typeof resolveWebSocket>>;
+    try {
+      resolved = await resolveWebSocket(this.options.WebSocket);
+    } catch (error) {
+      if (generation === this.generation) this.failAttempt(isRenewal, 'invalid_options', messageOf(error), {});
+      return;
+    }
+    try {
+      token = await this.resolveToken();
+    } catch (error) {
+      if (generation === this.generation) {
+        this.failAttempt(isRenewal, 'token_error', `The token could not be obtained: ${messageOf(error)}`, {
+          retry: true,
+        });
+      }
+      return;
+    }
+    if (generation !== this.generation || !this.wanted) return;
+    const carrier = this.options.tokenCarrier ?? (resolved.isNodeWs ? 'header' : 'subprotocol');
+    let handshake: ReturnType<typeof buildHandshake>;
+    try {
+      handshake = buildHandshake({
+        url: this.url,
+        token,
+        carrier,
+        query: this.options.query,
+        headers: resolved.isNodeWs ? withoutAuthorization(this.options.extraHeaders) : {},
+      });
+    } catch (error) {
+      this.failAttempt(isRenewal, 'invalid_options', messageOf(error), {});
+      return;
+    }
+    if (!isRenewal && this.backoff.attemptCount > 0) this.emitBoth('reconnect_attempt', this.backoff.attemptCount);
+    const attempt: Attempt = { isRenewal, knowsHandshakeStatus: resolved.isNodeWs } as Attempt;
+    try {
+      attempt.transport = new Transport(resolved.WebSocket, handshake, {
+        open: () => this.onOpen(attempt),
+        frame: (text) => this.onFrame(attempt, text),
+        close: (details) => this.onTransportClose(attempt, details),
+      });
+    } catch (error) {
+      this.failAttempt(isRenewal, 'invalid_options', messageOf(error), {});
+      return;
+    }
+    if (isRenewal) this.renewal = attempt;
+    else this.current = attempt;
+    if (this.options.timeout > 0) {
+      attempt.connectTimer = setTimeout(() => {
+        attempt.timedOut = true;
+        attempt.transport.close(1000, 'timeout');
+      }, this.options.timeout);
+    }
+  }
+
+  private async resolveToken(): Promise<string | undefined> {
+    const auth = this.options.auth;
+    let token: string | undefined;
+    if (typeof auth === 'function') {
+      const fromAuth = await new Promise<{ token?: string } | undefined>((resolve, reject) => {
+        try {
+          const returned = auth((value) => resolve(value));
+          if (returned !== undefined) Promise.resolve(returned).then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      token = fromAuth?.token;
+    } else if (auth?.token !== undefined) {
+      token = typeof auth.token === 'function' ? await auth.token() : auth.token;
+    }
+    if (token === undefined) {
+      const header = Object.entries(this.options.extraHeaders).find(([name]) => name.toLowerCase() === 'authorization');
+      const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header[1]) : null;
+      token = bearer?.[1];
+    }
+    if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
+      throw new TypeError('the token must be a non-empty string');
+    }
+    return token;
+  }
+
+  private onOpen(attempt: Attempt): void {
+    this.unopenedInARow = 0;
+    // The server answers hello with the connection id; only then is the socket "connected".
+    attempt.transport.send(JSON.stringify({ action: 'hello' }));
+  }
+
+  private onFrame(attempt: Attempt, text: string): void {
+    clearTimeout(attempt.heartbeatDeadline);
+    attempt.heartbeatDeadline = undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.emitLocal('error', { code: 'invalid_frame', message: 'The server sent a frame that is not JSON' });
+      return;
+    }
+    if (!isEnvelope(parsed)) {
+      // API Gateway's own answers (a handler that threw, a missing route) are `{ message, connectionId, ... }`.
+      const message =
+        parsed !== null && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string'
+          ? (parsed as { message: string }).message
+          : 'The server sent a frame that is not an envelope';
+      this.emitLocal('error', { code: 'server_error', message });
+      return;
+    }
+    const envelope = parsed;
+    if (envelope.type === 'authenticated') {
+      this.onAuthenticated(attempt, envelope as Envelope<AuthenticatedData>);
+      return;
+    }
+    if (this.isDuplicate(envelope.id)) return;
+    this.emitLocal('frame', envelope);
+    if (answerFrameTypes.has(envelope.type)) {
+      this.emitLocal(envelope.type, envelope.data, envelope);
+      return;
+    }
+    this.emitLocal('message', envelope);
+    if (!lifecycleEvents.has(envelope.type)) this.emitLocal(envelope.type, envelope.data, envelope);
+  }
+
+  private onAuthenticated(attempt: Attempt, envelope: Envelope<AuthenticatedData>): void {
+    const firstForAttempt = attempt.connectionId === undefined;
+    attempt.connectionId = envelope.data?.connectionId;
+    if (!firstForAttempt || (attempt !== this.current && attempt !== this.renewal)) {
+      // An `authenticated` answering a user's own `emit('hello')`.
+      this.emitLocal('frame', envelope);
+      this.emitLocal('authenticated', envelope.data, envelope);
+      return;
+    }
+    clearTimeout(attempt.connectTimer);
+    this.startTimers(attempt);
+    if (attempt.isRenewal) {
+      this.completeRenewal(attempt, envelope);
+      return;
+    }
+    const attempts = this.backoff.attemptCount;
+    this.backoff.reset();
+    this.connected = true;
+    this.id = envelope.data?.connectionId;
+    this.userId = envelope.data?.userId;
+    // Buffered emits go first, so an emit made inside a `connect` listener follows them.
+    this.flushBuffer();
+    this.emitLocal('connect');
+    this.emitLocal('frame', envelope);
+    this.emitLocal('authenticated', envelope.data, envelope);
+    if (attempts > 0) this.emitBoth('reconnect', attempts);
+  }
+
+  private completeRenewal(attempt: Attempt, envelope: Envelope<AuthenticatedData>): void {
+    const previous = this.current;
+    const previousId = this.id;
+    this.renewal = undefined;
+    this.current = attempt;
+    this.id = envelope.data?.connectionId;
+    if (previous) {
+      this.stopTimers(previous);
+      previous.transport.close(1000, 'renewed');
+    }
+    this.flushBuffer();
+    this.emitLocal('connection_renewed', { previousId, id: this.id });
+  }
+
+  private onTransportClose(attempt: Attempt, details: TransportClose): void {
+    this.stopTimers(attempt);
+    if (attempt === this.renewal) {
+      // The old connection still serves; if API Gateway closes it, the ordinary reconnection takes over.
+      this.renewal = undefined;
+      return;
+    }
+    if (attempt !== this.current) return;
+    this.current = undefined;
+    if (attempt.connectionId !== undefined) {
+      this.onConnectionLost(details);
+      return;
+    }
+    this.onHandshakeFailed(attempt, details);
+  }
+
+  private onConnectionLost(details: TransportClose): void {
+    // API Gateway closes with 1000 when the backend deletes the connection (a deliberate disconnect, like
+    // socket.io's server-side disconnect) and with 1001 at the idle and 2-hour limits.
+    const reason: DisconnectReason =
+      details.reason === 'ping timeout'
+        ? 'ping timeout'
+        : details.code === 1000
+          ? 'io server disconnect'
+          : details.code === 1001 || details.code === 1005
+            ? 'transport close'
+            : 'transport error';
+    if (reason === 'io server disconnect') this.wanted = false;
+    this.markDisconnected(reason);
+    if (this.wanted) this.scheduleReconnect();
+  }
+
+  private onHandshakeFailed(attempt: Attempt, details: TransportClose): void {
+    const status = details.handshakeStatus;
+    if (status === 401 || status === 403) {
+      const reason = status === 401 ? 'unauthorized' : 'forbidden';
+      const message =
+        status === 401
+          ? 'The server refused the connection (401): the token is missing, invalid or expired'
+          : 'The server refused the connection (403): the origin or the token is not allowed';
+      this.failAttempt(false, reason, message, { status });
+      return;
+    }
+    if (status !== undefined) {
+      this.failAttempt(false, 'handshake_rejected', `The server refused the connection (${status})`, {
+        status,
+        retry: true,
+      });
+      return;
+    }
+    if (attempt.timedOut) {
+      this.failAttempt(false, 'timeout', `No authenticated reply within ${this.options.timeout} ms`, { retry: true });
+      return;
+    }
+    if (!details.wasOpen && !attempt.knowsHandshakeStatus) {
+      const offline = (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
+      if (!offline) this.unopenedInARow += 1;
+      if (this.unopenedInARow >= this.options.refusedAfterFailures) {
+        this.failAttempt(
+          false,
+          'unauthorized_or_refused',
+          `The connection was refused ${this.unopenedInARow} times in a row before opening: the token is probably ` +
+            'invalid or expired, or the origin is not allowed (a browser cannot see the HTTP status)',
+          {},
+        );
+        return;
+      }
+    }
+    const message = details.errorMessage
+      ? `The connection failed: ${details.errorMessage}`
+      : `The connection closed before it was authenticated (code ${details.code})`;
+    this.failAttempt(false, 'transport_error', message, { retry: true });
+  }
+
+  /** Reports a failed attempt and retries it when the failure is transient and reconnection is allowed. */
+  private failAttempt(
+    isRenewal: boolean,
+    reason: ConnectErrorReason,
+    message: string,
+    details: { status?: number; retry?: boolean },
+  ): void {
+    if (isRenewal) {
+      this.renewal = undefined;
+      return;
+    }
+    const attemptsLeft = this.backoff.attemptCount < this.options.reconnectionAttempts;
+    const willRetry = details.retry === true && this.options.reconnection && attemptsLeft && this.wanted;
+    const error = new ConnectError(reason, message, { status: details.status, willRetry });
+    this.emitLocal('connect_error', error);
+    if (this.backoff.attemptCount > 0) this.emitBoth('reconnect_error', error);
+    if (willRetry) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.wanted = false;
+    if (details.retry === true && this.options.reconnection && !attemptsLeft) this.emitBoth('reconnect_failed');
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.options.reconnection || !this.wanted) {
+      this.wanted = false;
+      return;
+    }
+    if (this.backoff.attemptCount >= this.options.reconnectionAttempts) {
+      this.wanted = false;
+      this.emitBoth('reconnect_failed');
+      return;
+    }
+    const delay = this.backoff.nextDelay();
+    const generation = this.generation;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (generation === this.generation && this.wanted) void this.startAttempt(false);
+    }, delay);
+  }
+
+  private markDisconnected(reason: DisconnectReason): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.id = undefined;
+    this.emitLocal('disconnect', reason);
+  }
+
+  // ---- timers ----
+
+  private startTimers(attempt: Attempt): void {
+    if (this.options.heartbeatInterval > 0) {
+      attempt.heartbeatTimer = setInterval(() => {
+        // A ping still unanswered keeps its deadline: re-arming it on every tick would never let it expire.
+        if (attempt.heartbeatDeadline !== undefined) return;
+        if (!attempt.transport.send(JSON.stringify({ action: 'ping' }))) return;
+        attempt.heartbeatDeadline = setTimeout(
+          () => attempt.transport.close(1000, 'ping timeout'),
+          this.options.heartbeatTimeout,
+        );
+      }, this.options.heartbeatInterval);
+    }
+    if (this.options.renewConnectionAfter > 0) {
+      attempt.renewTimer = setTimeout(() => {
+        if (attempt === this.current && !this.renewal && this.wanted) void this.startAttempt(true);
+      }, this.options.renewConnectionAfter);
+    }
+  }
+
+  private stopTimers(attempt: Attempt): void {
+    clearTimeout(attempt.connectTimer);
+    clearInterval(attempt.heartbeatTimer);
+    clearTimeout(attempt.heartbeatDeadline);
+    clearTimeout(attempt.renewTimer);
+  }
+
+  private dropRenewal(): void {
+    const renewal = this.renewal;
+    this.renewal = undefined;
+    if (renewal) {
+      this.stopTimers(renewal);
+      renewal.transport.close(1000, 'io client disconnect');
+    }
+  }
+
+  // ---- buffer, de-duplication, events ----
+
+  private bufferFrame(frame: Frame): void {
+    this.buffer.push(frame);
+    while (this.buffer.length > this.options.maxBufferedEmits) {
+      const dropped = this.buffer.shift()!;
+      this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text });
+    }
+  }
+
+  private flushBuffer(): void {
+    while (this.buffer.length > 0 && this.current) {
+      if (!this.current.transport.send(this.buffer[0].text)) return;
+      this.buffer.shift();
+    }
+  }
+
+  private isDuplicate(id: string): boolean {
+    if (this.seenEnvelopeIds.includes(id)) return true;
+    this.seenEnvelopeIds.push(id);
+    if (this.seenEnvelopeIds.length > rememberedEnvelopeIds) this.seenEnvelopeIds.shift();
+    return false;
+  }
+
+  private emitBoth(event: string, ...args: unknown[]): void {
+    this.emitLocal(event, ...args);
+    this.io.emitLocal(event, ...args);
+  }
+}
+
+/** The events a socket fires, for typed listeners in application code. */
+export interface RealtimeSocketEvents {
+  connect: () => void;
+  authenticated: (data: AuthenticatedData, envelope: Envelope<AuthenticatedData>) => void;
+  disconnect: (reason: DisconnectReason) => void;
+  connect_error: (error: ConnectError) => void;
+  reconnect: (attempts: number) => void;
+  reconnect_attempt: (attempt: number) => void;
+  reconnect_error: (error: ConnectError) => void;
+  reconnect_failed: () => void;
+  connection_renewed: (ids: { previousId: string | undefined; id: string | undefined }) => void;
+  emit_dropped: (dropped: { action: string; frame: string }) => void;
+  message: (envelope: Envelope) => void;
+  frame: (envelope: Envelope) => void;
+  pong: (data: { serverTime: string }, envelope: Envelope) => void;
+  delivery: (report: unknown, envelope: Envelope) => void;
+  error: (error: ServerErrorData, envelope?: Envelope) => void;
+}
+
+export type { Listener };
+
+function isEnvelope(value: unknown): value is Envelope {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Envelope).type === 'string' &&
+    typeof (value as Envelope).id === 'string'
+  );
+}
+
+function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
+  // The token is resolved separately (auth first, then this header) and sent by the chosen carrier.
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new RangeError(`io(): ${name} must be a number of at least 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,160 @@
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createEnvelope } from '../../lambdas/core/envelope';
+import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../../lambdas/routes';
+
+/** One handshake the fake gateway saw. */
+export interface HandshakeSeen {
+  at: number;
+  token: string | undefined;
+  carrier: 'header' | 'subprotocol' | 'query' | 'none';
+  /** The HTTP status it answered: 101 when accepted. */
+  status: number;
+}
+
+/** A server-side connection of the fake gateway. */
+export interface GatewayConnection {
+  connectionId: string;
+  userId: string;
+  socket: WebSocket;
+  /** Every frame the client sent, parsed. */
+  frames: Array<Record<string, unknown>>;
+}
+
+/**
+ * A small stand-in for API Gateway's WebSocket side, enough to test the adapter's behaviour: the token carriers,
+ * 401/403 refusals, `hello` → `authenticated`, `ping` → `pong`, and closes the way API Gateway closes.
+ * Tokens are `user.<userId>`; `forbidden` gets 403; anything else 401.
+ */
+export class FakeGateway {
+  readonly handshakes: HandshakeSeen[] = [];
+  readonly connections: GatewayConnection[] = [];
+  /** When set, handshakes get this status instead of being checked (e.g. 503 while "down"). */
+  refuseWith: number | undefined;
+  /** When false, `ping` frames go unanswered (a dead peer). */
+  answerPings = true;
+  private server!: WebSocketServer;
+  private nextId = 1;
+  port = 0;
+
+  /** Starts listening on a free port (or the given one, to come back after `stop`). */
+  async start(port = 0): Promise<this> {
+    this.server = new WebSocketServer({
+      port,
+      host: '127.0.0.1',
+      verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, status?: number) => void) => {
+        const seen = this.readToken(info.req);
+        const status = this.refuseWith ?? this.statusFor(seen.token);
+        this.handshakes.push({ at: Date.now(), ...seen, status });
+        if (status === 101) done(true);
+        else done(false, status);
+      },
+      handleProtocols: (protocols: Set<string>) => (protocols.has(webSocketSubprotocol) ? webSocketSubprotocol : false),
+    });
+    this.server.on('connection', (socket, request) => this.accept(socket, request));
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops listening and drops every connection abruptly (the client sees 1006). */
+  async stop(): Promise<void> {
+    for (const connection of this.connections) connection.socket.terminate();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Pushes an envelope to a connection, as the management API's PostToConnection does. */
+  push(connection: GatewayConnection, type: string, data: unknown, id?: string): void {
+    connection.socket.send(JSON.stringify(createEnvelope(type, data, { id })));
+  }
+
+  /** The open connections. */
+  get open(): GatewayConnection[] {
+    return this.connections.filter((connection) => connection.socket.readyState === WebSocket.OPEN);
+  }
+
+  private readToken(request: IncomingMessage): Omit<HandshakeSeen, 'at' | 'status'> {
+    const authorization = request.headers.authorization;
+    if (authorization?.startsWith('Bearer ')) return { token: authorization.slice(7), carrier: 'header' };
+    const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((protocol) => protocol.trim());
+    const bearer = protocols.find((protocol) => protocol.startsWith(bearerSubprotocolPrefix));
+    if (bearer) return { token: bearer.slice(bearerSubprotocolPrefix.length), carrier: 'subprotocol' };
+    const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
+    if (query) return { token: query, carrier: 'query' };
+    return { token: undefined, carrier: 'none' };
+  }
+
+  private statusFor(token: string | undefined): number {
+    if (token === 'forbidden') return 403;
+    return token?.startsWith('user.') ? 101 : 401;
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const { token } = this.readToken(request);
+    const connection: GatewayConnection = {
+      connectionId: `conn-${this.nextId++}`,
+      userId: token!.slice('user.'.length),
+      socket,
+      frames: [],
+    };
+    this.connections.push(connection);
+    socket.on('message', (raw) => {
+      const frame = JSON.parse(String(raw)) as Record<string, unknown>;
+      connection.frames.push(frame);
+      if (frame.action === 'hello') {
+        this.push(connection, 'authenticated', { userId: connection.userId, connectionId: connection.connectionId });
+      } else if (frame.action === 'ping' && this.answerPings) {
+        this.push(connection, 'pong', { serverTime: new Date().toISOString() });
+      }
+    });
+  }
+}
+
+/** Resolves when `predicate` holds, polling every 5 ms; rejects with `what` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * A browser-like WebSocket over `ws`: no headers, no `terminate`, and a refused handshake shows only as an error
+ * without a status followed by close 1006, exactly what a page sees.
+ */
+export class BrowserLikeWebSocket {
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: { message?: string }) => void) | null = null;
+  private readonly inner: WebSocket;
+
+  constructor(url: string, protocols?: string | string[]) {
+    this.inner = new WebSocket(url, protocols);
+    this.inner.on('open', () => this.onopen?.({}));
+    this.inner.on('message', (data) => this.onmessage?.({ data: String(data) }));
+    this.inner.on('error', () => this.onerror?.({}));
+    this.inner.on('close', (code, reason) => this.onclose?.({ code, reason: String(reason) }));
+  }
+
+  get readyState(): number {
+    return this.inner.readyState;
+  }
+
+  send(data: string): void {
+    this.inner.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.inner.close(code, reason);
+  }
+}
