@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import {
@@ -25,7 +25,7 @@ import {
   routeSelectionExpression,
   webSocketRoutes,
 } from '../lambdas/routes';
-import { esmRequireBanner, lambdaBundleOptions } from './bundling';
+import { esmRequireBanner, lambdaBundleOptions, lambdaNodeMajor } from './bundling';
 import {
   type EnvironmentValues,
   environmentFor,
@@ -116,12 +116,14 @@ export interface RealtimeGatewayProps {
    */
   readonly authorizerCacheTtl?: Duration;
   /**
-   * Default route throttling of the WebSocket stage (messages and connects per second, and burst).
+   * Default route throttling of the WebSocket stage (messages and connects per second, and burst); a limit left
+   * unset keeps its default.
    * @default { rateLimit: 500, burstLimit: 1000 }
    */
   readonly webSocketThrottle?: apigwv2.ThrottleSettings;
   /**
-   * Default route throttling of the HTTP API stage (requests per second, and burst).
+   * Default route throttling of the HTTP API stage (requests per second, and burst); a limit left unset keeps its
+   * default.
    * @default { rateLimit: 100, burstLimit: 200 }
    */
   readonly httpThrottle?: apigwv2.ThrottleSettings;
@@ -240,6 +242,12 @@ export class RealtimeGateway extends Construct {
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
       });
       tokenVerification = { mode: 'secret', secretArn: jwtSecret.secretArn };
+      Validations.of(jwtSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the HS* signing secret invalidates every outstanding token at once (there is no second key to ' +
+          'verify with during a changeover), so rotation is an operator decision taken by hand, not a schedule.',
+      });
     } else {
       tokenVerification = {
         mode: 'jwks',
@@ -261,7 +269,10 @@ export class RealtimeGateway extends Construct {
       webSocketApi: this.webSocketApi,
       stageName: props.stageName ?? 'prod',
       autoDeploy: true,
-      throttle: props.webSocketThrottle ?? { rateLimit: 500, burstLimit: 1000 },
+      throttle: {
+        rateLimit: props.webSocketThrottle?.rateLimit ?? 500,
+        burstLimit: props.webSocketThrottle?.burstLimit ?? 1000,
+      },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(
           new logs.LogGroup(this, 'WebSocketAccessLogs', {
@@ -304,7 +315,19 @@ export class RealtimeGateway extends Construct {
 
     const built: Partial<Record<FunctionName, nodejs.NodejsFunction>> = {};
     for (const [name, declaration] of Object.entries(functions) as [FunctionName, (typeof functions)[FunctionName]][]) {
-      const fn = new nodejs.NodejsFunction(this, pascalCase(name), {
+      const id = pascalCase(name);
+      const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+        retention: logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // An own role instead of AWSLambdaBasicExecutionRole: it may write to this function's log group only.
+      const role = new iam.Role(this, `${id}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${declaration.description} (execution role)`,
+      });
+      logGroup.grantWrite(role);
+      const fn = new nodejs.NodejsFunction(this, id, {
+        role,
         entry: path.join(projectRoot, declaration.entry),
         handler: 'handler',
         description: declaration.description,
@@ -314,10 +337,7 @@ export class RealtimeGateway extends Construct {
         timeout: Duration.seconds(29),
         projectRoot,
         depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
-        logGroup: new logs.LogGroup(this, `${pascalCase(name)}Logs`, {
-          retention: logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
+        logGroup,
         environment: {
           ...environmentFor(declaration.access, values),
           NODE_OPTIONS: '--enable-source-maps',
@@ -333,6 +353,12 @@ export class RealtimeGateway extends Construct {
           bundleAwsSDK: true,
           externalModules: [...lambdaBundleOptions.external],
         },
+      });
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          `The project pins the Node ${lambdaNodeMajor} Lambda runtime (issue 2) and measures its bundles against ` +
+          'that target; a newer runtime is a deliberate, tested upgrade.',
       });
       this.grantAccess(fn, declaration.access, jwtSecret);
       built[name] = fn;
@@ -357,11 +383,19 @@ export class RealtimeGateway extends Construct {
         );
         webSocketIntegrations.set(route.function, integration);
       }
-      this.webSocketApi.addRoute(route.routeKey, {
+      const webSocketRoute = this.webSocketApi.addRoute(route.routeKey, {
         integration,
         returnResponse: route.returnResponse,
         authorizer: route.authorized ? connectAuthorizer : undefined,
       });
+      if (!route.authorized) {
+        Validations.of(webSocketRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'A WebSocket API authorizes only on $connect (API Gateway accepts no authorizer on other routes); this ' +
+            'route runs on a connection the $connect authorizer already admitted and receives its context.',
+        });
+      }
     }
     for (const child of this.webSocketApi.node.findAll()) {
       if (child instanceof apigwv2.CfnAuthorizer) child.addPropertyDeletionOverride('IdentitySource');
@@ -395,7 +429,10 @@ export class RealtimeGateway extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.httpThrottle ?? { rateLimit: 100, burstLimit: 200 },
+      throttle: {
+        rateLimit: props.httpThrottle?.rateLimit ?? 100,
+        burstLimit: props.httpThrottle?.burstLimit ?? 200,
+      },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(
           new logs.LogGroup(this, 'HttpAccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
@@ -471,7 +508,16 @@ export class RealtimeGateway extends Construct {
         new iam.PolicyStatement({ actions: tableActions[access.table], resources: [this.table.tableArn] }),
       );
     }
-    if (access.manageConnections) this.webSocketStage.grantManagementApiAccess(fn);
+    if (access.manageConnections) {
+      this.webSocketStage.grantManagementApiAccess(fn);
+      const apiLogicalId = Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement);
+      Validations.of(fn.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${this.webSocketStage.stageName}/*/@connections/*]`,
+        reason:
+          'Connection ids exist only at run time, so the grant names this API and stage and the @connections path ' +
+          'and leaves the method and connection id open; no other API or stage is reachable.',
+      });
+    }
     if (access.verifiesTokens && jwtSecret) jwtSecret.grantRead(fn);
   }
 }

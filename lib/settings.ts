@@ -1,0 +1,307 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
+import type { PermissionNames } from './function-environment';
+import type {
+  PublicKeyAlgorithm,
+  RealtimeGatewayProps,
+  SecretAlgorithm,
+  TokenVerificationProps,
+} from './realtime-gateway';
+
+/** A CDK context value that cannot become a construct prop; the message names the key and what is wrong. */
+export class InvalidContextError extends Error {
+  readonly key: string;
+  constructor(key: string, problem: string) {
+    super(`CDK context "${key}" ${problem}`);
+    this.name = 'InvalidContextError';
+    this.key = key;
+  }
+}
+
+/** Every context key this app reads (`cdk synth -c key=value`, or `context` in cdk.json). */
+export const ContextKey = {
+  stageName: 'stageName',
+  jwtMode: 'jwtMode',
+  jwksUrl: 'jwksUrl',
+  jwtIssuer: 'jwtIssuer',
+  jwtAudience: 'jwtAudience',
+  jwtAlgorithms: 'jwtAlgorithms',
+  jwtClockToleranceSeconds: 'jwtClockToleranceSeconds',
+  jwtMaxTokenBytes: 'jwtMaxTokenBytes',
+  allowedOrigins: 'allowedOrigins',
+  connectionTtlSeconds: 'connectionTtlSeconds',
+  logLevel: 'logLevel',
+  logRetentionDays: 'logRetentionDays',
+  authorizerCacheTtlSeconds: 'authorizerCacheTtlSeconds',
+  webSocketThrottleRate: 'webSocketThrottleRate',
+  webSocketThrottleBurst: 'webSocketThrottleBurst',
+  httpThrottleRate: 'httpThrottleRate',
+  httpThrottleBurst: 'httpThrottleBurst',
+  sendConcurrency: 'sendConcurrency',
+  maxUserIds: 'maxUserIds',
+  allowedMessageTypes: 'allowedMessageTypes',
+  sendPermission: 'sendPermission',
+  notifyPermission: 'notifyPermission',
+  broadcastPermission: 'broadcastPermission',
+  adminPermission: 'adminPermission',
+  permissionsClaim: 'permissionsClaim',
+  broadcastTimeMarginMs: 'broadcastTimeMarginMs',
+  tableRemovalPolicy: 'tableRemovalPolicy',
+} as const;
+
+const secretAlgorithms: readonly SecretAlgorithm[] = ['HS256', 'HS384', 'HS512'];
+const publicKeyAlgorithms: readonly PublicKeyAlgorithm[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+];
+const logLevels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+const retentionDays = new Set<number>(
+  Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
+);
+
+/** Reads one context key; `undefined` when unset. */
+export type ContextReader = (key: string) => unknown;
+
+/**
+ * Turns CDK context into {@link RealtimeGatewayProps}, checking every value and naming the bad key. Unset keys are
+ * left undefined, so the construct's documented defaults apply.
+ *
+ * @example
+ * const props = gatewayPropsFromContext((key) => app.node.tryGetContext(key));
+ * // `-c jwtMode=jwks` without `-c jwksUrl=...` throws: CDK context "jwksUrl" is required when jwtMode is jwks
+ */
+export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayProps {
+  const context = new ContextValues(read);
+
+  const connectionTtlSeconds = context.integer(ContextKey.connectionTtlSeconds, {
+    min: MIN_CONNECTION_TTL_SECONDS,
+    max: 7 * 24 * 3600,
+  });
+  const authorizerCacheTtlSeconds = context.integer(ContextKey.authorizerCacheTtlSeconds, { min: 0, max: 3600 });
+  const jwtClockToleranceSeconds = context.integer(ContextKey.jwtClockToleranceSeconds, { min: 0, max: 300 });
+  const broadcastTimeMarginMs = context.integer(ContextKey.broadcastTimeMarginMs, { min: 0, max: 60_000 });
+  const logRetention = context.integer(ContextKey.logRetentionDays, { min: 1 });
+  if (logRetention !== undefined && !retentionDays.has(logRetention)) {
+    throw new InvalidContextError(
+      ContextKey.logRetentionDays,
+      `must be one of CloudWatch's retention periods (${[...retentionDays].sort((a, b) => a - b).join(', ')}), got ${logRetention}`,
+    );
+  }
+  const logLevel = context.oneOf(ContextKey.logLevel, logLevels, { caseInsensitive: true });
+  const removal = context.oneOf(ContextKey.tableRemovalPolicy, ['destroy', 'retain'] as const);
+
+  const permissions: PermissionNames = {
+    send: context.permission(ContextKey.sendPermission),
+    notify: context.permission(ContextKey.notifyPermission),
+    broadcast: context.permission(ContextKey.broadcastPermission),
+    admin: context.permission(ContextKey.adminPermission),
+  };
+  const anyPermission = Object.values(permissions).some((value) => value !== undefined);
+  const permissionsClaim = context.permission(ContextKey.permissionsClaim);
+  if (permissionsClaim === '') throw new InvalidContextError(ContextKey.permissionsClaim, 'must not be empty');
+
+  return {
+    stageName: context.matching(ContextKey.stageName, /^[A-Za-z0-9_-]{1,128}$/, '1 to 128 letters, digits, _ or -'),
+    tokenVerification: tokenVerificationFrom(context),
+    allowedOrigins: context.origins(ContextKey.allowedOrigins),
+    connectionTtl: connectionTtlSeconds === undefined ? undefined : Duration.seconds(connectionTtlSeconds),
+    logLevel,
+    logRetention: logRetention as RetentionDays | undefined,
+    authorizerCacheTtl:
+      authorizerCacheTtlSeconds === undefined ? undefined : Duration.seconds(authorizerCacheTtlSeconds),
+    webSocketThrottle: context.throttle(ContextKey.webSocketThrottleRate, ContextKey.webSocketThrottleBurst),
+    httpThrottle: context.throttle(ContextKey.httpThrottleRate, ContextKey.httpThrottleBurst),
+    sendConcurrency: context.integer(ContextKey.sendConcurrency, { min: 1, max: 1000 }),
+    maxUserIds: context.integer(ContextKey.maxUserIds, { min: 1, max: 10_000 }),
+    allowedMessageTypes: context.list(ContextKey.allowedMessageTypes),
+    permissions: anyPermission ? permissions : undefined,
+    permissionsClaim,
+    broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
+    jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),
+    jwtMaxTokenBytes: context.integer(ContextKey.jwtMaxTokenBytes, { min: 256, max: 10_240 }),
+    tableRemovalPolicy:
+      removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  };
+}
+
+function tokenVerificationFrom(context: ContextValues): TokenVerificationProps {
+  const mode = context.oneOf(ContextKey.jwtMode, ['secret', 'jwks'] as const) ?? 'secret';
+  if (mode === 'secret') {
+    for (const key of [ContextKey.jwksUrl, ContextKey.jwtIssuer, ContextKey.jwtAudience]) {
+      if (context.string(key) !== undefined) {
+        throw new InvalidContextError(key, 'applies only when jwtMode is jwks (jwtMode is secret)');
+      }
+    }
+    return { mode, algorithms: context.algorithms(secretAlgorithms) };
+  }
+  const jwksUrl = context.required(ContextKey.jwksUrl, 'when jwtMode is jwks');
+  let parsed: URL;
+  try {
+    parsed = new URL(jwksUrl);
+  } catch {
+    throw new InvalidContextError(ContextKey.jwksUrl, `must be a URL, got "${jwksUrl}"`);
+  }
+  if (parsed.protocol !== 'https:') {
+    throw new InvalidContextError(ContextKey.jwksUrl, `must be an https:// URL (keys fetched in clear can be forged)`);
+  }
+  return {
+    mode,
+    jwksUrl,
+    issuer: context.required(ContextKey.jwtIssuer, 'when jwtMode is jwks'),
+    audience: context.required(ContextKey.jwtAudience, 'when jwtMode is jwks'),
+    algorithms: context.algorithms(publicKeyAlgorithms),
+  };
+}
+
+/** Typed, checked reads of context values, which arrive as strings from `-c` and as JSON values from cdk.json. */
+class ContextValues {
+  constructor(private readonly read: ContextReader) {}
+
+  string(key: string): string | undefined {
+    const value = this.read(key);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new InvalidContextError(key, `must be a string, got ${JSON.stringify(value)}`);
+    }
+    const text = String(value).trim();
+    return text === '' ? undefined : text;
+  }
+
+  required(key: string, when: string): string {
+    const value = this.string(key);
+    if (value === undefined) throw new InvalidContextError(key, `is required ${when}`);
+    return value;
+  }
+
+  /** A permission name: may be empty (opens the operation to everyone) but holds no spaces. */
+  permission(key: string): string | undefined {
+    const value = this.read(key);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') throw new InvalidContextError(key, `must be a string, got ${JSON.stringify(value)}`);
+    const name = value.trim();
+    if (/\s/.test(name)) {
+      throw new InvalidContextError(key, `must not contain spaces (permissions travel space-separated), got "${name}"`);
+    }
+    return name;
+  }
+
+  matching(key: string, pattern: RegExp, description: string): string | undefined {
+    const value = this.string(key);
+    if (value !== undefined && !pattern.test(value)) {
+      throw new InvalidContextError(key, `must be ${description}, got "${value}"`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(
+    key: string,
+    choices: readonly T[],
+    options: { caseInsensitive?: boolean } = {},
+  ): T | undefined {
+    const value = this.string(key);
+    if (value === undefined) return undefined;
+    const wanted = options.caseInsensitive ? value.toUpperCase() : value;
+    const match = choices.find((choice) => choice === wanted);
+    if (!match) throw new InvalidContextError(key, `must be one of ${choices.join(', ')}, got "${value}"`);
+    return match;
+  }
+
+  number(key: string): number | undefined {
+    const value = this.read(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
+    if (!Number.isFinite(number)) throw new InvalidContextError(key, `must be a number, got ${JSON.stringify(value)}`);
+    return number;
+  }
+
+  integer(key: string, bounds: { min?: number; max?: number }): number | undefined {
+    const value = this.number(key);
+    if (value === undefined) return undefined;
+    if (!Number.isInteger(value)) throw new InvalidContextError(key, `must be an integer, got ${value}`);
+    if (bounds.min !== undefined && value < bounds.min) {
+      throw new InvalidContextError(key, `must be at least ${bounds.min}, got ${value}`);
+    }
+    if (bounds.max !== undefined && value > bounds.max) {
+      throw new InvalidContextError(key, `must be at most ${bounds.max}, got ${value}`);
+    }
+    return value;
+  }
+
+  /** A list: a JSON array of strings (cdk.json) or a comma-separated string (`-c`). */
+  list(key: string): string[] | undefined {
+    const value = this.read(key);
+    if (value === undefined || value === null) return undefined;
+    let items: unknown[];
+    if (Array.isArray(value)) items = value;
+    else if (typeof value === 'string') items = value.split(',');
+    else
+      throw new InvalidContextError(key, `must be a comma-separated string or an array, got ${JSON.stringify(value)}`);
+    const strings = items.map((item) => {
+      if (typeof item !== 'string')
+        throw new InvalidContextError(key, `must hold strings only, got ${JSON.stringify(item)}`);
+      return item.trim();
+    });
+    return strings.filter((item) => item.length > 0);
+  }
+
+  algorithms<T extends string>(allowed: readonly T[]): T[] | undefined {
+    const names = this.list(ContextKey.jwtAlgorithms);
+    if (names === undefined) return undefined;
+    if (names.length === 0) throw new InvalidContextError(ContextKey.jwtAlgorithms, 'must name at least one algorithm');
+    return names.map((name) => {
+      const match = allowed.find((candidate) => candidate === name);
+      if (!match) {
+        throw new InvalidContextError(
+          ContextKey.jwtAlgorithms,
+          `must be among ${allowed.join(', ')} in this jwtMode, got "${name}"`,
+        );
+      }
+      return match;
+    });
+  }
+
+  /** Browser origins: `*` alone, or `scheme://host[:port]` with nothing after. */
+  origins(key: string): string[] | undefined {
+    const origins = this.list(key);
+    if (origins === undefined) return undefined;
+    if (origins.includes('*') && origins.length > 1) {
+      throw new InvalidContextError(key, 'must be "*" alone or a list of origins, not both');
+    }
+    for (const origin of origins) {
+      if (origin === '*') continue;
+      let url: URL | undefined;
+      try {
+        url = new URL(origin);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin) {
+        throw new InvalidContextError(
+          key,
+          `must hold origins like https://app.example.com (scheme, host and optional port, no path or trailing slash), got "${origin}"`,
+        );
+      }
+    }
+    return origins;
+  }
+
+  /** Rate and burst of one stage; either may be set alone, the other keeps its default. */
+  throttle(rateKey: string, burstKey: string): ThrottleSettings | undefined {
+    const rateLimit = this.number(rateKey);
+    if (rateLimit !== undefined && rateLimit <= 0) {
+      throw new InvalidContextError(rateKey, `must be a positive number of requests per second, got ${rateLimit}`);
+    }
+    const burstLimit = this.integer(burstKey, { min: 0 });
+    if (rateLimit === undefined && burstLimit === undefined) return undefined;
+    return { rateLimit, burstLimit };
+  }
+}
