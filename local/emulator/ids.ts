@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A connection id shaped like API Gateway's (`L0SM9cOFvHcCIhw=`): 11 random bytes in base64, so ids may
+ * contain `+` and `/` and callers must URL-encode them, as on AWS.
+ *
+ * @example
+ * newConnectionId(); // 'Jq3x+9bQ2mN/wA4='
+ */
+export function newConnectionId(): string {
+  return randomBytes(11).toString('base64');
+}
+
+/**
+ * API Gateway's request id: on WebSocket and HTTP APIs it is the same base64 string as `extendedRequestId`
+ * (`Tq7vKHc1joEFa2w=`).
+ *
+ * @example
+ * newRequestId(); // 'Tq7vKHc1joEFa2w='
+ */
+export function newRequestId(): string {
+  return randomBytes(11).toString('base64');
+}
+
+/** A WebSocket message id (`messageId` in MESSAGE events). */
+export function newMessageId(): string {
+  return randomBytes(11).toString('base64');
+}
+
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * API Gateway's `requestTime` format, `26/Nov/2026:10:00:00 +0000`.
+ *
+ * @example
+ * formatRequestTime(new Date(0)); // '01/Jan/1970:00:00:00 +0000'
+ */
+export function formatRequestTime(date: Date): string {
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return (
+    `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
+  );
+}

@@ -1,0 +1,212 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { ApiIdentity } from './api-identity';
+import { ConnectionPool, type PooledConnection } from './connection-pool';
+import { newConnectionId } from './ids';
+import { IntegrationTimeoutError, type LambdaInvoker } from './lambda-runner';
+import { caseKeptHeaders, queryParameters, sourceIpOf } from './request-parts';
+import { compileRouteSelection } from './route-selection';
+import { type ConnectionFacts, disconnectEvent, messageEvent } from './websocket-events';
+import { domainNameOf, refuseUpgrade, runHandshake } from './websocket-handshake';
+
+/** One WebSocket route's integration. */
+export interface WebSocketRouteTarget {
+  invoker: LambdaInvoker;
+  /** Whether the integration's `body` goes back to the caller (a route response). */
+  returnResponse: boolean;
+}
+
+export interface WebSocketEmulatorOptions {
+  api: ApiIdentity;
+  /** The `$connect` REQUEST authorizer; none means every upgrade reaches `$connect`. */
+  authorizer?: LambdaInvoker;
+  /** Routes by key: `$connect`, `$disconnect`, `$default` and custom keys, all optional. */
+  routes: ReadonlyMap<string, WebSocketRouteTarget>;
+  routeSelectionExpression: string;
+  /** Closes a connection (1001) after this long without a frame from the client. API Gateway: 10 min. */
+  idleTimeoutMs: number;
+  /** Closes a connection (1001) after this long whatever happens. API Gateway: 2 h. */
+  maxConnectionMs: number;
+  /** A larger message closes the connection with 1009. API Gateway: 128 KB. */
+  maxMessageBytes?: number;
+  /** Where emulator-level problems (a failing `$disconnect`, ...) are reported. */
+  log?: (message: string) => void;
+}
+
+const MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** Reasons API Gateway gives in `$disconnect` events for the codes the emulator produces itself. */
+const closeReasons: Record<number, string> = {
+  1000: 'Connection closed normally',
+  1001: 'Going away',
+  1005: 'Client-side close frame status not set',
+  1006: 'Connection closed abnormally',
+  1009: 'Message too big',
+};
+
+/**
+ * The WebSocket side of API Gateway: accepts upgrades after the authorizer and `$connect`, routes each frame
+ * by the route selection expression, sends route responses back, enforces the message limit and the idle and
+ * lifetime timeouts, and runs `$disconnect` whenever a connection ends, whoever ends it.
+ *
+ * @example
+ * const emulator = new WebSocketEmulator({ api: localWebSocketApi, routes, routeSelectionExpression: '$request.body.action',
+ *   idleTimeoutMs: 600_000, maxConnectionMs: 7_200_000 });
+ * httpServer.on('upgrade', (request, socket, head) => emulator.handleUpgrade(request, socket, head));
+ */
+export class WebSocketEmulator {
+  readonly pool = new ConnectionPool();
+  readonly #options: WebSocketEmulatorOptions;
+  readonly #server: WebSocketServer;
+  readonly #selectRoute: (body: string) => string | undefined;
+  /** Subprotocol chosen by `$connect`, per upgrade request, for ws's `handleProtocols`. */
+  readonly #chosenSubprotocols = new WeakMap<IncomingMessage, string>();
+  /** Invocations in flight, so shutdown can wait for every `$disconnect`. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(options: WebSocketEmulatorOptions) {
+    this.#options = options;
+    this.#selectRoute = compileRouteSelection(options.routeSelectionExpression, new Set(options.routes.keys()));
+    this.#server = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+      handleProtocols: (_offered, request) => this.#chosenSubprotocols.get(request) ?? false,
+    });
+  }
+
+  /** Handles one HTTP upgrade request: authorizer, `$connect`, then 101 or a refusal with a status. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const facts: ConnectionFacts = {
+      connectionId: newConnectionId(),
+      connectedAt: Date.now(),
+      domainName: domainNameOf(request),
+      sourceIp: sourceIpOf(request),
+      userAgent: request.headers['user-agent'],
+    };
+    const handshake = { ...caseKeptHeaders(request), ...queryParameters(url) };
+    const work = runHandshake({
+      api: this.#options.api,
+      connection: facts,
+      handshake,
+      authorizer: this.#options.authorizer,
+      connectRoute: this.#options.routes.get('$connect')?.invoker,
+    }).then((outcome) => {
+      if (!outcome.accepted) {
+        refuseUpgrade(socket, outcome.statusCode, outcome.body);
+        return;
+      }
+      if (socket.destroyed) {
+        // The client left while $connect ran: $connect has already recorded it, so $disconnect must follow.
+        this.#runDisconnect(facts, 1006, closeReasons[1006]);
+        return;
+      }
+      if (outcome.subprotocol) this.#chosenSubprotocols.set(request, outcome.subprotocol);
+      this.#server.handleUpgrade(request, socket, head, (webSocket) => this.#accept(webSocket, facts));
+    });
+    this.#track(work);
+  }
+
+  #accept(socket: WebSocket, facts: ConnectionFacts): void {
+    const connection: PooledConnection = { facts, socket, lastActiveAt: Date.now() };
+    this.pool.add(connection);
+    const { idleTimeoutMs, maxConnectionMs } = this.#options;
+    const expire = () => this.pool.close(facts.connectionId, 1001, closeReasons[1001]);
+    connection.idleTimer = setTimeout(expire, idleTimeoutMs);
+    connection.lifetimeTimer = setTimeout(expire, maxConnectionMs);
+
+    socket.on('message', (data) => {
+      connection.lastActiveAt = Date.now();
+      // Only client frames count as activity on API Gateway; server posts do not keep a connection alive.
+      connection.idleTimer?.refresh();
+      this.#track(this.#dispatch(connection, messageText(data)));
+    });
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        connection.closedBy ??= { code: 1009, reason: closeReasons[1009] };
+      }
+    });
+    socket.on('close', (code, reason) => {
+      clearTimeout(connection.idleTimer);
+      clearTimeout(connection.lifetimeTimer);
+      this.pool.remove(facts.connectionId);
+      const closedBy = connection.closedBy ?? { code, reason: reason.toString() || closeReasons[code] || '' };
+      this.#runDisconnect(facts, closedBy.code, closedBy.reason);
+    });
+  }
+
+  async #dispatch(connection: PooledConnection, body: string): Promise<void> {
+    const { facts, socket } = connection;
+    const routeKey = this.#selectRoute(body);
+    const target = routeKey === undefined ? undefined : this.#options.routes.get(routeKey);
+    const event = messageEvent(this.#options.api, facts, routeKey ?? '$default', body);
+    const { requestId } = event.requestContext;
+    const reply = (text: string) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(text);
+    };
+    if (!target) {
+      reply(JSON.stringify({ message: 'Forbidden', connectionId: facts.connectionId, requestId }));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = await target.invoker.invoke(event);
+    } catch (error) {
+      const message = error instanceof IntegrationTimeoutError ? 'Endpoint request timed out' : 'Internal server error';
+      reply(JSON.stringify({ message, connectionId: facts.connectionId, requestId }));
+      return;
+    }
+    if (!target.returnResponse) return;
+    const responseBody = (result as { body?: unknown } | undefined)?.body;
+    if (typeof responseBody === 'string') reply(responseBody);
+  }
+
+  #runDisconnect(facts: ConnectionFacts, statusCode: number, reason: string): void {
+    const target = this.#options.routes.get('$disconnect');
+    if (!target) return;
+    const work = target.invoker
+      .invoke(disconnectEvent(this.#options.api, facts, statusCode, reason))
+      .catch((error: unknown) => this.#options.log?.(`$disconnect of ${facts.connectionId} failed: ${String(error)}`));
+    this.#track(work);
+  }
+
+  #track(work: Promise<unknown>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  /** Waits until no invocation (handshake, route, `$disconnect`) is running. */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /**
+   * Closes every connection with `code` (1001 "Going away" on shutdown) and waits for each `$disconnect`.
+   * A client that does not answer the close handshake within `graceMs` is cut off.
+   */
+  async closeAll(code = 1001, graceMs = 2000): Promise<void> {
+    const connections = this.pool.all();
+    const closed = connections.map(
+      ({ socket }) =>
+        new Promise<void>((resolve) => {
+          if (socket.readyState === WebSocket.CLOSED) return resolve();
+          socket.once('close', () => resolve());
+        }),
+    );
+    for (const { facts } of connections) this.pool.close(facts.connectionId, code, closeReasons[code] ?? '');
+    const cutOff = setTimeout(() => {
+      for (const { socket } of connections) socket.terminate();
+    }, graceMs);
+    await Promise.all(closed);
+    clearTimeout(cutOff);
+    await this.settle();
+    this.#server.close();
+  }
+}
+
+function messageText(data: RawData): string {
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  return buffer.toString('utf8');
+}

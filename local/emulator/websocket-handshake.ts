@@ -1,0 +1,131 @@
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ApiIdentity } from './api-identity';
+import type { LambdaInvoker } from './lambda-runner';
+import { type ConnectionFacts, connectEvent, type HandshakeFacts, webSocketAuthorizerEvent } from './websocket-events';
+
+/** The outcome of the authorizer and `$connect` for one upgrade request. */
+export type HandshakeOutcome =
+  | { accepted: true; authorizer?: Record<string, unknown>; subprotocol?: string }
+  | { accepted: false; statusCode: number; body: string };
+
+/** API Gateway's limit on the authorizer's context, serialized. */
+const MAX_AUTHORIZER_CONTEXT_BYTES = 8 * 1024;
+
+const refusal = (statusCode: number, message: string): HandshakeOutcome => ({
+  accepted: false,
+  statusCode,
+  body: JSON.stringify({ message }),
+});
+
+interface PolicyResult {
+  principalId?: unknown;
+  policyDocument?: { Statement?: Array<{ Effect?: unknown }> };
+  context?: unknown;
+}
+
+/**
+ * Reads a REQUEST authorizer's answer the way API Gateway does: any `Deny` statement denies (403); an `Allow`
+ * admits, and the context (flat string, number and boolean values, at most 8 KB, stringified) plus
+ * `principalId` and `integrationLatency` becomes `requestContext.authorizer` of every later event. A malformed answer is API Gateway's 500.
+ */
+function readPolicy(result: unknown, integrationLatency: number): HandshakeOutcome {
+  const policy = (result ?? {}) as PolicyResult;
+  const statements = policy.policyDocument?.Statement;
+  if (!Array.isArray(statements) || statements.length === 0) return refusal(500, 'Internal server error');
+  if (statements.some((statement) => statement.Effect === 'Deny')) return refusal(403, 'Forbidden');
+  if (!statements.some((statement) => statement.Effect === 'Allow')) return refusal(500, 'Internal server error');
+  const context = (policy.context ?? {}) as Record<string, unknown>;
+  const flat = Object.values(context).every((value) => ['string', 'number', 'boolean'].includes(typeof value));
+  if (typeof context !== 'object' || !flat || JSON.stringify(context).length > MAX_AUTHORIZER_CONTEXT_BYTES) {
+    return refusal(500, 'Internal server error');
+  }
+  // API Gateway hands the context on with every value as a string (`"tokenExpiresAt": "1795690800"`).
+  const stringified = Object.fromEntries(Object.entries(context).map(([key, value]) => [key, String(value)]));
+  return {
+    accepted: true,
+    authorizer: { ...stringified, principalId: policy.principalId, integrationLatency },
+  };
+}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const lower = name.toLowerCase();
+  const entry = Object.entries(headers).find(([key]) => key.toLowerCase() === lower);
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
+}
+
+/**
+ * Runs what API Gateway runs before it answers an upgrade request: the authorizer (a throw of `Unauthorized`
+ * is 401, any other throw 500, a Deny 403), then `$connect` with the authorizer's context (a non-2xx answer
+ * refuses with that status, a throw is 502). On success, the subprotocol `$connect` chose is to be echoed.
+ *
+ * @example
+ * const outcome = await runHandshake({ api, connection, handshake, authorizer, connectRoute });
+ * if (!outcome.accepted) refuseUpgrade(socket, outcome.statusCode, outcome.body);
+ */
+export async function runHandshake(input: {
+  api: ApiIdentity;
+  connection: ConnectionFacts;
+  handshake: HandshakeFacts;
+  authorizer?: LambdaInvoker;
+  connectRoute?: LambdaInvoker;
+}): Promise<HandshakeOutcome> {
+  const { api, connection, handshake } = input;
+  if (input.authorizer) {
+    const started = Date.now();
+    let result: unknown;
+    try {
+      result = await input.authorizer.invoke(webSocketAuthorizerEvent(api, connection, handshake));
+    } catch (error) {
+      // The Lambda authorizer contract: throwing exactly "Unauthorized" means 401; anything else is a failure.
+      if (error instanceof Error && error.message === 'Unauthorized') return refusal(401, 'Unauthorized');
+      return refusal(500, 'Internal server error');
+    }
+    const outcome = readPolicy(result, Date.now() - started);
+    if (!outcome.accepted) return outcome;
+    connection.authorizer = outcome.authorizer;
+  }
+  if (!input.connectRoute) return { accepted: true, authorizer: connection.authorizer };
+
+  let response: unknown;
+  try {
+    response = await input.connectRoute.invoke(connectEvent(api, connection, handshake));
+  } catch {
+    return refusal(502, 'Internal server error');
+  }
+  const { statusCode, body, headers } = (response ?? {}) as { statusCode?: unknown; body?: unknown; headers?: unknown };
+  // A $connect integration that returns no status accepts, as a proxy integration answering 200 would.
+  const status = typeof statusCode === 'number' ? statusCode : 200;
+  if (status < 200 || status > 299) {
+    return { accepted: false, statusCode: status, body: typeof body === 'string' ? body : '' };
+  }
+  return {
+    accepted: true,
+    authorizer: connection.authorizer,
+    subprotocol: headerValue(headers, 'Sec-WebSocket-Protocol'),
+  };
+}
+
+/**
+ * Answers an upgrade request with a plain HTTP status instead of `101 Switching Protocols`, then closes the socket.
+ *
+ * @example
+ * refuseUpgrade(socket, 401, '{"message":"Unauthorized"}');
+ */
+export function refuseUpgrade(socket: Duplex, statusCode: number, body: string): void {
+  if (socket.destroyed) return;
+  const reason = STATUS_CODES[statusCode] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${reason}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+/** The upgrade request's Host header, which API Gateway reports as `domainName`. */
+export function domainNameOf(request: IncomingMessage): string {
+  return request.headers.host ?? 'localhost';
+}

@@ -1,0 +1,72 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { connectionTableSchema } from '../lambdas/core/table-schema';
+
+/** Credentials dynalite accepts (it checks none); the SDK only needs something to sign with. */
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const localRegion = 'us-east-1';
+
+export interface LocalDynamo {
+  /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_DYNAMODB`. */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts dynalite in this process on a free loopback port: in memory, or persisted under `dataDir`.
+ *
+ * @example
+ * const dynamo = await startLocalDynamo({ dataDir: '.local/data' });
+ * await createConnectionTable(dynamo.endpoint, 'realtime-gateway-connections');
+ */
+export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
+  const server: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Creates the registry table from the same declaration the CDK construct uses. An existing table (a persisted
+ * data folder) is kept. dynalite has no UpdateTimeToLive, and the registry filters expired items on every read,
+ * so no TTL is set here.
+ *
+ * @example
+ * await createConnectionTable('http://127.0.0.1:4567', 'realtime-gateway-connections');
+ */
+export async function createConnectionTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
+  const { partitionKey, sortKey, billingMode } = connectionTableSchema;
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: billingMode,
+        AttributeDefinitions: [
+          { AttributeName: partitionKey.name, AttributeType: partitionKey.type },
+          { AttributeName: sortKey.name, AttributeType: sortKey.type },
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: sortKey.name, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,202 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { type FunctionName, httpRoutes, routeSelectionExpression, webSocketRoutes } from '../lambdas/routes';
+import { readOrCreateDevSecret } from './dev-secret';
+import { localHttpApi, localWebSocketApi } from './emulator/api-identity';
+import { handleConnectionsRequest } from './emulator/connections-api';
+import { HttpApiEmulator } from './emulator/http-api';
+import type { LambdaInvoker } from './emulator/lambda-runner';
+import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
+import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
+import { createConnectionTable, startLocalDynamo } from './local-dynamo';
+import { loadRouteFunctions } from './route-functions';
+
+export interface LocalStackOptions {
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** WebSocket API and `@connections`; 0 picks a free port. @default 8090 */
+  wsPort?: number;
+  /** HTTP API routes, and `websocket-client.html` at `/`; 0 picks a free port. @default 8091 */
+  httpPort?: number;
+  /** Persist dynalite in this folder. @default - in memory */
+  dataDir?: string;
+  /** HS256 signing secret. @default - generated on first start and kept in the git-ignored `.local/dev-secret` */
+  jwtSecret?: string;
+  /** Extra Lambda settings (e.g. `ALLOWED_ORIGINS`), same names as on AWS, given to every function. */
+  environment?: Record<string, string>;
+  /** @default 600000 (API Gateway's 10 minutes) */
+  idleTimeoutMs?: number;
+  /** @default 7200000 (API Gateway's 2 hours) */
+  maxConnectionMs?: number;
+  /** Handlers log errors only. @default false */
+  quiet?: boolean;
+}
+
+export interface LocalStack {
+  /** e.g. `ws://127.0.0.1:8090` */
+  wsUrl: string;
+  /** e.g. `http://127.0.0.1:8091` */
+  httpUrl: string;
+  /** e.g. `http://127.0.0.1:8090/@connections` */
+  connectionsUrl: string;
+  jwtSecret: string;
+  tableName: string;
+  dynamoEndpoint: string;
+  /** Closes sockets with 1001, runs `$disconnect` for each, stops the servers and dynalite. */
+  stop(): Promise<void>;
+}
+
+/** The repository root: handler entries in the route table are relative to it. */
+const rootDir = resolve(__dirname, '..');
+export const devSecretFile = resolve(rootDir, '.local', 'dev-secret');
+export const localTableName = 'realtime-gateway-connections';
+/** The page served locally and a page opened from a file (`Origin: null`). */
+export const defaultAllowedOrigins = (httpPort: number) => [
+  `http://localhost:${httpPort}`,
+  `http://127.0.0.1:${httpPort}`,
+  'null',
+];
+const HTTP_AUTHORIZER_CACHE_TTL_MS = 300_000;
+
+/**
+ * Handler modules are loaded once per process (their clients and settings are fixed at module load, as in a
+ * Lambda container), so one process runs one local stack at a time, and only the first one's endpoints.
+ */
+let started = false;
+
+/**
+ * Starts the whole product on this machine: dynalite with the registry table, every handler of the route table
+ * behind a WebSocket API emulator (with `@connections` on the same port) and an HTTP API emulator.
+ *
+ * @example
+ * const stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
+ * const token = await signDevToken(stack.jwtSecret, 'user123');
+ * const socket = new WebSocket(stack.wsUrl, { headers: { Authorization: `Bearer ${token}` } });
+ * // ...
+ * await stack.stop();
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (started) {
+    throw new Error('a local stack was already started in this process; handler modules load once per process');
+  }
+  started = true;
+  const host = options.host ?? '127.0.0.1';
+  const jwtSecret = options.jwtSecret ?? (await readOrCreateDevSecret(devSecretFile));
+  const savedEnvironment = { ...process.env };
+
+  const dynamo = await startLocalDynamo({ dataDir: options.dataDir });
+  const wsServer = createServer();
+  const httpServer = createServer();
+  try {
+    await createConnectionTable(dynamo.endpoint, localTableName);
+    const wsPort = await listen(wsServer, host, options.wsPort ?? 8090);
+    const httpPort = await listen(httpServer, host, options.httpPort ?? 8091);
+    // Handlers and clients reach the servers over loopback even when they listen on every interface.
+    const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const urlHost = reachableHost.includes(':') ? `[${reachableHost}]` : reachableHost;
+    const callbackUrl = `http://${urlHost}:${wsPort}`;
+    const allowedOrigins = (options.environment?.ALLOWED_ORIGINS ?? defaultAllowedOrigins(httpPort).join(','))
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0);
+
+    const invokers = await loadRouteFunctions(rootDir, runtimeEnvironment(dynamo.endpoint), (name) =>
+      localFunctionEnvironment(name, {
+        tableName: localTableName,
+        dynamoEndpoint: dynamo.endpoint,
+        callbackUrl,
+        jwtSecret,
+        allowedOrigins,
+        logLevel: options.quiet ? 'ERROR' : 'INFO',
+        extra: options.environment,
+      }),
+    );
+    const invoker = (name: FunctionName): LambdaInvoker => invokers.get(name)!;
+
+    const webSocketApi = new WebSocketEmulator({
+      api: localWebSocketApi,
+      authorizer: invoker('wsAuthorizer'),
+      routes: new Map<string, WebSocketRouteTarget>(
+        webSocketRoutes.map((route) => [
+          route.routeKey,
+          { invoker: invoker(route.function), returnResponse: route.returnResponse },
+        ]),
+      ),
+      routeSelectionExpression,
+      idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
+      maxConnectionMs: options.maxConnectionMs ?? 2 * 3_600_000,
+      log: options.quiet ? undefined : (line) => console.error(`[emulator] ${line}`),
+    });
+    wsServer.on('upgrade', (request, socket, head) => webSocketApi.handleUpgrade(request, socket, head));
+    wsServer.on('request', (request, response) => {
+      if (handleConnectionsRequest(webSocketApi.pool, request, response)) return;
+      response.writeHead(426, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ message: 'Upgrade Required' }));
+    });
+
+    const httpApi = new HttpApiEmulator({
+      api: localHttpApi,
+      routes: httpRoutes.map((route) => ({ method: route.method, path: route.path, target: invoker(route.function) })),
+      authorizer: invoker('httpAuthorizer'),
+      authorizerCacheTtlMs: HTTP_AUTHORIZER_CACHE_TTL_MS,
+      cors: {
+        allowOrigins: allowedOrigins,
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAgeSeconds: 600,
+      },
+      staticFiles: {
+        indexFile: resolve(rootDir, 'websocket-client.html'),
+        clientDir: resolve(rootDir, 'dist', 'client'),
+      },
+    });
+    httpServer.on('request', (request, response) => void httpApi.handle(request, response));
+
+    let stopping: Promise<void> | undefined;
+    return {
+      wsUrl: `ws://${urlHost}:${wsPort}`,
+      httpUrl: `http://${urlHost}:${httpPort}`,
+      connectionsUrl: `${callbackUrl}/@connections`,
+      jwtSecret,
+      tableName: localTableName,
+      dynamoEndpoint: dynamo.endpoint,
+      stop() {
+        stopping ??= (async () => {
+          await webSocketApi.closeAll(1001);
+          await Promise.all([close(wsServer), close(httpServer)]);
+          await dynamo.stop();
+          restoreEnvironment(savedEnvironment);
+          started = false;
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([close(wsServer), close(httpServer), dynamo.stop()]);
+    restoreEnvironment(savedEnvironment);
+    throw error;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : error);
+    });
+    server.listen(port, host, () => resolvePort((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolveClose) => {
+    if (!server.listening) return resolveClose();
+    server.closeAllConnections();
+    server.close(() => resolveClose());
+  });
+}
+
+function restoreEnvironment(saved: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+  Object.assign(process.env, saved);
+}
