@@ -59,6 +59,8 @@ export interface BenchReport {
   startedAt: Date;
   durationMs: number;
   machine: { cores: number; cpuModel: string; node: string; platform: string; openFilesLimit?: string };
+  /** 1-minute load average at the start and at the end: other work on the machine moves every figure. */
+  loadAverage: { atStart: number; atEnd: number };
   workload: Record<string, number>;
   systems: Record<SystemKind, SystemMeasurements>;
   broadcastCore?: { script: string; output: string; exitCode: number | null; timedOut: boolean; elapsedMs: number };
@@ -109,7 +111,8 @@ export function renderReport(report: BenchReport): string {
     `Run ${report.startedAt.toISOString()} (${(report.durationMs / 1000).toFixed(0)} s) on ${report.machine.cores} cores ` +
       `(${report.machine.cpuModel}), Node ${report.machine.node}, ${report.machine.platform}` +
       (report.machine.openFilesLimit ? `, ulimit -n ${report.machine.openFilesLimit}` : '') +
-      '. Command: `npm run bench`.',
+      `. 1-minute load average ${report.loadAverage.atStart.toFixed(2)} at the start, ` +
+      `${report.loadAverage.atEnd.toFixed(2)} at the end. Command: \`npm run bench\`.`,
     '',
   );
   lines.push(

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import {
   killAllChildren,
   type LoadGenerator,
@@ -238,6 +238,7 @@ function openFilesLimit(): string | undefined {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0];
   mkdirSync(resultsFolder, { recursive: true });
   // One secret for both systems, made for this run only and never written anywhere.
   const jwtSecret = randomBytes(32).toString('base64url');
@@ -258,6 +259,7 @@ async function main(): Promise<void> {
       platform: `${process.platform} ${process.arch}`,
       openFilesLimit: openFilesLimit(),
     },
+    loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
     workload,
     systems,
     broadcastCore: broadcastCore && { script: broadcastCoreScript, ...broadcastCore },
