@@ -1,5 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose';
 import type { AuthorizerContext } from './authorizer-context';
 import {
   type Environment,
@@ -247,9 +254,7 @@ export interface TokenVerifierDependencies {
   secretsManager?: Pick<SecretsManagerClient, 'send'>;
 }
 
-type KeyResolver =
-  | { kind: 'symmetric'; key: () => Promise<Uint8Array> }
-  | { kind: 'jwks'; keySet: ReturnType<typeof createRemoteJWKSet> };
+type KeyResolver = { kind: 'symmetric'; key: () => Promise<Uint8Array> } | { kind: 'jwks'; keySet: JWTVerifyGetKey };
 
 /**
  * Builds the verifier for a configuration. In JWKS mode the remote key set is created here, once, so its cache
@@ -303,8 +308,23 @@ function checkShape(token: string, maxTokenBytes: number): void {
 function createKeyResolver(config: JwtConfig, deps: TokenVerifierDependencies): KeyResolver {
   const source = config.keySource;
   switch (source.kind) {
-    case 'jwks':
-      return { kind: 'jwks', keySet: createRemoteJWKSet(source.jwksUrl) };
+    case 'jwks': {
+      const remote = createRemoteJWKSet(source.jwksUrl);
+      const keySet: JWTVerifyGetKey = async (header, token) => {
+        try {
+          return await remote(header, token);
+        } catch (error) {
+          // No (or no single) key for the token's kid is the token's problem; anything else (a network error, a
+          // timeout, a non-200 answer, an unreadable key set) is the key source's.
+          if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
+            throw error;
+          throw new VerificationKeyUnavailableError(`Could not load the key set from ${Setting.jwksUrl}`, {
+            cause: error,
+          });
+        }
+      };
+      return { kind: 'jwks', keySet };
+    }
     case 'inline-secret': {
       const secret = source.secret;
       return { kind: 'symmetric', key: async () => secret };
@@ -369,10 +389,6 @@ function toRejection(error: unknown): Error {
     error instanceof errors.JOSENotSupported
   ) {
     return new TokenRejectedError('malformed', 'The token is not a well-formed signed JWT', { cause: error });
-  }
-  // JWKS fetch failures: a network error, a timeout, a non-200 answer or an unreadable key set.
-  if (error instanceof errors.JOSEError || error instanceof TypeError) {
-    return new VerificationKeyUnavailableError(`Could not load the key set from ${Setting.jwksUrl}`, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));
 }
