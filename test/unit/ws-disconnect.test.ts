@@ -1,0 +1,82 @@
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
+import disconnectFixture from '../fixtures/events/ws-disconnect.json';
+
+type DisconnectModule = typeof import('../../lambdas/handlers/ws-disconnect');
+type ObservabilityModule = typeof import('../../lambdas/core/observability');
+
+const documentMock = mockClient(DynamoDBDocumentClient);
+const lambdaContext = {
+  functionName: 'ws-disconnect',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-disconnect',
+  memoryLimitInMB: '256',
+  awsRequestId: '0b3f7a52-5d1e-4c8e-8f0a-7c2d9e4b1a63',
+  logGroupName: '/aws/lambda/ws-disconnect',
+  logStreamName: '2026/11/26/[$LATEST]fedcba9876543210',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+let disconnect: DisconnectModule;
+let observability: ObservabilityModule;
+
+function disconnectEvent(): WebSocketEvent {
+  return structuredClone(disconnectFixture) as WebSocketEvent;
+}
+
+beforeAll(async () => {
+  process.env.TABLE_NAME = 'connections-unit';
+  process.env.LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  disconnect = await import('../../lambdas/handlers/ws-disconnect');
+  observability = await import('../../lambdas/core/observability');
+});
+
+beforeEach(() => {
+  documentMock.reset();
+  jest.restoreAllMocks();
+});
+
+describe('ws-disconnect handler', () => {
+  it('deletes the connection under the userId of the authorizer context', async () => {
+    // Prepare
+    documentMock.on(DeleteCommand).resolves({});
+    const addMetric = jest.spyOn(observability.metrics, 'addMetric');
+    // Act
+    const result = await disconnect.handler(disconnectEvent(), lambdaContext);
+    // Assess
+    expect(result).toEqual({ statusCode: 200 });
+    expect(documentMock).toHaveReceivedCommandTimes(DeleteCommand, 1);
+    expect(documentMock).toHaveReceivedCommandWith(DeleteCommand, {
+      TableName: 'connections-unit',
+      Key: { userId: 'user123', connectionId: 'Tq7vKdKRjoECJ1Q=' },
+    });
+    expect(addMetric).toHaveBeenCalledWith('ConnectionsClosed', 'Count', 1);
+  });
+
+  it('leaves the item to its TTL when the event has no authorizer context', async () => {
+    const event = disconnectEvent();
+    delete event.requestContext.authorizer;
+    const warn = jest.spyOn(observability.logger, 'warn');
+    await expect(disconnect.handler(event, lambdaContext)).resolves.toEqual({ statusCode: 200 });
+    expect(documentMock).not.toHaveReceivedAnyCommand();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('will expire'), { connectionId: 'Tq7vKdKRjoECJ1Q=' });
+  });
+
+  it('logs and rethrows a DynamoDB failure', async () => {
+    documentMock.on(DeleteCommand).rejects(new Error('InternalServerError'));
+    const logError = jest.spyOn(observability.logger, 'error');
+    await expect(disconnect.handler(disconnectEvent(), lambdaContext)).rejects.toThrow('InternalServerError');
+    expect(logError).toHaveBeenCalledWith(
+      'unexpected error on a WebSocket route',
+      expect.objectContaining({ routeKey: '$disconnect', connectionId: 'Tq7vKdKRjoECJ1Q=' }),
+    );
+  });
+});
