@@ -76,10 +76,11 @@ async function serve(
     case 'GET':
       response.writeHead(200, { 'Content-Type': 'application/json' });
       response.end(
+        // The wire names are lower camel case; the SDK maps them to ConnectedAt, Identity and LastActiveAt.
         JSON.stringify({
-          ConnectedAt: new Date(connection.facts.connectedAt).toISOString(),
-          Identity: { SourceIp: connection.facts.sourceIp, UserAgent: connection.facts.userAgent ?? '' },
-          LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+          connectedAt: new Date(connection.facts.connectedAt).toISOString(),
+          identity: { sourceIp: connection.facts.sourceIp, userAgent: connection.facts.userAgent ?? '' },
+          lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
         }),
       );
       return;

@@ -107,11 +107,10 @@ export function httpAuthorizerEvent(
   routeKey: string,
   pathParameters: Record<string, string>,
 ) {
-  const [method, path] = routeKey.split(' ');
   return {
     ...commonParts(facts, routeKey, pathParameters),
     type: 'REQUEST',
-    routeArn: `arn:aws:execute-api:${api.region}:${api.accountId}:${api.apiId}/${api.stage}/${method}${path}`,
+    routeArn: `arn:aws:execute-api:${api.region}:${api.accountId}:${api.apiId}/${api.stage}/${facts.method}${facts.rawPath}`,
     identitySource: [facts.headers.authorization ?? ''],
     requestContext: requestContext(api, facts, routeKey),
   };

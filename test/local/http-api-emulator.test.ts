@@ -1,0 +1,277 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { CorsPolicy } from '../../local/emulator/cors';
+import type { LambdaHandler } from '../../local/emulator/lambda-runner';
+import { keyStructure, recording, startHttpApi } from './harness';
+
+const cors: CorsPolicy = {
+  allowOrigins: ['http://localhost:8091', 'null'],
+  allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+  allowHeaders: ['authorization', 'content-type'],
+  maxAgeSeconds: 600,
+};
+
+const authorized = (context: Record<string, unknown>) => ({ isAuthorized: true, context });
+
+/** An HTTP API with the routes' shapes, a recording authorizer and a recording integration. */
+async function start(options: { authorizer?: LambdaHandler; integration?: LambdaHandler; cacheTtlMs?: number } = {}) {
+  const authorizer = recording('authorizer', options.authorizer ?? (() => authorized({ userId: 'user123' })));
+  const integration = recording(
+    'integration',
+    options.integration ??
+      (() => ({ statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: '{"ok":true}' })),
+  );
+  const running = await startHttpApi({
+    routes: [
+      { method: 'POST', path: '/websocket/message/user', target: integration.invoker },
+      { method: 'GET', path: '/websocket/users/connected', target: integration.invoker },
+      { method: 'GET', path: '/websocket/users/{userId}/status', target: integration.invoker },
+    ],
+    authorizer: authorizer.invoker,
+    authorizerCacheTtlMs: options.cacheTtlMs ?? 300_000,
+    cors,
+  });
+  return { ...running, authorizer, integration };
+}
+
+describe('HTTP API emulator', () => {
+  let api: Awaited<ReturnType<typeof start>> | undefined;
+  afterEach(async () => {
+    await api?.close();
+    api = undefined;
+  });
+
+  describe('authorizer (simple responses)', () => {
+    it('answers 401 without calling the authorizer when the Authorization header is missing', async () => {
+      api = await start();
+
+      const response = await fetch(`${api.url}/websocket/users/connected`);
+
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ message: 'Unauthorized' });
+      expect(api.authorizer.events).toHaveLength(0);
+    });
+
+    it('answers 401 when the authorizer throws Unauthorized', async () => {
+      api = await start({
+        authorizer: () => {
+          throw new Error('Unauthorized');
+        },
+      });
+
+      const response = await fetch(`${api.url}/websocket/users/connected`, { headers: { authorization: 'Bearer x' } });
+
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ message: 'Unauthorized' });
+      expect(api.integration.events).toHaveLength(0);
+    });
+
+    it('answers 403 when the authorizer says isAuthorized: false', async () => {
+      api = await start({ authorizer: () => ({ isAuthorized: false }) });
+
+      const response = await fetch(`${api.url}/websocket/users/connected`, { headers: { authorization: 'Bearer x' } });
+
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({ message: 'Forbidden' });
+    });
+
+    it('answers 500 without details when the authorizer fails', async () => {
+      api = await start({
+        authorizer: () => {
+          throw new Error('secret store unreachable');
+        },
+      });
+
+      const response = await fetch(`${api.url}/websocket/users/connected`, { headers: { authorization: 'Bearer x' } });
+
+      expect(response.status).toBe(500);
+      expect(await response.text()).not.toContain('unreachable');
+    });
+
+    it('caches the result per Authorization value for the TTL', async () => {
+      api = await start();
+      const call = (token: string) =>
+        fetch(`${api!.url}/websocket/users/connected`, { headers: { authorization: `Bearer ${token}` } });
+
+      await call('a');
+      await call('a');
+      await call('b');
+
+      expect(api.authorizer.events).toHaveLength(2);
+      expect(api.integration.events).toHaveLength(3);
+    });
+
+    it('calls the authorizer every time when caching is off', async () => {
+      api = await start({ cacheTtlMs: 0 });
+      const call = () => fetch(`${api!.url}/websocket/users/connected`, { headers: { authorization: 'Bearer a' } });
+
+      await call();
+      await call();
+
+      expect(api.authorizer.events).toHaveLength(2);
+    });
+  });
+
+  describe('routes and events', () => {
+    it('answers 404 {"message":"Not Found"} for an unknown route or method, before authorizing', async () => {
+      api = await start();
+
+      const unknownPath = await fetch(`${api.url}/websocket/nothing`, { headers: { authorization: 'Bearer a' } });
+      const wrongMethod = await fetch(`${api.url}/websocket/message/user`, { headers: { authorization: 'Bearer a' } });
+
+      expect(unknownPath.status).toBe(404);
+      expect(await unknownPath.json()).toEqual({ message: 'Not Found' });
+      expect(wrongMethod.status).toBe(404);
+      expect(api.authorizer.events).toHaveLength(0);
+    });
+
+    it('builds a payload 2.0 event with the route key, path parameters and the authorizer context', async () => {
+      api = await start({ authorizer: () => authorized({ userId: 'user123', permissions: 'ws:admin' }) });
+
+      const response = await fetch(`${api.url}/websocket/users/user%20456/status?verbose=1&verbose=2`, {
+        headers: { Authorization: 'Bearer a', 'X-Custom': 'yes', Cookie: 'a=1; b=2' },
+      });
+
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ ok: true });
+      expect(api.integration.events[0]).toMatchObject({
+        version: '2.0',
+        routeKey: 'GET /websocket/users/{userId}/status',
+        rawPath: '/websocket/users/user%20456/status',
+        rawQueryString: 'verbose=1&verbose=2',
+        cookies: ['a=1', 'b=2'],
+        headers: { authorization: 'Bearer a', 'x-custom': 'yes' },
+        queryStringParameters: { verbose: '1,2' },
+        pathParameters: { userId: 'user 456' },
+        isBase64Encoded: false,
+        requestContext: {
+          routeKey: 'GET /websocket/users/{userId}/status',
+          stage: '$default',
+          http: { method: 'GET', path: '/websocket/users/user%20456/status', sourceIp: '127.0.0.1' },
+          authorizer: { lambda: { userId: 'user123', permissions: 'ws:admin' } },
+        },
+      });
+      expect(api.integration.events[0]).not.toHaveProperty('body');
+    });
+
+    it('passes a JSON body as text', async () => {
+      api = await start();
+
+      await fetch(`${api.url}/websocket/message/user`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer a', 'content-type': 'application/json' },
+        body: '{"userId":"user456"}',
+      });
+
+      expect(api.integration.events[0]).toMatchObject({ body: '{"userId":"user456"}', isBase64Encoded: false });
+    });
+
+    it('gives the authorizer an event with the key structure of a recorded one', async () => {
+      api = await start();
+      const fixture = JSON.parse(
+        readFileSync(resolve(__dirname, '../fixtures/events/http-authorizer-path-parameter.json'), 'utf8'),
+      ) as Record<string, unknown>;
+
+      await fetch(`${api.url}/websocket/users/user456/status`, { headers: { authorization: 'Bearer a' } });
+
+      const headerValues = new Set(['headers']);
+      expect(keyStructure(api.authorizer.events[0], headerValues)).toEqual(keyStructure(fixture, headerValues));
+      expect(api.authorizer.events[0]).toMatchObject({
+        identitySource: ['Bearer a'],
+        routeArn: expect.stringMatching(/\/\$default\/GET\/websocket\/users\/user456\/status$/),
+      });
+    });
+
+    it('answers 500 {"message":"Internal Server Error"} when the integration throws, without details', async () => {
+      api = await start({
+        integration: () => {
+          throw new Error('table missing');
+        },
+      });
+
+      const response = await fetch(`${api.url}/websocket/users/connected`, { headers: { authorization: 'Bearer a' } });
+
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ message: 'Internal Server Error' });
+    });
+
+    it('infers a 200 JSON answer when the integration returns no statusCode', async () => {
+      api = await start({ integration: () => ({ users: ['user123'] }) });
+
+      const response = await fetch(`${api.url}/websocket/users/connected`, { headers: { authorization: 'Bearer a' } });
+
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      expect(await response.json()).toEqual({ users: ['user123'] });
+    });
+  });
+
+  describe('CORS', () => {
+    it('answers a preflight from an allowed origin without calling the authorizer', async () => {
+      api = await start();
+
+      const response = await fetch(`${api.url}/websocket/message/user`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:8091', 'access-control-request-method': 'POST' },
+      });
+
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:8091');
+      expect(response.headers.get('access-control-allow-headers')).toContain('authorization');
+      expect(api.authorizer.events).toHaveLength(0);
+    });
+
+    it('gives no CORS headers to an origin that is not allowed', async () => {
+      api = await start();
+
+      const preflight = await fetch(`${api.url}/websocket/message/user`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
+      const actual = await fetch(`${api.url}/websocket/users/connected`, {
+        headers: { origin: 'https://evil.example', authorization: 'Bearer a' },
+      });
+
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+      expect(actual.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('adds the allow-origin header to answers for an allowed origin, errors included', async () => {
+      api = await start();
+
+      const response = await fetch(`${api.url}/websocket/users/connected`, { headers: { origin: 'null' } });
+
+      expect(response.status).toBe(401);
+      expect(response.headers.get('access-control-allow-origin')).toBe('null');
+    });
+  });
+
+  describe('local pages', () => {
+    it('serves the index file at / and files of the client folder under /client/, nothing outside it', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'http-api-'));
+      writeFileSync(join(folder, 'index.html'), '<h1>client</h1>');
+      const clientDir = join(folder, 'client');
+      mkdirSync(clientDir);
+      writeFileSync(join(clientDir, 'adapter.js'), 'export {}');
+      const running = await startHttpApi({
+        routes: [],
+        authorizerCacheTtlMs: 0,
+        cors,
+        staticFiles: { indexFile: join(folder, 'index.html'), clientDir },
+      });
+      try {
+        const index = await fetch(`${running.url}/`);
+        const adapter = await fetch(`${running.url}/client/adapter.js`);
+        const outside = await fetch(`${running.url}/client/..%2findex.html`);
+
+        expect(await index.text()).toBe('<h1>client</h1>');
+        expect(index.headers.get('content-type')).toContain('text/html');
+        expect(adapter.headers.get('content-type')).toContain('text/javascript');
+        expect(outside.status).toBe(404);
+      } finally {
+        await running.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,389 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type WebSocket from 'ws';
+import type { WebSocketRouteTarget } from '../../local/emulator/websocket-api';
+import {
+  allow,
+  closed,
+  eventually,
+  keyStructure,
+  nextFrame,
+  openClient,
+  type RecordingFunction,
+  type RunningWebSocketApi,
+  recording,
+  startWebSocketApi,
+} from './harness';
+
+const ok = (body?: string) => ({ statusCode: 200, ...(body === undefined ? {} : { body }) });
+
+/** Routes of a small echo API: every route answers with the routeKey it saw. */
+function echoRoutes() {
+  const connect = recording('connect', () => ok());
+  const disconnect = recording('disconnect', () => ok());
+  const frames = recording('frames', (event) => {
+    const { routeKey } = (event as { requestContext: { routeKey: string } }).requestContext;
+    return ok(JSON.stringify({ routeKey }));
+  });
+  const silent = recording('silent', () => ok('must not be sent'));
+  const failing = recording('failing', () => {
+    throw new Error('database is on fire');
+  });
+  const routes = new Map<string, WebSocketRouteTarget>([
+    ['$connect', { invoker: connect.invoker, returnResponse: false }],
+    ['$disconnect', { invoker: disconnect.invoker, returnResponse: false }],
+    ['$default', { invoker: frames.invoker, returnResponse: true }],
+    ['ping', { invoker: frames.invoker, returnResponse: true }],
+    ['quiet', { invoker: silent.invoker, returnResponse: false }],
+    ['explode', { invoker: failing.invoker, returnResponse: true }],
+  ]);
+  return { routes, connect, disconnect, frames, silent, failing };
+}
+
+describe('WebSocket emulator', () => {
+  let api: RunningWebSocketApi | undefined;
+  const sockets: WebSocket[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.terminate();
+    await api?.close();
+    api = undefined;
+  });
+  const open = async (...args: Parameters<typeof openClient>) => {
+    const socket = await openClient(...args);
+    sockets.push(socket);
+    return socket;
+  };
+
+  describe('route selection', () => {
+    it('routes a frame to its action and keeps the custom key without a $ prefix', async () => {
+      // Prepare
+      const { routes, frames } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+      // Act
+      socket.send(JSON.stringify({ action: 'ping' }));
+      // Assess
+      expect(await nextFrame(socket)).toEqual({ routeKey: 'ping' });
+      expect(frames.events[0].requestContext).toMatchObject({ routeKey: 'ping', eventType: 'MESSAGE' });
+      expect(frames.events[0].body).toBe('{"action":"ping"}');
+    });
+
+    it.each([
+      ['an unknown action', '{"action":"dance"}'],
+      ['a frame that is not JSON', 'hello there'],
+      ['JSON without an action', '{"type":"chat"}'],
+      ['an action that is not a string', '{"action":42}'],
+      ['an action naming a reserved route', '{"action":"$connect"}'],
+    ])('sends %s to $default with routeKey $default', async (_case, frame) => {
+      const { routes, frames } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send(frame);
+
+      expect(await nextFrame(socket)).toEqual({ routeKey: '$default' });
+      expect(frames.events[0].requestContext.routeKey).toBe('$default');
+      expect(frames.events[0].body).toBe(frame);
+    });
+
+    it('answers Forbidden when nothing matches and there is no $default route', async () => {
+      const { routes } = echoRoutes();
+      routes.delete('$default');
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send('{"action":"dance"}');
+
+      expect(await nextFrame(socket)).toMatchObject({ message: 'Forbidden', connectionId: expect.any(String) });
+    });
+  });
+
+  describe('responses', () => {
+    it('drops the body of a route without a route response', async () => {
+      const { routes, silent } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send('{"action":"quiet"}');
+      socket.send('{"action":"ping"}');
+
+      // The ping answer is the first frame: the quiet route's body never came.
+      expect(await nextFrame(socket)).toEqual({ routeKey: 'ping' });
+      expect(silent.events).toHaveLength(1);
+    });
+
+    it('sends the Internal server error frame with connectionId and requestId when a handler throws', async () => {
+      const { routes, failing } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send('{"action":"explode"}');
+
+      const frame = await nextFrame(socket);
+      const { connectionId, requestId } = failing.events[0].requestContext;
+      expect(frame).toEqual({ message: 'Internal server error', connectionId, requestId });
+      expect(JSON.stringify(frame)).not.toContain('fire');
+    });
+
+    it('sends "Endpoint request timed out" when a handler outlives the integration timeout', async () => {
+      const { routes } = echoRoutes();
+      const slow = recording('slow', () => new Promise(() => undefined), 100);
+      routes.set('slow', { invoker: slow.invoker, returnResponse: true });
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send('{"action":"slow"}');
+
+      expect(await nextFrame(socket)).toMatchObject({ message: 'Endpoint request timed out' });
+    });
+  });
+
+  describe('authorizer and $connect', () => {
+    it('passes the authorizer context, stringified, to $connect, every message and $disconnect', async () => {
+      const { routes, connect, frames, disconnect } = echoRoutes();
+      const authorizer = recording('authorizer', () =>
+        allow({ userId: 'user123', permissions: 'ws:admin', tokenExpiresAt: 1795690800 }),
+      );
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+      const socket = await open(api.url, { headers: { Authorization: 'Bearer token' } });
+
+      socket.send('{"action":"ping"}');
+      await nextFrame(socket);
+      socket.close(1000);
+      await eventually(() => disconnect.events.length === 1);
+
+      const expected = {
+        userId: 'user123',
+        permissions: 'ws:admin',
+        tokenExpiresAt: '1795690800',
+        principalId: 'user123',
+        integrationLatency: expect.any(Number),
+      };
+      expect(authorizer.events[0].requestContext.authorizer).toBeUndefined();
+      expect(authorizer.events[0]).toMatchObject({ type: 'REQUEST', headers: { Authorization: 'Bearer token' } });
+      expect(connect.events[0].requestContext.authorizer).toEqual(expected);
+      expect(frames.events[0].requestContext.authorizer).toEqual(expected);
+      expect(disconnect.events[0].requestContext.authorizer).toEqual(expected);
+      expect(disconnect.events[0].requestContext).toMatchObject({
+        disconnectStatusCode: 1000,
+        eventType: 'DISCONNECT',
+      });
+      const ids = [authorizer, connect, frames, disconnect].map((fn) => fn.events[0].requestContext.connectionId);
+      expect(new Set(ids).size).toBe(1);
+    });
+
+    it.each([
+      [
+        'the authorizer throws Unauthorized',
+        () => {
+          throw new Error('Unauthorized');
+        },
+        401,
+      ],
+      [
+        'the authorizer fails otherwise',
+        () => {
+          throw new TypeError('cannot read secret');
+        },
+        500,
+      ],
+      [
+        'the authorizer denies',
+        () => ({
+          principalId: 'x',
+          policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny' }] },
+        }),
+        403,
+      ],
+      ['the authorizer answers without a policy', () => ({ principalId: 'x' }), 500],
+    ])(
+      'refuses the handshake with the right status when %s, without calling $connect',
+      async (_case, behaviour, status) => {
+        const { routes, connect } = echoRoutes();
+        const authorizer = recording('authorizer', behaviour);
+        api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+
+        await expect(openClient(api.url)).rejects.toMatchObject({ statusCode: status });
+
+        expect(authorizer.events).toHaveLength(1);
+        expect(connect.events).toHaveLength(0);
+        expect(api.emulator.pool.size).toBe(0);
+      },
+    );
+
+    it('refuses with the status $connect returns when it is not 2xx, and 502 when $connect throws', async () => {
+      const { routes } = echoRoutes();
+      let behaviour: () => unknown = () => ({ statusCode: 429, body: 'slow down' });
+      const connect = recording('connect', () => behaviour());
+      routes.set('$connect', { invoker: connect.invoker, returnResponse: false });
+      api = await startWebSocketApi({ routes });
+
+      await expect(openClient(api.url)).rejects.toMatchObject({ statusCode: 429 });
+      behaviour = () => {
+        throw new Error('boom');
+      };
+      await expect(openClient(api.url)).rejects.toMatchObject({ statusCode: 502 });
+      behaviour = () => ({ statusCode: 204 });
+      await expect(open(api.url)).resolves.toBeDefined();
+    });
+
+    it('echoes the subprotocol $connect chose, and none when $connect chose none', async () => {
+      const { routes } = echoRoutes();
+      const connect = recording('connect', (event) => {
+        const { headers } = event as { headers: Record<string, string> };
+        const offered = headers['Sec-WebSocket-Protocol'];
+        return offered ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'app.v1' } } : { statusCode: 200 };
+      });
+      routes.set('$connect', { invoker: connect.invoker, returnResponse: false });
+      api = await startWebSocketApi({ routes });
+
+      const withProtocol = await open(api.url, {}, ['app.v1', 'bearer.abc']);
+      const without = await open(api.url);
+
+      expect(withProtocol.protocol).toBe('app.v1');
+      expect(without.protocol).toBe('');
+      expect(connect.events[0].headers).toMatchObject({ 'Sec-WebSocket-Protocol': 'app.v1,bearer.abc' });
+    });
+
+    it('works without a $connect route', async () => {
+      const { routes } = echoRoutes();
+      routes.delete('$connect');
+      api = await startWebSocketApi({ routes });
+
+      const socket = await open(api.url);
+      socket.send('{"action":"ping"}');
+
+      expect(await nextFrame(socket)).toEqual({ routeKey: 'ping' });
+    });
+  });
+
+  describe('limits', () => {
+    it('closes a connection that sends more than 128 KB with 1009, and runs $disconnect', async () => {
+      const { routes, frames, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send('x'.repeat(128 * 1024 + 1));
+
+      expect(await closed(socket)).toBe(1009);
+      await eventually(() => disconnect.events.length === 1);
+      expect(disconnect.events[0].requestContext.disconnectStatusCode).toBe(1009);
+      expect(frames.events).toHaveLength(0);
+    });
+
+    it('accepts a message of exactly 128 KB', async () => {
+      const { routes } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send(`{"action":"ping","pad":"${'x'.repeat(128 * 1024 - 29)}"}`);
+
+      expect(await nextFrame(socket)).toEqual({ routeKey: 'ping' });
+    });
+
+    it('closes an idle connection with 1001 and keeps an active one open', async () => {
+      const { routes, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes, idleTimeoutMs: 300 });
+      const idle = await open(api.url);
+      const active = await open(api.url);
+      const keepAlive = setInterval(() => active.send('{"action":"quiet"}'), 100);
+
+      const code = await closed(idle);
+      clearInterval(keepAlive);
+
+      expect(code).toBe(1001);
+      expect(active.readyState).toBe(active.OPEN);
+      await eventually(() => disconnect.events.length === 1);
+      expect(disconnect.events[0].requestContext).toMatchObject({
+        disconnectStatusCode: 1001,
+        disconnectReason: 'Going away',
+      });
+    });
+
+    it('closes any connection at the maximum duration with 1001', async () => {
+      const { routes } = echoRoutes();
+      api = await startWebSocketApi({ routes, maxConnectionMs: 300 });
+      const socket = await open(api.url);
+      const keepAlive = setInterval(() => socket.send('{"action":"quiet"}'), 50);
+
+      const code = await closed(socket);
+      clearInterval(keepAlive);
+
+      expect(code).toBe(1001);
+    });
+  });
+
+  describe('shutdown', () => {
+    it('closes every socket with 1001 and waits for each $disconnect', async () => {
+      const { routes, disconnect } = echoRoutes();
+      const slowDisconnect = recording('disconnect', async (event) => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        disconnect.events.push(event as (typeof disconnect.events)[number]);
+        return ok();
+      });
+      routes.set('$disconnect', { invoker: slowDisconnect.invoker, returnResponse: false });
+      const running = await startWebSocketApi({ routes });
+      const clients = await Promise.all([open(running.url), open(running.url), open(running.url)]);
+      const codes = Promise.all(clients.map(closed));
+
+      await running.close();
+
+      expect(await codes).toEqual([1001, 1001, 1001]);
+      expect(disconnect.events).toHaveLength(3);
+      expect(disconnect.events.map((event) => event.requestContext.disconnectStatusCode)).toEqual([1001, 1001, 1001]);
+    });
+  });
+
+  describe('event shapes', () => {
+    const fixture = (name: string) =>
+      JSON.parse(readFileSync(resolve(__dirname, '../fixtures/events', name), 'utf8')) as Record<string, unknown>;
+    // Header sets depend on the client; the request context and the event's own keys must match exactly.
+    const ignoreHeaderNames = new Set(['headers', 'multiValueHeaders']);
+    let recorded: Record<string, RecordingFunction>;
+
+    beforeEach(async () => {
+      const { routes, connect, frames, disconnect } = echoRoutes();
+      const authorizer = recording('authorizer', () =>
+        allow({ userId: 'user123', permissions: 'ws:broadcast', tokenExpiresAt: 1795690800 }),
+      );
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+      const socket = await open(`${api.url}/?token=abc`, { headers: { 'User-Agent': 'jest' } });
+      socket.send('{"action":"ping"}');
+      await nextFrame(socket);
+      socket.send('not json');
+      await nextFrame(socket);
+      socket.close(1001);
+      await eventually(() => disconnect.events.length === 1);
+      recorded = { authorizer, connect, frames, disconnect };
+    });
+
+    it.each([
+      ['authorizer', 0, 'ws-authorizer-query-token.json'],
+      ['connect', 0, 'ws-connect.json'],
+      ['frames', 0, 'ws-message-ping.json'],
+      ['frames', 1, 'ws-default-not-json.json'],
+      ['disconnect', 0, 'ws-disconnect.json'],
+    ])('the %s event #%d has the key structure of %s', (name, index, file) => {
+      const actual = recorded[name].events[index];
+      const expected = fixture(file);
+      const { queryStringParameters: _q, multiValueQueryStringParameters: _m, ...expectedWithoutQuery } = expected;
+      const { queryStringParameters: _aq, multiValueQueryStringParameters: _am, ...actualWithoutQuery } = actual;
+      expect(keyStructure(actualWithoutQuery, ignoreHeaderNames)).toEqual(
+        keyStructure(expectedWithoutQuery, ignoreHeaderNames),
+      );
+      if ('queryStringParameters' in expected) {
+        expect(actual.queryStringParameters).toEqual({ token: 'abc' });
+        expect(actual.multiValueQueryStringParameters).toEqual({ token: ['abc'] });
+      }
+    });
+
+    it('puts the forwarding headers API Gateway adds on the handshake events', () => {
+      expect(recorded.connect.events[0].headers).toMatchObject({
+        'X-Forwarded-For': '127.0.0.1',
+        'X-Forwarded-Proto': 'http',
+        'User-Agent': 'jest',
+      });
+      expect(recorded.connect.events[0].requestContext.identity).toEqual({ sourceIp: '127.0.0.1', userAgent: 'jest' });
+    });
+  });
+});
