@@ -1,0 +1,23 @@
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { RealtimeGatewayStack } from './realtime-gateway-stack';
+import { gatewayPropsFromContext } from './settings';
+
+/**
+ * Fills a CDK app with the gateway stack configured from the app's context, and registers cdk-nag's AwsSolutions
+ * pack on it. `bin/app.ts` calls it; tests call it on their own `App` to check exactly what `cdk synth` checks.
+ * One stack per stage: `-c stageName=dev` gives `RealtimeGateway-dev`, which can live beside `RealtimeGateway-prod`.
+ *
+ * @example
+ * const stack = addRealtimeGateway(new App()); // throws InvalidContextError naming a bad context key
+ */
+export function addRealtimeGateway(app: App): RealtimeGatewayStack {
+  const gateway = gatewayPropsFromContext((key) => app.node.tryGetContext(key));
+  const stack = new RealtimeGatewayStack(app, `RealtimeGateway-${gateway.stageName ?? 'prod'}`, {
+    description: 'realtime-gateway: JWT-authenticated WebSocket and HTTP APIs with a DynamoDB connection registry',
+    gateway,
+  });
+  // cdk-nag 3 registers as a policy-validation plugin (the Aspects API of cdk-nag 2 is gone).
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return stack;
+}

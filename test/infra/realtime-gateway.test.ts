@@ -1,0 +1,447 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { connectionTableSchema } from '../../lambdas/core/table-schema';
+import {
+  type FunctionName,
+  functions,
+  httpRouteKey,
+  httpRoutes,
+  routeSelectionExpression,
+  webSocketRoutes,
+} from '../../lambdas/routes';
+import {
+  actionsOfRole,
+  integrationFor,
+  type SynthesizedGateway,
+  statementsOfRole,
+  synthesizeGateway,
+  targetOf,
+} from './gateway-template';
+
+const functionNames = Object.keys(functions) as FunctionName[];
+const manageConnections = 'execute-api:ManageConnections';
+const logActions = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+describe('RealtimeGateway (secret mode, defaults)', () => {
+  let synthesized: SynthesizedGateway;
+  let template: Template;
+  let webSocketApiId: string;
+  let httpApiId: string;
+  beforeAll(() => {
+    synthesized = synthesizeGateway({ allowedOrigins: ['https://app.example.com'] });
+    template = synthesized.template;
+    webSocketApiId = synthesized.logicalId(synthesized.gateway.webSocketApi);
+    httpApiId = synthesized.logicalId(synthesized.gateway.httpApi);
+  });
+
+  describe('WebSocket API', () => {
+    it('selects routes with the route table expression', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'WEBSOCKET',
+        RouteSelectionExpression: routeSelectionExpression,
+      });
+    });
+
+    it.each(webSocketRoutes.map((route) => [route.routeKey, route]))(
+      'has route %s integrated with its function, authorized only where declared',
+      (_key, route) => {
+        const integration = integrationFor(template, webSocketApiId, synthesized.functionId(route.function));
+        template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+          ApiId: { Ref: webSocketApiId },
+          IntegrationType: 'AWS_PROXY',
+        });
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          ApiId: { Ref: webSocketApiId },
+          RouteKey: route.routeKey,
+          Target: targetOf(integration),
+          AuthorizationType: route.authorized ? 'CUSTOM' : 'NONE',
+          AuthorizerId: route.authorized ? Match.anyValue() : Match.absent(),
+        });
+      },
+    );
+
+    it.each(webSocketRoutes.map((route) => [route.routeKey, route]))(
+      'gives route %s a route response exactly when the route table says it returns one',
+      (_key, route) => {
+        const routes = template.findResources('AWS::ApiGatewayV2::Route', {
+          Properties: { ApiId: { Ref: webSocketApiId }, RouteKey: route.routeKey },
+        });
+        const [routeId] = Object.keys(routes);
+        const responses = template.findResources('AWS::ApiGatewayV2::RouteResponse', {
+          Properties: { RouteId: { Ref: routeId }, RouteResponseKey: '$default' },
+        });
+        expect(Object.keys(responses)).toHaveLength(route.returnResponse ? 1 : 0);
+      },
+    );
+
+    it('authorizes $connect with a REQUEST Lambda authorizer that has no identity source', () => {
+      // Any listed identity source that is missing makes API Gateway answer 401 before the authorizer runs, and the
+      // token travels by one of three carriers: the template must list none.
+      const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer', {
+        Properties: { ApiId: { Ref: webSocketApiId } },
+      });
+      expect(Object.keys(authorizers)).toHaveLength(1);
+      const [[authorizerId, authorizer]] = Object.entries(authorizers);
+      expect(authorizer.Properties).toMatchObject({ AuthorizerType: 'REQUEST' });
+      expect(authorizer.Properties).not.toHaveProperty('IdentitySource');
+      expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(
+        `{"Fn::GetAtt":["${synthesized.functionId('wsAuthorizer')}","Arn"]}`,
+      );
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: '$connect',
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+      });
+    });
+
+    it('deploys a stage automatically, with throttling and JSON access logs', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        ApiId: { Ref: webSocketApiId },
+        StageName: 'prod',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+        AccessLogSettings: {
+          DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+          Format: Match.serializedJson(
+            Match.objectLike({ requestId: '$context.requestId', routeKey: '$context.routeKey' }),
+          ),
+        },
+      });
+    });
+  });
+
+  describe('HTTP API', () => {
+    it.each(httpRoutes.map((route) => [httpRouteKey(route), route]))(
+      'has route %s behind the HTTP authorizer, integrated with its function (payload 2.0)',
+      (routeKey, route) => {
+        const integration = integrationFor(template, httpApiId, synthesized.functionId(route.function));
+        const [authorizerId] = Object.keys(
+          template.findResources('AWS::ApiGatewayV2::Authorizer', { Properties: { ApiId: { Ref: httpApiId } } }),
+        );
+        template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+          ApiId: { Ref: httpApiId },
+          IntegrationUri: { 'Fn::GetAtt': [synthesized.functionId(route.function), 'Arn'] },
+          IntegrationType: 'AWS_PROXY',
+          PayloadFormatVersion: '2.0',
+        });
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+          ApiId: { Ref: httpApiId },
+          RouteKey: routeKey,
+          Target: targetOf(integration),
+          AuthorizationType: 'CUSTOM',
+          AuthorizerId: { Ref: authorizerId },
+        });
+      },
+    );
+
+    it('has no route outside the route table (and OPTIONS is answered by CORS, not a route)', () => {
+      const routes = template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: httpApiId } } });
+      const routeKeys = Object.values(routes)
+        .map((route) => route.Properties.RouteKey)
+        .sort();
+      expect(routeKeys).toEqual(httpRoutes.map(httpRouteKey).sort());
+    });
+
+    it('uses a simple-response Lambda authorizer keyed and cached on the Authorization header (300 s)', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        ApiId: { Ref: httpApiId },
+        AuthorizerType: 'REQUEST',
+        EnableSimpleResponses: true,
+        AuthorizerPayloadFormatVersion: '2.0',
+        IdentitySource: ['$request.header.Authorization'],
+        AuthorizerResultTtlInSeconds: 300,
+      });
+      const [authorizer] = Object.values(
+        template.findResources('AWS::ApiGatewayV2::Authorizer', { Properties: { ApiId: { Ref: httpApiId } } }),
+      );
+      expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(
+        `{"Fn::GetAtt":["${synthesized.functionId('httpAuthorizer')}","Arn"]}`,
+      );
+    });
+
+    it('answers CORS preflights for the allowed origins only', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'HTTP',
+        CorsConfiguration: {
+          AllowOrigins: ['https://app.example.com'],
+          AllowMethods: Match.arrayWith(['GET', 'POST', 'DELETE', 'OPTIONS']),
+          AllowHeaders: Match.arrayWith(['Authorization', 'Content-Type']),
+        },
+      });
+    });
+
+    it('has a $default stage with throttling and access logs', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        ApiId: { Ref: httpApiId },
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+        AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context.requestId') },
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it.each(functionNames)('%s runs Node 22 on arm64 with source maps and its own log group', (name) => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: functions[name].description,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+        LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+      });
+      const fn = template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)];
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+      expect(template.findResources('AWS::Logs::LogGroup')[logGroupId].Properties.RetentionInDays).toBe(30);
+    });
+
+    it('gives the callback URL of this stage to exactly the functions that manage connections', () => {
+      for (const name of functionNames) {
+        const variables =
+          template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties.Environment
+            .Variables;
+        if (functions[name].access.manageConnections) {
+          expect(JSON.stringify(variables.CALLBACK_URL)).toMatch(
+            new RegExp(
+              `^\\{"Fn::Join":\\["",\\["https://",\\{"Ref":"${webSocketApiId}"\\},".execute-api.*"/prod"\\]\\]\\}$`,
+            ),
+          );
+        } else {
+          expect(variables).not.toHaveProperty('CALLBACK_URL');
+        }
+      }
+    });
+
+    it('gives the table name to the functions with table access and the secret ARN to the token verifiers', () => {
+      const tableId = synthesized.logicalId(synthesized.gateway.table);
+      const secretId = synthesized.logicalId(synthesized.gateway.jwtSecret!);
+      for (const name of functionNames) {
+        const variables =
+          template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties.Environment
+            .Variables;
+        const { access } = functions[name];
+        expect(variables.TABLE_NAME).toEqual(access.table === 'none' ? undefined : { Ref: tableId });
+        expect(variables.JWT_SECRET_ARN).toEqual(access.verifiesTokens ? { Ref: secretId } : undefined);
+        expect(variables).not.toHaveProperty('JWT_SECRET');
+      }
+    });
+  });
+
+  describe('least privilege', () => {
+    it.each(functionNames)('%s has only the table actions its access allows, on the table only', (name) => {
+      const { access } = functions[name];
+      const tableStatements = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
+        statement.Action.some((action) => action.startsWith('dynamodb:')),
+      );
+      const expected = {
+        none: [],
+        read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
+        readwrite: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      }[access.table];
+      expect(tableStatements.flatMap((statement) => statement.Action).sort()).toEqual(expected);
+      for (const statement of tableStatements) {
+        expect(statement.Resource).toEqual({ 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.table), 'Arn'] });
+      }
+    });
+
+    it.each(functionNames)(
+      '%s may manage connections only if it sends or disconnects, and only on this stage',
+      (name) => {
+        const posting = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
+          statement.Action.includes(manageConnections),
+        );
+        if (!functions[name].access.manageConnections) {
+          expect(posting).toEqual([]);
+          return;
+        }
+        expect(posting).toHaveLength(1);
+        expect(posting[0].Action).toEqual([manageConnections]);
+        expect(JSON.stringify(posting[0].Resource)).toMatch(
+          new RegExp(`:execute-api:.*\\{"Ref":"${webSocketApiId}"\\},"/prod/\\*/@connections/\\*"\\]\\]\\}$`),
+        );
+      },
+    );
+
+    it('keeps the connect function from posting to connections', () => {
+      expect(actionsOfRole(template, synthesized.roleId('wsConnect'))).not.toContain(manageConnections);
+    });
+
+    it('gives the status function read-only table access', () => {
+      expect(actionsOfRole(template, synthesized.roleId('httpStatus')).sort()).toEqual(
+        ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', ...logActions].sort(),
+      );
+    });
+
+    it.each(['wsAuthorizer', 'httpAuthorizer'] as const)('lets %s read the signing secret and nothing else', (name) => {
+      const secretId = synthesized.logicalId(synthesized.gateway.jwtSecret!);
+      const statements = statementsOfRole(template, synthesized.roleId(name)).filter(
+        (statement) => !statement.Action.every((action) => logActions.includes(action)),
+      );
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Resource: { Ref: secretId },
+        },
+      ]);
+    });
+
+    it('lets no function other than the token verifiers read the secret', () => {
+      for (const name of functionNames) {
+        const readsSecret = actionsOfRole(template, synthesized.roleId(name)).some((action) =>
+          action.startsWith('secretsmanager:'),
+        );
+        expect([name, readsSecret]).toEqual([name, functions[name].access.verifiesTokens]);
+      }
+    });
+
+    it.each(functionNames)('%s writes logs to its own log group only, with no AWS managed policy', (name) => {
+      const role = template.findResources('AWS::IAM::Role')[synthesized.roleId(name)];
+      expect(role.Properties).not.toHaveProperty('ManagedPolicyArns');
+      const fn = template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)];
+      const logStatements = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
+        statement.Action.some((action) => action.startsWith('logs:')),
+      );
+      expect(logStatements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: logActions,
+          Resource: { 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] },
+        },
+      ]);
+    });
+
+    it('uses no wildcard action anywhere', () => {
+      for (const name of functionNames) {
+        for (const action of actionsOfRole(template, synthesized.roleId(name))) expect(action).not.toContain('*');
+      }
+    });
+  });
+
+  describe('connection table', () => {
+    it('is keyed by the table schema, on demand, with TTL and point-in-time recovery, and a generated name', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: connectionTableSchema.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: connectionTableSchema.sortKey.name, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayWith([
+          {
+            AttributeName: connectionTableSchema.partitionKey.name,
+            AttributeType: connectionTableSchema.partitionKey.type,
+          },
+          { AttributeName: connectionTableSchema.sortKey.name, AttributeType: connectionTableSchema.sortKey.type },
+        ]),
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: connectionTableSchema.timeToLiveAttribute, Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TableName: Match.absent(),
+      });
+    });
+  });
+
+  describe('signing secret', () => {
+    it('generates the signing secret (rotation is manual)', () => {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+        Name: Match.absent(),
+      });
+      template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    });
+  });
+});
+
+describe('RealtimeGateway configuration', () => {
+  it('grantSend lets a grantee invoke the direct-send function and nothing else', () => {
+    // GIVEN a backend role in the same stack, WHEN it is granted send
+    let backend: iam.Role | undefined;
+    const { template, functionId, logicalId } = synthesizeGateway({}, (stack, gateway) => {
+      backend = new iam.Role(stack, 'BackendRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+      gateway.grantSend(backend);
+    });
+    // THEN its only statement is lambda:InvokeFunction on the direct-send function
+    const statements = statementsOfRole(template, logicalId(backend!));
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toEqual(['lambda:InvokeFunction']);
+    const resources = JSON.stringify(statements[0].Resource);
+    expect(resources).toContain(JSON.stringify({ 'Fn::GetAtt': [functionId('directSend'), 'Arn'] }));
+    for (const name of functionNames.filter((other) => other !== 'directSend')) {
+      expect(resources).not.toContain(`"${functionId(name)}"`);
+    }
+  });
+
+  it('in JWKS mode creates no secret and gives the verifiers the JWKS URL, issuer, audience and algorithms', () => {
+    // GIVEN / WHEN
+    const { template, functionId, roleId } = synthesizeGateway({
+      tokenVerification: {
+        mode: 'jwks',
+        jwksUrl: 'https://issuer.example.com/.well-known/jwks.json',
+        issuer: 'https://issuer.example.com/',
+        audience: 'realtime',
+        algorithms: ['ES256'],
+      },
+    });
+    // THEN
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    for (const name of ['wsAuthorizer', 'httpAuthorizer'] as const) {
+      const variables =
+        template.findResources('AWS::Lambda::Function')[functionId(name)].Properties.Environment.Variables;
+      expect(variables).toMatchObject({
+        JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
+        JWT_ISSUER: 'https://issuer.example.com/',
+        JWT_AUDIENCE: 'realtime',
+        JWT_ALGORITHMS: 'ES256',
+      });
+      expect(variables).not.toHaveProperty('JWT_SECRET_ARN');
+      expect(actionsOfRole(template, roleId(name)).some((action) => action.startsWith('secretsmanager:'))).toBe(false);
+    }
+  });
+
+  it('pins HS256 in secret mode unless told otherwise', () => {
+    const { template, functionId } = synthesizeGateway();
+    const variables =
+      template.findResources('AWS::Lambda::Function')[functionId('wsAuthorizer')].Properties.Environment.Variables;
+    expect(variables.JWT_ALGORITHMS).toBe('HS256');
+  });
+
+  it('applies stage name, throttling, cache TTL and the connection TTL from props', () => {
+    const { template, gateway, logicalId, functionId } = synthesizeGateway({
+      stageName: 'dev',
+      webSocketThrottle: { rateLimit: 50 },
+      httpThrottle: { burstLimit: 20 },
+      authorizerCacheTtl: Duration.seconds(0),
+      connectionTtl: Duration.hours(4),
+      logLevel: 'DEBUG',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: logicalId(gateway.webSocketApi) },
+      StageName: 'dev',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 1000 },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: logicalId(gateway.httpApi) },
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 20 },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      ApiId: { Ref: logicalId(gateway.httpApi) },
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    const variables =
+      template.findResources('AWS::Lambda::Function')[functionId('wsConnect')].Properties.Environment.Variables;
+    expect(variables).toMatchObject({ CONNECTION_TTL_SECONDS: '14400', LOG_LEVEL: 'DEBUG' });
+  });
+
+  it('answers no CORS preflight when no browser origin is allowed', () => {
+    const { template, gateway, logicalId } = synthesizeGateway();
+    const api = template.findResources('AWS::ApiGatewayV2::Api')[logicalId(gateway.httpApi)];
+    expect(api.Properties).not.toHaveProperty('CorsConfiguration');
+  });
+
+  it('refuses a connection TTL shorter than API Gateway keeps a connection open, naming the prop', () => {
+    expect(() => synthesizeGateway({ connectionTtl: Duration.hours(2) })).toThrow(
+      /connectionTtl must be at least 7800 s/,
+    );
+  });
+});
