@@ -1,0 +1,80 @@
+/**
+ * Builds the client adapter into `dist/client/`:
+ * - `index.js`: ESM with no runtime dependency, loaded directly by browsers (the local stack serves it at
+ *   `/client/index.js`) and imported by Node ESM code (which then loads `ws` on first connect);
+ * - `index.cjs`: CommonJS for `require()` in Node;
+ * - `index.d.ts`: the types, emitted by the TypeScript CLI.
+ *
+ * Run: `npm run build:client` (about a second); `npm run build:client -- --out-dir /tmp/x` builds elsewhere.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+
+const root = resolve(import.meta.dirname, '..');
+// `--out-dir <path>` builds elsewhere (the build test does, so it never races the browser test over dist/).
+const outDirFlag = process.argv.indexOf('--out-dir');
+const outDir = outDirFlag > 0 ? resolve(process.argv[outDirFlag + 1]) : join(root, 'dist', 'client');
+const entry = join(root, 'client', 'index.ts');
+
+async function main(): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const shared: BuildOptions = {
+    entryPoints: [entry],
+    bundle: true,
+    // `ws` is only imported in Node when no WebSocket is given; browsers never reach that branch.
+    external: ['ws'],
+    target: 'es2022',
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+  await build({ ...shared, format: 'esm', platform: 'neutral', outfile: join(outDir, 'index.js') });
+  await build({ ...shared, format: 'cjs', platform: 'node', outfile: join(outDir, 'index.cjs') });
+  emitDeclarations();
+  for (const file of ['index.js', 'index.cjs', 'index.d.ts']) {
+    console.log(`${join(outDir, file)}  ${(statSync(join(outDir, file)).size / 1024).toFixed(1)} KB`);
+  }
+}
+
+function emitDeclarations(): void {
+  const typesDir = join(outDir, 'types');
+  // TypeScript 7's CLI emits declarations (it has no JavaScript API); the repository's tsconfig is noEmit,
+  // so the options are given here and the config is ignored.
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--ignoreConfig',
+      entry,
+      '--declaration',
+      '--emitDeclarationOnly',
+      '--outDir',
+      typesDir,
+      '--target',
+      'ES2022',
+      '--module',
+      'preserve',
+      '--moduleResolution',
+      'bundler',
+      '--strict',
+      '--skipLibCheck',
+      '--lib',
+      'ES2022,DOM',
+      '--types',
+      'node',
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  writeFileSync(
+    join(outDir, 'index.d.ts'),
+    "export * from './types/client/index';\nexport { default } from './types/client/index';\n",
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
