@@ -9,7 +9,14 @@ import type { CpuWindow, SystemKind } from './protocol';
 /** A load generator above this share of one core may itself be the bottleneck: its figure is not a result. */
 export const generatorSaturationPercent = 90;
 
-export type RowId = 'connect' | 'latencyP50' | 'latencyP95' | 'latencyP99' | 'broadcast1000' | 'broadcast5000';
+export type RowId =
+  | 'connect'
+  | 'connectMore'
+  | 'latencyP50'
+  | 'latencyP95'
+  | 'latencyP99'
+  | 'broadcast1000'
+  | 'broadcast5000';
 
 interface RowDefinition {
   id: RowId;
@@ -20,6 +27,12 @@ interface RowDefinition {
 
 const rows: readonly RowDefinition[] = [
   { id: 'connect', label: 'connect rate, 1,000 clients, 50 in flight', unit: 'clients/s', digits: 0 },
+  {
+    id: 'connectMore',
+    label: 'connect rate, 4,000 more clients with 1,000 open (warm)',
+    unit: 'clients/s',
+    digits: 0,
+  },
   { id: 'latencyP50', label: 'HTTP send → receive, 1 user among 1,000 connections: p50', unit: 'ms', digits: 1 },
   { id: 'latencyP95', label: 'HTTP send → receive: p95', unit: 'ms', digits: 1 },
   { id: 'latencyP99', label: 'HTTP send → receive: p99', unit: 'ms', digits: 1 },
