@@ -1,0 +1,106 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ConfigurationError } from '../../lambdas/core/errors';
+import {
+  logger,
+  logKeysOf,
+  MetricName,
+  metrics,
+  metricsNamespace,
+  observability,
+  readLogLevel,
+} from '../../lambdas/core/observability';
+import pingFixture from '../fixtures/events/ws-message-ping.json';
+
+const lambdaContext = {
+  functionName: 'ws-frames',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-frames',
+  memoryLimitInMB: '256',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/ws-frames',
+  logStreamName: 's',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+/** Runs `act` and returns every JSON line written to stdout meanwhile (Logger and EMF metrics both write there). */
+async function stdoutLinesOf(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const lines: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  });
+  try {
+    await act();
+  } finally {
+    write.mockRestore();
+  }
+  return lines.map((line) => JSON.parse(line));
+}
+
+describe('readLogLevel', () => {
+  it('defaults to INFO and accepts any case', () => {
+    expect(readLogLevel({})).toBe('INFO');
+    expect(readLogLevel({ LOG_LEVEL: 'debug' })).toBe('DEBUG');
+  });
+
+  it('names LOG_LEVEL and the accepted values when it is wrong', () => {
+    expect(() => readLogLevel({ LOG_LEVEL: 'verbose' })).toThrow(ConfigurationError);
+    expect(() => readLogLevel({ LOG_LEVEL: 'verbose' })).toThrow(
+      'Configuration setting LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, SILENT, CRITICAL, got "verbose"',
+    );
+  });
+});
+
+describe('logKeysOf', () => {
+  it('reads userId and connectionId from a WebSocket event', () => {
+    expect(logKeysOf(pingFixture)).toEqual({ userId: 'user123', connectionId: 'Tq7vKdKRjoECJ1Q=' });
+  });
+
+  it('reads userId from an HTTP API event (simple responses put the context under lambda)', () => {
+    expect(logKeysOf({ requestContext: { authorizer: { lambda: { userId: 'admin1' } } } })).toEqual({
+      userId: 'admin1',
+    });
+  });
+
+  it('gives nothing for events without identity (direct invoke)', () => {
+    expect(logKeysOf({ userId: 'u', type: 'chat' })).toEqual({});
+    expect(logKeysOf(undefined)).toEqual({});
+  });
+});
+
+describe('observability middlewares', () => {
+  it('stamps userId and connectionId on log lines of the invocation only, and flushes metrics as EMF', async () => {
+    // Prepare
+    const handler = middy(async (event: { note?: string }) => {
+      logger.info('inside', { note: event.note });
+      metrics.addMetric(MetricName.MessagesDelivered, 'Count', 2);
+    }).use(observability());
+    // Act
+    const lines = await stdoutLinesOf(async () => {
+      await handler(structuredClone(pingFixture), lambdaContext);
+      await handler({ note: 'no identity' }, lambdaContext);
+    });
+    // Assess
+    const logs = lines.filter((line) => line.message === 'inside');
+    expect(logs[0]).toMatchObject({
+      service: 'realtime-gateway',
+      userId: 'user123',
+      connectionId: 'Tq7vKdKRjoECJ1Q=',
+      function_request_id: 'req-1',
+    });
+    expect(logs[1]).not.toHaveProperty('userId');
+    expect(logs[1]).not.toHaveProperty('connectionId');
+    const emf = lines.filter((line) => '_aws' in line);
+    expect(emf).toHaveLength(2);
+    expect(emf[0]).toMatchObject({
+      MessagesDelivered: 2,
+      service: 'realtime-gateway',
+      _aws: { CloudWatchMetrics: [{ Namespace: metricsNamespace }] },
+    });
+  });
+});
