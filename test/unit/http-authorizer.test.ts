@@ -1,0 +1,201 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
+import {
+  craftToken,
+  createTestSecret,
+  loadEventFixture,
+  signTestToken,
+  testSecret,
+  validClaims,
+} from '../helpers/tokens';
+
+type AuthorizerModule = typeof import('../../lambdas/handlers/http-authorizer');
+type ObservabilityModule = typeof import('../../lambdas/core/observability');
+
+// The HTTP authorizer holds no registry or management client at all; these mocks catch any command it might send.
+const dynamoMock = mockClient(DynamoDBClient);
+const documentMock = mockClient(DynamoDBDocumentClient);
+const managementMock = mockClient(ApiGatewayManagementApiClient);
+
+const lambdaContext = {
+  functionName: 'http-authorizer',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-authorizer',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c2a9a4e3-6a0e-4d7b-a0b4-1f7d2e3c4b5a',
+  logGroupName: '/aws/lambda/http-authorizer',
+  logStreamName: '2026/11/26/[$LATEST]00112233445566778899',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+function expectNothingElseTouched(): void {
+  expect(dynamoMock.calls()).toHaveLength(0);
+  expect(documentMock.calls()).toHaveLength(0);
+  expect(managementMock.calls()).toHaveLength(0);
+}
+
+const httpEvent = (token?: string, fixture = 'http-authorizer-bearer.json'): APIGatewayRequestAuthorizerEventV2 =>
+  loadEventFixture<APIGatewayRequestAuthorizerEventV2>(fixture, token);
+
+let authorizerModule: AuthorizerModule;
+let observability: ObservabilityModule;
+
+beforeAll(async () => {
+  // The exported handler reads its configuration at import, as on a cold start.
+  process.env.JWT_SECRET = testSecret;
+  process.env.LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  authorizerModule = await import('../../lambdas/handlers/http-authorizer');
+  observability = await import('../../lambdas/core/observability');
+});
+
+beforeEach(() => {
+  dynamoMock.reset();
+  documentMock.reset();
+  managementMock.reset();
+  jest.restoreAllMocks();
+});
+
+describe('http-authorizer handler (as deployed)', () => {
+  it.each([
+    ['a send route', 'http-authorizer-bearer.json'],
+    ['a route with a path parameter', 'http-authorizer-path-parameter.json'],
+  ])('authorizes a valid bearer token on %s, with the context the routes read', async (_name, fixture) => {
+    // GIVEN
+    const token = await signTestToken('user123', { scope: 'ws:admin', permissions: ['ws:broadcast', 'ws:admin'] });
+
+    // WHEN
+    const result = await authorizerModule.handler(httpEvent(token, fixture), lambdaContext);
+
+    // THEN
+    expect(result).toEqual({
+      isAuthorized: true,
+      context: { userId: 'user123', permissions: 'ws:admin ws:broadcast', tokenExpiresAt: expect.any(Number) },
+    });
+    expectNothingElseTouched();
+  });
+
+  it('answers Unauthorized (401) without an Authorization header, and flushes the refusal metric', async () => {
+    // GIVEN
+    const event = httpEvent();
+    delete event.headers?.authorization;
+    const addMetric = jest.spyOn(observability.metrics, 'addMetric');
+    const publish = jest.spyOn(observability.metrics, 'publishStoredMetrics');
+
+    // THEN
+    await expect(authorizerModule.handler(event, lambdaContext)).rejects.toThrow(/^Unauthorized$/);
+    expect(addMetric).toHaveBeenCalledWith('AuthRefused', 'Count', 1);
+    expect(publish).toHaveBeenCalledTimes(1);
+    expectNothingElseTouched();
+  });
+});
+
+describe('createHttpAuthorizer', () => {
+  const verifier = createTokenVerifier(readJwtConfig({ JWT_SECRET: testSecret }));
+
+  function authorizerWith(tokenVerifier: TokenVerifier) {
+    const logger = new Logger({ serviceName: 'realtime-gateway', logLevel: 'SILENT' });
+    const metrics = new Metrics({ namespace: 'RealtimeGateway', serviceName: 'realtime-gateway' });
+    return {
+      warn: jest.spyOn(logger, 'warn'),
+      addMetric: jest.spyOn(metrics, 'addMetric'),
+      addDimensions: jest.spyOn(metrics, 'addDimensions'),
+      authorize: authorizerModule.createHttpAuthorizer({ verifier: tokenVerifier, logger, metrics }),
+    };
+  }
+
+  const refusals: [string, () => Promise<APIGatewayRequestAuthorizerEventV2>, string][] = [
+    ['an expired token', async () => httpEvent(await signTestToken('u1', { expiresInSeconds: -60 })), 'expired'],
+    [
+      'a wrong signature',
+      async () => httpEvent(await signTestToken('u1', { secret: createTestSecret() })),
+      'bad_signature',
+    ],
+    ['alg none', async () => httpEvent(craftToken({ alg: 'none' }, validClaims())), 'algorithm_not_allowed'],
+    [
+      'another scheme',
+      async () => {
+        const event = httpEvent();
+        event.headers = { ...event.headers, authorization: 'Basic dXNlcjpwYXNz' };
+        return event;
+      },
+      'no_token',
+    ],
+    [
+      // The WebSocket handshake's weaker carriers are not accepted on HTTP.
+      'a token only in the query string',
+      async () => {
+        const event = httpEvent();
+        delete event.headers?.authorization;
+        event.queryStringParameters = { token: await signTestToken('u1') };
+        return event;
+      },
+      'no_token',
+    ],
+    [
+      'a token only in a Sec-WebSocket-Protocol header',
+      async () => {
+        const event = httpEvent();
+        delete event.headers?.authorization;
+        event.headers = { ...event.headers, 'sec-websocket-protocol': `bearer.${await signTestToken('u1')}` };
+        return event;
+      },
+      'no_token',
+    ],
+  ];
+
+  it.each(refusals)(
+    'refuses %s with Unauthorized, logs the reason without the token, counts it, touches nothing else',
+    async (_name, makeEvent, reason) => {
+      // GIVEN
+      const event = await makeEvent();
+      const { authorize, warn, addMetric, addDimensions } = authorizerWith(verifier);
+
+      // THEN
+      await expect(authorize(event)).rejects.toThrow(/^Unauthorized$/);
+      expect(warn.mock.calls[0]?.[1]).toMatchObject({ reason, routeKey: 'POST /websocket/message/user' });
+      const token = event.headers?.authorization?.split(' ')[1] ?? event.queryStringParameters?.token;
+      if (token) expect(JSON.stringify(warn.mock.calls)).not.toContain(token);
+      expect(addDimensions).toHaveBeenCalledWith({ authorizer: 'http', reason });
+      expect(addMetric).toHaveBeenCalledWith('AuthRefused', 'Count', 1);
+      expectNothingElseTouched();
+    },
+  );
+
+  it('does not check Origin: CORS governs browsers on the HTTP API', async () => {
+    const { authorize } = authorizerWith(verifier);
+    const event = httpEvent(await signTestToken('user123'));
+    event.headers = { ...event.headers, origin: 'https://evil.example' };
+    await expect(authorize(event)).resolves.toMatchObject({ isAuthorized: true });
+  });
+
+  it('fails the invocation (500), not with Unauthorized, when the secret cannot be read', async () => {
+    const secretsManager = mockClient(SecretsManagerClient);
+    secretsManager.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'));
+    const unavailable = createTokenVerifier(
+      readJwtConfig({ JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf' }),
+      { secretsManager: new SecretsManagerClient({}) },
+    );
+    const { authorize, addMetric } = authorizerWith(unavailable);
+
+    const error = (await authorize(httpEvent(await signTestToken('user123'))).catch(
+      (caught: unknown) => caught,
+    )) as Error;
+
+    expect(error.name).toBe('VerificationKeyUnavailableError');
+    expect(addMetric).not.toHaveBeenCalled();
+    secretsManager.restore();
+  });
+});
