@@ -76,7 +76,7 @@ describe('logKeysOf', () => {
 describe('observability middlewares', () => {
   it('stamps userId and connectionId on log lines of the invocation only, and flushes metrics as EMF', async () => {
     // Prepare
-    const handler = middy(async (event: { note?: string }) => {
+    const handler = middy(async (event: { note?: string; requestContext?: object }) => {
       logger.info('inside', { note: event.note });
       metrics.addMetric(MetricName.MessagesDelivered, 'Count', 2);
     }).use(observability());
