@@ -19,6 +19,7 @@ const readTime = new Date('2026-11-26T10:00:00.000Z');
 const staleTime = new Date(readTime.getTime() - (ttlSeconds + 60) * 1000);
 
 let server: Server;
+let endpoint: string;
 let client: DynamoDBDocumentClient;
 let registry: ConnectionRegistry;
 /** userId → live connectionIds, as seeded. */
@@ -31,7 +32,7 @@ function registryAt(now: Date, listScanPageSize?: number): ConnectionRegistry {
 beforeAll(async () => {
   server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { partitionKey, sortKey, billingMode } = connectionTableSchema;
   const admin = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   await admin.send(
@@ -160,5 +161,31 @@ describe('register and remove on dynalite', () => {
     expect((await mutable.connectionsOf('mover')).map((c) => c.connectionId)).toEqual(['m-2=']);
     await mutable.remove('mover', 'm-2=');
     await expect(mutable.connectionsOf('mover')).resolves.toEqual([]);
+  });
+});
+
+describe('the shared client against the local stack', () => {
+  it('reaches dynalite through AWS_ENDPOINT_URL_DYNAMODB alone, with no local branch in the code', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+    const plainClient = createDocumentClient();
+    try {
+      const viaEnvironment = createConnectionRegistry({
+        client: plainClient,
+        tableName,
+        ttlSeconds,
+        now: () => readTime,
+      });
+      await viaEnvironment.register({ userId: 'env-user', connectionId: 'env-1=' });
+      expect((await registry.connectionsOf('env-user')).map((c) => c.connectionId)).toEqual(['env-1=']);
+    } finally {
+      plainClient.destroy();
+      process.env = saved;
+    }
   });
 });
