@@ -272,11 +272,15 @@ describe('verify, secret mode', () => {
       expect(await refusalOf(verifier, 'a'.repeat(8193))).toBe('too_large');
     });
 
-    it('a token just over a configured limit, counted in bytes', async () => {
+    it('a token over a configured limit, counted in bytes, not characters', async () => {
       const small = secretVerifier({ JWT_MAX_TOKEN_BYTES: '256' });
-      const token = await signTestToken('é'.repeat(60)); // 2 bytes each: over 256 bytes, fewer characters
-      expect(token.length).toBeLessThanOrEqual(256 * 2);
-      expect(await refusalOf(small, token)).toBe('too_large');
+      // 200 characters but 400 bytes: counted in characters it would pass the size check and be called malformed.
+      const multibyte = 'é'.repeat(200);
+      expect(await refusalOf(small, multibyte)).toBe('too_large');
+      // A real token just under the limit still passes.
+      const fits = await signTestToken('u1');
+      expect(Buffer.byteLength(fits)).toBeLessThanOrEqual(256);
+      await expect(small.verify(fits)).resolves.toMatchObject({ userId: 'u1' });
     });
   });
 
