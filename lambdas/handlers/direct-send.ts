@@ -1,0 +1,46 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { BroadcastReport, DeliveryReport } from '../core/delivery';
+import { logger, metrics, observability } from '../core/observability';
+import { readMessageRules, validateDirectSendEvent } from '../core/validation';
+import { WebSocketService } from '../core/websocket-service';
+
+/**
+ * The send function for other AWS services: Lambda Invoke, an EventBridge target, a Step Functions task. There
+ * is no authorizer: permission to invoke this function (IAM `lambda:InvokeFunction`, granted by the construct's
+ * `grantSend`) is the authorization, and envelopes carry no `from` (the protocol's "sent by the system").
+ *
+ * The event (see `validateDirectSendEvent` for the full rules):
+ *
+ * ```json
+ * { "userId": "user123", "type": "chat", "data": { "message": "Hello!" } }
+ * { "userIds": ["user123", "user456"], "type": "announcement", "data": {} }
+ * { "broadcast": true, "type": "system", "data": { "message": "Maintenance at 22:00" } }
+ * { "notification": { "userId": "user123", "title": "New order", "body": "Order #42 shipped" } }
+ * ```
+ *
+ * An EventBridge event is unwrapped (its `detail` is the event above). The result is the delivery report (or the
+ * broadcast report). Bad input throws `ValidationError` (or `PayloadTooLargeError` for an envelope over 128 KB)
+ * with a message saying what is wrong: Lambda reports the name as the error type, so a Step Functions `Catch`
+ * on `["ValidationError"]` handles it.
+ */
+
+const rules = readMessageRules(process.env);
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
+
+async function directSend(event: unknown, context: Context): Promise<DeliveryReport | BroadcastReport> {
+  const request = validateDirectSendEvent(event, rules);
+  const options = { remainingTimeMs: () => context.getRemainingTimeInMillis() };
+  switch (request.kind) {
+    case 'users':
+      return service.sendToUsers(request.userIds, request.type, request.data, options);
+    case 'broadcast':
+      return service.broadcast(request.type, request.data, options);
+    case 'notification':
+      return service.sendNotification(request.userId, request.title, request.body, request.data, options);
+  }
+}
+
+export const handler = middy<unknown, DeliveryReport | BroadcastReport, Error, Context>()
+  .use(observability())
+  .handler(directSend);

@@ -1,0 +1,46 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { getDocumentClient } from '../core/clients';
+import { logger, observability } from '../core/observability';
+import { authorize, authorizeForUser, readPolicy } from '../core/policy';
+import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
+import { WebSocketService } from '../core/websocket-service';
+import { httpErrors } from './middleware/http-errors';
+import { callerOf, type HttpEvent, httpRouter, integerQueryOf, pathUserIdOf } from './middleware/http-request';
+import { type HttpResponse, jsonResponse } from './middleware/http-response';
+
+/**
+ * HTTP API status routes: read-only. Everyone may see their own status; another user's status and the list of
+ * connected users need the admin permission. This function has no management client (and no IAM right to one).
+ */
+
+const policy = readPolicy(process.env);
+const service = new WebSocketService({
+  registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(process.env) }),
+});
+
+/** `?limit=` bounds for the connected users page. */
+export const CONNECTED_USERS_PAGE = { fallback: 50, min: 1, max: 100 } as const;
+
+const route = httpRouter('httpStatus', {
+  'GET /websocket/users/connected': async (event) => {
+    authorize(policy, callerOf(event), 'listConnectedUsers');
+    const limit = integerQueryOf(event, 'limit', CONNECTED_USERS_PAGE);
+    const cursor = event.queryStringParameters?.cursor || undefined;
+    return jsonResponse(200, await service.getConnectedUsers({ limit, cursor }));
+  },
+  'GET /websocket/users/{userId}/status': async (event) => {
+    const caller = callerOf(event);
+    const userId = pathUserIdOf(event);
+    authorizeForUser(policy, caller, 'status', userId);
+    return jsonResponse(200, await service.getUserStatus(userId));
+  },
+  'GET /websocket/me/status': async (event) => {
+    return jsonResponse(200, await service.getUserStatus(callerOf(event).userId));
+  },
+});
+
+export const handler = middy<HttpEvent, HttpResponse, Error, Context>()
+  .use(observability())
+  .use(httpErrors(logger))
+  .handler(route);

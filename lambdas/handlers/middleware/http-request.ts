@@ -1,0 +1,105 @@
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
+import type { AuthorizerContext } from '../../core/authorizer-context';
+import { NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors';
+import { type Caller, callerFromContext } from '../../core/policy';
+import { checkUserId, parseJson, requireObject } from '../../core/validation';
+import { type FunctionName, httpRouteKey, httpRoutes } from '../../routes';
+import type { HttpResponse } from './http-response';
+
+/**
+ * Reading an HTTP API (payload 2.0) request: the caller from the Lambda authorizer's context, the JSON body,
+ * path and query parameters, and dispatch on `routeKey` against the route table.
+ */
+
+/** An HTTP API event behind the Lambda authorizer; the context is optional because nothing guarantees it. */
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<Partial<AuthorizerContext> | undefined>;
+
+export type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
+
+/**
+ * The caller from `requestContext.authorizer.lambda`; 401 when it is absent (a route wired without the
+ * authorizer must not become an anonymous one).
+ *
+ * @example
+ * const caller = callerOf(event); // { userId: 'user123', permissions: Set { 'ws:admin' } }
+ */
+export function callerOf(event: HttpEvent): Caller {
+  const context = event.requestContext.authorizer?.lambda;
+  if (typeof context?.userId !== 'string' || context.userId.length === 0) throw new UnauthorizedError();
+  return callerFromContext({
+    userId: context.userId,
+    permissions: typeof context.permissions === 'string' ? context.permissions : '',
+  });
+}
+
+/**
+ * The request body as a JSON object (base64 bodies decoded); 400 `invalid_json` when it does not parse.
+ *
+ * @example
+ * const body = jsonBodyOf(event); // { userId: 'user123', type: 'chat', data: { ... } }
+ */
+export function jsonBodyOf(event: Pick<HttpEvent, 'body' | 'isBase64Encoded'>): Record<string, unknown> {
+  if (event.body === undefined || event.body.length === 0) {
+    throw new ValidationError('Request body is required: a JSON object', 'invalid_json');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  return requireObject(parseJson(text, 'Request body'), 'Request body');
+}
+
+/**
+ * The `{userId}` path parameter, checked like any user id.
+ *
+ * @example
+ * pathUserIdOf(event); // 'user123' for /websocket/users/user123/status
+ */
+export function pathUserIdOf(event: Pick<HttpEvent, 'pathParameters'>): string {
+  return checkUserId(event.pathParameters?.userId, 'userId path parameter');
+}
+
+/**
+ * An optional integer query parameter within [min, max].
+ *
+ * @example
+ * integerQueryOf(event, 'limit', { fallback: 50, min: 1, max: 100 }); // 50 when ?limit is absent
+ */
+export function integerQueryOf(
+  event: Pick<HttpEvent, 'queryStringParameters'>,
+  name: string,
+  bounds: { fallback: number; min: number; max: number },
+): number {
+  const raw = event.queryStringParameters?.[name];
+  if (raw === undefined || raw === '') return bounds.fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new ValidationError(`${name} must be an integer from ${bounds.min} to ${bounds.max}`);
+  }
+  return value;
+}
+
+/**
+ * Dispatches on `event.routeKey` (`POST /websocket/message/user`). `routes` must cover exactly the routes the
+ * route table gives `functionName`: a mismatch throws at cold start, so a route added to the table without a
+ * handler, or a handler for a route that is not deployed, is found before any request. Unknown keys get 404.
+ *
+ * @example
+ * const route = httpRouter('httpStatus', { 'GET /websocket/me/status': myStatus, ... });
+ * export const handler = middy(route).use(httpErrors(logger));
+ */
+export function httpRouter(
+  functionName: FunctionName,
+  routes: Record<string, RouteHandler>,
+): (event: HttpEvent, context: Context) => Promise<HttpResponse> {
+  const declared = httpRoutes.filter((route) => route.function === functionName).map(httpRouteKey);
+  const missing = declared.filter((key) => !(key in routes));
+  const extra = Object.keys(routes).filter((key) => !declared.includes(key));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new Error(
+      `Routes of ${functionName} do not match the route table: missing [${missing.join(', ')}], extra [${extra.join(', ')}]`,
+    );
+  }
+  return async (event, context) => {
+    const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+    if (!route) throw new NotFoundError(`No route ${event.routeKey}`);
+    return route(event, context);
+  };
+}

@@ -1,0 +1,42 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createEnvelope, ServerFrameType } from '../core/envelope';
+import { UnauthorizedError } from '../core/errors';
+import { logger, metrics, observability } from '../core/observability';
+import { authorize, callerFromContext, readPolicy } from '../core/policy';
+import { parseJson, readMessageRules, validateSendFrame } from '../core/validation';
+import { WebSocketService } from '../core/websocket-service';
+import { webSocketErrors } from './middleware/websocket-errors';
+import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
+
+/**
+ * The socket's `send` route: `{"action":"send","userId"|"userIds","type","data"}`, with the same policy,
+ * validation and delivery as `POST /websocket/message/user(s)`, so a chat frontend needs no HTTP. The answer is
+ * one frame on the sender's socket (the route has a route response): a `delivery` envelope carrying the report,
+ * or, for a validation or authorization failure, an `error` envelope `{ code, message }` (the shared
+ * `webSocketErrors` middleware, as on every other route).
+ */
+
+// Read once at cold start: a bad setting fails the init and names the setting.
+const policy = readPolicy(process.env);
+const rules = readMessageRules(process.env);
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
+
+async function send(event: WebSocketEvent, context: Context): Promise<WebSocketResult> {
+  const authorizerContext = readAuthorizerContext(event.requestContext);
+  // Only a socket that passed the `$connect` authorizer reaches this route; no context is a wiring fault.
+  if (!authorizerContext) throw new UnauthorizedError('This connection carries no authorizer context');
+  const caller = callerFromContext(authorizerContext);
+  authorize(policy, caller, 'sendToUsers');
+  const message = validateSendFrame(parseJson(event.body ?? '', 'Frame'), rules);
+  const report = await service.sendToUsers(message.userIds, message.type, message.data, {
+    from: caller.userId,
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+  return { statusCode: 200, body: JSON.stringify(createEnvelope(ServerFrameType.delivery, report)) };
+}
+
+export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()
+  .use(observability())
+  .use(webSocketErrors())
+  .handler(send);

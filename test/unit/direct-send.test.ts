@@ -1,0 +1,124 @@
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import type { Context } from 'aws-lambda';
+import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+
+type DirectSendModule = typeof import('../../lambdas/handlers/direct-send');
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const management = mockClient(ApiGatewayManagementApiClient);
+
+const lambdaContext = {
+  functionName: 'direct-send',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:direct-send',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c0ffee00-0000-4000-8000-000000000005',
+  logGroupName: '/aws/lambda/direct-send',
+  logStreamName: '2026/11/26/[$LATEST]0055',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+const connection = (userId: string, connectionId: string) => ({
+  userId,
+  connectionId,
+  connectedAt: '2026-11-26T09:00:00.000Z',
+  expiresAt: 4e9,
+});
+
+let direct: DirectSendModule;
+
+function postedEnvelopes() {
+  return management
+    .commandCalls(PostToConnectionCommand)
+    .map((call) => JSON.parse(new TextDecoder().decode(call.args[0].input.Data as Uint8Array)));
+}
+
+beforeAll(async () => {
+  process.env.TABLE_NAME = 'Connections';
+  process.env.CALLBACK_URL = 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod';
+  process.env.AWS_REGION = 'eu-west-1';
+  process.env.LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  direct = await import('../../lambdas/handlers/direct-send');
+});
+
+beforeEach(() => {
+  dynamo.reset();
+  management.reset();
+  dynamo.on(QueryCommand).callsFake((input) => ({
+    Items: input.ExpressionAttributeValues[':userId'] === 'user123' ? [connection('user123', 'a1')] : [],
+  }));
+  dynamo.on(ScanCommand).resolves({ Items: [connection('user123', 'a1'), connection('user456', 'b1')] });
+  management.on(PostToConnectionCommand).resolves({});
+});
+
+describe('direct-send', () => {
+  it('sends to one user and returns the report; the envelope has no from', async () => {
+    const report = await direct.handler(
+      { userId: 'user123', type: 'chat', data: { message: 'Hello!' } },
+      lambdaContext,
+    );
+
+    expect(report).toMatchObject({ recipients: { user123: { delivered: ['a1'] } }, notConnected: [] });
+    expect(postedEnvelopes()[0]).toEqual({
+      type: 'chat',
+      data: { message: 'Hello!' },
+      timestamp: expect.any(String),
+      id: expect.any(String),
+    });
+  });
+
+  it('sends to several users', async () => {
+    const report = await direct.handler({ userIds: ['user123', 'user456'], type: 'update', data: 1 }, lambdaContext);
+    expect(report).toMatchObject({ notConnected: ['user456'] });
+  });
+
+  it('broadcasts', async () => {
+    const report = await direct.handler({ broadcast: true, type: 'system', data: { level: 'info' } }, lambdaContext);
+    expect(report).toMatchObject({ complete: true, delivered: 2 });
+  });
+
+  it('sends a notification', async () => {
+    await direct.handler(
+      { notification: { userId: 'user123', title: 'New order', body: 'Order #42 shipped', data: { orderId: 42 } } },
+      lambdaContext,
+    );
+    expect(postedEnvelopes()[0]).toMatchObject({
+      type: 'notification',
+      data: { title: 'New order', body: 'Order #42 shipped', orderId: 42 },
+    });
+  });
+
+  it('reads the detail of an EventBridge event', async () => {
+    const event = {
+      version: '0',
+      id: 'e1',
+      'detail-type': 'OrderShipped',
+      source: 'shop.orders',
+      detail: { userId: 'user123', type: 'order.shipped', data: { orderId: 42 } },
+    };
+    expect(await direct.handler(event, lambdaContext)).toMatchObject({
+      recipients: { user123: { delivered: ['a1'] } },
+    });
+  });
+
+  it('throws a ValidationError (by name, for Step Functions) saying what is wrong', async () => {
+    const failure = direct.handler({ userId: 'user123', type: 'chat' }, lambdaContext);
+    await expect(failure).rejects.toThrow(ValidationError);
+    await expect(failure).rejects.toMatchObject({ name: 'ValidationError', message: 'data is required' });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('throws a PayloadTooLargeError for an envelope over 128 KB', async () => {
+    const failure = direct.handler({ userId: 'user123', type: 'chat', data: 'x'.repeat(140_000) }, lambdaContext);
+    await expect(failure).rejects.toThrow(PayloadTooLargeError);
+    await expect(failure).rejects.toMatchObject({ name: 'PayloadTooLargeError' });
+  });
+});

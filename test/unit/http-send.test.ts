@@ -1,0 +1,288 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import type { Context } from 'aws-lambda';
+import type { Envelope } from '../../lambdas/core/envelope';
+import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+
+type SendModule = typeof import('../../lambdas/handlers/http-send');
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const management = mockClient(ApiGatewayManagementApiClient);
+
+const lambdaContext = {
+  functionName: 'http-send',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-send',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c0ffee00-0000-4000-8000-000000000001',
+  logGroupName: '/aws/lambda/http-send',
+  logStreamName: '2026/11/26/[$LATEST]0011',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+function eventFrom(fixture: string, patch: (event: HttpEvent) => void = () => {}): HttpEvent {
+  const event = JSON.parse(readFileSync(join(__dirname, '../fixtures/events', `${fixture}.json`), 'utf8')) as HttpEvent;
+  patch(event);
+  return event;
+}
+
+const withBody = (body: unknown) => (event: HttpEvent) => {
+  event.body = typeof body === 'string' ? body : JSON.stringify(body);
+};
+const withPermissions = (permissions: string) => (event: HttpEvent) => {
+  event.requestContext.authorizer.lambda = { ...event.requestContext.authorizer.lambda, permissions };
+};
+
+/** The registry's connections, served through the mocked DynamoDB Query and Scan. */
+function registryHolds(connections: Record<string, string[]>): void {
+  const items = Object.entries(connections).flatMap(([userId, ids]) =>
+    ids.map((connectionId) => ({ userId, connectionId, connectedAt: '2026-11-26T09:00:00.000Z', expiresAt: 4e9 })),
+  );
+  dynamo.on(QueryCommand).callsFake((input) => ({
+    Items: items.filter((item) => item.userId === input.ExpressionAttributeValues[':userId']),
+  }));
+  dynamo.on(ScanCommand).resolves({ Items: items });
+  dynamo.on(DeleteCommand).resolves({});
+}
+
+function postedEnvelopes(): Array<{ connectionId: string; envelope: Envelope }> {
+  return management.commandCalls(PostToConnectionCommand).map((call) => ({
+    connectionId: call.args[0].input.ConnectionId as string,
+    envelope: JSON.parse(new TextDecoder().decode(call.args[0].input.Data as Uint8Array)),
+  }));
+}
+
+let send: SendModule;
+
+async function invoke(event: HttpEvent) {
+  const response = await send.handler(event, lambdaContext);
+  return { statusCode: response.statusCode, headers: response.headers, body: JSON.parse(response.body) };
+}
+
+beforeAll(async () => {
+  process.env.TABLE_NAME = 'Connections';
+  process.env.CALLBACK_URL = 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod';
+  process.env.AWS_REGION = 'eu-west-1';
+  process.env.LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  delete process.env.BROADCAST_PERMISSION;
+  send = await import('../../lambdas/handlers/http-send');
+});
+
+beforeEach(() => {
+  dynamo.reset();
+  management.reset();
+  management.on(PostToConnectionCommand).resolves({});
+});
+
+describe('POST /websocket/message/user', () => {
+  it('delivers to every connection of the user, from the token sub, and answers the report', async () => {
+    registryHolds({ user456: ['c1', 'c2'] });
+
+    const { statusCode, headers, body } = await invoke(eventFrom('http-message-user'));
+
+    expect(statusCode).toBe(200);
+    expect(headers?.['content-type']).toMatch(/^application\/json/);
+    expect(body).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: { user456: { delivered: ['c1', 'c2'], failed: [], stale: [] } },
+      notConnected: [],
+    });
+    const posted = postedEnvelopes();
+    expect(posted.map((p) => p.connectionId)).toEqual(['c1', 'c2']);
+    expect(posted[0].envelope).toEqual({
+      type: 'chat',
+      data: { message: 'Hello!', sender: 'system' },
+      timestamp: body.timestamp,
+      id: body.messageId,
+      from: 'user123',
+    });
+  });
+
+  it('a from or sender in the body does not change the envelope from', async () => {
+    registryHolds({ user456: ['c1'] });
+    const event = eventFrom(
+      'http-message-user',
+      withBody({ userId: 'user456', type: 'chat', data: { text: 'hi' }, from: 'admin', sender: 'admin' }),
+    );
+
+    expect((await invoke(event)).statusCode).toBe(200);
+    expect(postedEnvelopes()[0].envelope.from).toBe('user123');
+  });
+
+  it('reports a 410 as stale and removes that connection', async () => {
+    registryHolds({ user456: ['live', 'gone'] });
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'gone' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+
+    const { body } = await invoke(eventFrom('http-message-user'));
+
+    expect(body.recipients.user456).toEqual({ delivered: ['live'], failed: [], stale: ['gone'] });
+    expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { Key: { userId: 'user456', connectionId: 'gone' } });
+  });
+
+  it('lists a user with no live connection as not connected', async () => {
+    registryHolds({});
+    const { statusCode, body } = await invoke(eventFrom('http-message-user'));
+    expect(statusCode).toBe(200);
+    expect(body.notConnected).toEqual(['user456']);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+});
+
+describe('POST /websocket/message/users', () => {
+  it('sends one message to each listed user', async () => {
+    registryHolds({ user456: ['a'], user789: ['b'] });
+
+    const { statusCode, body } = await invoke(eventFrom('http-message-users'));
+
+    expect(statusCode).toBe(200);
+    expect(Object.keys(body.recipients)).toEqual(['user456', 'user789']);
+    const ids = new Set(postedEnvelopes().map((p) => p.envelope.id));
+    expect([...ids]).toEqual([body.messageId]);
+  });
+});
+
+describe('POST /websocket/message/broadcast', () => {
+  it('is forbidden to a plain user, naming the permission', async () => {
+    registryHolds({ user456: ['a'] });
+
+    const response = await invoke(eventFrom('http-message-broadcast'));
+
+    expect(response).toMatchObject({
+      statusCode: 403,
+      body: { error: { code: 'forbidden', message: 'The permission "ws:broadcast" is required to broadcast' } },
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('delivers to every connection for a holder of ws:broadcast and reports counts', async () => {
+    registryHolds({ user456: ['a', 'b'], user789: ['c'] });
+
+    const { statusCode, body } = await invoke(eventFrom('http-message-broadcast', withPermissions('ws:broadcast')));
+
+    expect(statusCode).toBe(200);
+    expect(body).toMatchObject({ complete: true, connections: 3, delivered: 3, failed: 0, stale: 0 });
+    expect(postedEnvelopes()[0].envelope).toMatchObject({ type: 'system', from: 'user123' });
+  });
+});
+
+describe('POST /websocket/notification', () => {
+  it('delivers type notification with data {title, body, ...data}', async () => {
+    registryHolds({ user456: ['a'] });
+
+    const { statusCode } = await invoke(eventFrom('http-notification'));
+
+    expect(statusCode).toBe(200);
+    expect(postedEnvelopes()[0].envelope).toMatchObject({
+      type: 'notification',
+      data: { title: 'New order', body: 'Order #42 shipped', orderId: 42 },
+      from: 'user123',
+    });
+  });
+});
+
+describe('client mistakes get the one error shape, never a 500', () => {
+  it.each([
+    ['malformed JSON', '{"userId": "user456", ', 400, 'invalid_json', 'Request body is not valid JSON'],
+    ['a body that is not an object', '["user456"]', 400, 'validation_error', 'Request body must be a JSON object'],
+    ['a missing field', { userId: 'user456', data: {} }, 400, 'validation_error', 'type is required'],
+    ['an empty field', { userId: '', type: 'chat', data: {} }, 400, 'validation_error', 'userId must not be empty'],
+    [
+      'a wrongly typed field',
+      { userId: 7, type: 'chat', data: {} },
+      400,
+      'validation_error',
+      'userId must be a string',
+    ],
+    [
+      'a type outside the character set',
+      { userId: 'user456', type: 'chat message', data: {} },
+      400,
+      'validation_error',
+      'type must start with a letter or digit and contain only letters, digits, "_", ".", ":" or "-"',
+    ],
+  ])('%s', async (_, body, status, code, message) => {
+    registryHolds({ user456: ['a'] });
+    const response = await invoke(eventFrom('http-message-user', withBody(body)));
+    expect(response).toMatchObject({ statusCode: status, body: { error: { code, message } } });
+  });
+
+  it('a missing body', async () => {
+    const response = await invoke(eventFrom('http-message-user', (event) => delete event.body));
+    expect(response).toMatchObject({ statusCode: 400, body: { error: { code: 'invalid_json' } } });
+  });
+
+  it('a base64-encoded body is decoded', async () => {
+    registryHolds({ user456: ['a'] });
+    const event = eventFrom('http-message-user', (e) => {
+      e.body = Buffer.from(e.body ?? '', 'utf8').toString('base64');
+      e.isBase64Encoded = true;
+    });
+    expect((await invoke(event)).statusCode).toBe(200);
+  });
+
+  it('duplicate userIds', async () => {
+    const response = await invoke(
+      eventFrom('http-message-users', withBody({ userIds: ['a', 'a'], type: 'chat', data: {} })),
+    );
+    expect(response).toMatchObject({
+      statusCode: 400,
+      body: { error: { message: 'userIds[1] repeats "a"; user ids must be unique' } },
+    });
+  });
+
+  it('an envelope over 128 KB gets 413', async () => {
+    registryHolds({ user456: ['a'] });
+    const response = await invoke(
+      eventFrom('http-message-user', withBody({ userId: 'user456', type: 'chat', data: 'x'.repeat(131_072) })),
+    );
+    expect(response).toMatchObject({ statusCode: 413, body: { error: { code: 'payload_too_large' } } });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('no authorizer context gets 401', async () => {
+    const event = eventFrom('http-message-user', (e) => {
+      (e.requestContext as { authorizer?: unknown }).authorizer = undefined;
+    });
+    expect(await invoke(event)).toMatchObject({ statusCode: 401, body: { error: { code: 'unauthorized' } } });
+  });
+
+  it('an unknown route gets 404', async () => {
+    const event = eventFrom('http-message-user', (e) => {
+      e.routeKey = 'POST /websocket/message/everyone';
+    });
+    expect(await invoke(event)).toMatchObject({
+      statusCode: 404,
+      body: { error: { code: 'not_found', message: 'No route POST /websocket/message/everyone' } },
+    });
+  });
+});
+
+describe('a failure of ours', () => {
+  it('answers 500 "Internal error" with the request id, and no internal message or stack', async () => {
+    dynamo.on(QueryCommand).rejects(new Error('ProvisionedThroughputExceeded on table Connections-abc at 10.0.3.7'));
+
+    const response = await send.handler(eventFrom('http-message-user'), lambdaContext);
+
+    expect(response.statusCode).toBe(500);
+    expect(JSON.parse(response.body)).toEqual({
+      error: { code: 'internal_error', message: 'Internal error', requestId: 'Tq8Kpg7WjoEEMxw=' },
+    });
+    expect(response.body).not.toMatch(/Connections-abc|10\.0\.3\.7|at .*\.ts/);
+  });
+});

@@ -1,0 +1,216 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import type { Context } from 'aws-lambda';
+import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+
+type StatusModule = typeof import('../../lambdas/handlers/http-status');
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const management = mockClient(ApiGatewayManagementApiClient);
+
+const lambdaContext = {
+  functionName: 'http-status',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-status',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c0ffee00-0000-4000-8000-000000000002',
+  logGroupName: '/aws/lambda/http-status',
+  logStreamName: '2026/11/26/[$LATEST]0022',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+function eventFrom(fixture: string, patch: (event: HttpEvent) => void = () => {}): HttpEvent {
+  const event = JSON.parse(readFileSync(join(__dirname, '../fixtures/events', `${fixture}.json`), 'utf8')) as HttpEvent;
+  patch(event);
+  return event;
+}
+
+const asAdmin = (event: HttpEvent) => {
+  event.requestContext.authorizer.lambda = { ...event.requestContext.authorizer.lambda, permissions: 'ws:admin' };
+};
+const query = (parameters: Record<string, string>) => (event: HttpEvent) => {
+  event.queryStringParameters = parameters;
+};
+const adminWithQuery = (parameters: Record<string, string>) => (event: HttpEvent) => {
+  asAdmin(event);
+  query(parameters)(event);
+};
+
+const item = (userId: string, connectionId: string, connectedAt = '2026-11-26T09:00:00.000Z') => ({
+  userId,
+  connectionId,
+  connectedAt,
+  expiresAt: 4e9,
+});
+
+let status: StatusModule;
+
+async function invoke(event: HttpEvent) {
+  const response = await status.handler(event, lambdaContext);
+  return { statusCode: response.statusCode, body: JSON.parse(response.body) };
+}
+
+beforeAll(async () => {
+  // The status function gets the table, read-only, and no callback URL: it must not need one.
+  process.env.TABLE_NAME = 'Connections';
+  delete process.env.CALLBACK_URL;
+  delete process.env.ADMIN_PERMISSION;
+  process.env.AWS_REGION = 'eu-west-1';
+  process.env.LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  status = await import('../../lambdas/handlers/http-status');
+});
+
+beforeEach(() => {
+  dynamo.reset();
+  management.reset();
+  dynamo
+    .on(QueryCommand)
+    .callsFake((input) =>
+      input.ExpressionAttributeValues[':userId'] === 'user123'
+        ? { Items: [item('user123', 'me-1', '2026-11-26T08:00:00.000Z')] }
+        : input.ExpressionAttributeValues[':userId'] === 'user456'
+          ? { Items: [item('user456', 'a'), item('user456', 'b', '2026-11-26T09:30:00.000Z')] }
+          : { Items: [] },
+    );
+});
+
+describe('GET /websocket/me/status', () => {
+  it('answers the caller own status, with no permission needed', async () => {
+    expect(await invoke(eventFrom('http-me-status'))).toEqual({
+      statusCode: 200,
+      body: {
+        userId: 'user123',
+        connected: true,
+        connectionCount: 1,
+        connections: [{ connectionId: 'me-1', connectedAt: '2026-11-26T08:00:00.000Z' }],
+      },
+    });
+  });
+});
+
+describe('GET /websocket/users/{userId}/status', () => {
+  it("is forbidden to a plain user for another user's status", async () => {
+    expect(await invoke(eventFrom('http-user-status'))).toEqual({
+      statusCode: 403,
+      body: {
+        error: { code: 'forbidden', message: `The permission "ws:admin" is required to see another user's status` },
+      },
+    });
+    expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 0);
+  });
+
+  it('answers a plain user their own status by id', async () => {
+    const event = eventFrom('http-user-status', (e) => {
+      e.pathParameters = { userId: 'user123' };
+    });
+    expect(await invoke(event)).toMatchObject({ statusCode: 200, body: { userId: 'user123', connectionCount: 1 } });
+  });
+
+  it('answers an admin any user status with each connectedAt', async () => {
+    expect(await invoke(eventFrom('http-user-status', asAdmin))).toEqual({
+      statusCode: 200,
+      body: {
+        userId: 'user456',
+        connected: true,
+        connectionCount: 2,
+        connections: [
+          { connectionId: 'a', connectedAt: '2026-11-26T09:00:00.000Z' },
+          { connectionId: 'b', connectedAt: '2026-11-26T09:30:00.000Z' },
+        ],
+      },
+    });
+  });
+
+  it('says not connected for a user with no live connection', async () => {
+    const event = eventFrom('http-user-status', (e) => {
+      asAdmin(e);
+      e.pathParameters = { userId: 'nobody' };
+    });
+    expect(await invoke(event)).toEqual({
+      statusCode: 200,
+      body: { userId: 'nobody', connected: false, connectionCount: 0, connections: [] },
+    });
+  });
+
+  it('refuses a userId over 128 characters with 400', async () => {
+    const event = eventFrom('http-user-status', (e) => {
+      asAdmin(e);
+      e.pathParameters = { userId: 'u'.repeat(129) };
+    });
+    expect(await invoke(event)).toMatchObject({
+      statusCode: 400,
+      body: { error: { message: 'userId path parameter must be at most 128 characters' } },
+    });
+  });
+});
+
+describe('GET /websocket/users/connected', () => {
+  it('is forbidden to a plain user', async () => {
+    expect(await invoke(eventFrom('http-users-connected'))).toMatchObject({
+      statusCode: 403,
+      body: { error: { message: 'The permission "ws:admin" is required to list connected users' } },
+    });
+  });
+
+  it('pages connected users with limit and cursor', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: [{ userId: 'a' }, { userId: 'b' }, { userId: 'c' }] });
+
+    const first = await invoke(eventFrom('http-users-connected', asAdmin));
+
+    expect(first).toEqual({ statusCode: 200, body: { users: ['a', 'b'], nextCursor: expect.any(String) } });
+
+    dynamo.on(ScanCommand).resolves({ Items: [{ userId: 'c' }] });
+    const second = await invoke(
+      eventFrom('http-users-connected', (e) => {
+        asAdmin(e);
+        query({ limit: '2', cursor: first.body.nextCursor })(e);
+      }),
+    );
+    expect(second).toEqual({ statusCode: 200, body: { users: ['c'] } });
+    expect(dynamo).toHaveReceivedNthCommandWith(2, ScanCommand, {
+      ExclusiveStartKey: { userId: 'b', connectionId: '\uffff' },
+    });
+  });
+
+  it('defaults the limit to 50', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: Array.from({ length: 60 }, (_, i) => ({ userId: `u${i}` })) });
+    const page = await invoke(eventFrom('http-users-connected', adminWithQuery({})));
+    expect(page.body.users).toHaveLength(50);
+  });
+
+  it.each(['0', '101', 'ten', '-1', '1.5'])('refuses limit=%s with 400', async (limit) => {
+    const response = await invoke(eventFrom('http-users-connected', adminWithQuery({ limit })));
+    expect(response).toEqual({
+      statusCode: 400,
+      body: { error: { code: 'validation_error', message: 'limit must be an integer from 1 to 100' } },
+    });
+  });
+
+  it('refuses a cursor that is not one of ours with 400', async () => {
+    const response = await invoke(eventFrom('http-users-connected', adminWithQuery({ cursor: 'not a cursor!' })));
+    expect(response).toMatchObject({ statusCode: 400, body: { error: { code: 'invalid_cursor' } } });
+  });
+});
+
+describe('the status function', () => {
+  it('never calls the management API', async () => {
+    await invoke(eventFrom('http-me-status'));
+    expect(management.calls()).toHaveLength(0);
+  });
+
+  it('answers an unknown route with 404', async () => {
+    const event = eventFrom('http-me-status', (e) => {
+      e.routeKey = 'GET /websocket/me';
+    });
+    expect(await invoke(event)).toMatchObject({ statusCode: 404, body: { error: { code: 'not_found' } } });
+  });
+});

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import type { Context } from 'aws-lambda';
+import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
+
+type SendModule = typeof import('../../lambdas/handlers/ws-send');
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const management = mockClient(ApiGatewayManagementApiClient);
+
+const lambdaContext = {
+  functionName: 'ws-send',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-send',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c0ffee00-0000-4000-8000-000000000004',
+  logGroupName: '/aws/lambda/ws-send',
+  logStreamName: '2026/11/26/[$LATEST]0044',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+/** A `send` frame event: the real-shaped `ping` message fixture with the `send` route key and a body. */
+function sendEvent(frame: unknown, patch: (event: WebSocketEvent) => void = () => {}): WebSocketEvent {
+  const ping = JSON.parse(readFileSync(join(__dirname, '../fixtures/events/ws-message-ping.json'), 'utf8'));
+  const event = { ...ping, body: typeof frame === 'string' ? frame : JSON.stringify(frame) } as WebSocketEvent;
+  event.requestContext.routeKey = 'send';
+  patch(event);
+  return event;
+}
+
+let send: SendModule;
+
+async function frameOf(event: WebSocketEvent) {
+  const result = await send.handler(event, lambdaContext);
+  expect(result.statusCode).toBe(200);
+  return JSON.parse(result.body ?? '');
+}
+
+beforeAll(async () => {
+  process.env.TABLE_NAME = 'Connections';
+  process.env.CALLBACK_URL = 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod';
+  process.env.AWS_REGION = 'eu-west-1';
+  process.env.LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  delete process.env.SEND_PERMISSION;
+  send = await import('../../lambdas/handlers/ws-send');
+});
+
+beforeEach(() => {
+  dynamo.reset();
+  management.reset();
+  dynamo.on(QueryCommand).callsFake((input) => ({
+    Items:
+      input.ExpressionAttributeValues[':userId'] === 'user456'
+        ? [{ userId: 'user456', connectionId: 'b1', connectedAt: '2026-11-26T09:00:00.000Z', expiresAt: 4e9 }]
+        : [],
+  }));
+  management.on(PostToConnectionCommand).resolves({});
+});
+
+describe('ws-send', () => {
+  it('delivers and answers a delivery frame with the report; from is the socket owner', async () => {
+    const frame = await frameOf(
+      sendEvent({ action: 'send', userIds: ['user456', 'user789'], type: 'chat', data: { message: 'hi' }, from: 'x' }),
+    );
+
+    expect(frame).toEqual({
+      type: 'delivery',
+      data: {
+        messageId: expect.any(String),
+        timestamp: expect.any(String),
+        recipients: { user456: { delivered: ['b1'], failed: [], stale: [] } },
+        notConnected: ['user789'],
+      },
+      timestamp: expect.any(String),
+      id: expect.any(String),
+    });
+    const posted = JSON.parse(
+      new TextDecoder().decode(management.commandCalls(PostToConnectionCommand)[0].args[0].input.Data as Uint8Array),
+    );
+    expect(posted).toEqual({
+      type: 'chat',
+      data: { message: 'hi' },
+      timestamp: frame.data.timestamp,
+      id: frame.data.messageId,
+      from: 'user123',
+    });
+  });
+
+  it.each([
+    ['a frame that is not JSON', '{"action":"send",', 'invalid_json', 'Frame is not valid JSON'],
+    [
+      'a missing address',
+      { action: 'send', type: 'chat', data: 1 },
+      'validation_error',
+      'userId or userIds is required',
+    ],
+    [
+      'a bad type',
+      { action: 'send', userId: 'user456', type: '', data: 1 },
+      'validation_error',
+      'type must not be empty',
+    ],
+    [
+      'a forged server frame type',
+      { action: 'send', userId: 'user456', type: 'delivery', data: 1 },
+      'validation_error',
+      'type "delivery" is reserved for server frames',
+    ],
+  ])('answers %s with an error frame saying what is wrong', async (_, frame, code, message) => {
+    expect(await frameOf(sendEvent(frame))).toMatchObject({ type: 'error', data: { code, message } });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('answers an envelope over 128 KB with a payload_too_large error frame', async () => {
+    const frame = await frameOf(
+      sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 'x'.repeat(140_000) }),
+    );
+    expect(frame).toMatchObject({ type: 'error', data: { code: 'payload_too_large' } });
+  });
+
+  it('answers an error frame when the connection carries no authorizer context', async () => {
+    const event = sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 1 }, (e) => {
+      e.requestContext.authorizer = undefined;
+    });
+    expect(await frameOf(event)).toMatchObject({ type: 'error', data: { code: 'unauthorized' } });
+  });
+});
