@@ -3,6 +3,7 @@
  * - `index.js`: ESM with no runtime dependency, loaded directly by browsers (the local stack serves it at
  *   `/client/index.js`) and imported by Node ESM code (which then loads `ws` on first connect);
  * - `index.cjs`: CommonJS for `require()` in Node;
+ * - `index.global.js`: a classic script defining `window.RealtimeGateway` (`websocket-client.html` opened as a file);
  * - `index.d.ts`: the types, emitted by the TypeScript CLI.
  *
  * Run: `npm run build:client` (about a second); `npm run build:client -- --out-dir /tmp/x` builds elsewhere.
@@ -33,8 +34,16 @@ async function main(): Promise<void> {
   };
   await build({ ...shared, format: 'esm', platform: 'neutral', outfile: join(outDir, 'index.js') });
   await build({ ...shared, format: 'cjs', platform: 'node', outfile: join(outDir, 'index.cjs') });
+  // A classic script for pages opened from a file: browsers refuse ES module imports from file:// pages.
+  await build({
+    ...shared,
+    format: 'iife',
+    globalName: 'RealtimeGateway',
+    platform: 'browser',
+    outfile: join(outDir, 'index.global.js'),
+  });
   emitDeclarations();
-  for (const file of ['index.js', 'index.cjs', 'index.d.ts']) {
+  for (const file of ['index.js', 'index.cjs', 'index.global.js', 'index.d.ts']) {
     console.log(`${join(outDir, file)}  ${(statSync(join(outDir, file)).size / 1024).toFixed(1)} KB`);
   }
 }

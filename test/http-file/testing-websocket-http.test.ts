@@ -38,14 +38,7 @@ describe('testing-websocket.http run by httpyac against the local stack', () => 
     Object.entries({ httpUrl: stack.httpUrl, ...values }).flatMap(([name, value]) => ['--var', `${name}=${value}`]);
 
   beforeAll(async () => {
-    // httpyac sends no Origin header, so the origin allow-list plays no part here; it is given explicitly because
-    // the stack's default list includes "null" (pages opened from a file), which ALLOWED_ORIGINS may refuse.
-    stack = await startLocalStack({
-      wsPort: 0,
-      httpPort: 0,
-      quiet: true,
-      environment: { ALLOWED_ORIGINS: 'http://localhost' },
-    });
+    stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
     const [userToken, otherToken, adminToken] = await Promise.all([
       signDevToken(stack.jwtSecret, 'user123'),
       signDevToken(stack.jwtSecret, 'user456'),

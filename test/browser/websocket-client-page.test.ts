@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { signDevToken } from '../../local/dev-tokens';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+
+/**
+ * `websocket-client.html` in Debian's Chromium against the local stack, through the adapter's browser build: the
+ * page a tester uses, driven as a tester would. CI installs Chromium with apt; without it this suite fails.
+ */
+
+const root = resolve(__dirname, '..', '..');
+const chromiumPath = '/usr/bin/chromium';
+const artifactsDir = resolve(root, 'artifacts');
+
+describe('websocket-client.html in Chromium against the local stack', () => {
+  let stack: LocalStack;
+  let browser: Browser;
+  let tokens: Record<'user123' | 'user456' | 'admin', string>;
+
+  beforeAll(async () => {
+    if (!existsSync(chromiumPath)) {
+      throw new Error(`${chromiumPath} is missing: install it with apt-get install -y chromium (CI's .ci/run does)`);
+    }
+    // The page loads the adapter from /client/index.js, which the local stack serves from dist/client/.
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-client.ts'], { cwd: root, stdio: 'pipe' });
+    stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
+    tokens = {
+      user123: await signDevToken(stack.jwtSecret, 'user123'),
+      user456: await signDevToken(stack.jwtSecret, 'user456'),
+      admin: await signDevToken(stack.jwtSecret, 'admin', { scope: 'ws:admin ws:broadcast' }),
+    };
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  async function openPage(): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+    await page.goto(`${stack.httpUrl}/?ws=${encodeURIComponent(stack.wsUrl)}`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+    return page;
+  }
+
+  async function connectAs(page: Page, token: string): Promise<void> {
+    await page.fill('#token', token);
+    await page.click('#connect');
+  }
+
+  const frames = (page: Page, type: string, text: string) =>
+    page.locator(`#log li.in[data-type="${type}"]`, { hasText: text });
+
+  it('connects two users, delivers to one user only, broadcasts to both, pings, and refuses a bad token', async () => {
+    const user123Page = await openPage();
+    const user456Page = await openPage();
+    // The page fills the URLs in when the local stack serves it.
+    expect(await user123Page.inputValue('#httpUrl')).toBe(stack.httpUrl);
+    expect(await user123Page.inputValue('#wsUrl')).toBe(stack.wsUrl);
+
+    await connectAs(user123Page, tokens.user123);
+    await connectAs(user456Page, tokens.user456);
+    await user123Page.waitForSelector('#status[data-state="connected"]:has-text("user123")', { timeout: 10_000 });
+    await user456Page.waitForSelector('#status[data-state="connected"]:has-text("user456")', { timeout: 10_000 });
+
+    // Ping shows pong.
+    await user123Page.click('#ping');
+    await frames(user123Page, 'pong', 'serverTime').waitFor({ timeout: 10_000 });
+
+    // An HTTP message to user123 appears on user123's page.
+    await user123Page.fill('#targetUser', 'user123');
+    await user123Page.fill('#messageType', 'chat');
+    await user123Page.fill('#messageData', '{"message": "for user123 only"}');
+    await user123Page.click('#sendUser');
+    await frames(user123Page, 'chat', 'for user123 only').waitFor({ timeout: 10_000 });
+    expect(await user123Page.getAttribute('#httpResult', 'data-status')).toBe('200');
+
+    // A broadcast (admin token for the HTTP call) appears on both pages.
+    await user456Page.fill('#httpToken', tokens.admin);
+    await user456Page.fill('#messageType', 'system');
+    await user456Page.fill('#messageData', '{"message": "to everyone", "level": "info"}');
+    await user456Page.click('#broadcast');
+    await frames(user123Page, 'system', 'to everyone').waitFor({ timeout: 10_000 });
+    await frames(user456Page, 'system', 'to everyone').waitFor({ timeout: 10_000 });
+    // The direct message was answered before the broadcast was sent, so had it reached user456 it would be here.
+    expect(await frames(user456Page, 'chat', 'for user123 only').count()).toBe(0);
+    expect(await frames(user123Page, 'chat', 'for user123 only').count()).toBe(1);
+
+    // A notification from user456 reaches user123 as a `notification` frame.
+    await user456Page.fill('#httpToken', '');
+    await user456Page.fill('#targetUser', 'user123');
+    await user456Page.click('#notify');
+    await frames(user123Page, 'notification', 'New comment').waitFor({ timeout: 10_000 });
+
+    mkdirSync(artifactsDir, { recursive: true });
+    await user123Page.screenshot({ path: resolve(artifactsDir, 'websocket-client-user123.png'), fullPage: true });
+    await user456Page.screenshot({ path: resolve(artifactsDir, 'websocket-client-user456.png'), fullPage: true });
+
+    // A bad token: the handshake is refused; the page says so and stops retrying.
+    const refusedPage = await openPage();
+    await connectAs(refusedPage, `${tokens.user123.slice(0, -4)}AAAA`);
+    await refusedPage.waitForSelector('#status[data-state="refused"]', { timeout: 15_000 });
+    expect(await refusedPage.textContent('#status')).toContain('unauthorized_or_refused');
+    await refusedPage.screenshot({ path: resolve(artifactsDir, 'websocket-client-refused.png'), fullPage: true });
+    expect(existsSync(resolve(artifactsDir, 'websocket-client-user123.png'))).toBe(true);
+  }, 90_000);
+});
