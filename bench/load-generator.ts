@@ -255,6 +255,7 @@ async function latency(command: LatencyCommand): Promise<LatencyResult> {
   onEnvelope = () => {};
   return {
     samples: samples.length,
+    samplesMs: samples,
     lost,
     firstError,
     p50Ms: percentile(samples, 50),

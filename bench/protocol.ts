@@ -84,6 +84,8 @@ export interface LatencyResult {
   samples: number;
   lost: number;
   firstError?: string;
+  /** Every counted send's latency, in send order. */
+  samplesMs: number[];
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;

@@ -18,35 +18,69 @@ export type RowId =
   | 'broadcast1000'
   | 'broadcast5000';
 
-interface RowDefinition {
+/** How the figures of several rounds make one: pooling raw samples where there are some, else a median. */
+export type RoundCombination = { kind: 'medianOfRounds' } | { kind: 'percentileOfSamples'; percent: number };
+
+export interface RowDefinition {
   id: RowId;
   label: string;
   unit: string;
   digits: number;
+  combination: RoundCombination;
 }
 
-const rows: readonly RowDefinition[] = [
-  { id: 'connect', label: 'connect rate, 1,000 clients, 50 in flight', unit: 'clients/s', digits: 0 },
+const medianOfRounds: RoundCombination = { kind: 'medianOfRounds' };
+
+/** The report's rows, in order. */
+export const rows: readonly RowDefinition[] = [
+  {
+    id: 'connect',
+    label: 'connect rate, 1,000 clients, 50 in flight',
+    unit: 'clients/s',
+    digits: 0,
+    combination: medianOfRounds,
+  },
   {
     id: 'connectMore',
     label: 'connect rate, 4,000 more clients with 1,000 open (warm)',
     unit: 'clients/s',
     digits: 0,
+    combination: medianOfRounds,
   },
-  { id: 'latencyP50', label: 'HTTP send → receive, 1 user among 1,000 connections: p50', unit: 'ms', digits: 1 },
-  { id: 'latencyP95', label: 'HTTP send → receive: p95', unit: 'ms', digits: 1 },
-  { id: 'latencyP99', label: 'HTTP send → receive: p99', unit: 'ms', digits: 1 },
+  {
+    id: 'latencyP50',
+    label: 'HTTP send → receive, 1 user among 1,000 connections: p50',
+    unit: 'ms',
+    digits: 1,
+    combination: { kind: 'percentileOfSamples', percent: 50 },
+  },
+  {
+    id: 'latencyP95',
+    label: 'HTTP send → receive: p95',
+    unit: 'ms',
+    digits: 1,
+    combination: { kind: 'percentileOfSamples', percent: 95 },
+  },
+  {
+    id: 'latencyP99',
+    label: 'HTTP send → receive: p99',
+    unit: 'ms',
+    digits: 1,
+    combination: { kind: 'percentileOfSamples', percent: 99 },
+  },
   {
     id: 'broadcast1000',
-    label: 'broadcast to 1,000 connections, until the last has it (median of 3)',
+    label: 'broadcast to 1,000 connections, until the last has it (median)',
     unit: 'ms',
     digits: 0,
+    combination: { kind: 'percentileOfSamples', percent: 50 },
   },
   {
     id: 'broadcast5000',
-    label: 'broadcast to 5,000 connections, until the last has it (median of 3)',
+    label: 'broadcast to 5,000 connections, until the last has it (median)',
     unit: 'ms',
     digits: 0,
+    combination: { kind: 'percentileOfSamples', percent: 50 },
   },
 ];
 
@@ -59,6 +93,8 @@ export interface Measurement {
   problem?: string;
   /** How the figure was obtained, for the details section. */
   detail?: string;
+  /** The raw figures behind `value` (ms per send, ms per broadcast run), pooled across rounds. */
+  samples?: number[];
 }
 
 export interface SystemMeasurements {
@@ -81,7 +117,7 @@ export interface BenchReport {
 
 const systemLabels: Record<SystemKind, string> = { local: 'local stack', reference: 'reference' };
 
-function isSaturated(measurement: Measurement | undefined): boolean {
+export function isSaturated(measurement: Measurement | undefined): boolean {
   return (measurement?.generatorCpu?.percentOfOneCore ?? 0) > generatorSaturationPercent;
 }
 
@@ -142,7 +178,10 @@ export function renderReport(report: BenchReport): string {
   }
   lines.push(
     '',
-    'Figures only, no pass or fail. A ratio above 1 means the local stack shows the larger figure: slower for ' +
+    `Each system ran the whole workload ${report.workload.rounds} times, alternating with the other (the machine ` +
+      'is shared); latency percentiles and broadcast medians pool the samples of every round, connect rates are ' +
+      'the median of the rounds. Per-round figures are under Details. ' +
+      'Figures only, no pass or fail. A ratio above 1 means the local stack shows the larger figure: slower for ' +
       'times (ms), faster for rates (clients/s). Generator CPU is the load generator process’s CPU time over the ' +
       `measured window as a share of one core; above ${generatorSaturationPercent}% the figure is struck out as ` +
       '"generator saturated (not a result)".',
@@ -174,8 +213,10 @@ export function renderReport(report: BenchReport): string {
     for (const row of rows) {
       const measurement = system.rows[row.id];
       if (!measurement || (!measurement.detail && !measurement.problem)) continue;
-      const parts = [measurement.detail, measurement.problem && `**problem**: ${measurement.problem}`].filter(Boolean);
-      lines.push(`- ${row.label}: ${parts.join('; ')}`);
+      // One line per round (rounds.ts joins them with newlines), each a nested item.
+      lines.push(`- ${row.label}:`);
+      for (const detail of measurement.detail?.split('\n') ?? []) lines.push(`  - ${detail}`);
+      for (const problem of measurement.problem?.split('\n') ?? []) lines.push(`  - **problem**: ${problem}`);
     }
     for (const note of system.notes) lines.push(`- ${note}`);
     lines.push('');

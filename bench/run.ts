@@ -14,6 +14,7 @@ import {
 } from './child-processes';
 import type { BroadcastResult, ConnectResult, CpuWindow, SystemKind } from './protocol';
 import { type BenchReport, type Measurement, type RowId, renderReport, type SystemMeasurements } from './report';
+import { combineRounds } from './rounds';
 
 /**
  * `npm run bench`: the same workload against the local stack and against the reference server (Express +
@@ -24,6 +25,8 @@ import { type BenchReport, type Measurement, type RowId, renderReport, type Syst
  */
 
 const workload = {
+  /** Each system runs the whole workload this many times, alternating with the other; figures pool the rounds. */
+  rounds: 3,
   connectClients: 1000,
   connectParallelism: 50,
   latencyWarmupSends: 20,
@@ -82,6 +85,7 @@ function broadcastMeasurement(result: BroadcastResult, systemCpu: CpuWindow): Me
   );
   return {
     value: result.medianLastReceiptMs,
+    samples: result.runs.flatMap((run) => (run.lastReceiptMs === undefined ? [] : [run.lastReceiptMs])),
     generatorCpu: result.cpu,
     systemCpu,
     problem:
@@ -156,9 +160,10 @@ async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<Sys
         `${result.samples} samples with ${result.openClients} connections open; ` +
         `min ${result.minMs.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms`;
       const common = { generatorCpu: result.cpu, systemCpu, problem };
-      measurements.rows.latencyP50 = { ...common, value: result.p50Ms, detail };
-      measurements.rows.latencyP95 = { ...common, value: result.p95Ms };
-      measurements.rows.latencyP99 = { ...common, value: result.p99Ms };
+      const samples = result.samplesMs;
+      measurements.rows.latencyP50 = { ...common, value: result.p50Ms, samples, detail };
+      measurements.rows.latencyP95 = { ...common, value: result.p95Ms, samples };
+      measurements.rows.latencyP99 = { ...common, value: result.p99Ms, samples };
     });
 
     await attempt(['broadcast1000'], async () => {
@@ -269,9 +274,19 @@ async function main(): Promise<void> {
   const jwtSecret = randomBytes(32).toString('base64url');
   const only = onlySystem();
   const skipped: SystemMeasurements = { rows: {}, notes: [], failure: 'not run (--only)' };
+  const kinds: SystemKind[] = only ? [only] : ['local', 'reference'];
+  const rounds: Record<SystemKind, SystemMeasurements[]> = { local: [], reference: [] };
+  for (let round = 1; round <= workload.rounds; round++) {
+    // Alternate which system goes first, so a drift in the machine's load favours neither.
+    const order = round % 2 === 1 ? kinds : [...kinds].reverse();
+    for (const kind of order) {
+      progress(`round ${round} of ${workload.rounds}`);
+      rounds[kind].push(await benchmarkSystem(kind, jwtSecret));
+    }
+  }
   const systems: Record<SystemKind, SystemMeasurements> = {
-    local: only === 'reference' ? skipped : await benchmarkSystem('local', jwtSecret),
-    reference: only === 'local' ? skipped : await benchmarkSystem('reference', jwtSecret),
+    local: only === 'reference' ? skipped : combineRounds(rounds.local),
+    reference: only === 'local' ? skipped : combineRounds(rounds.reference),
   };
   const broadcastCore = await runBroadcastCore();
   const report: BenchReport = {
