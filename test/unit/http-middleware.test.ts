@@ -1,0 +1,94 @@
+import type { Context } from 'aws-lambda';
+import { ForbiddenError } from '../../lambdas/core/errors';
+import { httpErrors } from '../../lambdas/handlers/middleware/http-errors';
+import {
+  type HttpEvent,
+  httpRouter,
+  integerQueryOf,
+  jsonBodyOf,
+  pathUserIdOf,
+} from '../../lambdas/handlers/middleware/http-request';
+import { errorResponse, jsonResponse } from '../../lambdas/handlers/middleware/http-response';
+
+const ok = async () => jsonResponse(200, {});
+
+describe('httpRouter', () => {
+  it('refuses at cold start a handler set that does not match the route table', () => {
+    expect(() => httpRouter('httpStatus', { 'GET /websocket/me/status': ok })).toThrow(
+      'Routes of httpStatus do not match the route table: missing [GET /websocket/users/connected, GET /websocket/users/{userId}/status], extra []',
+    );
+    expect(() =>
+      httpRouter('httpDisconnect', {
+        'DELETE /websocket/users/{userId}/disconnect': ok,
+        'DELETE /websocket/users/{userId}': ok,
+      }),
+    ).toThrow('extra [DELETE /websocket/users/{userId}]');
+  });
+
+  it('answers 404 for an unknown key, including inherited property names', async () => {
+    const route = httpRouter('httpDisconnect', { 'DELETE /websocket/users/{userId}/disconnect': ok });
+    const context = {} as Context;
+    await expect(route({ routeKey: 'toString' } as HttpEvent, context)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(route({ routeKey: 'GET /nope' } as HttpEvent, context)).rejects.toMatchObject({
+      statusCode: 404,
+      message: 'No route GET /nope',
+    });
+  });
+});
+
+describe('request readers', () => {
+  it('integerQueryOf reads, defaults and bounds', () => {
+    const bounds = { fallback: 50, min: 1, max: 100 };
+    expect(integerQueryOf({ queryStringParameters: { limit: '7' } }, 'limit', bounds)).toBe(7);
+    expect(integerQueryOf({}, 'limit', bounds)).toBe(50);
+    expect(integerQueryOf({ queryStringParameters: { limit: '' } }, 'limit', bounds)).toBe(50);
+    expect(() => integerQueryOf({ queryStringParameters: { limit: '1e2' } }, 'limit', bounds)).toThrow(
+      'limit must be an integer from 1 to 100',
+    );
+  });
+
+  it('jsonBodyOf refuses an empty body and non-JSON', () => {
+    expect(() => jsonBodyOf({ body: '' })).toThrow('Request body is required: a JSON object');
+    expect(() => jsonBodyOf({ body: 'userId=1' })).toThrow('Request body is not valid JSON');
+    expect(jsonBodyOf({ body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true })).toEqual({ a: 1 });
+  });
+
+  it('pathUserIdOf names the path parameter', () => {
+    expect(() => pathUserIdOf({})).toThrow('userId path parameter is required');
+    expect(pathUserIdOf({ pathParameters: { userId: 'user@example.com' } })).toBe('user@example.com');
+  });
+});
+
+describe('httpErrors', () => {
+  const logger = { info: jest.fn(), error: jest.fn() };
+  const middleware = httpErrors(logger);
+  const context = { awsRequestId: 'lambda-request-id' } as Context;
+
+  function answer(error: unknown, event: unknown = { requestContext: { requestId: 'gateway-id' } }) {
+    const request = { event, context, response: null, error, internal: {} } as Parameters<
+      NonNullable<typeof middleware.onError>
+    >[0];
+    middleware.onError?.(request);
+    return request.response;
+  }
+
+  it('shows a client error as is', () => {
+    expect(answer(new ForbiddenError('The permission "ws:admin" is required'))).toEqual(
+      errorResponse(403, 'forbidden', 'The permission "ws:admin" is required'),
+    );
+  });
+
+  it('hides anything else behind a 500 with the gateway request id, and logs it', () => {
+    const response = answer(new TypeError("Cannot read properties of undefined (reading 'Items')"));
+    expect(response?.statusCode).toBe(500);
+    expect(JSON.parse(response?.body ?? '')).toEqual({
+      error: { code: 'internal_error', message: 'Internal error', requestId: 'gateway-id' },
+    });
+    expect(logger.error).toHaveBeenCalledWith('request failed', expect.any(TypeError));
+  });
+
+  it("falls back to Lambda's request id, and copes with a thrown non-Error", () => {
+    const response = answer('a string', {});
+    expect(JSON.parse(response?.body ?? '').error.requestId).toBe('lambda-request-id');
+  });
+});

@@ -1,0 +1,190 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { MemoryRegistry } from '../../bench/memory-registry';
+import type { Envelope } from '../../lambdas/core/envelope';
+import { ConfigurationError, PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+import { readDeliverySettings, WebSocketService } from '../../lambdas/core/websocket-service';
+
+const managementClient = new ApiGatewayManagementApiClient({
+  region: 'eu-west-1',
+  endpoint: 'https://api.example.com/prod',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+const management = mockClient(managementClient);
+
+let registry: MemoryRegistry;
+let service: WebSocketService;
+
+function posted(): Array<{ connectionId: string; envelope: Envelope }> {
+  return management.commandCalls(PostToConnectionCommand).map((call) => ({
+    connectionId: call.args[0].input.ConnectionId as string,
+    envelope: JSON.parse(new TextDecoder().decode(call.args[0].input.Data as Uint8Array)),
+  }));
+}
+
+beforeEach(async () => {
+  management.reset();
+  management.on(PostToConnectionCommand).resolves({});
+  management.on(DeleteConnectionCommand).resolves({});
+  registry = new MemoryRegistry({ now: () => new Date() });
+  await registry.register({ userId: 'user123', connectionId: 'tab-1' });
+  await registry.register({ userId: 'user123', connectionId: 'tab-2' });
+  await registry.register({ userId: 'user456', connectionId: 'phone' });
+  service = new WebSocketService({ registry, managementClient, concurrency: 5 });
+});
+
+describe('sending', () => {
+  it('sendToUser reaches every connection of the user, with from only from the options', async () => {
+    const report = await service.sendToUser(
+      'user123',
+      'chat',
+      { message: 'Hello!', from: 'forged' },
+      { from: 'user456' },
+    );
+
+    expect(report.recipients.user123.delivered.sort()).toEqual(['tab-1', 'tab-2']);
+    expect(posted()[0].envelope).toMatchObject({ type: 'chat', from: 'user456', id: report.messageId });
+    expect(posted()[0].envelope.data).toEqual({ message: 'Hello!', from: 'forged' });
+  });
+
+  it('sendToUser without from sends an envelope without from', async () => {
+    await service.sendToUser('user456', 'chat', 'hi');
+    expect(posted()[0].envelope).not.toHaveProperty('from');
+  });
+
+  it('sendToUsers sends one message id to all and lists the absent', async () => {
+    const report = await service.sendToUsers(['user123', 'user456', 'ghost'], 'announcement', { v: 2 });
+    expect(new Set(posted().map((p) => p.envelope.id))).toEqual(new Set([report.messageId]));
+    expect(report.notConnected).toEqual(['ghost']);
+  });
+
+  it('validates its arguments like the API does', async () => {
+    await expect(service.sendToUser('', 'chat', 1)).rejects.toThrow(new ValidationError('userId must not be empty'));
+    await expect(service.sendToUsers(['a', 'a'], 'chat', 1)).rejects.toThrow(ValidationError);
+    await expect(service.sendToUser('user123', 'error', 1)).rejects.toThrow(
+      'type "error" is reserved for server frames',
+    );
+    await expect(service.sendToUser('user123', 'chat', 'x'.repeat(140_000))).rejects.toThrow(PayloadTooLargeError);
+    expect(posted()).toHaveLength(0);
+  });
+
+  it('applies its message rules', async () => {
+    const closed = new WebSocketService({
+      registry,
+      managementClient,
+      messageRules: { maxUserIds: 1, allowedTypes: new Set(['chat']) },
+    });
+    await expect(closed.sendToUser('user123', 'alert', 1)).rejects.toThrow('type "alert" is not allowed');
+    await expect(closed.sendToUsers(['user123', 'user456'], 'chat', 1)).rejects.toThrow(
+      'userIds may list at most 1 users, got 2',
+    );
+  });
+
+  it('sendNotification sends type notification with data {title, body, ...data}', async () => {
+    await service.sendNotification('user456', 'New order', 'Order #42 shipped', { orderId: 42 });
+    expect(posted()[0].envelope).toMatchObject({
+      type: 'notification',
+      data: { title: 'New order', body: 'Order #42 shipped', orderId: 42 },
+    });
+    await expect(service.sendNotification('user456', '', 'b')).rejects.toThrow('title must not be empty');
+  });
+
+  it('broadcast reaches everyone and honours the deadline it is given', async () => {
+    expect(await service.broadcast('system', { level: 'info' })).toMatchObject({ complete: true, delivered: 3 });
+
+    const cutShort = await service.broadcast('system', {}, { remainingTimeMs: () => 100 });
+    expect(cutShort).toMatchObject({ complete: false, delivered: 0, notReached: { connections: 3 } });
+  });
+
+  it('refuses to send without a management client, naming CALLBACK_URL', async () => {
+    const readOnly = new WebSocketService({ registry });
+    await expect(readOnly.sendToUser('user123', 'chat', 1)).rejects.toThrow(ConfigurationError);
+    await expect(readOnly.sendToUser('user123', 'chat', 1)).rejects.toThrow(/CALLBACK_URL/);
+    expect((await readOnly.getUserStatus('user123')).connectionCount).toBe(2);
+  });
+});
+
+describe('presence', () => {
+  it('isUserConnected', async () => {
+    expect(await service.isUserConnected('user123')).toBe(true);
+    expect(await service.isUserConnected('ghost')).toBe(false);
+  });
+
+  it('getConnectedUsers pages, 50 by default', async () => {
+    for (let i = 0; i < 60; i++)
+      await registry.register({ userId: `u${String(i).padStart(2, '0')}`, connectionId: 'c' });
+    const first = await service.getConnectedUsers();
+    expect(first.users).toHaveLength(50);
+    const second = await service.getConnectedUsers({ limit: 50, cursor: first.nextCursor });
+    expect(second.users).toHaveLength(12);
+    expect(second.nextCursor).toBeUndefined();
+  });
+
+  it('getUserStatus lists each connection with its connectedAt', async () => {
+    const status = await service.getUserStatus('user123');
+    expect(status).toEqual({
+      userId: 'user123',
+      connected: true,
+      connectionCount: 2,
+      connections: [
+        { connectionId: 'tab-1', connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+        { connectionId: 'tab-2', connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      ],
+    });
+  });
+});
+
+describe('disconnectUser', () => {
+  it('closes every connection through the management API (410 is fine), removes them and returns the count', async () => {
+    management
+      .on(DeleteConnectionCommand, { ConnectionId: 'tab-2' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+
+    expect(await service.disconnectUser('user123')).toBe(2);
+    expect(management).toHaveReceivedCommandWith(DeleteConnectionCommand, { ConnectionId: 'tab-1' });
+    expect(management).toHaveReceivedCommandWith(DeleteConnectionCommand, { ConnectionId: 'tab-2' });
+    expect(await service.isUserConnected('user123')).toBe(false);
+    expect(await service.isUserConnected('user456')).toBe(true);
+  });
+});
+
+describe('configuration', () => {
+  it('readDeliverySettings has documented defaults', () => {
+    expect(readDeliverySettings({})).toEqual({
+      concurrency: 200,
+      broadcastTimeMarginMs: 3000,
+      messageRules: { maxUserIds: 100 },
+    });
+  });
+
+  it.each([
+    [{ SEND_CONCURRENCY: '0' }, 'SEND_CONCURRENCY'],
+    [{ BROADCAST_TIME_MARGIN_MS: 'soon' }, 'BROADCAST_TIME_MARGIN_MS'],
+    [{ MAX_USER_IDS: '5000' }, 'MAX_USER_IDS'],
+  ])('names a bad setting: %j', (env, setting) => {
+    expect(() => readDeliverySettings(env)).toThrow(expect.objectContaining({ name: 'ConfigurationError', setting }));
+  });
+
+  it('fromEnvironment names a missing TABLE_NAME, then a missing CALLBACK_URL', () => {
+    expect(() => WebSocketService.fromEnvironment({ CALLBACK_URL: 'https://x.example.com/prod' })).toThrow(
+      'Configuration setting TABLE_NAME is required but not set',
+    );
+    expect(() => WebSocketService.fromEnvironment({ TABLE_NAME: 'Connections' })).toThrow(
+      'Configuration setting CALLBACK_URL is required but not set',
+    );
+  });
+
+  it('fromEnvironment builds a working service from settings', () => {
+    const fromEnv = WebSocketService.fromEnvironment({
+      TABLE_NAME: 'Connections',
+      CALLBACK_URL: 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod',
+    });
+    expect(fromEnv).toBeInstanceOf(WebSocketService);
+  });
+});
