@@ -19,6 +19,10 @@ import { type Environment, optionalInteger, requireUrl, Setting } from './config
 export const DEFAULT_SEND_CONCURRENCY = 200;
 export const MAX_SEND_CONCURRENCY = 1000;
 
+/** Time to open a socket to the management endpoint, and to wait for an answer on it. */
+export const MANAGEMENT_CONNECT_TIMEOUT_MS = 3_000;
+export const MANAGEMENT_REQUEST_TIMEOUT_MS = 10_000;
+
 /** SDK standard retry mode with 3 attempts: throttling (429, LimitExceededException) is retried by the SDK. */
 const retryOptions = { retryMode: 'standard', maxAttempts: 3 } as const;
 
@@ -84,6 +88,10 @@ export function createManagementClient(config: ManagementClientConfig): ApiGatew
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
+      // A post that hangs would hold one of the bounded slots until the invocation times out; time it out
+      // instead (the SDK retries a timeout like any transient error).
+      connectionTimeout: MANAGEMENT_CONNECT_TIMEOUT_MS,
+      requestTimeout: MANAGEMENT_REQUEST_TIMEOUT_MS,
     }),
   });
 }

@@ -98,15 +98,15 @@ export function appendEventLogKeys(target: Logger = logger): MiddlewareObj {
 /**
  * The observability middlewares every handler uses, in order: Lambda context in the logs (keys reset after each
  * invocation, so one caller's userId never leaks into the next invocation's lines), the event's userId and
- * connectionId as log keys, and metrics flushed after each invocation.
+ * connectionId as log keys, and metrics flushed after each invocation. A function that never records a metric
+ * passes `{ metrics: false }`: flushing nothing makes Powertools log a warning on every invocation.
  *
  * @example
  * export const handler = middy(core).use(observability());
+ * export const framesHandler = middy(answer).use(observability({ metrics: false }));
  */
-export function observability(): MiddlewareObj[] {
-  return [
-    injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
-    appendEventLogKeys(logger),
-    logMetrics(metrics) as MiddlewareObj,
-  ];
+export function observability(options: { metrics?: boolean } = {}): MiddlewareObj[] {
+  const middlewares = [injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj, appendEventLogKeys(logger)];
+  if (options.metrics !== false) middlewares.push(logMetrics(metrics) as MiddlewareObj);
+  return middlewares;
 }

@@ -103,4 +103,33 @@ describe('observability middlewares', () => {
       _aws: { CloudWatchMetrics: [{ Namespace: metricsNamespace }] },
     });
   });
+
+  it('with { metrics: false } flushes nothing and warns about nothing', async () => {
+    const warnings: string[] = [];
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      warnings.push(String(chunk));
+      return true;
+    });
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...parts: unknown[]) => {
+      warnings.push(parts.join(' '));
+    });
+    try {
+      const handler = middy(async () => ({ statusCode: 200 })).use(observability({ metrics: false }));
+      const lines = await stdoutLinesOf(() => handler(structuredClone(pingFixture), lambdaContext));
+      expect(lines.filter((line) => '_aws' in line || String(line.message).includes('No application metrics'))).toEqual(
+        [],
+      );
+      expect(warnings.filter((text) => text.includes('No application metrics'))).toEqual([]);
+      // The same handler with metrics does warn: the check above can fail.
+      const withMetrics = middy(async () => ({ statusCode: 200 })).use(observability());
+      const linesWithMetrics = await stdoutLinesOf(() => withMetrics(structuredClone(pingFixture), lambdaContext));
+      const warned = [...warnings, ...linesWithMetrics.map((line) => JSON.stringify(line))].some((text) =>
+        text.includes('No application metrics'),
+      );
+      expect(warned).toBe(true);
+    } finally {
+      stderr.mockRestore();
+      warn.mockRestore();
+    }
+  });
 });
