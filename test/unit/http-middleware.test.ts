@@ -48,8 +48,8 @@ describe('request readers', () => {
   });
 
   it('jsonBodyOf refuses an empty body and non-JSON', () => {
-    expect(() => jsonBodyOf({ body: '' })).toThrow('Request body is required: a JSON object');
-    expect(() => jsonBodyOf({ body: 'userId=1' })).toThrow('Request body is not valid JSON');
+    expect(() => jsonBodyOf({ body: '', isBase64Encoded: false })).toThrow('Request body is required: a JSON object');
+    expect(() => jsonBodyOf({ body: 'userId=1', isBase64Encoded: false })).toThrow('Request body is not valid JSON');
     expect(jsonBodyOf({ body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true })).toEqual({ a: 1 });
   });
 
