@@ -1,0 +1,123 @@
+import { type ConnectError, io, type RealtimeSocket } from '../../client';
+import { signDevToken } from '../../local/dev-tokens';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { waitFor } from './fake-gateway';
+
+/**
+ * The adapter in Node (`ws`, token in the Authorization header) against the local stack: the real authorizer,
+ * handlers, registry and emulator. Idle and lifetime limits are shortened so the heartbeat and the renewal
+ * before the limit can be seen working.
+ */
+describe('client adapter in Node against the local stack', () => {
+  let stack: LocalStack;
+  const sockets: RealtimeSocket[] = [];
+  const idleTimeoutMs = 600;
+  const maxConnectionMs = 2500;
+
+  const connect = async (userId: string, options: Parameters<typeof io>[1] = {}): Promise<RealtimeSocket> => {
+    const token = await signDevToken(stack.jwtSecret, userId);
+    const socket = io(stack.wsUrl, { auth: { token }, heartbeatInterval: 150, reconnectionDelay: 50, ...options });
+    sockets.push(socket);
+    return socket;
+  };
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true, idleTimeoutMs, maxConnectionMs });
+  }, 60_000);
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.disconnect();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('connects with the Authorization header and sends through the socket send route', async () => {
+    const sender = await connect('user123');
+    const recipient = await connect('user456');
+    const chats: Array<{ data: unknown; from?: string }> = [];
+    recipient.on('chat', (data, envelope) => chats.push({ data, from: envelope.from }));
+    const reports: Array<{ recipients: Record<string, { delivered: string[] }> }> = [];
+    sender.on('delivery', (report) => reports.push(report));
+    await waitFor(() => sender.connected && recipient.connected, 'both connected');
+    expect(sender.userId).toBe('user123');
+
+    sender.sendTo('user456', 'chat', { message: 'Hello over the socket' });
+
+    await waitFor(() => chats.length === 1 && reports.length === 1, 'the chat and its delivery report');
+    expect(chats[0]).toEqual({ data: { message: 'Hello over the socket' }, from: 'user123' });
+    expect(reports[0].recipients.user456.delivered).toEqual([recipient.id]);
+  });
+
+  it('gets an error event for an action the server does not route', async () => {
+    const socket = await connect('user123');
+    const errors: Array<{ code: string; message: string }> = [];
+    socket.on('error', (error) => errors.push(error));
+    await waitFor(() => socket.connected, 'connect');
+
+    socket.emit('no-such-action', { x: 1 });
+
+    await waitFor(() => errors.length === 1, 'an error frame');
+    expect(errors[0].message).toContain('no-such-action');
+  });
+
+  it('reports a refused token as unauthorized (401) and does not retry', async () => {
+    const socket = io(stack.wsUrl, { auth: { token: 'not.a.token' }, reconnectionDelay: 20 });
+    sockets.push(socket);
+    const errors: ConnectError[] = [];
+    socket.on('connect_error', (error) => errors.push(error));
+
+    await waitFor(() => errors.length === 1, 'connect_error');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(errors.map((e) => [e.reason, e.status, e.willRetry])).toEqual([['unauthorized', 401, false]]);
+    expect(socket.active).toBe(false);
+  });
+
+  it('stays connected past the idle timeout thanks to the heartbeat', async () => {
+    const socket = await connect('user123');
+    const reasons: string[] = [];
+    socket.on('disconnect', (reason) => reasons.push(reason));
+    await waitFor(() => socket.connected, 'connect');
+    const firstId = socket.id;
+
+    await new Promise((resolve) => setTimeout(resolve, idleTimeoutMs * 2.5));
+
+    expect(reasons).toEqual([]);
+    expect(socket.id).toBe(firstId);
+  });
+
+  it('renews the connection before the maximum duration, with no disconnect seen', async () => {
+    const socket = await connect('user123', { renewConnectionAfter: maxConnectionMs - 1000 });
+    const reasons: string[] = [];
+    const renewals: string[] = [];
+    socket.on('disconnect', (reason) => reasons.push(reason));
+    socket.on('connection_renewed', ({ id }) => renewals.push(id));
+    await waitFor(() => socket.connected, 'connect');
+    const firstId = socket.id;
+
+    await new Promise((resolve) => setTimeout(resolve, maxConnectionMs + 500));
+
+    expect(renewals.length).toBeGreaterThanOrEqual(1);
+    expect(socket.id).not.toBe(firstId);
+    expect(reasons).toEqual([]);
+    expect(socket.connected).toBe(true);
+  }, 15_000);
+
+  it('sees an HTTP disconnect as a server disconnect and does not come back', async () => {
+    const socket = await connect('user789');
+    const reasons: string[] = [];
+    socket.on('disconnect', (reason) => reasons.push(reason));
+    await waitFor(() => socket.connected, 'connect');
+    const token = await signDevToken(stack.jwtSecret, 'user789');
+
+    const answer = await fetch(`${stack.httpUrl}/websocket/users/user789/disconnect`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+    expect(answer.status).toBe(200);
+    await waitFor(() => reasons.length === 1, 'disconnect');
+    expect(reasons).toEqual(['io server disconnect']);
+    expect(socket.active).toBe(false);
+  });
+});
