@@ -55,7 +55,7 @@ export interface SecretTokenVerificationProps {
   readonly mode: 'secret';
   /**
    * Pinned algorithms; any other is refused.
-   * @default ['HS256']
+   * @default - the authorizers' default, HS256
    */
   readonly algorithms?: readonly SecretAlgorithm[];
 }
@@ -71,7 +71,7 @@ export interface JwksTokenVerificationProps {
   readonly audience: string;
   /**
    * Pinned algorithms; any other is refused.
-   * @default ['RS256']
+   * @default - the authorizers' default, RS256 and ES256
    */
   readonly algorithms?: readonly PublicKeyAlgorithm[];
 }
@@ -299,7 +299,8 @@ export class RealtimeGateway extends Construct {
       tableName: this.table.tableName,
       callbackUrl: this.webSocketStage.callbackUrl,
       tokenVerification,
-      jwtAlgorithms: verification.algorithms ?? (verification.mode === 'secret' ? ['HS256'] : ['RS256']),
+      // Unset: the authorizers' own pinned default applies (defaults live in one place, the readers).
+      jwtAlgorithms: verification.algorithms,
       jwtClockToleranceSeconds: props.jwtClockTolerance?.toSeconds(),
       jwtMaxTokenBytes: props.jwtMaxTokenBytes,
       permissionsClaim: props.permissionsClaim,

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
+import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import type { PermissionNames } from './function-environment';
 import type {
   PublicKeyAlgorithm,
@@ -63,6 +64,8 @@ const publicKeyAlgorithms: readonly PublicKeyAlgorithm[] = [
   'ES384',
   'ES512',
 ];
+/** Claims with a meaning of their own, which cannot carry permissions (the authorizers refuse them too). */
+const registeredClaims = ['sub', 'exp', 'nbf', 'iat', 'iss', 'aud', 'jti', 'scope'];
 const logLevels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 const retentionDays = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
@@ -108,6 +111,21 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
   const anyPermission = Object.values(permissions).some((value) => value !== undefined);
   const permissionsClaim = context.permission(ContextKey.permissionsClaim);
   if (permissionsClaim === '') throw new InvalidContextError(ContextKey.permissionsClaim, 'must not be empty');
+  if (permissionsClaim !== undefined && registeredClaims.includes(permissionsClaim)) {
+    throw new InvalidContextError(
+      ContextKey.permissionsClaim,
+      `must not name the registered claim "${permissionsClaim}"`,
+    );
+  }
+  const allowedMessageTypes = context.list(ContextKey.allowedMessageTypes);
+  for (const type of allowedMessageTypes ?? []) {
+    if (type.length > MAX_TYPE_LENGTH || !MESSAGE_TYPE_PATTERN.test(type)) {
+      throw new InvalidContextError(
+        ContextKey.allowedMessageTypes,
+        `lists "${type}", which is not a message type (1 to ${MAX_TYPE_LENGTH} characters matching ${MESSAGE_TYPE_PATTERN})`,
+      );
+    }
+  }
 
   return {
     stageName: context.matching(ContextKey.stageName, /^[A-Za-z0-9_-]{1,128}$/, '1 to 128 letters, digits, _ or -'),
@@ -121,8 +139,8 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     webSocketThrottle: context.throttle(ContextKey.webSocketThrottleRate, ContextKey.webSocketThrottleBurst),
     httpThrottle: context.throttle(ContextKey.httpThrottleRate, ContextKey.httpThrottleBurst),
     sendConcurrency: context.integer(ContextKey.sendConcurrency, { min: 1, max: 1000 }),
-    maxUserIds: context.integer(ContextKey.maxUserIds, { min: 1, max: 10_000 }),
-    allowedMessageTypes: context.list(ContextKey.allowedMessageTypes),
+    maxUserIds: context.integer(ContextKey.maxUserIds, { min: 1, max: MAX_MAX_USER_IDS }),
+    allowedMessageTypes,
     permissions: anyPermission ? permissions : undefined,
     permissionsClaim,
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),

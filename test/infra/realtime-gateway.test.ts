@@ -399,11 +399,14 @@ describe('RealtimeGateway configuration', () => {
     }
   });
 
-  it('pins HS256 in secret mode unless told otherwise', () => {
-    const { template, functionId } = synthesizeGateway();
-    const variables =
-      template.findResources('AWS::Lambda::Function')[functionId('wsAuthorizer')].Properties.Environment.Variables;
-    expect(variables.JWT_ALGORITHMS).toBe('HS256');
+  it('passes chosen algorithms to the verifiers, and none when unset so their pinned default applies', () => {
+    const chosen = synthesizeGateway({ tokenVerification: { mode: 'secret', algorithms: ['HS512'] } });
+    const unset = synthesizeGateway();
+    const algorithmsOf = ({ template, functionId }: SynthesizedGateway) =>
+      template.findResources('AWS::Lambda::Function')[functionId('httpAuthorizer')].Properties.Environment.Variables
+        .JWT_ALGORITHMS;
+    expect(algorithmsOf(chosen)).toBe('HS512');
+    expect(algorithmsOf(unset)).toBeUndefined();
   });
 
   it('applies stage name, throttling, cache TTL and the connection TTL from props', () => {
