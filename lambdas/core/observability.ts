@@ -1,7 +1,6 @@
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import { type Environment, optionalString, Setting } from './config';
 import { ConfigurationError } from './errors';
@@ -96,17 +95,29 @@ export function appendEventLogKeys(target: Logger = logger): MiddlewareObj {
 }
 
 /**
+ * Publishes the invocation's metrics (EMF on stdout) after it ends, whether it succeeded or threw. Unlike
+ * Powertools' `logMetrics`, an invocation that recorded nothing publishes nothing: `logMetrics` would log a
+ * "No application metrics to publish" warning on every such invocation (every `ping`, every allowed `$connect`).
+ */
+export function flushMetrics(target: Metrics = metrics): MiddlewareObj {
+  const flush = (): void => {
+    if (target.hasStoredMetrics()) target.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
+}
+
+/**
  * The observability middlewares every handler uses, in order: Lambda context in the logs (keys reset after each
  * invocation, so one caller's userId never leaks into the next invocation's lines), the event's userId and
- * connectionId as log keys, and metrics flushed after each invocation. A function that never records a metric
- * passes `{ metrics: false }`: flushing nothing makes Powertools log a warning on every invocation.
+ * connectionId as log keys, and the invocation's metrics flushed at its end.
  *
  * @example
  * export const handler = middy(core).use(observability());
- * export const framesHandler = middy(answer).use(observability({ metrics: false }));
  */
-export function observability(options: { metrics?: boolean } = {}): MiddlewareObj[] {
-  const middlewares = [injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj, appendEventLogKeys(logger)];
-  if (options.metrics !== false) middlewares.push(logMetrics(metrics) as MiddlewareObj);
-  return middlewares;
+export function observability(): MiddlewareObj[] {
+  return [
+    injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
+    appendEventLogKeys(logger),
+    flushMetrics(metrics),
+  ];
 }

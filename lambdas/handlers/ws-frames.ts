@@ -30,6 +30,6 @@ export function answerFrame(event: WebSocketEvent): WebSocketResult {
 }
 
 export const handler = middy<WebSocketEvent, WebSocketResult>()
-  .use(observability({ metrics: false }))
+  .use(observability())
   .use(webSocketErrors())
   .handler(async (event) => answerFrame(event));
