@@ -11,6 +11,7 @@ export type {
   AuthenticatedData,
   AuthOption,
   ConnectErrorReason,
+  DeliveryReportData,
   DisconnectReason,
   RealtimeSocketEvents,
   RealtimeSocketOptions,

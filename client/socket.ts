@@ -118,6 +118,21 @@ export interface ServerErrorData {
   message: string;
 }
 
+/**
+ * What a `delivery` frame carries: the report of a send through the socket's send route (the HTTP API answers
+ * the same report). `recipients` maps each addressed user with a registered connection to what happened to
+ * each connection; `notConnected` lists the users with no live connection.
+ */
+export interface DeliveryReportData {
+  messageId: string;
+  timestamp: string;
+  recipients: Record<
+    string,
+    { delivered: string[]; failed: Array<{ connectionId: string; error: string }>; stale: string[] }
+  >;
+  notConnected: string[];
+}
+
 /** What `authenticated` carries. */
 export interface AuthenticatedData {
   userId: string;
@@ -248,6 +263,32 @@ export class RealtimeSocket extends Emitter {
     }
     this.backoff = new ReconnectBackoff(this.options);
     if (this.options.autoConnect) this.connect();
+  }
+
+  /**
+   * Adds a listener. The adapter's own events are typed (see {@link RealtimeSocketEvents}); a message type such as
+   * `chat` or `notification` gets `(data, envelope)`.
+   *
+   * @example
+   * socket.on('disconnect', (reason) => console.log(reason));
+   * socket.on('chat', (data, envelope) => console.log(envelope.from, data));
+   */
+  override on<E extends keyof RealtimeSocketEvents>(event: E, listener: RealtimeSocketEvents[E]): this;
+  override on(event: string, listener: Listener): this;
+  override on(event: string, listener: Listener): this {
+    return super.on(event, listener);
+  }
+
+  /**
+   * Adds a listener that runs once.
+   *
+   * @example
+   * socket.once('connect', () => console.log('connected as', socket.userId));
+   */
+  override once<E extends keyof RealtimeSocketEvents>(event: E, listener: RealtimeSocketEvents[E]): this;
+  override once(event: string, listener: Listener): this;
+  override once(event: string, listener: Listener): this {
+    return super.once(event, listener);
   }
 
   /** Whether the socket is not connected. */
@@ -739,7 +780,7 @@ export interface RealtimeSocketEvents {
   message: (envelope: Envelope) => void;
   frame: (envelope: Envelope) => void;
   pong: (data: { serverTime: string }, envelope: Envelope) => void;
-  delivery: (report: unknown, envelope: Envelope) => void;
+  delivery: (report: DeliveryReportData, envelope: Envelope<DeliveryReportData>) => void;
   error: (error: ServerErrorData, envelope?: Envelope) => void;
 }
 
