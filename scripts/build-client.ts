@@ -42,6 +42,9 @@ async function main(): Promise<void> {
     platform: 'browser',
     outfile: join(outDir, 'index.global.js'),
   });
+  // The repository package is CommonJS; this marks index.js as the ES module it is, so Node loads it without
+  // re-parsing and a warning (index.cjs keeps its explicit extension).
+  writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   emitDeclarations();
   for (const file of ['index.js', 'index.cjs', 'index.global.js', 'index.d.ts']) {
     console.log(`${join(outDir, file)}  ${(statSync(join(outDir, file)).size / 1024).toFixed(1)} KB`);
