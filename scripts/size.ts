@@ -1,0 +1,187 @@
+/**
+ * `npm run size`: bundles every function of the route table exactly as deployed (the esbuild options of
+ * `lib/bundling.ts`, which the CDK construct uses too) and prints, per handler, its minified size and the median
+ * time to import it in a fresh Node process. Figures only: it compares them with the budgets but never fails on
+ * them; it exits non-zero only when a handler cannot be bundled or imported at all (then there is no figure).
+ *
+ *   npm run size                # 5 fresh processes per handler
+ *   npm run size -- --runs 9
+ *   npm run size -- --packages  # also the five packages that weigh most in each bundle
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { type FunctionName, functions } from '../lambdas/routes';
+import { lambdaBundleOptions } from '../lib/bundling';
+import { environmentFor } from '../lib/function-environment';
+
+const projectRoot = resolve(__dirname, '..');
+const budgets = { handlerKb: 400, authorizerKb: 40, importMs: 150 };
+const authorizers: readonly FunctionName[] = ['wsAuthorizer', 'httpAuthorizer'];
+
+function runsFromArguments(argv: string[]): number {
+  const index = argv.indexOf('--runs');
+  if (index === -1) return 5;
+  const runs = Number(argv[index + 1]);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50) {
+    console.error(`--runs must be an integer from 1 to 50, got "${argv[index + 1]}"`);
+    process.exit(2);
+  }
+  return runs;
+}
+
+/**
+ * Settings that pass every reader's cold-start checks without reaching AWS: the inline secret (as the local stack
+ * uses) instead of a Secrets Manager ARN, a callback URL nobody is called on, and dummy credentials.
+ */
+function probeEnvironment(name: FunctionName): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'size-probe',
+    AWS_SECRET_ACCESS_KEY: 'size-probe',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...environmentFor(functions[name].access, {
+      tableName: 'size-probe',
+      callbackUrl: 'http://127.0.0.1:9/probe',
+      tokenVerification: { mode: 'secret', secret: 'size-probe-secret-of-at-least-thirty-two-bytes' },
+      logLevel: 'ERROR',
+    }),
+  };
+}
+
+/** Milliseconds one fresh process spends in `import()` of the bundle (process start-up excluded). */
+function importMilliseconds(bundle: string, environment: NodeJS.ProcessEnv): number {
+  const probe = [
+    'const started = performance.now();',
+    `await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
+    'process.stdout.write(String(performance.now() - started));',
+  ].join('\n');
+  const result = spawnSync(process.execPath, ['--input-type=module', '--eval', probe], {
+    env: environment,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const milliseconds = Number(result.stdout);
+  if (result.status !== 0 || !Number.isFinite(milliseconds)) {
+    throw new Error(`import failed (exit ${result.status}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return milliseconds;
+}
+
+/** Sums the bytes each input contributes to the output by npm package (`@scope/name` or `name`). */
+function packageWeights(inputs: [string, { bytesInOutput: number }][]): [string, number][] {
+  const weights = new Map<string, number>();
+  for (const [path, { bytesInOutput }] of inputs) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+    const name = match ? match[1] : 'project';
+    weights.set(name, (weights.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...weights].sort((a, b) => b[1] - a[1]);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+interface Row {
+  name: FunctionName;
+  sizeKb?: number;
+  /** Output bytes per package (or `project` for our own code), heaviest first. */
+  packages?: [string, number][];
+  budgetKb: number;
+  importMs?: number;
+  error?: string;
+}
+
+async function measure(name: FunctionName, outdir: string, runs: number): Promise<Row> {
+  const budgetKb = authorizers.includes(name) ? budgets.authorizerKb : budgets.handlerKb;
+  const bundle = join(outdir, name, 'index.mjs');
+  let packages: [string, number][];
+  try {
+    const { metafile } = await build({
+      metafile: true,
+      entryPoints: [join(projectRoot, functions[name].entry)],
+      bundle: true,
+      platform: 'node',
+      outfile: bundle,
+      logLevel: 'silent',
+      format: lambdaBundleOptions.format,
+      target: lambdaBundleOptions.target,
+      minify: lambdaBundleOptions.minify,
+      sourcemap: lambdaBundleOptions.sourcemap,
+      mainFields: [...lambdaBundleOptions.mainFields],
+      banner: { ...lambdaBundleOptions.banner },
+      external: [...lambdaBundleOptions.external],
+    });
+    packages = packageWeights(Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs)));
+  } catch (error) {
+    return { name, budgetKb, error: `bundling failed: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const sizeKb = statSync(bundle).size / 1024;
+  try {
+    const environment = probeEnvironment(name);
+    const times = Array.from({ length: runs }, () => importMilliseconds(bundle, environment));
+    return { name, sizeKb, budgetKb, importMs: median(times), packages };
+  } catch (error) {
+    return { name, sizeKb, budgetKb, packages, error: (error as Error).message };
+  }
+}
+
+function printTable(rows: Row[], runs: number): void {
+  const header = ['handler', 'minified KB', 'budget KB', `import ms (median of ${runs})`, 'budget ms', 'note'];
+  const lines = rows.map((row) => {
+    const notes: string[] = [];
+    if (row.sizeKb !== undefined && row.sizeKb > row.budgetKb) notes.push('size over budget');
+    if (row.importMs !== undefined && row.importMs > budgets.importMs) notes.push('import over budget');
+    if (row.error) notes.push(row.error);
+    return [
+      row.name,
+      row.sizeKb === undefined ? '-' : row.sizeKb.toFixed(1),
+      String(row.budgetKb),
+      row.importMs === undefined ? '-' : row.importMs.toFixed(1),
+      String(budgets.importMs),
+      notes.join('; '),
+    ];
+  });
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column].length)));
+  const format = (cells: string[]) =>
+    cells.map((cell, column) =>
+      column === 0 || column === 5 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]),
+    );
+  console.log(format(header).join('  ').trimEnd());
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const line of lines) console.log(format(line).join('  ').trimEnd());
+}
+
+async function main(): Promise<void> {
+  const runs = runsFromArguments(process.argv.slice(2));
+  const outdir = mkdtempSync(join(tmpdir(), 'gateway-size-'));
+  try {
+    console.log(
+      `Bundling ${Object.keys(functions).length} handlers as deployed (${lambdaBundleOptions.format}, ` +
+        `${lambdaBundleOptions.target}, minified, AWS SDK bundled); node ${process.version} imports each ${runs} times.\n`,
+    );
+    const rows: Row[] = [];
+    // One at a time: parallel imports on a shared 2-core machine would measure contention, not the handler.
+    for (const name of Object.keys(functions) as FunctionName[]) rows.push(await measure(name, outdir, runs));
+    printTable(rows, runs);
+    if (process.argv.includes('--packages')) {
+      console.log('\nHeaviest packages per bundle (KB of minified output):');
+      for (const row of rows) {
+        const top = (row.packages ?? []).slice(0, 5).map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(1)}`);
+        console.log(`  ${row.name}: ${top.join(', ')}`);
+      }
+    }
+    if (rows.some((row) => row.error)) process.exitCode = 1;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+void main();
