@@ -604,7 +604,19 @@ export class RealtimeSocket extends Emitter {
             : 'transport error';
     if (reason === 'io server disconnect') this.wanted = false;
     this.markDisconnected(reason);
-    if (this.wanted) this.scheduleReconnect();
+    if (!this.wanted) {
+      this.dropRenewal();
+      return;
+    }
+    const renewal = this.renewal;
+    if (renewal) {
+      // The replacement already under way becomes the reconnection: one new connection, not two.
+      this.renewal = undefined;
+      renewal.isRenewal = false;
+      this.current = renewal;
+      return;
+    }
+    this.scheduleReconnect();
   }
 
   private onHandshakeFailed(attempt: Attempt, details: TransportClose): void {

@@ -277,6 +277,26 @@ describe('client adapter against a real ws server', () => {
     expect(socket.connected).toBe(true);
   });
 
+  it('when the old connection closes during a renewal, the renewal becomes the reconnection', async () => {
+    const socket = open({ auth: { token: 'user.user123' }, renewConnectionAfter: 100, ...fast });
+    const events: string[] = [];
+    socket.on('disconnect', (reason) => events.push(`disconnect ${reason}`));
+    socket.on('connect', () => events.push(`connect ${socket.id} (handshakes: ${gateway.handshakes.length})`));
+    await waitFor(() => socket.connected, 'connect');
+    gateway.helloDelayMs = 150;
+
+    await waitFor(() => gateway.connections.length === 2, 'the renewal opened');
+    gateway.connections[0].socket.close(1001, 'Going away');
+
+    await waitFor(() => events.length === 3, 'disconnect, then connect on the renewal');
+    // No third handshake: the renewal in flight was reused instead of starting a reconnection beside it.
+    expect(events).toEqual([
+      'connect conn-1 (handshakes: 1)',
+      'disconnect transport close',
+      'connect conn-2 (handshakes: 2)',
+    ]);
+  });
+
   it('turns frames it cannot read into error events', async () => {
     const socket = open({ auth: { token: 'user.user123' }, ...fast });
     const errors: Array<{ code: string; message: string }> = [];

@@ -33,6 +33,8 @@ export class FakeGateway {
   readonly connections: GatewayConnection[] = [];
   /** When set, handshakes get this status instead of being checked (e.g. 503 while "down"). */
   refuseWith: number | undefined;
+  /** Delay before answering `hello`, to hold a connection between open and authenticated. */
+  helloDelayMs = 0;
   /** When false, `ping` frames go unanswered (a dead peer). */
   answerPings = true;
   private server!: WebSocketServer;
@@ -110,7 +112,10 @@ export class FakeGateway {
       const frame = JSON.parse(String(raw)) as Record<string, unknown>;
       connection.frames.push(frame);
       if (frame.action === 'hello') {
-        this.push(connection, 'authenticated', { userId: connection.userId, connectionId: connection.connectionId });
+        const answer = () =>
+          this.push(connection, 'authenticated', { userId: connection.userId, connectionId: connection.connectionId });
+        if (this.helloDelayMs > 0) setTimeout(answer, this.helloDelayMs);
+        else answer();
       } else if (frame.action === 'ping' && this.answerPings) {
         this.push(connection, 'pong', { serverTime: new Date().toISOString() });
       }
