@@ -168,6 +168,14 @@ export interface RealtimeGatewayProps {
    */
   readonly jwtMaxTokenBytes?: number;
   /**
+   * Sets this account and region's API Gateway CloudWatch Logs role (`AWS::ApiGateway::Account`). WebSocket stages
+   * cannot write access logs without it: creating the stage fails with "CloudWatch Logs role ARN must be set in
+   * account settings to enable logging". It is one setting per account and region, so enable it in one stack
+   * only; the role is retained when the stack is deleted, so the setting never points at a deleted role.
+   * @default false - the account's API Gateway CloudWatch Logs role must already be set
+   */
+  readonly apiGatewayLogRole?: boolean;
+  /**
    * What happens to the registry table when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
@@ -294,6 +302,25 @@ export class RealtimeGateway extends Construct {
         }),
       },
     });
+
+    if (props.apiGatewayLogRole) {
+      const logRole = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+        assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        description: 'Lets API Gateway write WebSocket access logs (account-wide API Gateway setting)',
+        managedPolicies: [
+          iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      logRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      Validations.of(logRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The API Gateway account role must write to log groups of every API in the region, whose names are not ' +
+          'known here; the AWS managed policy is the one API Gateway documents for this role.',
+      });
+      const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: logRole.roleArn });
+      this.webSocketStage.node.addDependency(account);
+    }
 
     const values: EnvironmentValues = {
       tableName: this.table.tableName,

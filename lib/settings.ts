@@ -50,6 +50,7 @@ export const ContextKey = {
   permissionsClaim: 'permissionsClaim',
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
   tableRemovalPolicy: 'tableRemovalPolicy',
+  apiGatewayLogRole: 'apiGatewayLogRole',
 } as const;
 
 const secretAlgorithms: readonly SecretAlgorithm[] = ['HS256', 'HS384', 'HS512'];
@@ -146,6 +147,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
     jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),
     jwtMaxTokenBytes: context.integer(ContextKey.jwtMaxTokenBytes, { min: 256, max: 10_240 }),
+    apiGatewayLogRole: context.boolean(ContextKey.apiGatewayLogRole),
     tableRemovalPolicy:
       removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   };
@@ -231,6 +233,14 @@ class ContextValues {
     const match = choices.find((choice) => choice === wanted);
     if (!match) throw new InvalidContextError(key, `must be one of ${choices.join(', ')}, got "${value}"`);
     return match;
+  }
+
+  boolean(key: string): boolean | undefined {
+    const value = this.read(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new InvalidContextError(key, `must be true or false, got ${JSON.stringify(value)}`);
   }
 
   number(key: string): number | undefined {

@@ -74,6 +74,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
         jwtIssuer: 'https://issuer.example.com/',
         jwtAudience: 'realtime',
         allowedOrigins: 'https://app.example.com',
+        apiGatewayLogRole: 'true',
       },
     ],
   ])('has no unacknowledged finding in %s', (_mode, context) => {

@@ -436,6 +436,27 @@ describe('RealtimeGateway configuration', () => {
     expect(variables).toMatchObject({ CONNECTION_TTL_SECONDS: '14400', LOG_LEVEL: 'DEBUG' });
   });
 
+  it('leaves the account-wide API Gateway logging role alone unless asked', () => {
+    synthesizeGateway().template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  it('sets the API Gateway CloudWatch role when asked, before the WebSocket stage, and retains the role', () => {
+    const { template, gateway, logicalId } = synthesizeGateway({ apiGatewayLogRole: true });
+    const [[accountId, account]] = Object.entries(template.findResources('AWS::ApiGateway::Account'));
+    const roleId = account.Properties.CloudWatchRoleArn['Fn::GetAtt'][0];
+    template.hasResource('AWS::IAM::Role', {
+      Properties: Match.objectLike({
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })],
+        }),
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    expect(template.findResources('AWS::IAM::Role')[roleId]).toBeDefined();
+    const stage = template.findResources('AWS::ApiGatewayV2::Stage')[logicalId(gateway.webSocketStage)];
+    expect(stage.DependsOn).toContain(accountId);
+  });
+
   it('answers no CORS preflight when no browser origin is allowed', () => {
     const { template, gateway, logicalId } = synthesizeGateway();
     const api = template.findResources('AWS::ApiGatewayV2::Api')[logicalId(gateway.httpApi)];

@@ -37,6 +37,7 @@ describe('gatewayPropsFromContext', () => {
       jwtClockTolerance: undefined,
       jwtMaxTokenBytes: undefined,
       tableRemovalPolicy: undefined,
+      apiGatewayLogRole: undefined,
     });
   });
 
@@ -61,6 +62,7 @@ describe('gatewayPropsFromContext', () => {
       jwtClockToleranceSeconds: '10',
       jwtMaxTokenBytes: '4096',
       tableRemovalPolicy: 'retain',
+      apiGatewayLogRole: 'true',
     });
     expect(props).toEqual({
       stageName: 'dev',
@@ -81,6 +83,7 @@ describe('gatewayPropsFromContext', () => {
       jwtClockTolerance: Duration.seconds(10),
       jwtMaxTokenBytes: 4096,
       tableRemovalPolicy: RemovalPolicy.RETAIN,
+      apiGatewayLogRole: true,
     });
   });
 
@@ -160,6 +163,7 @@ describe('gatewayPropsFromContext', () => {
       'allowedMessageTypes',
       /"new message"/,
     ],
+    ['a flag that is not a boolean', { apiGatewayLogRole: 'yes' }, 'apiGatewayLogRole', /true or false, got "yes"/],
     ['a stage name with a slash', { stageName: 'prod/v2' }, 'stageName', /letters, digits/],
     ['an unknown removal policy', { tableRemovalPolicy: 'snapshot' }, 'tableRemovalPolicy', /destroy, retain/],
     ['an object where a string belongs', { stageName: { name: 'x' } }, 'stageName', /must be a string/],
