@@ -119,4 +119,22 @@ describe('websocket-client.html in Chromium against the local stack', () => {
     await refusedPage.screenshot({ path: resolve(artifactsDir, 'websocket-client-refused.png'), fullPage: true });
     expect(existsSync(resolve(artifactsDir, 'websocket-client-user123.png'))).toBe(true);
   }, 90_000);
+
+  it('opened as a file, loads the classic-script build and leaves the URLs to fill in', async () => {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+
+    await page.goto(`file://${resolve(root, 'websocket-client.html')}`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+
+    expect(
+      await page.evaluate(() => typeof (window as { RealtimeGateway?: { io?: unknown } }).RealtimeGateway?.io),
+    ).toBe('function');
+    expect(await page.inputValue('#wsUrl')).toBe('');
+    expect(await page.inputValue('#httpUrl')).toBe('');
+    await page.click('#connect');
+    await page.locator('#log li.error', { hasText: 'Fill in the WebSocket URL first' }).waitFor({ timeout: 5_000 });
+    expect(pageErrors).toEqual([]);
+  });
 });
