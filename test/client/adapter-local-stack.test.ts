@@ -11,8 +11,8 @@ import { waitFor } from './fake-gateway';
 describe('client adapter in Node against the local stack', () => {
   let stack: LocalStack;
   const sockets: RealtimeSocket[] = [];
-  const idleTimeoutMs = 600;
-  const maxConnectionMs = 2500;
+  const idleTimeoutMs = 1000;
+  const maxConnectionMs = 3000;
 
   const connect = async (userId: string, options: Parameters<typeof io>[1] = {}): Promise<RealtimeSocket> => {
     const token = await signDevToken(stack.jwtSecret, userId);
