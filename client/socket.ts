@@ -156,6 +156,16 @@ const lifecycleEvents = new Set([
   'removeListener',
 ]);
 
+/** Names socket.io-client itself refuses to emit; any other name is an action sent to the server. */
+const reservedEmitNames = new Set([
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+]);
+
 /** Frame types the server produces as answers; everything else is a message pushed to the user. */
 const answerFrameTypes = new Set(['authenticated', 'pong', 'error', 'delivery']);
 
@@ -373,7 +383,7 @@ export class RealtimeSocket extends Emitter {
    */
   emit(action: string, ...args: unknown[]): this {
     if (typeof action !== 'string' || action.length === 0) throw new TypeError('emit(): the action must be a string');
-    if (lifecycleEvents.has(action)) throw new Error(`emit(): "${action}" is a reserved event name`);
+    if (reservedEmitNames.has(action)) throw new Error(`emit(): "${action}" is a reserved event name`);
     if (args.some((arg) => typeof arg === 'function')) {
       throw new TypeError('emit(): acknowledgement callbacks are not supported; listen to "delivery" or "error"');
     }
