@@ -1,0 +1,139 @@
+/**
+ * Benchmark (figures only, no pass or fail) of the broadcast delivery core, issue 3's "Done when":
+ * 10,000 registered connections, a management endpoint that answers each post after 20 ms, 200 posts in flight.
+ * The floor is 10,000 × 20 ms / 200 = 1 s; the budget is 3 s within one invocation.
+ *
+ * Run: `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
+ * --page-size N --runs N`).
+ *
+ * What is real: the delivery core (`broadcast`), the `ApiGatewayManagementApiClient` built by `clients.ts` with its
+ * keep-alive socket pool and SigV4 signing, and a local HTTP server standing in for `@connections`, running in a
+ * child process so its event loop and CPU time are not the client's (the client's CPU per post is printed too). What is not: the registry is in memory
+ * (`bench/memory-registry.ts`), so the figures isolate posting from DynamoDB reads.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createManagementClient } from '../lambdas/core/clients';
+import { broadcast } from '../lambdas/core/delivery';
+import { createEnvelope } from '../lambdas/core/envelope';
+import { MemoryRegistry } from './memory-registry';
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '10000' },
+    'delay-ms': { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '200' },
+    segments: { type: 'string', default: '1' },
+    'page-size': { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const connections = Number(values.connections);
+const delayMs = Number(values['delay-ms']);
+const concurrency = Number(values.concurrency);
+const segments = Number(values.segments);
+const pageSize = Number(values['page-size']);
+const runs = Number(values.runs);
+
+// The client signs every request; any credentials do for a local endpoint.
+process.env.AWS_REGION ??= 'eu-west-1';
+process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+/** The stand-in management endpoint: answers every request after `delayMs`, counts them. */
+const endpointSource = `
+const { createServer } = require('node:http');
+const delayMs = Number(process.argv[1]);
+let posts = 0;
+const server = createServer((request, response) => {
+  request.resume();
+  request.on('end', () => setTimeout(() => { posts++; response.writeHead(200).end(); }, delayMs));
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+process.on('message', (message) => {
+  if (message === 'count') process.send({ posts });
+  if (message === 'stop') process.exit(0);
+});
+`;
+
+function startEndpoint(): Promise<{ endpoint: ChildProcess; port: number }> {
+  const endpoint = spawn(process.execPath, ['-e', endpointSource, String(delayMs)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve) =>
+    endpoint.once('message', (message) => resolve({ endpoint, port: (message as { port: number }).port })),
+  );
+}
+
+function postsSeen(endpoint: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    endpoint.once('message', (message) => resolve((message as { posts: number }).posts));
+    endpoint.send('count');
+  });
+}
+
+async function main(): Promise<void> {
+  const { endpoint, port } = await startEndpoint();
+  const registry = new MemoryRegistry({ pageSize });
+  for (let i = 0; i < connections; i++) {
+    await registry.register({ userId: `user${i % 2500}`, connectionId: `conn${String(i).padStart(6, '0')}=` });
+  }
+  const floorMs = (connections * delayMs) / concurrency;
+  console.log(
+    `broadcast-core: ${connections} connections, endpoint delay ${delayMs} ms, concurrency ${concurrency}, ` +
+      `segments ${segments}, page size ${pageSize}, node ${process.version}, ${cpus().length} CPUs, ` +
+      `load average ${loadavg()[0].toFixed(1)}`,
+  );
+  // The second variant turns on the SDK's `cacheMiddleware` (resolve the middleware stack once per command class
+  // instead of once per request): the per-post CPU the SDK spends is what bounds a broadcast here.
+  for (const variant of ['clients.ts as built', 'clients.ts + cacheMiddleware'] as const) {
+    const managementClient = createManagementClient({
+      endpoint: new URL(`http://127.0.0.1:${port}/bench`),
+      maxSockets: concurrency,
+    });
+    if (variant !== 'clients.ts as built') {
+      (managementClient.config as unknown as { cacheMiddleware: boolean }).cacheMiddleware = true;
+    }
+    console.log(`\n${variant}`);
+    console.log(
+      'run | elapsed ms | posts/s | elapsed / floor | client CPU ms per post | delivered | failed | complete',
+    );
+    for (let run = 1; run <= runs; run++) {
+      const start = performance.now();
+      const cpuBefore = process.cpuUsage();
+      const report = await broadcast(
+        {
+          registry,
+          managementClient,
+          concurrency,
+          scanSegments: segments,
+          timeMarginMs: 3000,
+          // Pretend to be a Lambda invocation with a 30 s timeout, so the deadline logic runs as it would on AWS.
+          remainingTimeMs: () => 30_000 - (performance.now() - start),
+        },
+        { envelope: createEnvelope('system', { message: 'Maintenance at 22:00', level: 'info' }) },
+      );
+      const elapsed = performance.now() - start;
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuMsPerPost = (cpu.user + cpu.system) / 1000 / report.connections;
+      console.log(
+        `${run} | ${elapsed.toFixed(0)} | ${((report.connections / elapsed) * 1000).toFixed(0)} | ` +
+          `${(elapsed / floorMs).toFixed(2)} | ${cpuMsPerPost.toFixed(3)} | ${report.delivered} | ${report.failed} | ` +
+          `${report.complete}`,
+      );
+    }
+    managementClient.destroy();
+  }
+  console.log(`\nfloor: ${connections} × ${delayMs} ms / ${concurrency} = ${floorMs.toFixed(0)} ms`);
+  console.log(`posts seen by the endpoint: ${await postsSeen(endpoint)}`);
+  endpoint.send('stop');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
