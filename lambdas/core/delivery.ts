@@ -23,6 +23,7 @@ import { encodeEnvelope } from './validation';
 
 /** The subset of a Powertools Logger the core uses, so tests and backends can pass their own. */
 export interface DeliveryLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
   warn(message: string, attributes: Record<string, unknown>): void;
 }
 
@@ -246,6 +247,16 @@ export async function deliverToUsers(
     if (recipient.delivered.length === 0 && recipient.failed.length === 0) report.notConnected.push(userId);
   }
   recordMetrics(deps, delivered, stale, failed);
+  deps.logger?.info('message delivered to users', {
+    messageId: report.messageId,
+    type: request.envelope.type,
+    from: request.envelope.from,
+    users: userIds.length,
+    notConnected: report.notConnected.length,
+    delivered,
+    stale,
+    failed,
+  });
   return report;
 }
 
@@ -323,6 +334,13 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
     report.notReached = notReached;
     deps.logger?.warn('broadcast stopped before reaching every connection', { messageId, notReached });
   }
+  deps.logger?.info('message broadcast', {
+    messageId,
+    type: request.envelope.type,
+    from: request.envelope.from,
+    ...counts,
+    complete: report.complete,
+  });
   return report;
 }
 

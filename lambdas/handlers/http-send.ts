@@ -11,7 +11,7 @@ import {
 } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
 import { httpErrors } from './middleware/http-errors';
-import { callerOf, type HttpEvent, httpRouter, jsonBodyOf } from './middleware/http-request';
+import { callerOf, type HttpEvent, httpRouter, jsonBodyOf, remainingTimeOf } from './middleware/http-request';
 import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
@@ -25,8 +25,6 @@ const policy = readPolicy(process.env);
 const rules = readMessageRules(process.env);
 const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
 
-const remainingTimeOf = (context: Context) => () => context.getRemainingTimeInMillis();
-
 const route = httpRouter('httpSend', {
   'POST /websocket/message/user': async (event, context) => {
     const caller = callerOf(event);
@@ -34,7 +32,7 @@ const route = httpRouter('httpSend', {
     const message = validateUserMessage(jsonBodyOf(event), rules);
     const report = await service.sendToUsers(message.userIds, message.type, message.data, {
       from: caller.userId,
-      remainingTimeMs: remainingTimeOf(context),
+      remainingTimeMs: remainingTimeOf(event, context),
     });
     return jsonResponse(200, report);
   },
@@ -44,7 +42,7 @@ const route = httpRouter('httpSend', {
     const message = validateUsersMessage(jsonBodyOf(event), rules);
     const report = await service.sendToUsers(message.userIds, message.type, message.data, {
       from: caller.userId,
-      remainingTimeMs: remainingTimeOf(context),
+      remainingTimeMs: remainingTimeOf(event, context),
     });
     return jsonResponse(200, report);
   },
@@ -54,7 +52,7 @@ const route = httpRouter('httpSend', {
     const message = validateBroadcastMessage(jsonBodyOf(event), rules);
     const report = await service.broadcast(message.type, message.data, {
       from: caller.userId,
-      remainingTimeMs: remainingTimeOf(context),
+      remainingTimeMs: remainingTimeOf(event, context),
     });
     return jsonResponse(200, report);
   },
@@ -67,7 +65,7 @@ const route = httpRouter('httpSend', {
       notification.title,
       notification.body,
       notification.data,
-      { from: caller.userId, remainingTimeMs: remainingTimeOf(context) },
+      { from: caller.userId, remainingTimeMs: remainingTimeOf(event, context) },
     );
     return jsonResponse(200, report);
   },

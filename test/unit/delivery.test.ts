@@ -40,13 +40,13 @@ const envelope = () => createEnvelope('chat', { message: 'Hello!' }, { from: 'se
 
 interface Fakes {
   registry: MemoryRegistry;
-  logger: { warn: jest.Mock };
+  logger: { info: jest.Mock; warn: jest.Mock };
   metrics: { addMetric: jest.Mock };
   deps: DeliveryDependencies;
 }
 
 function fakes(extra: Partial<DeliveryDependencies> = {}, registry = new MemoryRegistry()): Fakes {
-  const logger = { warn: jest.fn() };
+  const logger = { info: jest.fn(), warn: jest.fn() };
   const metrics = { addMetric: jest.fn() };
   return {
     registry,
@@ -70,8 +70,8 @@ beforeEach(() => {
 });
 
 describe('deliverToUsers', () => {
-  it('posts the same serialized envelope to every connection of each user and reports it', async () => {
-    const { registry, deps, metrics } = fakes();
+  it('posts the same serialized envelope to every connection of each user, reports and logs it', async () => {
+    const { registry, deps, metrics, logger } = fakes();
     await connect(registry, [
       ['alice', 'a1'],
       ['alice', 'a2'],
@@ -96,6 +96,16 @@ describe('deliverToUsers', () => {
       expect(JSON.parse(new TextDecoder().decode(input.Data as Uint8Array))).toEqual(message);
     }
     expect(metricValues(metrics)).toEqual({ MessagesDelivered: 3, StaleConnectionsRemoved: 0, PostsFailed: 0 });
+    expect(logger.info).toHaveBeenCalledWith('message delivered to users', {
+      messageId: message.id,
+      type: 'chat',
+      from: 'sender',
+      users: 3,
+      notConnected: 1,
+      delivered: 3,
+      stale: 0,
+      failed: 0,
+    });
   });
 
   it('removes a connection answered 410 (the recipient’s, not the sender’s) and reports it as stale', async () => {

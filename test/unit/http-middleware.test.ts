@@ -7,6 +7,7 @@ import {
   integerQueryOf,
   jsonBodyOf,
   pathUserIdOf,
+  remainingTimeOf,
 } from '../../lambdas/handlers/middleware/http-request';
 import { errorResponse, jsonResponse } from '../../lambdas/handlers/middleware/http-response';
 
@@ -90,5 +91,26 @@ describe('httpErrors', () => {
   it("falls back to Lambda's request id, and copes with a thrown non-Error", () => {
     const response = answer('a string', {});
     expect(JSON.parse(response?.body ?? '').error.requestId).toBe('lambda-request-id');
+  });
+});
+
+describe('remainingTimeOf', () => {
+  const context = { getRemainingTimeInMillis: () => 60_000 };
+  const receivedAt = 1_795_687_200_000;
+  const eventAt = (timeEpoch: number) => ({ requestContext: { timeEpoch } }) as HttpEvent;
+
+  it("is capped by what is left of the HTTP API's 30 s since the request arrived", () => {
+    expect(remainingTimeOf(eventAt(receivedAt), context, () => receivedAt + 1000)()).toBe(29_000);
+    expect(remainingTimeOf(eventAt(receivedAt), context, () => receivedAt + 28_500)()).toBe(1500);
+  });
+
+  it("is the function's own remaining time when that is shorter", () => {
+    const short = { getRemainingTimeInMillis: () => 5000 };
+    expect(remainingTimeOf(eventAt(receivedAt), short, () => receivedAt + 1000)()).toBe(5000);
+  });
+
+  it('ignores a timeEpoch the clocks cannot agree with', () => {
+    expect(remainingTimeOf(eventAt(receivedAt), context, () => receivedAt - 5000)()).toBe(60_000);
+    expect(remainingTimeOf(eventAt(receivedAt), context, () => receivedAt + 3_600_000)()).toBe(60_000);
   });
 });

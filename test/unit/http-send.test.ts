@@ -179,6 +179,20 @@ describe('POST /websocket/message/broadcast', () => {
     expect(body).toMatchObject({ complete: true, connections: 3, delivered: 3, failed: 0, stale: 0 });
     expect(postedEnvelopes()[0].envelope).toMatchObject({ type: 'system', from: 'user123' });
   });
+  it('stops and reports complete: false when the HTTP API timeout is near', async () => {
+    registryHolds({ user456: ['a', 'b'], user789: ['c'] });
+    const event = eventFrom('http-message-broadcast', (e) => {
+      withPermissions('ws:broadcast')(e);
+      // API Gateway received the request 29 s ago: 1 s is left of its 30 s, less than the 3 s margin.
+      e.requestContext.timeEpoch = Date.now() - 29_000;
+    });
+
+    const { statusCode, body } = await invoke(event);
+
+    expect(statusCode).toBe(200);
+    expect(body).toMatchObject({ complete: false, delivered: 0, notReached: { connections: 3, pages: 1 } });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
 });
 
 describe('POST /websocket/notification', () => {

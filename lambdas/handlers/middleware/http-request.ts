@@ -76,6 +76,32 @@ export function integerQueryOf(
   return value;
 }
 
+/** API Gateway answers the HTTP client 503 after 30 s, whatever the function's own timeout. */
+export const HTTP_API_INTEGRATION_TIMEOUT_MS = 30_000;
+
+/**
+ * Milliseconds left to answer: the lesser of the function's remaining time and what is left of the HTTP API's
+ * 30 s integration timeout since API Gateway received the request (`requestContext.timeEpoch`). A broadcast that
+ * watched only the function's clock could still be posting when the caller has already been told 503. A
+ * `timeEpoch` more than 30 s away from the function's clock (skew, or a replayed test event) is ignored.
+ *
+ * @example
+ * await service.broadcast(type, data, { remainingTimeMs: remainingTimeOf(event, context) });
+ */
+export function remainingTimeOf(
+  event: Pick<HttpEvent, 'requestContext'>,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  now: () => number = Date.now,
+): () => number {
+  const receivedAt = event.requestContext.timeEpoch;
+  return () => {
+    const lambdaRemaining = context.getRemainingTimeInMillis();
+    const elapsed = now() - receivedAt;
+    if (!Number.isFinite(elapsed) || elapsed < 0 || elapsed > HTTP_API_INTEGRATION_TIMEOUT_MS) return lambdaRemaining;
+    return Math.min(lambdaRemaining, HTTP_API_INTEGRATION_TIMEOUT_MS - elapsed);
+  };
+}
+
 /**
  * Dispatches on `event.routeKey` (`POST /websocket/message/user`). `routes` must cover exactly the routes the
  * route table gives `functionName`: a mismatch throws at cold start, so a route added to the table without a
