@@ -377,6 +377,8 @@ export class RealtimeGateway extends Construct {
           sourceMap: lambdaBundleOptions.sourcemap,
           mainFields: [...lambdaBundleOptions.mainFields],
           banner: esmRequireBanner,
+          // Warnings and errors only: `cdk synth -q` should not print ten size summaries.
+          logLevel: nodejs.LogLevel.WARNING,
           // The SDK is bundled, not taken from the runtime (see lib/bundling.ts).
           bundleAwsSDK: true,
           externalModules: [...lambdaBundleOptions.external],
