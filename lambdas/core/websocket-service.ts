@@ -12,7 +12,6 @@ import {
   disconnectConnections,
 } from './delivery';
 import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
-import { ConfigurationError } from './errors';
 import {
   type ConnectedUsersPage,
   type ConnectionRegistry,
@@ -41,8 +40,8 @@ export const DEFAULT_BROADCAST_TIME_MARGIN_MS = 3000;
 
 export interface WebSocketServiceOptions {
   registry: ConnectionRegistry;
-  /** The management API client; needed by the send and disconnect methods, not by the status ones. */
-  managementClient?: ApiGatewayManagementApiClient;
+  /** The management API client (`@connections`): posts and closes. */
+  managementClient: ApiGatewayManagementApiClient;
   /** Posts in flight at once; default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
   /** See {@link DEFAULT_BROADCAST_TIME_MARGIN_MS}. */
@@ -92,8 +91,63 @@ export function readDeliverySettings(
 }
 
 /**
- * Sends messages to connected users and manages their connections: the operations the old in-process Socket.IO
- * service offered, now over API Gateway's management API and the DynamoDB registry. The Lambda handlers use it;
+ * The read-only half of the library: who is connected, from the registry alone. The status function uses it
+ * without any management API client (it has no right to one); {@link WebSocketService} inherits it.
+ *
+ * @example
+ * const presence = new ConnectionPresence({ registry });
+ * await presence.isUserConnected('user123'); // true
+ */
+export class ConnectionPresence {
+  protected readonly registry: ConnectionRegistry;
+
+  constructor(options: { registry: ConnectionRegistry }) {
+    this.registry = options.registry;
+  }
+
+  /**
+   * Whether the user has at least one live connection.
+   *
+   * @example
+   * if (!(await service.isUserConnected('user123'))) await sendEmail(...);
+   */
+  async isUserConnected(userId: string): Promise<boolean> {
+    return (await this.registry.connectionsOf(checkUserId(userId, 'userId'))).length > 0;
+  }
+
+  /**
+   * One page of connected users; pass `nextCursor` back as `cursor` for the next page.
+   *
+   * @example
+   * let page = await service.getConnectedUsers({ limit: 50 });
+   * while (page.nextCursor) page = await service.getConnectedUsers({ limit: 50, cursor: page.nextCursor });
+   */
+  async getConnectedUsers(options: { limit?: number; cursor?: string } = {}): Promise<ConnectedUsersPage> {
+    return this.registry.listConnectedUsers({ limit: options.limit ?? 50, cursor: options.cursor });
+  }
+
+  /**
+   * Whether the user is connected, with each live connection and its `connectedAt`.
+   *
+   * @example
+   * await service.getUserStatus('user123');
+   * // { userId: 'user123', connected: true, connectionCount: 1,
+   * //   connections: [{ connectionId: 'abc=', connectedAt: '2026-11-26T10:00:00.000Z' }] }
+   */
+  async getUserStatus(userId: string): Promise<UserStatus> {
+    const connections = await this.registry.connectionsOf(checkUserId(userId, 'userId'));
+    return {
+      userId,
+      connected: connections.length > 0,
+      connectionCount: connections.length,
+      connections: connections.map(({ connectionId, connectedAt }) => ({ connectionId, connectedAt })),
+    };
+  }
+}
+
+/**
+ * Sends messages to connected users and manages their connections (and, from {@link ConnectionPresence}, tells
+ * who is connected): the operations the old in-process Socket.IO service offered, now over API Gateway's management API and the DynamoDB registry. The Lambda handlers use it;
  * so can any Node backend holding IAM credentials with `execute-api:ManageConnections` on the stage and access to
  * the registry table.
  *
@@ -101,9 +155,8 @@ export function readDeliverySettings(
  * const service = WebSocketService.fromEnvironment(); // TABLE_NAME and CALLBACK_URL from the environment
  * await service.sendToUser('user123', 'chat', { message: 'Hello!' });
  */
-export class WebSocketService {
-  private readonly registry: ConnectionRegistry;
-  private readonly managementClient?: ApiGatewayManagementApiClient;
+export class WebSocketService extends ConnectionPresence {
+  private readonly managementClient: ApiGatewayManagementApiClient;
   private readonly concurrency: number;
   private readonly broadcastTimeMarginMs: number;
   private readonly broadcastScanSegments: number;
@@ -116,7 +169,7 @@ export class WebSocketService {
    * const service = new WebSocketService({ registry, managementClient, concurrency: 100 });
    */
   constructor(options: WebSocketServiceOptions) {
-    this.registry = options.registry;
+    super(options);
     this.managementClient = options.managementClient;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.broadcastTimeMarginMs = options.broadcastTimeMarginMs ?? DEFAULT_BROADCAST_TIME_MARGIN_MS;
@@ -210,45 +263,6 @@ export class WebSocketService {
   }
 
   /**
-   * Whether the user has at least one live connection.
-   *
-   * @example
-   * if (!(await service.isUserConnected('user123'))) await sendEmail(...);
-   */
-  async isUserConnected(userId: string): Promise<boolean> {
-    return (await this.registry.connectionsOf(checkUserId(userId, 'userId'))).length > 0;
-  }
-
-  /**
-   * One page of connected users; pass `nextCursor` back as `cursor` for the next page.
-   *
-   * @example
-   * let page = await service.getConnectedUsers({ limit: 50 });
-   * while (page.nextCursor) page = await service.getConnectedUsers({ limit: 50, cursor: page.nextCursor });
-   */
-  async getConnectedUsers(options: { limit?: number; cursor?: string } = {}): Promise<ConnectedUsersPage> {
-    return this.registry.listConnectedUsers({ limit: options.limit ?? 50, cursor: options.cursor });
-  }
-
-  /**
-   * Whether the user is connected, with each live connection and its `connectedAt`.
-   *
-   * @example
-   * await service.getUserStatus('user123');
-   * // { userId: 'user123', connected: true, connectionCount: 1,
-   * //   connections: [{ connectionId: 'abc=', connectedAt: '2026-11-26T10:00:00.000Z' }] }
-   */
-  async getUserStatus(userId: string): Promise<UserStatus> {
-    const connections = await this.registry.connectionsOf(checkUserId(userId, 'userId'));
-    return {
-      userId,
-      connected: connections.length > 0,
-      connectionCount: connections.length,
-      connections: connections.map(({ connectionId, connectedAt }) => ({ connectionId, connectedAt })),
-    };
-  }
-
-  /**
    * Closes every connection of the user through the management API (one already gone is fine) and removes them
    * from the registry. Returns how many were closed; see {@link closeConnectionsOf} for the failures too.
    *
@@ -280,9 +294,6 @@ export class WebSocketService {
   }
 
   private deliveryDependencies(options: SendOptions): DeliveryDependencies {
-    if (!this.managementClient) {
-      throw new ConfigurationError(Setting.callbackUrl, 'is needed to send or disconnect: no management client');
-    }
     return {
       registry: this.registry,
       managementClient: this.managementClient,

@@ -4,18 +4,19 @@ import { getDocumentClient } from '../core/clients';
 import { logger, observability } from '../core/observability';
 import { authorize, authorizeForUser, readPolicy } from '../core/policy';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
-import { WebSocketService } from '../core/websocket-service';
+import { ConnectionPresence } from '../core/websocket-service';
 import { httpErrors } from './middleware/http-errors';
 import { callerOf, type HttpEvent, httpRouter, integerQueryOf, pathUserIdOf } from './middleware/http-request';
 import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
  * HTTP API status routes: read-only. Everyone may see their own status; another user's status and the list of
- * connected users need the admin permission. This function has no management client (and no IAM right to one).
+ * connected users need the admin permission. This function uses the library's read-only half: it has no
+ * management client (and no IAM right to one), which also keeps that client out of its bundle.
  */
 
 const policy = readPolicy(process.env);
-const service = new WebSocketService({
+const presence = new ConnectionPresence({
   registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(process.env) }),
 });
 
@@ -27,16 +28,16 @@ const route = httpRouter('httpStatus', {
     authorize(policy, callerOf(event), 'listConnectedUsers');
     const limit = integerQueryOf(event, 'limit', CONNECTED_USERS_PAGE);
     const cursor = event.queryStringParameters?.cursor || undefined;
-    return jsonResponse(200, await service.getConnectedUsers({ limit, cursor }));
+    return jsonResponse(200, await presence.getConnectedUsers({ limit, cursor }));
   },
   'GET /websocket/users/{userId}/status': async (event) => {
     const caller = callerOf(event);
     const userId = pathUserIdOf(event);
     authorizeForUser(policy, caller, 'status', userId);
-    return jsonResponse(200, await service.getUserStatus(userId));
+    return jsonResponse(200, await presence.getUserStatus(userId));
   },
   'GET /websocket/me/status': async (event) => {
-    return jsonResponse(200, await service.getUserStatus(callerOf(event).userId));
+    return jsonResponse(200, await presence.getUserStatus(callerOf(event).userId));
   },
 });
 

@@ -8,8 +8,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { MemoryRegistry } from '../../bench/memory-registry';
 import type { Envelope } from '../../lambdas/core/envelope';
-import { ConfigurationError, PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
-import { readDeliverySettings, WebSocketService } from '../../lambdas/core/websocket-service';
+import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+import { ConnectionPresence, readDeliverySettings, WebSocketService } from '../../lambdas/core/websocket-service';
 
 const managementClient = new ApiGatewayManagementApiClient({
   region: 'eu-west-1',
@@ -102,11 +102,11 @@ describe('sending', () => {
     expect(cutShort).toMatchObject({ complete: false, delivered: 0, notReached: { connections: 3 } });
   });
 
-  it('refuses to send without a management client, naming CALLBACK_URL', async () => {
-    const readOnly = new WebSocketService({ registry });
-    await expect(readOnly.sendToUser('user123', 'chat', 1)).rejects.toThrow(ConfigurationError);
-    await expect(readOnly.sendToUser('user123', 'chat', 1)).rejects.toThrow(/CALLBACK_URL/);
-    expect((await readOnly.getUserStatus('user123')).connectionCount).toBe(2);
+  it('ConnectionPresence answers status from the registry alone, with no management client', async () => {
+    const presence = new ConnectionPresence({ registry });
+    expect((await presence.getUserStatus('user123')).connectionCount).toBe(2);
+    expect(await presence.isUserConnected('user456')).toBe(true);
+    expect(presence).not.toHaveProperty('sendToUser');
   });
 });
 
