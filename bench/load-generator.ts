@@ -327,10 +327,14 @@ async function broadcast(command: BroadcastCommand): Promise<BroadcastResult> {
   const broadcasterToken = await signBenchToken(jwtSecret, 'bench-broadcaster', 'ws:broadcast');
   const runs: BroadcastRun[] = [];
   const windows: CpuWindow[] = [];
-  for (let repeat = 0; repeat < command.repeats; repeat++) {
+  for (let repeat = 0; repeat < command.warmupRuns + command.repeats; repeat++) {
+    const counted = repeat >= command.warmupRuns;
     const endWindow = startCpuWindow();
-    runs.push(await broadcastOnce(endpoints.httpUrl, broadcasterToken, command.completionTimeoutMs));
-    windows.push(endWindow());
+    const run = await broadcastOnce(endpoints.httpUrl, broadcasterToken, command.completionTimeoutMs);
+    if (counted) {
+      runs.push(run);
+      windows.push(endWindow());
+    }
     // Let the system finish its own bookkeeping before the next run is timed.
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

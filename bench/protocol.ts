@@ -97,6 +97,8 @@ export interface LatencyResult {
 
 export interface BroadcastCommand {
   command: 'broadcast';
+  /** Runs not counted, to warm both systems' broadcast paths. */
+  warmupRuns: number;
   repeats: number;
   /** A run whose last receipt has not arrived within this many ms counts as incomplete. */
   completionTimeoutMs: number;
