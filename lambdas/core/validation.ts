@@ -61,6 +61,9 @@ export function readMessageRules(env: Environment): MessageRules {
     if (type.length > MAX_TYPE_LENGTH || !MESSAGE_TYPE_PATTERN.test(type)) {
       throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is not a valid message type`);
     }
+    if (RESERVED_TYPES.has(type)) {
+      throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is reserved for server frames`);
+    }
   }
   return listed.length > 0 ? { maxUserIds, allowedTypes: new Set(listed) } : { maxUserIds };
 }

@@ -293,5 +293,8 @@ describe('readMessageRules', () => {
     expect(() => readMessageRules({ ALLOWED_MESSAGE_TYPES: 'chat,bad type' })).toThrow(
       'Configuration setting ALLOWED_MESSAGE_TYPES lists "bad type", which is not a valid message type',
     );
+    expect(() => readMessageRules({ ALLOWED_MESSAGE_TYPES: 'chat,delivery' })).toThrow(
+      'Configuration setting ALLOWED_MESSAGE_TYPES lists "delivery", which is reserved for server frames',
+    );
   });
 });
