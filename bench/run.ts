@@ -122,6 +122,7 @@ async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<Sys
     }
   };
 
+  if (deadlinePassed) return { ...measurements, failure: 'not run: the whole-run deadline passed' };
   try {
     progress(`${kind}: starting`);
     system = await startSystemProcess(kind, jwtSecret, `${resultsFolder}/${kind}-system.log`, 60_000);
