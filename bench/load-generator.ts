@@ -261,8 +261,9 @@ async function latency(command: LatencyCommand): Promise<LatencyResult> {
     p50Ms: percentile(samples, 50),
     p95Ms: percentile(samples, 95),
     p99Ms: percentile(samples, 99),
-    minMs: Math.min(...samples),
-    maxMs: Math.max(...samples),
+    // Percentiles 0 and 100 are the extremes, and NaN (not ±Infinity) when every send was lost.
+    minMs: percentile(samples, 0),
+    maxMs: percentile(samples, 100),
     openClients: openClientCount(),
     cpu: addWindows(windows),
   };

@@ -4,7 +4,7 @@
  */
 
 /**
- * The nearest-rank percentile of `values` (0 < percent <= 100); NaN for no values.
+ * The nearest-rank percentile of `values` (0 gives the least, 100 the greatest); NaN for no values.
  *
  * @example
  * percentile([5, 1, 3, 2, 4], 50); // 3
