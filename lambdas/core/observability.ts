@@ -4,26 +4,15 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import { type Environment, optionalString, Setting } from './config';
 import { ConfigurationError } from './errors';
+import { metricsNamespace, serviceName } from './metric-names';
 
 /**
  * Structured JSON logs and EMF metrics, one Logger and one Metrics per process, shared by every handler.
  * The old server's `DEBUG=...` becomes `LOG_LEVEL=DEBUG`.
  */
 
-export const serviceName = 'realtime-gateway';
-export const metricsNamespace = 'RealtimeGateway';
-
-/** Metric names, declared once so dashboards and alarms can rely on them. */
-export const MetricName = {
-  MessagesDelivered: 'MessagesDelivered',
-  StaleConnectionsRemoved: 'StaleConnectionsRemoved',
-  PostsFailed: 'PostsFailed',
-  AuthRefused: 'AuthRefused',
-  ConnectionsOpened: 'ConnectionsOpened',
-  ConnectionsClosed: 'ConnectionsClosed',
-} as const;
-
-export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+// Declared in a dependency-free module so the authorizers, which cannot afford Powertools, share them.
+export { MetricName, metricsNamespace, serviceName } from './metric-names';
 
 type PowertoolsLogLevel = (typeof LogLevel)[keyof typeof LogLevel];
 const logLevels = Object.values(LogLevel) as PowertoolsLogLevel[];
