@@ -184,7 +184,9 @@ export function renderReport(report: BenchReport): string {
       'Figures only, no pass or fail. A ratio above 1 means the local stack shows the larger figure: slower for ' +
       'times (ms), faster for rates (clients/s). Generator CPU is the load generator process’s CPU time over the ' +
       `measured window as a share of one core; above ${generatorSaturationPercent}% the figure is struck out as ` +
-      '"generator saturated (not a result)".',
+      '"generator saturated (not a result)", and a saturated round is left out of a figure that other rounds ' +
+      'can give. Close to that limit the generator is on the critical path of a broadcast (it is still decoding ' +
+      'messages when the system is done sending), so such a figure is an upper bound of the system’s own time.',
     '',
     'What runs where: each system runs alone in its own Node process (the local stack: API Gateway emulator, the ' +
       'real Lambda handlers and dynalite in one process; the reference: one Express + socket.io process with an ' +

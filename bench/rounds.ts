@@ -40,20 +40,19 @@ function combineRow(row: RowDefinition, perRound: readonly (Measurement | undefi
   }
 
   const label = (index: number) => `round ${index + 1}`;
-  const problems = perRound.flatMap((measurement, index) => {
-    if (!measurement) return [];
-    const found: string[] = [];
-    if (measurement.problem) found.push(`${label(index)}: ${measurement.problem}`);
-    if (unsaturated.length > 0 && hasFigure(measurement) && isSaturated(measurement)) {
-      const share = measurement.generatorCpu?.percentOfOneCore.toFixed(0);
-      found.push(`${label(index)} left out: generator saturated (${share}% of a core)`);
-    }
-    return found;
-  });
+  const problems = perRound.flatMap((measurement, index) =>
+    measurement?.problem ? [`${label(index)}: ${measurement.problem}`] : [],
+  );
+  // A saturated round is not the system's problem: it is said beside that round's figure, not as a problem.
   const details = perRound.flatMap((measurement, index) => {
     if (!measurement) return [];
     const figure = hasFigure(measurement) ? measurement.value.toFixed(row.digits) : 'no figure';
-    return [`${label(index)}: ${figure} ${row.unit}${measurement.detail ? ` (${measurement.detail})` : ''}`];
+    const how = measurement.detail ? ` (${measurement.detail})` : '';
+    const leftOut =
+      unsaturated.length > 0 && hasFigure(measurement) && isSaturated(measurement)
+        ? ` **left out: generator saturated (${measurement.generatorCpu?.percentOfOneCore.toFixed(0)}% of a core)**`
+        : '';
+    return [`${label(index)}: ${figure} ${row.unit}${how}${leftOut}`];
   });
 
   return {
