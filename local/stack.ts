@@ -10,6 +10,7 @@ import type { LambdaInvoker } from './emulator/lambda-runner';
 import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
 import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
 import { createConnectionTable, startLocalDynamo } from './local-dynamo';
+import { devSecretFile, rootDir } from './local-paths';
 import { loadRouteFunctions } from './route-functions';
 
 export interface LocalStackOptions {
@@ -47,15 +48,15 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** The repository root: handler entries in the route table are relative to it. */
-const rootDir = resolve(__dirname, '..');
-export const devSecretFile = resolve(rootDir, '.local', 'dev-secret');
 export const localTableName = 'realtime-gateway-connections';
-/** The page served locally and a page opened from a file (`Origin: null`). */
+/**
+ * The page the HTTP port serves, under both loopback names. A page opened from a file (`Origin: null`) is not in
+ * the default: the authorizer's origin check admits the opaque origin only under `ALLOWED_ORIGINS=*`, because
+ * any sandboxed frame can send it.
+ */
 export const defaultAllowedOrigins = (httpPort: number) => [
   `http://localhost:${httpPort}`,
   `http://127.0.0.1:${httpPort}`,
-  'null',
 ];
 const HTTP_AUTHORIZER_CACHE_TTL_MS = 300_000;
 

@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+
+/** What `npm start` accepts, as parsed from its arguments. */
+export interface StartArguments {
+  help: boolean;
+  host?: string;
+  wsPort?: number;
+  httpPort?: number;
+  dataDir?: string;
+  secret?: string;
+}
+
+export const startUsage = `Usage: npm start -- [options]
+
+Runs realtime-gateway locally: every handler behind an API Gateway emulator, with dynalite as DynamoDB.
+
+Options:
+  --host <address>     interface to listen on (default 127.0.0.1)
+  --ws-port <port>     WebSocket API and @connections (default 8090; 0 picks a free port)
+  --http-port <port>   HTTP API and the test page at / (default 8091; 0 picks a free port)
+  --data-dir <folder>  keep the registry in this folder (default: in memory)
+  --secret <secret>    HS256 signing secret (default: $JWT_SECRET, else .local/dev-secret, created on first start)
+  --help               show this help
+
+Environment: ALLOWED_ORIGINS, LOG_LEVEL and the other Lambda settings are passed to the handlers as on AWS.`;
+
+function port(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value > 65535) throw new Error(`--${name} must be a port number (0-65535), got "${raw}"`);
+  return value;
+}
+
+/**
+ * Parses `npm start` arguments; throws an error naming the bad option.
+ *
+ * @example
+ * parseStartArguments(['--ws-port', '9000']); // { help: false, wsPort: 9000 }
+ */
+export function parseStartArguments(argv: string[]): StartArguments {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      'ws-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      secret: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return {
+    help: values.help ?? false,
+    host: values.host,
+    wsPort: port('ws-port', values['ws-port']),
+    httpPort: port('http-port', values['http-port']),
+    dataDir: values['data-dir'],
+    secret: values.secret,
+  };
+}
+
+/** What `npm run token` accepts. */
+export interface TokenArguments {
+  help: boolean;
+  userId?: string;
+  scope?: string;
+  ttl?: string;
+  secret?: string;
+}
+
+export const tokenUsage = `Usage: npm run token -- <userId> [--scope "ws:admin ws:broadcast"] [--ttl 1h] [--secret <secret>]
+
+Prints a development token (HS256) signed with the local stack's secret ($JWT_SECRET, else .local/dev-secret).
+--ttl takes seconds or 90s, 15m, 1h, 7d (default 1h).`;
+
+/**
+ * Parses `npm run token` arguments.
+ *
+ * @example
+ * parseTokenArguments(['user123', '--scope', 'ws:admin']); // { help: false, userId: 'user123', scope: 'ws:admin' }
+ */
+export function parseTokenArguments(argv: string[]): TokenArguments {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      scope: { type: 'string' },
+      ttl: { type: 'string' },
+      secret: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length > 1)
+    throw new Error(`expected one userId, got ${positionals.length}: ${positionals.join(' ')}`);
+  return {
+    help: values.help ?? false,
+    userId: positionals[0],
+    scope: values.scope,
+    ttl: values.ttl,
+    secret: values.secret,
+  };
+}

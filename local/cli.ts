@@ -1,0 +1,85 @@
+import { parseStartArguments, startUsage } from './cli-arguments';
+import { signDevToken } from './dev-tokens';
+import type { LocalStack } from './stack';
+
+// The SDK warns about Node 20 when it loads; the stack (and with it the SDK) is imported after this is set.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** The users the old server's testers used, and an admin who may broadcast and manage. */
+const demoUsers = ['user123', 'user456', 'user789'];
+const adminScope = 'ws:admin ws:broadcast';
+
+/** Shows loopback URLs as `localhost`, as the old server printed them. */
+const friendly = (url: string) => url.replace('//127.0.0.1:', '//localhost:');
+
+async function main(): Promise<void> {
+  const args = parseStartArguments(process.argv.slice(2));
+  if (args.help) {
+    console.log(startUsage);
+    return;
+  }
+  const started = Date.now();
+  // Lambda settings given in the shell (ALLOWED_ORIGINS, LOG_LEVEL, ...) reach the handlers as on AWS.
+  const environment: Record<string, string> = {};
+  for (const name of ['ALLOWED_ORIGINS', 'LOG_LEVEL', 'MAX_USER_IDS', 'ALLOWED_MESSAGE_TYPES', 'PERMISSIONS_CLAIM']) {
+    const value = process.env[name];
+    if (value) environment[name] = value;
+  }
+  const { startLocalStack } = await import('./stack');
+  const stack = await startLocalStack({
+    host: args.host,
+    wsPort: args.wsPort,
+    httpPort: args.httpPort,
+    dataDir: args.dataDir,
+    jwtSecret: args.secret ?? process.env.JWT_SECRET,
+    environment,
+  });
+  installShutdown(stack);
+
+  const tokens = await Promise.all([
+    ...demoUsers.map(async (user) => [user, await signDevToken(stack.jwtSecret, user, { ttl: '12h' })] as const),
+    signDevToken(stack.jwtSecret, 'admin', { scope: adminScope, ttl: '12h' }).then(
+      (token) => ['admin', token] as const,
+    ),
+  ]);
+  console.log(`realtime-gateway local stack ready in ${Date.now() - started} ms
+
+  WebSocket API   ${friendly(stack.wsUrl)}
+  HTTP API        ${friendly(stack.httpUrl)}   (test page at /)
+  @connections    ${friendly(stack.connectionsUrl)}
+  registry        table ${stack.tableName} on dynalite ${stack.dynamoEndpoint}${args.dataDir ? ` (data in ${args.dataDir})` : ' (in memory)'}
+
+Tokens (valid 12 h; more with: npm run token -- <userId> [--scope "..."] [--ttl 1h]):`);
+  for (const [user, token] of tokens) {
+    console.log(`  ${user.padEnd(8)}${user === 'admin' ? ` (${adminScope})` : ''}\n    ${token}`);
+  }
+  console.log(`
+Try:  npx wscat -c "${friendly(stack.wsUrl)}" -H "Authorization: Bearer <token>"   then send {"action":"hello"}
+      curl -X POST ${friendly(stack.httpUrl)}/websocket/message/user -H "Authorization: Bearer <token>" \\
+           -H "Content-Type: application/json" -d '{"userId":"user123","type":"chat","data":{"message":"Hello!"}}'
+Ctrl-C stops everything.`);
+}
+
+/** Ctrl-C / SIGTERM: close sockets with 1001, run $disconnect for each, stop dynalite, exit. A second signal forces exit. */
+function installShutdown(stack: LocalStack): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log(`\n${signal}: closing connections (1001) and running $disconnect for each...`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(`npm start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
