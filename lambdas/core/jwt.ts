@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   createRemoteJWKSet,
   errors,
@@ -18,13 +17,15 @@ import {
   Setting,
 } from './config';
 import { ConfigurationError } from './errors';
+import { extensionSecretSource, type SecretSource } from './secret-source';
 
 /**
  * JWT verification shared by both Lambda authorizers (WebSocket `$connect` and the HTTP API).
  *
  * Two mutually exclusive modes:
  * - **secret**: an HS256/384/512 shared secret. On AWS only its ARN is configured (`JWT_SECRET_ARN`) and the
- *   secret string is read from Secrets Manager once per cold start; `JWT_SECRET` holds the secret itself and is
+ *   secret string is read from Secrets Manager once per cold start, through the Parameters and Secrets Lambda
+ *   Extension rather than the SDK (see `secret-source.ts`: the authorizer's 40 KB budget); `JWT_SECRET` holds the secret itself and is
  *   meant for the local stack and tests only (an environment variable is visible to anyone who can read the
  *   function's configuration).
  * - **jwks**: asymmetric tokens (RS*, PS*, ES*) checked against the key set at `JWKS_URL` (Cognito, Auth0, ...),
@@ -251,7 +252,7 @@ export interface TokenVerifier {
 
 export interface TokenVerifierDependencies {
   /** Required in secrets-manager mode; used once, the secret is then kept for the life of the process. */
-  secretsManager?: Pick<SecretsManagerClient, 'send'>;
+  secretSource?: SecretSource;
 }
 
 type KeyResolver = { kind: 'symmetric'; key: () => Promise<Uint8Array> } | { kind: 'jwks'; keySet: JWTVerifyGetKey };
@@ -262,7 +263,7 @@ type KeyResolver = { kind: 'symmetric'; key: () => Promise<Uint8Array> } | { kin
  * fetch anything else).
  *
  * @example
- * const verifier = createTokenVerifier(readJwtConfig(process.env), { secretsManager: new SecretsManagerClient({}) });
+ * const verifier = createTokenVerifier(readJwtConfig(process.env), { secretSource: extensionSecretSource(process.env) });
  * const { userId, permissions } = await verifier.verify(token);
  */
 export function createTokenVerifier(config: JwtConfig, deps: TokenVerifierDependencies = {}): TokenVerifier {
@@ -330,14 +331,14 @@ function createKeyResolver(config: JwtConfig, deps: TokenVerifierDependencies): 
       return { kind: 'symmetric', key: async () => secret };
     }
     case 'secrets-manager': {
-      const client = deps.secretsManager;
-      if (!client) throw new ConfigurationError(Setting.jwtSecretArn, 'is set but no Secrets Manager client was given');
+      const secretSource = deps.secretSource;
+      if (!secretSource) throw new ConfigurationError(Setting.jwtSecretArn, 'is set but no secret source was given');
       let pending: Promise<Uint8Array> | undefined;
       return {
         kind: 'symmetric',
         key: () => {
           // One fetch per process; a failed fetch is forgotten so that the next invocation tries again.
-          pending ??= fetchSecret(client, source.secretArn).catch((error: unknown) => {
+          pending ??= fetchSecret(secretSource, source.secretArn).catch((error: unknown) => {
             pending = undefined;
             throw error;
           });
@@ -348,14 +349,13 @@ function createKeyResolver(config: JwtConfig, deps: TokenVerifierDependencies): 
   }
 }
 
-async function fetchSecret(client: Pick<SecretsManagerClient, 'send'>, secretArn: string): Promise<Uint8Array> {
+async function fetchSecret(secretSource: SecretSource, secretArn: string): Promise<Uint8Array> {
   let secretString: string | undefined;
   try {
-    const output = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    secretString = output.SecretString;
+    secretString = await secretSource.secretString(secretArn);
   } catch (error) {
     throw new VerificationKeyUnavailableError(
-      `Could not read the JWT secret named by ${Setting.jwtSecretArn} from Secrets Manager`,
+      `Could not read the JWT secret named by ${Setting.jwtSecretArn} from Secrets Manager: ${(error as Error).message}`,
       { cause: error },
     );
   }
@@ -460,8 +460,8 @@ let sharedVerifier: TokenVerifier | undefined;
 
 /**
  * The process's one verifier: configuration read from the environment on the first call (handlers make it at
- * module scope, so a bad setting fails the cold start and names the setting), and in secrets-manager mode one
- * Secrets Manager client whose secret is fetched on the first verification and then kept.
+ * module scope, so a bad setting fails the cold start and names the setting), and in secrets-manager mode the
+ * Parameters and Secrets extension as the secret source, asked on the first verification and then kept.
  *
  * @example
  * const verifier = sharedTokenVerifier(); // at module scope of an authorizer
@@ -471,7 +471,7 @@ export function sharedTokenVerifier(env: Environment = process.env): TokenVerifi
   if (!sharedVerifier) {
     const config = readJwtConfig(env);
     const deps: TokenVerifierDependencies =
-      config.keySource.kind === 'secrets-manager' ? { secretsManager: new SecretsManagerClient({}) } : {};
+      config.keySource.kind === 'secrets-manager' ? { secretSource: extensionSecretSource(env) } : {};
     sharedVerifier = createTokenVerifier(config, deps);
   }
   return sharedVerifier;

@@ -1,8 +1,12 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import type { AuthorizerContext } from '../core/authorizer-context';
+import {
+  type AuthorizerTelemetry,
+  createAuthorizerTelemetry,
+  metricsDisabledIn,
+  readAuthorizerLogLevel,
+} from '../core/authorizer-telemetry';
 import {
   authorizerContextOf,
   sharedTokenVerifier,
@@ -10,7 +14,6 @@ import {
   type TokenRejectionReason,
   type TokenVerifier,
 } from '../core/jwt';
-import { logger, MetricName, metrics, observability } from '../core/observability';
 import { bearerTokenOf } from '../core/token-carriers';
 
 /**
@@ -59,13 +62,12 @@ export async function decideHttpRequest(
  * `AuthRefused` with the reason as a dimension.
  *
  * @example
- * const authorize = createHttpAuthorizer({ verifier, logger, metrics });
+ * const authorize = createHttpAuthorizer({ verifier, telemetry });
  * await authorize(event); // { isAuthorized: true, context } or throws 'Unauthorized'
  */
 export function createHttpAuthorizer(deps: {
   verifier: TokenVerifier;
-  logger: Logger;
-  metrics: Metrics;
+  telemetry: AuthorizerTelemetry;
 }): (event: APIGatewayRequestAuthorizerEventV2) => Promise<HttpAuthorizerResult> {
   return async (event) => {
     let decision: HttpAuthorizationDecision;
@@ -73,19 +75,18 @@ export function createHttpAuthorizer(deps: {
       decision = await decideHttpRequest(event.headers, deps.verifier);
     } catch (error) {
       // The verification key could not be obtained: the server's trouble, so a 500, not a misleading 401.
-      deps.logger.error('Token verification could not run', { error });
+      deps.telemetry.error('Token verification could not run', { error });
       throw error;
     }
     if (decision.outcome === 'allow') return { isAuthorized: true, context: decision.context };
 
-    deps.logger.warn('HTTP request refused', {
+    deps.telemetry.warn('HTTP request refused', {
       reason: decision.reason,
       detail: decision.message,
       routeKey: event.routeKey,
       sourceIp: event.requestContext?.http?.sourceIp,
     });
-    deps.metrics.addDimensions({ authorizer: 'http', reason: decision.reason });
-    deps.metrics.addMetric(MetricName.AuthRefused, MetricUnit.Count, 1);
+    deps.telemetry.countRefusal({ authorizer: 'http', reason: decision.reason });
     // This exact message is what makes API Gateway answer 401 instead of 500.
     throw new Error('Unauthorized');
   };
@@ -93,5 +94,9 @@ export function createHttpAuthorizer(deps: {
 
 // Read once per cold start: a missing or bad setting fails here, naming the setting.
 const verifier = sharedTokenVerifier();
+const telemetry = createAuthorizerTelemetry({
+  level: readAuthorizerLogLevel(process.env),
+  metricsDisabled: metricsDisabledIn(process.env),
+});
 
-export const handler = middy(createHttpAuthorizer({ verifier, logger, metrics })).use(observability());
+export const handler = middy(createHttpAuthorizer({ verifier, telemetry })).use(telemetry.middleware());

@@ -1,7 +1,11 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { AuthorizerContext } from '../core/authorizer-context';
+import {
+  type AuthorizerTelemetry,
+  createAuthorizerTelemetry,
+  metricsDisabledIn,
+  readAuthorizerLogLevel,
+} from '../core/authorizer-telemetry';
 import {
   authorizerContextOf,
   sharedTokenVerifier,
@@ -10,7 +14,6 @@ import {
   type TokenVerifier,
   type VerifiedIdentity,
 } from '../core/jwt';
-import { logger, MetricName, metrics, observability } from '../core/observability';
 import { isOriginAllowed, type OriginPolicy, readOriginPolicy } from '../core/origin';
 import { type CarriedToken, extractToken, headerValue, type TokenCarrier } from '../core/token-carriers';
 
@@ -116,16 +119,15 @@ function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string)
  * counted as `AuthRefused`, with the reason as a dimension.
  *
  * @example
- * const authorize = createWebSocketAuthorizer({ verifier, originPolicy, logger, metrics });
+ * const authorize = createWebSocketAuthorizer({ verifier, originPolicy, telemetry });
  * const result = await authorize(event); // Allow policy with context, Deny policy, or throws 'Unauthorized'
  */
 export function createWebSocketAuthorizer(
-  deps: ConnectAuthorizationDependencies & { logger: Logger; metrics: Metrics },
+  deps: ConnectAuthorizationDependencies & { telemetry: AuthorizerTelemetry },
 ): (event: WebSocketAuthorizerEvent) => Promise<WebSocketAuthorizerResult> {
   const refused = (reason: string, details: Record<string, unknown>): void => {
-    deps.logger.warn('WebSocket connection refused', { reason, ...details });
-    deps.metrics.addDimensions({ authorizer: 'websocket', reason });
-    deps.metrics.addMetric(MetricName.AuthRefused, MetricUnit.Count, 1);
+    deps.telemetry.warn('WebSocket connection refused', { reason, ...details });
+    deps.telemetry.countRefusal({ authorizer: 'websocket', reason });
   };
 
   return async (event) => {
@@ -136,13 +138,13 @@ export function createWebSocketAuthorizer(
     } catch (error) {
       // The key could not be obtained (Secrets Manager or JWKS down, a bad secret): fail loudly, API Gateway
       // answers 500, rather than telling a caller with a good token that it is unauthorized.
-      deps.logger.error('Token verification could not run', { error });
+      deps.telemetry.error('Token verification could not run', { error });
       throw error;
     }
 
     switch (decision.outcome) {
       case 'allow':
-        deps.logger.info('WebSocket connection authorized', {
+        deps.telemetry.info('WebSocket connection authorized', {
           userId: decision.identity.userId,
           carrier: decision.carrier,
         });
@@ -161,7 +163,11 @@ export function createWebSocketAuthorizer(
 // Read once per cold start: a missing or bad setting fails here, naming the setting.
 const verifier = sharedTokenVerifier();
 const originPolicy = readOriginPolicy(process.env);
+const telemetry = createAuthorizerTelemetry({
+  level: readAuthorizerLogLevel(process.env),
+  metricsDisabled: metricsDisabledIn(process.env),
+});
 
-export const handler = middy(createWebSocketAuthorizer({ verifier, originPolicy, logger, metrics })).use(
-  observability(),
+export const handler = middy(createWebSocketAuthorizer({ verifier, originPolicy, telemetry })).use(
+  telemetry.middleware(),
 );

@@ -1,13 +1,13 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
+import { extensionSecretSource } from '../../lambdas/core/secret-source';
+import { secretAnswer, startSecretsExtension } from '../helpers/secrets-extension';
+import { capturedTelemetry } from '../helpers/telemetry';
 import {
   craftToken,
   createTestSecret,
@@ -18,7 +18,6 @@ import {
 } from '../helpers/tokens';
 
 type AuthorizerModule = typeof import('../../lambdas/handlers/http-authorizer');
-type ObservabilityModule = typeof import('../../lambdas/core/observability');
 
 // The HTTP authorizer holds no registry or management client at all; these mocks catch any command it might send.
 const dynamoMock = mockClient(DynamoDBClient);
@@ -50,15 +49,13 @@ const httpEvent = (token?: string, fixture = 'http-authorizer-bearer.json'): API
   loadEventFixture<APIGatewayRequestAuthorizerEventV2>(fixture, token);
 
 let authorizerModule: AuthorizerModule;
-let observability: ObservabilityModule;
 
 beforeAll(async () => {
-  // The exported handler reads its configuration at import, as on a cold start.
+  // The exported handler reads its configuration at import, as on a cold start: logs off, metrics on.
   process.env.JWT_SECRET = testSecret;
   process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   authorizerModule = await import('../../lambdas/handlers/http-authorizer');
-  observability = await import('../../lambdas/core/observability');
 });
 
 beforeEach(() => {
@@ -87,17 +84,25 @@ describe('http-authorizer handler (as deployed)', () => {
     expectNothingElseTouched();
   });
 
-  it('answers Unauthorized (401) without an Authorization header, and flushes the refusal metric', async () => {
+  it('answers Unauthorized (401) without an Authorization header, and writes the refusal metric', async () => {
     // GIVEN
     const event = httpEvent();
     delete event.headers?.authorization;
-    const addMetric = jest.spyOn(observability.metrics, 'addMetric');
-    const publish = jest.spyOn(observability.metrics, 'publishStoredMetrics');
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
 
-    // THEN
-    await expect(authorizerModule.handler(event, lambdaContext)).rejects.toThrow(/^Unauthorized$/);
-    expect(addMetric).toHaveBeenCalledWith('AuthRefused', 'Count', 1);
-    expect(publish).toHaveBeenCalledTimes(1);
+    // WHEN
+    const outcome = await authorizerModule.handler(event, lambdaContext).catch((error: unknown) => error);
+    write.mockRestore();
+
+    // THEN one EMF line (LOG_LEVEL=SILENT silences the log line, not the metric)
+    expect((outcome as Error).message).toBe('Unauthorized');
+    expect(written.map((chunk) => JSON.parse(chunk))).toEqual([
+      expect.objectContaining({ authorizer: 'http', reason: 'no_token', AuthRefused: 1 }),
+    ]);
     expectNothingElseTouched();
   });
 });
@@ -106,13 +111,10 @@ describe('createHttpAuthorizer', () => {
   const verifier = createTokenVerifier(readJwtConfig({ JWT_SECRET: testSecret }));
 
   function authorizerWith(tokenVerifier: TokenVerifier) {
-    const logger = new Logger({ serviceName: 'realtime-gateway', logLevel: 'SILENT' });
-    const metrics = new Metrics({ namespace: 'RealtimeGateway', serviceName: 'realtime-gateway' });
+    const captured = capturedTelemetry();
     return {
-      warn: jest.spyOn(logger, 'warn'),
-      addMetric: jest.spyOn(metrics, 'addMetric'),
-      addDimensions: jest.spyOn(metrics, 'addDimensions'),
-      authorize: authorizerModule.createHttpAuthorizer({ verifier: tokenVerifier, logger, metrics }),
+      ...captured,
+      authorize: authorizerModule.createHttpAuthorizer({ verifier: tokenVerifier, telemetry: captured.telemetry }),
     };
   }
 
@@ -161,15 +163,25 @@ describe('createHttpAuthorizer', () => {
     async (_name, makeEvent, reason) => {
       // GIVEN
       const event = await makeEvent();
-      const { authorize, warn, addMetric, addDimensions } = authorizerWith(verifier);
+      const { authorize, lines, logs, emfRecords } = authorizerWith(verifier);
 
       // THEN
       await expect(authorize(event)).rejects.toThrow(/^Unauthorized$/);
-      expect(warn.mock.calls[0]?.[1]).toMatchObject({ reason, routeKey: 'POST /websocket/message/user' });
+      expect(logs('WARN')).toEqual([
+        expect.objectContaining({ message: 'HTTP request refused', reason, routeKey: 'POST /websocket/message/user' }),
+      ]);
       const token = event.headers?.authorization?.split(' ')[1] ?? event.queryStringParameters?.token;
-      if (token) expect(JSON.stringify(warn.mock.calls)).not.toContain(token);
-      expect(addDimensions).toHaveBeenCalledWith({ authorizer: 'http', reason });
-      expect(addMetric).toHaveBeenCalledWith('AuthRefused', 'Count', 1);
+      if (token) expect(JSON.stringify(lines)).not.toContain(token);
+      expect(emfRecords()).toEqual([
+        expect.objectContaining({
+          _aws: expect.objectContaining({
+            CloudWatchMetrics: [expect.objectContaining({ Namespace: 'RealtimeGateway' })],
+          }),
+          authorizer: 'http',
+          reason,
+          AuthRefused: 1,
+        }),
+      ]);
       expectNothingElseTouched();
     },
   );
@@ -182,20 +194,34 @@ describe('createHttpAuthorizer', () => {
   });
 
   it('fails the invocation (500), not with Unauthorized, when the secret cannot be read', async () => {
-    const secretsManager = mockClient(SecretsManagerClient);
-    secretsManager.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'));
-    const unavailable = createTokenVerifier(
-      readJwtConfig({ JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf' }),
-      { secretsManager: new SecretsManagerClient({}) },
-    );
-    const { authorize, addMetric } = authorizerWith(unavailable);
+    // GIVEN the extension relays Secrets Manager's refusal
+    const extension = await startSecretsExtension(() => ({
+      status: 400,
+      body: 'AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue',
+    }));
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf';
+    const unavailable = createTokenVerifier(readJwtConfig({ JWT_SECRET_ARN: secretArn }), {
+      secretSource: extensionSecretSource({
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+        AWS_SESSION_TOKEN: 't',
+      }),
+    });
+    const { authorize, emfRecords, logs } = authorizerWith(unavailable);
 
+    // WHEN
     const error = (await authorize(httpEvent(await signTestToken('user123'))).catch(
       (caught: unknown) => caught,
     )) as Error;
 
+    // THEN
     expect(error.name).toBe('VerificationKeyUnavailableError');
-    expect(addMetric).not.toHaveBeenCalled();
-    secretsManager.restore();
+    expect(error.message).toMatch(/JWT_SECRET_ARN.*AccessDeniedException/);
+    expect(emfRecords()).toEqual([]);
+    expect(logs('ERROR')).toHaveLength(1);
+
+    // AND once the extension answers, the same verifier recovers
+    extension.answerWith(() => secretAnswer(testSecret, secretArn));
+    await expect(authorize(httpEvent(await signTestToken('user123')))).resolves.toMatchObject({ isAuthorized: true });
+    await extension.close();
   });
 });

@@ -1,6 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-jest';
 import { ConfigurationError } from '../../lambdas/core/errors';
 import {
   authorizerContextOf,
@@ -11,6 +8,8 @@ import {
   type TokenVerifier,
   VerificationKeyUnavailableError,
 } from '../../lambdas/core/jwt';
+import { extensionSecretSource } from '../../lambdas/core/secret-source';
+import { type SecretsExtensionStandIn, secretAnswer, startSecretsExtension } from '../helpers/secrets-extension';
 import {
   craftToken,
   createSigningKey,
@@ -292,17 +291,24 @@ describe('verify, secret mode', () => {
   });
 });
 
-describe('verify, Secrets Manager mode', () => {
+describe('verify, Secrets Manager mode (through the Parameters and Secrets extension)', () => {
   const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:realtime-gateway-jwt-AbCdEf';
-  const secretsManager = mockClient(SecretsManagerClient);
+  let extension: SecretsExtensionStandIn;
   const newVerifier = (): TokenVerifier =>
-    createTokenVerifier(readJwtConfig({ JWT_SECRET_ARN: secretArn }), { secretsManager: new SecretsManagerClient({}) });
+    createTokenVerifier(readJwtConfig({ JWT_SECRET_ARN: secretArn }), {
+      secretSource: extensionSecretSource({
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+        AWS_SESSION_TOKEN: 'session-token',
+      }),
+    });
 
-  beforeEach(() => secretsManager.reset());
+  beforeEach(async () => {
+    extension = await startSecretsExtension(() => secretAnswer(testSecret, secretArn));
+  });
+  afterEach(() => extension.close());
 
   it('fetches the secret once across several verifications', async () => {
     // GIVEN
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: testSecret });
     const verifier = newVerifier();
 
     // WHEN
@@ -313,33 +319,36 @@ describe('verify, Secrets Manager mode', () => {
 
     // THEN
     expect(users).toEqual(['u1', 'u2', 'u3']);
-    expect(secretsManager).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
-    expect(secretsManager).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: secretArn });
+    expect(extension.requests.map((request) => request.secretId)).toEqual([secretArn]);
   });
 
   it('refuses an oversized token without fetching the secret', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: testSecret });
     expect(await refusalOf(newVerifier(), 'a'.repeat(9000))).toBe('too_large');
-    expect(secretsManager).toHaveReceivedCommandTimes(GetSecretValueCommand, 0);
+    expect(extension.requests).toHaveLength(0);
   });
 
-  it('reports an unavailable secret as the server trouble it is, then retries on the next call', async () => {
-    // GIVEN the first fetch fails, the second succeeds
-    secretsManager
-      .on(GetSecretValueCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
-      .resolves({ SecretString: testSecret });
+  it('reports an unavailable secret as the server trouble it is, naming JWT_SECRET_ARN, then retries', async () => {
+    // GIVEN the first request is refused, the second answered
+    extension.answerWith(() => {
+      extension.answerWith(() => secretAnswer(testSecret, secretArn));
+      return { status: 400, body: 'ThrottlingException: Rate exceeded' };
+    });
     const verifier = newVerifier();
     const token = await signTestToken('user123');
 
     // THEN
-    await expect(verifier.verify(token)).rejects.toBeInstanceOf(VerificationKeyUnavailableError);
+    const error = await verifier.verify(token).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(VerificationKeyUnavailableError);
+    expect((error as Error).message).toBe(
+      'Could not read the JWT secret named by JWT_SECRET_ARN from Secrets Manager: ' +
+        'The Parameters and Secrets extension answered 400: ThrottlingException: Rate exceeded',
+    );
     await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'user123' });
-    expect(secretsManager).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+    expect(extension.requests).toHaveLength(2);
   });
 
   it('refuses a stored secret shorter than 32 bytes, naming the setting', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'short' });
+    extension.answerWith(() => secretAnswer('short', secretArn));
     const error = await newVerifier()
       .verify(await signTestToken('u1'))
       .catch((caught: unknown) => caught);
@@ -348,14 +357,15 @@ describe('verify, Secrets Manager mode', () => {
   });
 
   it('refuses a secret without a SecretString, naming the setting', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array(48) });
+    extension.answerWith(() => ({ status: 200, body: JSON.stringify({ ARN: secretArn, SecretBinary: 'AAEC' }) }));
     const error = await newVerifier()
       .verify(await signTestToken('u1'))
       .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).setting).toBe('JWT_SECRET_ARN');
   });
 
-  it('needs a Secrets Manager client', () => {
+  it('needs a secret source', () => {
     expect(() => createTokenVerifier(readJwtConfig({ JWT_SECRET_ARN: secretArn }))).toThrow(ConfigurationError);
   });
 });

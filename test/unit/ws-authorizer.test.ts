@@ -1,15 +1,14 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
 import { readOriginPolicy } from '../../lambdas/core/origin';
+import { extensionSecretSource } from '../../lambdas/core/secret-source';
 import type { WebSocketAuthorizerEvent, WebSocketAuthorizerResult } from '../../lambdas/handlers/ws-authorizer';
+import { capturedTelemetry, type WrittenLine } from '../helpers/telemetry';
 import {
   craftToken,
   createTestSecret,
@@ -21,7 +20,6 @@ import {
 } from '../helpers/tokens';
 
 type AuthorizerModule = typeof import('../../lambdas/handlers/ws-authorizer');
-type ObservabilityModule = typeof import('../../lambdas/core/observability');
 
 // The authorizers hold no registry or management client at all (their functions have no table access and
 // cannot post). These mocks catch any command a refusal, or an acceptance, might send anyway.
@@ -52,32 +50,65 @@ function expectNothingElseTouched(): void {
   expect(managementMock.calls()).toHaveLength(0);
 }
 
-/** An authorizer over explicit dependencies, with spies on what it logs and counts. */
+/** An authorizer over explicit dependencies, with what it logs and counts captured. */
 function authorizerWith(verifier: TokenVerifier, allowedOrigins = 'https://app.example.com') {
-  const logger = new Logger({ serviceName: 'realtime-gateway', logLevel: 'SILENT' });
-  const metrics = new Metrics({ namespace: 'RealtimeGateway', serviceName: 'realtime-gateway' });
-  const warn = jest.spyOn(logger, 'warn');
-  const addMetric = jest.spyOn(metrics, 'addMetric');
-  const addDimensions = jest.spyOn(metrics, 'addDimensions');
+  const captured = capturedTelemetry();
   return {
-    warn,
-    addMetric,
-    addDimensions,
-    deps: { verifier, originPolicy: readOriginPolicy({ ALLOWED_ORIGINS: allowedOrigins }), logger, metrics },
+    ...captured,
+    deps: {
+      verifier,
+      originPolicy: readOriginPolicy({ ALLOWED_ORIGINS: allowedOrigins }),
+      telemetry: captured.telemetry,
+    },
   };
 }
 
+/** The EMF record of one refusal, as CloudWatch reads it. */
+function refusalRecord(authorizer: string, reason: string) {
+  return {
+    _aws: {
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'RealtimeGateway',
+          Dimensions: [['service', 'authorizer', 'reason']],
+          Metrics: [{ Name: 'AuthRefused', Unit: 'Count' }],
+        },
+      ],
+    },
+    service: 'realtime-gateway',
+    authorizer,
+    reason,
+    AuthRefused: 1,
+  };
+}
+
+/** The JSON lines the deployed handler wrote to stdout during `run`. */
+async function stdoutLinesOf(run: () => Promise<unknown>): Promise<WrittenLine[]> {
+  const written: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    await run().catch(() => undefined);
+  } finally {
+    write.mockRestore();
+  }
+  return written
+    .flatMap((chunk) => chunk.split('\n').filter((line) => line.startsWith('{')))
+    .map((line) => JSON.parse(line));
+}
+
 let authorizerModule: AuthorizerModule;
-let observability: ObservabilityModule;
 
 beforeAll(async () => {
-  // The exported handler reads its configuration at import, as on a cold start.
+  // The exported handler reads its configuration at import, as on a cold start: refusals logged (WARN), metrics on.
   process.env.JWT_SECRET = testSecret;
   process.env.ALLOWED_ORIGINS = 'https://app.example.com';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.LOG_LEVEL = 'WARN';
+  delete process.env.POWERTOOLS_METRICS_DISABLED;
   authorizerModule = await import('../../lambdas/handlers/ws-authorizer');
-  observability = await import('../../lambdas/core/observability');
 });
 
 beforeEach(() => {
@@ -113,17 +144,30 @@ describe('ws-authorizer handler (as deployed)', () => {
     expectNothingElseTouched();
   });
 
-  it('answers Unauthorized (401) to a handshake without a token, and flushes the refusal metric', async () => {
+  it('answers Unauthorized (401) to a handshake without a token, logs it with the request id and counts it', async () => {
     // GIVEN the browser fixture with its subprotocol header stripped of the token
     const event = loadEventFixture<WebSocketAuthorizerEvent>('ws-authorizer-subprotocol.json');
     event.headers = { ...event.headers, 'Sec-WebSocket-Protocol': 'realtime-gateway.v1' };
-    const addMetric = jest.spyOn(observability.metrics, 'addMetric');
-    const publish = jest.spyOn(observability.metrics, 'publishStoredMetrics');
+
+    // WHEN
+    let outcome: unknown;
+    const lines = await stdoutLinesOf(async () => {
+      outcome = await authorizerModule.handler(event, lambdaContext).catch((error: unknown) => error);
+    });
 
     // THEN
-    await expect(authorizerModule.handler(event, lambdaContext)).rejects.toThrow(/^Unauthorized$/);
-    expect(addMetric).toHaveBeenCalledWith('AuthRefused', 'Count', 1);
-    expect(publish).toHaveBeenCalledTimes(1);
+    expect((outcome as Error).message).toBe('Unauthorized');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'WebSocket connection refused',
+        service: 'realtime-gateway',
+        function_name: 'ws-authorizer',
+        function_request_id: lambdaContext.awsRequestId,
+        reason: 'no_token',
+      }),
+      refusalRecord('websocket', 'no_token'),
+    ]);
     expectNothingElseTouched();
   });
 
@@ -132,12 +176,16 @@ describe('ws-authorizer handler (as deployed)', () => {
     const event = loadEventFixture<WebSocketAuthorizerEvent>('ws-authorizer-subprotocol.json', token);
     event.headers = { ...event.headers, Origin: 'https://evil.example' };
 
-    const result = await authorizerModule.handler(event, lambdaContext);
+    let result: WebSocketAuthorizerResult | undefined;
+    const lines = await stdoutLinesOf(async () => {
+      result = await authorizerModule.handler(event, lambdaContext);
+    });
 
-    expect(result.policyDocument.Statement).toEqual([
+    expect(result?.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: methodArn },
     ]);
-    expect(result.context).toBeUndefined();
+    expect(lines.map((line) => line.reason)).toEqual(['origin_not_allowed', 'origin_not_allowed']);
+    expect(result?.context).toBeUndefined();
     expectNothingElseTouched();
   });
 });
@@ -164,7 +212,7 @@ describe('createWebSocketAuthorizer', () => {
     async (_name, makeToken, reason) => {
       // GIVEN
       const token = await makeToken();
-      const { deps, warn, addMetric, addDimensions } = authorizerWith(verifier);
+      const { deps, lines, logs, emfRecords } = authorizerWith(verifier);
       const authorize = authorizerModule.createWebSocketAuthorizer(deps);
 
       // WHEN
@@ -172,11 +220,10 @@ describe('createWebSocketAuthorizer', () => {
 
       // THEN
       await expect(outcome).rejects.toThrow(/^Unauthorized$/);
-      expect(warn).toHaveBeenCalledTimes(1);
-      expect(warn.mock.calls[0]?.[1]).toMatchObject({ reason, carrier: 'subprotocol', sourceIp: '203.0.113.17' });
-      expect(JSON.stringify(warn.mock.calls)).not.toContain(token);
-      expect(addDimensions).toHaveBeenCalledWith({ authorizer: 'websocket', reason });
-      expect(addMetric).toHaveBeenCalledWith('AuthRefused', 'Count', 1);
+      expect(logs('WARN')).toHaveLength(1);
+      expect(logs('WARN')[0]).toMatchObject({ reason, carrier: 'subprotocol', sourceIp: '203.0.113.17' });
+      expect(JSON.stringify(lines)).not.toContain(token);
+      expect(emfRecords()).toEqual([refusalRecord('websocket', reason)]);
       expectNothingElseTouched();
     },
   );
@@ -184,7 +231,7 @@ describe('createWebSocketAuthorizer', () => {
   it('refuses a foreign Origin before reading the token', async () => {
     // GIVEN a verifier that records whether it was asked
     const verify = jest.fn(verifier.verify);
-    const { deps, warn, addDimensions } = authorizerWith({ verify });
+    const { deps, logs, emfRecords } = authorizerWith({ verify });
     const authorize = authorizerModule.createWebSocketAuthorizer(deps);
     const event = browserEvent(await signTestToken('user123'));
     event.headers = { ...event.headers, Origin: 'https://app.example.com.evil.example' };
@@ -196,11 +243,11 @@ describe('createWebSocketAuthorizer', () => {
     expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');
     expect(result.principalId).toBe('anonymous');
     expect(verify).not.toHaveBeenCalled();
-    expect(warn.mock.calls[0]?.[1]).toMatchObject({
+    expect(logs('WARN')[0]).toMatchObject({
       reason: 'origin_not_allowed',
       origin: 'https://app.example.com.evil.example',
     });
-    expect(addDimensions).toHaveBeenCalledWith({ authorizer: 'websocket', reason: 'origin_not_allowed' });
+    expect(emfRecords()).toEqual([refusalRecord('websocket', 'origin_not_allowed')]);
     expectNothingElseTouched();
   });
 
@@ -218,25 +265,31 @@ describe('createWebSocketAuthorizer', () => {
     expect(result.policyDocument.Statement[0]?.Effect).toBe('Allow');
   });
 
-  it('counts no refusal for an accepted token', async () => {
-    const { deps, addMetric, warn } = authorizerWith(verifier);
+  it('counts no refusal for an accepted token, and logs who connected with which carrier', async () => {
+    const { deps, lines } = authorizerWith(verifier);
     const authorize = authorizerModule.createWebSocketAuthorizer(deps);
 
     await authorize(browserEvent(await signTestToken('user123')));
 
-    expect(addMetric).not.toHaveBeenCalled();
-    expect(warn).not.toHaveBeenCalled();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'WebSocket connection authorized',
+        userId: 'user123',
+        carrier: 'subprotocol',
+      }),
+    ]);
   });
 
   it('fails the invocation (500), not with Unauthorized, when the secret cannot be read', async () => {
-    // GIVEN Secrets Manager is down
-    const secretsManager = mockClient(SecretsManagerClient);
-    secretsManager.on(GetSecretValueCommand).rejects(new Error('connect ETIMEDOUT'));
+    // GIVEN the Parameters and Secrets extension is not there (nothing listens on port 1)
     const unavailable = createTokenVerifier(
       readJwtConfig({ JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf' }),
-      { secretsManager: new SecretsManagerClient({}) },
+      {
+        secretSource: extensionSecretSource({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '1', AWS_SESSION_TOKEN: 't' }),
+      },
     );
-    const { deps, addMetric } = authorizerWith(unavailable);
+    const { deps, logs, emfRecords } = authorizerWith(unavailable);
     const authorize = authorizerModule.createWebSocketAuthorizer(deps);
 
     // THEN
@@ -245,7 +298,14 @@ describe('createWebSocketAuthorizer', () => {
     )) as Error;
     expect(error.name).toBe('VerificationKeyUnavailableError');
     expect(error.message).not.toBe('Unauthorized');
-    expect(addMetric).not.toHaveBeenCalled();
-    secretsManager.restore();
+    expect(emfRecords()).toEqual([]);
+    // The log says why, cause included, so the operator sees the missing layer.
+    expect(logs('ERROR')[0]).toMatchObject({
+      message: 'Token verification could not run',
+      error: {
+        name: 'VerificationKeyUnavailableError',
+        cause: { name: 'SecretUnavailableError', message: expect.stringMatching(/is its layer attached/) },
+      },
+    });
   });
 });
