@@ -1,0 +1,143 @@
+// End-to-end: connecting (every token carrier, every refusal), the frames each way, and the socket limits.
+// Local mode by default; parity mode against a deployed stage: see support/target.ts.
+import { webSocketSubprotocol } from '../../lambdas/routes';
+import { connect, eventually, type TestClient, type TokenCarrier } from './support/sockets';
+import { type E2eTarget, startTarget } from './support/target';
+
+let target: E2eTarget;
+const clients: TestClient[] = [];
+const open = async (...args: Parameters<typeof connect>) => {
+  const client = await connect(...args);
+  clients.push(client);
+  return client;
+};
+
+beforeAll(async () => {
+  target = await startTarget();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  // Each test starts from an empty registry for the demo users.
+  if (target.registry) await eventually(async () => (await target.registry!.rowsOf('user123')).length === 0);
+});
+afterAll(() => target.stop());
+
+describe('connecting', () => {
+  it.each<TokenCarrier>(['header', 'subprotocol', 'query'])(
+    'admits a valid token on the %s carrier, records the connection and answers hello with authenticated',
+    async (carrier) => {
+      // Prepare
+      const origin = carrier === 'subprotocol' ? target.allowedOrigin : undefined;
+      // Act
+      const client = await open(target.wsUrl, target.tokens.user123, { carrier, origin });
+      client.send({ action: 'hello' });
+      const frame = await client.next('authenticated');
+      // Assess
+      expect(frame).toMatchObject({
+        type: 'authenticated',
+        data: { userId: 'user123', connectionId: expect.any(String) },
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        id: expect.any(String),
+      });
+      if (carrier === 'subprotocol') expect(client.socket.protocol).toBe(webSocketSubprotocol);
+      if (target.registry) {
+        const { connectionId } = frame.data as { connectionId: string };
+        const rows = await target.registry.rowsOf('user123');
+        expect(rows).toEqual([
+          {
+            userId: 'user123',
+            connectionId,
+            connectedAt: expect.stringMatching(/^\d{4}-/),
+            expiresAt: expect.any(Number),
+          },
+        ]);
+        // The TTL covers API Gateway's two-hour maximum plus a margin.
+        expect(rows[0].expiresAt).toBeGreaterThan(Date.now() / 1000 + 2 * 3600);
+      }
+    },
+  );
+
+  const refusals: Array<[string, () => string | undefined, { origin?: string; carrier?: TokenCarrier }, number]> = [
+    ['no token', () => undefined, {}, 401],
+    ['a token with a bad signature', () => `${target.tokens.user123.slice(0, -4)}AAAA`, {}, 401],
+    ['a token that is not a JWT', () => 'not-a-jwt', {}, 401],
+    ['an unsigned token (alg none)', () => unsignedToken('user123'), {}, 401],
+    ['a foreign browser origin', () => target.tokens.user123, { origin: 'https://evil.example' }, 403],
+    [
+      'a foreign origin on the subprotocol carrier',
+      () => target.tokens.user123,
+      { origin: 'https://evil.example', carrier: 'subprotocol' },
+      403,
+    ],
+  ];
+  it.each(refusals)('refuses %s with the right status and records nothing', async (_case, token, options, status) => {
+    await expect(connect(target.wsUrl, token(), options)).rejects.toMatchObject({ statusCode: status });
+
+    if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
+  });
+
+  it('refuses an expired token with 401 and records nothing', async () => {
+    if (!target.expiredToken) return; // parity mode without TOKEN_EXPIRED: nothing to test with
+    await expect(connect(target.wsUrl, target.expiredToken)).rejects.toMatchObject({ statusCode: 401 });
+
+    if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
+  });
+});
+
+describe('frames', () => {
+  it('answers ping with pong carrying the server time', async () => {
+    const client = await open(target.wsUrl, target.tokens.user123);
+
+    client.send({ action: 'ping' });
+    const pong = await client.next();
+
+    expect(pong).toMatchObject({ type: 'pong', data: { serverTime: expect.any(String) } });
+    const serverTime = Date.parse((pong.data as { serverTime: string }).serverTime);
+    expect(Math.abs(serverTime - Date.now())).toBeLessThan(60_000);
+  });
+
+  it.each([
+    ['an unknown action', { action: 'dance' }, 'unknown_action'],
+    ['a frame that is not JSON', 'hello there', 'not_json'],
+    ['a frame without an action', { type: 'chat' }, 'missing_action'],
+  ])('answers %s with an error frame that says what is wrong', async (_case, frame, code) => {
+    const client = await open(target.wsUrl, target.tokens.user123);
+
+    client.send(frame);
+    const answer = await client.next();
+
+    expect(answer).toMatchObject({ type: 'error', data: { code, message: expect.any(String) } });
+    expect(answer.message).toBeUndefined(); // never API Gateway's "Internal server error"
+  });
+
+  it('closes a connection that sends more than 128 KB with 1009, and removes its registry row', async () => {
+    const client = await open(target.wsUrl, target.tokens.user123);
+    if (target.registry) await eventually(async () => (await target.registry!.rowsOf('user123')).length === 1);
+
+    client.send({ action: 'ping', padding: 'x'.repeat(128 * 1024) });
+
+    expect((await client.closed).code).toBe(1009);
+    if (target.registry) await eventually(async () => (await target.registry!.rowsOf('user123')).length === 0);
+  });
+});
+
+describe('disconnecting', () => {
+  it('removes every row of a user whose sockets close', async () => {
+    const first = await open(target.wsUrl, target.tokens.user123);
+    const second = await open(target.wsUrl, target.tokens.user123, { carrier: 'query' });
+    if (!target.registry) return;
+    await eventually(async () => (await target.registry!.rowsOf('user123')).length === 2);
+
+    await first.close();
+    await second.close();
+
+    await eventually(async () => (await target.registry!.rowsOf('user123')).length === 0);
+  });
+});
+
+/** A token with `alg: none` and no signature. */
+function unsignedToken(userId: string): string {
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub: userId, exp: now + 3600 })}.`;
+}

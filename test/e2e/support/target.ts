@@ -1,0 +1,110 @@
+/**
+ * Where the end-to-end suite runs.
+ *
+ * Local mode (the default, and what `npm test` runs): each test file starts the local stack on free ports
+ * (`startLocalStack({ wsPort: 0, httpPort: 0 })`): the real handlers behind the emulator, with dynalite. Tokens
+ * are signed with the stack's secret, and the registry's rows are read straight from dynalite.
+ *
+ * Parity mode: set `WS_URL` and `HTTP_URL` (a deployed stage's `wss://` URL and HTTP API base URL) and the tokens
+ * `TOKEN_USER123`, `TOKEN_USER456`, `TOKEN_USER789` (plain users) and `TOKEN_ADMIN` (`ws:admin ws:broadcast`);
+ * optionally `TOKEN_EXPIRED` (an expired token signed with the stage's key) and `ALLOWED_ORIGIN` (an origin the
+ * stage allows). The same suite then drives the stage; assertions on registry rows, and the cases that need to
+ * write to the registry or sign tokens, are left out because the suite has no access to them there.
+ * CI never runs parity mode.
+ */
+
+import { signDevToken } from '../../../local/dev-tokens';
+import { type LocalStack, startLocalStack } from '../../../local/stack';
+import { RegistryProbe } from './registry-probe';
+
+export type DemoUser = 'user123' | 'user456' | 'user789' | 'admin';
+
+export interface E2eTarget {
+  readonly mode: 'local' | 'remote';
+  readonly wsUrl: string;
+  readonly httpUrl: string;
+  /** Tokens of the three plain users and the admin (`ws:admin ws:broadcast`). */
+  readonly tokens: Readonly<Record<DemoUser, string>>;
+  /** An expired but otherwise valid token, when the target can provide one. */
+  readonly expiredToken?: string;
+  /** A browser origin the target allows. */
+  readonly allowedOrigin: string;
+  /** The registry's rows, read directly: local mode only. */
+  readonly registry?: RegistryProbe;
+  stop(): Promise<void>;
+}
+
+const remoteVariables = ['WS_URL', 'HTTP_URL', 'TOKEN_USER123', 'TOKEN_USER456', 'TOKEN_USER789', 'TOKEN_ADMIN'];
+
+/** Whether the suite targets a deployed stage (parity mode). */
+export const isRemote = process.env.WS_URL !== undefined || process.env.HTTP_URL !== undefined;
+
+/**
+ * Starts (local) or describes (remote) the system under test.
+ *
+ * @example
+ * let target: E2eTarget;
+ * beforeAll(async () => { target = await startTarget(); });
+ * afterAll(() => target.stop());
+ */
+export async function startTarget(options: { idleTimeoutMs?: number } = {}): Promise<E2eTarget> {
+  if (isRemote) {
+    const missing = remoteVariables.filter((name) => !process.env[name]);
+    if (missing.length > 0) throw new Error(`parity mode needs ${missing.join(', ')}`);
+    const env = (name: string) => process.env[name]!;
+    return {
+      mode: 'remote',
+      wsUrl: env('WS_URL'),
+      httpUrl: env('HTTP_URL').replace(/\/$/, ''),
+      tokens: {
+        user123: env('TOKEN_USER123'),
+        user456: env('TOKEN_USER456'),
+        user789: env('TOKEN_USER789'),
+        admin: env('TOKEN_ADMIN'),
+      },
+      expiredToken: process.env.TOKEN_EXPIRED,
+      allowedOrigin: process.env.ALLOWED_ORIGIN ?? 'https://origin-not-configured.invalid',
+      stop: async () => undefined,
+    };
+  }
+  const stack: LocalStack = await startLocalStack({
+    wsPort: 0,
+    httpPort: 0,
+    quiet: true,
+    jwtSecret: `e2e-${Math.random().toString(36).slice(2)}-secret-of-enough-length`,
+    idleTimeoutMs: options.idleTimeoutMs,
+  });
+  const sign = (userId: string, scope?: string) => signDevToken(stack.jwtSecret, userId, { scope, ttl: '1h' });
+  const expired = await signExpired(stack.jwtSecret, 'user123');
+  const registry = new RegistryProbe(stack.dynamoEndpoint, stack.tableName);
+  return {
+    mode: 'local',
+    wsUrl: stack.wsUrl,
+    httpUrl: stack.httpUrl,
+    tokens: {
+      user123: await sign('user123'),
+      user456: await sign('user456'),
+      user789: await sign('user789'),
+      admin: await sign('admin', 'ws:admin ws:broadcast'),
+    },
+    expiredToken: expired,
+    allowedOrigin: new URL(stack.httpUrl).origin,
+    registry,
+    stop: async () => {
+      registry.close();
+      await stack.stop();
+    },
+  };
+}
+
+/** A token whose `exp` passed ten minutes ago (beyond any clock tolerance). */
+async function signExpired(secret: string, userId: string): Promise<string> {
+  const { SignJWT } = await import('jose');
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt(now - 3600)
+    .setExpirationTime(now - 600)
+    .sign(new TextEncoder().encode(secret));
+}
