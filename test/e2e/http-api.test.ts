@@ -1,0 +1,305 @@
+// End-to-end: every HTTP API endpoint with the bodies of the HTTP API issue, and its error cases.
+// Local mode by default; parity mode against a deployed stage: see support/target.ts.
+import { callApi } from './support/http';
+import { connect, eventually, type TestClient } from './support/sockets';
+import { type DemoUser, type E2eTarget, startTarget } from './support/target';
+
+let target: E2eTarget;
+const clients: TestClient[] = [];
+const open = async (user: DemoUser) => {
+  const client = await connect(target.wsUrl, target.tokens[user]);
+  clients.push(client);
+  // The registry row is written by $connect before the handshake completes; hello proves the socket is routed.
+  client.send({ action: 'hello' });
+  await client.next('authenticated');
+  return client;
+};
+const api = (method: 'GET' | 'POST' | 'DELETE', path: string, as: DemoUser | undefined, body?: unknown) =>
+  callApi(target.httpUrl, method, path, as === undefined ? undefined : target.tokens[as], body);
+
+beforeAll(async () => {
+  target = await startTarget();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  if (target.registry) {
+    for (const user of ['user123', 'user456', 'user789', 'admin']) {
+      await eventually(async () => (await target.registry!.rowsOf(user)).length === 0);
+    }
+  }
+});
+afterAll(() => target.stop());
+
+describe('POST /websocket/message/user', () => {
+  it('delivers to every connection of the user, stamps the sender from the token, and reports it', async () => {
+    // Prepare
+    const [first, second] = [await open('user456'), await open('user456')];
+    const bystander = await open('user789');
+    // Act
+    const { status, body } = await api('POST', '/websocket/message/user', 'user123', {
+      userId: 'user456',
+      type: 'chat',
+      data: { message: 'Hello!', sender: 'system' },
+      from: 'mallory',
+    });
+    // Assess
+    expect(status).toBe(200);
+    const frames = [await first.next('chat'), await second.next('chat')];
+    for (const frame of frames) {
+      expect(frame).toEqual({
+        type: 'chat',
+        data: { message: 'Hello!', sender: 'system' },
+        timestamp: expect.any(String),
+        id: expect.any(String),
+        from: 'user123',
+      });
+    }
+    expect(body).toEqual({
+      messageId: frames[0].id,
+      timestamp: frames[0].timestamp,
+      recipients: { user456: { delivered: expect.any(Array), failed: [], stale: [] } },
+      notConnected: [],
+    });
+    const delivered = (body as { recipients: { user456: { delivered: string[] } } }).recipients.user456.delivered;
+    expect(delivered).toHaveLength(2);
+    await bystander.expectNothing();
+  });
+
+  it('reports a user with no live connection as not connected', async () => {
+    const { status, body } = await api('POST', '/websocket/message/user', 'user123', {
+      userId: 'user789',
+      type: 'chat',
+      data: { message: 'anyone?' },
+    });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ recipients: {}, notConnected: ['user789'] });
+  });
+});
+
+describe('POST /websocket/message/users', () => {
+  it('delivers to each listed user and nobody else', async () => {
+    const [u456, u789, u123] = [await open('user456'), await open('user789'), await open('user123')];
+
+    const { status, body } = await api('POST', '/websocket/message/users', 'admin', {
+      userIds: ['user456', 'user789'],
+      type: 'announcement',
+      data: { message: 'Maintenance at noon' },
+    });
+
+    expect(status).toBe(200);
+    expect(await u456.next('announcement')).toMatchObject({ data: { message: 'Maintenance at noon' }, from: 'admin' });
+    expect(await u789.next('announcement')).toMatchObject({ from: 'admin' });
+    expect(Object.keys((body as { recipients: object }).recipients).sort()).toEqual(['user456', 'user789']);
+    await u123.expectNothing();
+  });
+});
+
+describe('POST /websocket/message/broadcast', () => {
+  it('needs ws:broadcast: a plain user gets 403 and nothing is sent', async () => {
+    const listener = await open('user456');
+
+    const { status, body } = await api('POST', '/websocket/message/broadcast', 'user123', {
+      type: 'system',
+      data: { message: 'hi all', level: 'info' },
+    });
+
+    expect(status).toBe(403);
+    expect(body).toMatchObject({ error: { code: 'forbidden', message: expect.any(String) } });
+    await listener.expectNothing();
+  });
+
+  it('reaches every connected user for a caller with ws:broadcast', async () => {
+    const listeners = [await open('user123'), await open('user456'), await open('user789')];
+
+    const { status, body } = await api('POST', '/websocket/message/broadcast', 'admin', {
+      type: 'system',
+      data: { message: 'Deploy finished', level: 'info' },
+    });
+
+    expect(status).toBe(200);
+    for (const listener of listeners) {
+      expect(await listener.next('system')).toMatchObject({ data: { message: 'Deploy finished', level: 'info' } });
+    }
+    expect(body).toMatchObject({ messageId: expect.any(String), complete: true, failed: 0 });
+    const { delivered } = body as { delivered: number };
+    if (target.registry) expect(delivered).toBe(3);
+    else expect(delivered).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('POST /websocket/notification', () => {
+  it('delivers a notification frame with data { title, body, ...data }', async () => {
+    const listener = await open('user456');
+
+    const { status } = await api('POST', '/websocket/notification', 'user123', {
+      userId: 'user456',
+      title: 'New order',
+      body: 'Order #42 shipped',
+      data: { orderId: 42 },
+    });
+
+    expect(status).toBe(200);
+    expect(await listener.next('notification')).toMatchObject({
+      type: 'notification',
+      data: { title: 'New order', body: 'Order #42 shipped', orderId: 42 },
+      from: 'user123',
+    });
+  });
+});
+
+describe('status and connected users', () => {
+  it('GET /websocket/me/status tells a user their own connections', async () => {
+    const client = await open('user123');
+    client.send({ action: 'hello' });
+    const hello = await client.next('authenticated');
+
+    const { status, body } = await api('GET', '/websocket/me/status', 'user123');
+
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      userId: 'user123',
+      connected: true,
+      connectionCount: 1,
+      connections: [
+        { connectionId: (hello.data as { connectionId: string }).connectionId, connectedAt: expect.any(String) },
+      ],
+    });
+  });
+
+  it('GET /websocket/users/{userId}/status: own status for anyone, another user needs ws:admin', async () => {
+    await open('user456');
+    await open('user456');
+
+    const own = await api('GET', '/websocket/users/user456/status', 'user456');
+    const other = await api('GET', '/websocket/users/user456/status', 'user123');
+    const asAdmin = await api('GET', '/websocket/users/user456/status', 'admin');
+    const absent = await api('GET', '/websocket/users/user789/status', 'admin');
+
+    expect(own).toMatchObject({ status: 200, body: { userId: 'user456', connected: true, connectionCount: 2 } });
+    expect(other).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(asAdmin).toMatchObject({ status: 200, body: { connectionCount: 2 } });
+    expect(absent).toMatchObject({ status: 200, body: { userId: 'user789', connected: false, connectionCount: 0 } });
+  });
+
+  it('GET /websocket/users/connected needs ws:admin and pages through the users', async () => {
+    await open('user123');
+    await open('user456');
+    await open('user789');
+
+    const refused = await api('GET', '/websocket/users/connected', 'user123');
+    const users: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const query = `?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await api('GET', `/websocket/users/connected${query}`, 'admin');
+      expect(page.status).toBe(200);
+      const { users: pageUsers, nextCursor } = page.body as { users: string[]; nextCursor?: string };
+      expect(pageUsers.length).toBeLessThanOrEqual(2);
+      users.push(...pageUsers);
+      cursor = nextCursor;
+      pages += 1;
+    } while (cursor && pages < 50);
+
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(users).toEqual(expect.arrayContaining(['user123', 'user456', 'user789']));
+    expect(new Set(users).size).toBe(users.length);
+    if (target.registry) expect(users.sort()).toEqual(['user123', 'user456', 'user789']);
+  });
+});
+
+describe('DELETE /websocket/users/{userId}/disconnect', () => {
+  it('lets a user disconnect themselves: every socket closes and the rows go', async () => {
+    const [first, second] = [await open('user123'), await open('user123')];
+
+    const { status, body } = await api('DELETE', '/websocket/users/user123/disconnect', 'user123');
+
+    expect(status).toBe(200);
+    expect(body).toEqual({ userId: 'user123', disconnected: 2 });
+    await Promise.all([first.closed, second.closed]);
+    if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
+  });
+
+  it('needs ws:admin to disconnect someone else', async () => {
+    const victim = await open('user456');
+
+    const refused = await api('DELETE', '/websocket/users/user456/disconnect', 'user123');
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(victim.socket.readyState).toBe(victim.socket.OPEN);
+
+    const done = await api('DELETE', '/websocket/users/user456/disconnect', 'admin');
+    expect(done).toMatchObject({ status: 200, body: { userId: 'user456', disconnected: 1 } });
+    await victim.closed;
+  });
+});
+
+describe('errors', () => {
+  const send = (body: unknown) => api('POST', '/websocket/message/user', 'user123', body);
+  const validationCases: Array<[string, unknown]> = [
+    ['malformed JSON', '{"userId": "user456",'],
+    ['a body that is not an object', '[1,2]'],
+    ['a missing userId', { type: 'chat', data: {} }],
+    ['an empty userId', { userId: '', type: 'chat', data: {} }],
+    ['a userId that is not a string', { userId: 42, type: 'chat', data: {} }],
+    ['a missing type', { userId: 'user456', data: {} }],
+    ['a type of 65 characters', { userId: 'user456', type: 'x'.repeat(65), data: {} }],
+    ['a type with a space', { userId: 'user456', type: 'chat message', data: {} }],
+    ['missing data', { userId: 'user456', type: 'chat' }],
+  ];
+  it.each(validationCases)('answers 400 with the one error shape for %s', async (_case, body) => {
+    const { status, body: answer } = await send(body);
+
+    expect(status).toBe(400);
+    expect(answer).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
+    expect(JSON.stringify(answer)).not.toMatch(/at .*\.ts:\d+|stack/i);
+  });
+
+  it.each([
+    ['an empty list', []],
+    ['repeated ids', ['user456', 'user456']],
+    ['a list that is not an array', 'user456'],
+    ['more ids than allowed', Array.from({ length: 1001 }, (_, index) => `user${index}`)],
+  ])('answers 400 for userIds as %s', async (_case, userIds) => {
+    const { status, body } = await api('POST', '/websocket/message/users', 'user123', {
+      userIds,
+      type: 'chat',
+      data: {},
+    });
+
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: { code: expect.any(String), message: expect.stringMatching(/userIds/) } });
+  });
+
+  it('answers 413 for an envelope over 128 KB', async () => {
+    const { status, body } = await send({ userId: 'user456', type: 'chat', data: { blob: 'x'.repeat(130 * 1024) } });
+
+    expect(status).toBe(413);
+    expect(body).toMatchObject({ error: { code: 'payload_too_large' } });
+  });
+
+  it('answers 401 without a token and with a bad one', async () => {
+    const missing = await api('POST', '/websocket/message/user', undefined, {
+      userId: 'user456',
+      type: 'chat',
+      data: {},
+    });
+    const bad = await callApi(target.httpUrl, 'GET', '/websocket/me/status', 'not-a-jwt');
+
+    expect(missing.status).toBe(401);
+    expect(bad.status).toBe(401);
+  });
+
+  it('answers 401 for an expired token', async () => {
+    if (!target.expiredToken) return; // parity mode without TOKEN_EXPIRED
+    const expired = await callApi(target.httpUrl, 'GET', '/websocket/me/status', target.expiredToken);
+
+    expect(expired.status).toBe(401);
+  });
+
+  it('answers 404 for an unknown route', async () => {
+    const { status } = await api('GET', '/websocket/nothing-here', 'user123');
+
+    expect(status).toBe(404);
+  });
+});

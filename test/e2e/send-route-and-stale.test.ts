@@ -1,0 +1,118 @@
+// End-to-end: the socket's send route, and the clean-up of a connection that vanished without $disconnect.
+// Local mode by default; parity mode against a deployed stage: see support/target.ts.
+import { callApi } from './support/http';
+import { connect, eventually, type TestClient } from './support/sockets';
+import { type DemoUser, type E2eTarget, startTarget } from './support/target';
+
+let target: E2eTarget;
+const clients: TestClient[] = [];
+const open = async (user: DemoUser) => {
+  const client = await connect(target.wsUrl, target.tokens[user]);
+  clients.push(client);
+  client.send({ action: 'hello' });
+  const hello = await client.next('authenticated');
+  return Object.assign(client, { connectionId: (hello.data as { connectionId: string }).connectionId });
+};
+
+beforeAll(async () => {
+  target = await startTarget();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  if (target.registry) {
+    for (const user of ['user123', 'user456', 'user789']) {
+      await eventually(async () => (await target.registry!.rowsOf(user)).length === 0);
+    }
+  }
+});
+afterAll(() => target.stop());
+
+describe('the socket send route', () => {
+  it('delivers to the addressed user and answers the sender with a delivery frame', async () => {
+    // Prepare
+    const sender = await open('user123');
+    const [first, second] = [await open('user456'), await open('user456')];
+    const bystander = await open('user789');
+    // Act
+    sender.send({ action: 'send', userId: 'user456', type: 'chat', data: { message: 'Hi' }, from: 'mallory' });
+    // Assess
+    const report = await sender.next('delivery');
+    for (const recipient of [first, second]) {
+      expect(await recipient.next('chat')).toMatchObject({ data: { message: 'Hi' }, from: 'user123' });
+    }
+    expect(report.data).toMatchObject({
+      messageId: expect.any(String),
+      recipients: { user456: { delivered: expect.arrayContaining([first.connectionId, second.connectionId]) } },
+      notConnected: [],
+    });
+    await bystander.expectNothing();
+  });
+
+  it('delivers to several users with userIds', async () => {
+    const sender = await open('user123');
+    const [u456, u789] = [await open('user456'), await open('user789')];
+
+    sender.send({ action: 'send', userIds: ['user456', 'user789'], type: 'update', data: { version: 2 } });
+
+    expect(await sender.next('delivery')).toMatchObject({ data: { notConnected: [] } });
+    expect(await u456.next('update')).toMatchObject({ data: { version: 2 }, from: 'user123' });
+    expect(await u789.next('update')).toMatchObject({ data: { version: 2 }, from: 'user123' });
+  });
+
+  it.each([
+    ['no recipient', { action: 'send', type: 'chat', data: {} }],
+    ['a bad type', { action: 'send', userId: 'user456', type: '', data: {} }],
+    ['both userId and userIds', { action: 'send', userId: 'a', userIds: ['b'], type: 'chat', data: {} }],
+  ])('answers a send with %s with an error frame, never Internal server error', async (_case, frame) => {
+    const sender = await open('user123');
+
+    sender.send(frame);
+    const answer = await sender.next();
+
+    expect(answer).toMatchObject({ type: 'error', data: { code: expect.any(String), message: expect.any(String) } });
+  });
+});
+
+describe('a connection dropped without $disconnect', () => {
+  it('is removed by the next send, which reports it as stale (410) and still delivers to the live one', async () => {
+    if (!target.registry) return; // parity mode cannot plant a row in the stage's table
+    // Prepare: a live socket, and a row left behind by a connection API Gateway no longer knows.
+    const live = await open('user456');
+    const vanished = { userId: 'user456', connectionId: 'R2hvc3RDb25uZWN0aW9u', connectedAt: new Date().toISOString() };
+    await target.registry.put({ ...vanished, expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600 });
+    // Act
+    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
+      userId: 'user456',
+      type: 'chat',
+      data: { message: 'still there?' },
+    });
+    // Assess
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      recipients: { user456: { delivered: [live.connectionId], failed: [], stale: [vanished.connectionId] } },
+    });
+    expect(await live.next('chat')).toMatchObject({ data: { message: 'still there?' } });
+    const rows = await target.registry.rowsOf('user456');
+    expect(rows.map((row) => row.connectionId)).toEqual([live.connectionId]);
+  });
+
+  it('leaves a user with only stale rows reported stale, and their rows gone', async () => {
+    if (!target.registry) return;
+    await target.registry.put({
+      userId: 'user789',
+      connectionId: 'U3RhbGVPbmx5Q29ubg==',
+      connectedAt: new Date().toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600,
+    });
+
+    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/notification', target.tokens.user123, {
+      userId: 'user789',
+      title: 'Ping',
+      body: 'anyone?',
+    });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ recipients: { user789: { delivered: [], stale: ['U3RhbGVPbmx5Q29ubg=='] } } });
+    expect(await target.registry.rowsOf('user789')).toEqual([]);
+  });
+});
