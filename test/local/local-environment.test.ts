@@ -1,0 +1,98 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { localFunctionEnvironment, runtimeEnvironment } from '../../local/lambda-environment';
+import { createConnectionTable, localCredentials, startLocalDynamo } from '../../local/local-dynamo';
+import { routedFunctionNames } from '../../local/route-functions';
+
+const input = {
+  tableName: 'connections',
+  dynamoEndpoint: 'http://127.0.0.1:4567',
+  callbackUrl: 'http://127.0.0.1:8090',
+  jwtSecret: 'local-secret',
+  allowedOrigins: ['http://localhost:8091'],
+  logLevel: 'ERROR',
+};
+
+describe('each local function gets the settings it gets on AWS', () => {
+  it('gives the token secret and origins only to the authorizers', () => {
+    expect(localFunctionEnvironment('wsAuthorizer', input)).toMatchObject({
+      JWT_SECRET: 'local-secret',
+      ALLOWED_ORIGINS: 'http://localhost:8091',
+    });
+    expect(localFunctionEnvironment('wsAuthorizer', input)).not.toHaveProperty('TABLE_NAME');
+    expect(localFunctionEnvironment('wsConnect', input)).not.toHaveProperty('JWT_SECRET');
+  });
+
+  it('gives the callback URL only to the functions that post to connections', () => {
+    expect(localFunctionEnvironment('httpSend', input)).toMatchObject({
+      TABLE_NAME: 'connections',
+      CALLBACK_URL: 'http://127.0.0.1:8090',
+    });
+    expect(localFunctionEnvironment('wsConnect', input)).not.toHaveProperty('CALLBACK_URL');
+    expect(localFunctionEnvironment('httpStatus', input)).not.toHaveProperty('CALLBACK_URL');
+  });
+
+  it('adds extra settings to every function, after its own', () => {
+    const environment = localFunctionEnvironment('wsFrames', { ...input, extra: { LOG_LEVEL: 'DEBUG' } });
+
+    expect(environment.LOG_LEVEL).toBe('DEBUG');
+  });
+
+  it('points the SDK at dynalite through its own endpoint variable, never through handler code', () => {
+    expect(runtimeEnvironment('http://127.0.0.1:4567')).toMatchObject({
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4567',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: expect.any(String),
+    });
+  });
+
+  it('loads both authorizers and every routed function, and not the direct-invoke one', () => {
+    expect(routedFunctionNames().sort()).toEqual(
+      [
+        'httpAuthorizer',
+        'httpDisconnect',
+        'httpSend',
+        'httpStatus',
+        'wsAuthorizer',
+        'wsConnect',
+        'wsDisconnect',
+        'wsFrames',
+        'wsSend',
+      ].sort(),
+    );
+  });
+});
+
+describe('local dynalite', () => {
+  it('keeps the registry across restarts with a data folder, and creating the table again is harmless', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'dynalite-'));
+    const item = { userId: 'user123', connectionId: 'abc=', connectedAt: '2026-11-26T00:00:00.000Z', expiresAt: 1 };
+
+    const first = await startLocalDynamo({ dataDir });
+    await createConnectionTable(first.endpoint, 'connections');
+    const writer = client(first.endpoint);
+    await writer.send(new PutCommand({ TableName: 'connections', Item: item }));
+    writer.destroy();
+    await first.stop();
+
+    const second = await startLocalDynamo({ dataDir });
+    await createConnectionTable(second.endpoint, 'connections');
+    const reader = client(second.endpoint);
+    const { Item } = await reader.send(
+      new GetCommand({ TableName: 'connections', Key: { userId: 'user123', connectionId: 'abc=' } }),
+    );
+    reader.destroy();
+    await second.stop();
+
+    expect(Item).toEqual(item);
+  });
+});
+
+function client(endpoint: string) {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials }),
+  );
+}
