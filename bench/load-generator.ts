@@ -31,7 +31,8 @@ import { signBenchToken } from './tokens';
  * bottleneck. `bench/run.ts` forks it and drives it with the commands of `bench/protocol.ts`, one at a time.
  *
  * Local stack clients are `ws` sockets carrying `Authorization: Bearer <jwt>`; reference clients are
- * socket.io-client sockets on the websocket transport with the token in `auth.token`.
+ * socket.io-client sockets on the websocket transport carrying the same header, as the old service's Node clients
+ * sent it (the reference server also takes socket.io's `auth.token`).
  */
 
 interface BenchClient {
@@ -130,7 +131,8 @@ function openSocketIoClient(url: string, token: string, userIndex: number): Prom
   return new Promise((resolve, reject) => {
     const socket = io(url, {
       transports: ['websocket'],
-      auth: { token },
+      // Honoured by the websocket transport in Node (browsers cannot set it, hence `auth.token` there).
+      extraHeaders: { Authorization: `Bearer ${token}` },
       forceNew: true,
       reconnection: false,
       timeout: connectTimeoutMs,

@@ -191,7 +191,7 @@ export function renderReport(report: BenchReport): string {
     'What runs where: each system runs alone in its own Node process (the local stack: API Gateway emulator, the ' +
       'real Lambda handlers and dynalite in one process; the reference: one Express + socket.io process with an ' +
       'in-memory user-to-socket map). The load generator is a third process holding every client (`ws` with ' +
-      '`Authorization: Bearer` for the local stack, socket.io-client on the websocket transport for the reference) ' +
+      '`Authorization: Bearer` for the local stack, socket.io-client on the websocket transport, with the same header, for the reference) ' +
       'and timing everything on its own clock. These are figures for the local stack on this machine, not for ' +
       'API Gateway and Lambda on AWS.',
     '',
