@@ -30,7 +30,7 @@ export interface ReferenceServer {
 }
 
 /** The socket.io event every pushed envelope travels on. */
-export const referenceMessageEvent = 'message';
+export const referenceMessageEvent = 'message' satisfies keyof ServerToClientEvents;
 
 /** Same limits as the product's HTTP API: API Gateway's message size, and a bounded `userIds` list. */
 const maxEnvelopeBytes = 128 * 1024;
@@ -45,7 +45,12 @@ interface SocketData {
   connectedAt: string;
 }
 
-type UserSocket = Socket<Record<string, never>, Record<string, (envelope: Envelope) => void>, never, SocketData>;
+/** The only event the server emits; clients send no events of their own. */
+interface ServerToClientEvents {
+  message: (envelope: Envelope) => void;
+}
+type NoEvents = Record<string, never>;
+type UserSocket = Socket<NoEvents, ServerToClientEvents, NoEvents, SocketData>;
 
 /** An error whose status and message the client may see; anything else answers a bare 500. */
 class HttpError extends Error {
@@ -107,10 +112,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const socketsByUser = new Map<string, Set<UserSocket>>();
   const app = express();
   const httpServer = createServer(app);
-  const io = new Server<Record<string, never>, Record<string, (envelope: Envelope) => void>, never, SocketData>(
-    httpServer,
-    { serveClient: false },
-  );
+  const io = new Server<NoEvents, ServerToClientEvents, NoEvents, SocketData>(httpServer, { serveClient: false });
 
   io.use(async (socket, next) => {
     const auth: unknown = socket.handshake.auth;
