@@ -58,6 +58,7 @@ export const defaultAllowedOrigins = (httpPort: number) => [
   `http://localhost:${httpPort}`,
   `http://127.0.0.1:${httpPort}`,
 ];
+/** The construct's default `authorizerCacheTtl` (lib/realtime-gateway.ts), so caching behaves as deployed. */
 const HTTP_AUTHORIZER_CACHE_TTL_MS = 300_000;
 
 /**

@@ -85,7 +85,8 @@ async function serve(
       );
       return;
     default:
-      pool.close(connectionId, 1000, 'Connection closed normally');
+      // DeleteConnection closes with 1000 on API Gateway; $disconnect then reports "Connection Closed Normally".
+      pool.close(connectionId, 1000, 'Connection Closed Normally');
       response.writeHead(204).end();
   }
 }

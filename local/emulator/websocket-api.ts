@@ -38,7 +38,7 @@ const MAX_MESSAGE_BYTES = 128 * 1024;
 
 /** Reasons API Gateway gives in `$disconnect` events for the codes the emulator produces itself. */
 const closeReasons: Record<number, string> = {
-  1000: 'Connection closed normally',
+  1000: 'Connection Closed Normally',
   1001: 'Going away',
   1005: 'Client-side close frame status not set',
   1006: 'Connection closed abnormally',

@@ -93,7 +93,11 @@ describe('@connections API with the real ApiGatewayManagementApiClient', () => {
 
     expect(await code).toBe(1000);
     await eventually(() => disconnect.events.length === 1);
-    expect(disconnect.events[0].requestContext.connectionId).toBe(connectionId);
+    expect(disconnect.events[0].requestContext).toMatchObject({
+      connectionId,
+      disconnectStatusCode: 1000,
+      disconnectReason: 'Connection Closed Normally',
+    });
   });
 
   it.each([

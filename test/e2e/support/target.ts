@@ -27,8 +27,8 @@ export interface E2eTarget {
   readonly tokens: Readonly<Record<DemoUser, string>>;
   /** An expired but otherwise valid token, when the target can provide one. */
   readonly expiredToken?: string;
-  /** A browser origin the target allows. */
-  readonly allowedOrigin: string;
+  /** A browser origin the target allows; undefined in parity mode without `ALLOWED_ORIGIN` (no Origin sent). */
+  readonly allowedOrigin?: string;
   /** The registry's rows, read directly: local mode only. */
   readonly registry?: RegistryProbe;
   stop(): Promise<void>;
@@ -63,7 +63,7 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
         admin: env('TOKEN_ADMIN'),
       },
       expiredToken: process.env.TOKEN_EXPIRED,
-      allowedOrigin: process.env.ALLOWED_ORIGIN ?? 'https://origin-not-configured.invalid',
+      allowedOrigin: process.env.ALLOWED_ORIGIN,
       stop: async () => undefined,
     };
   }
