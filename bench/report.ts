@@ -157,7 +157,7 @@ export function renderReport(report: BenchReport): string {
   const lines: string[] = [];
   lines.push('# Benchmark: local stack vs reference server (Express + socket.io)', '');
   lines.push(
-    `Run ${report.startedAt.toISOString()} (${(report.durationMs / 1000).toFixed(0)} s) on ${report.machine.cores} cores ` +
+    `Run ${report.startedAt.toISOString()} (${(report.durationMs / 1000).toFixed(0)} s) on ${report.machine.cores} cores (nproc) ` +
       `(${report.machine.cpuModel}), Node ${report.machine.node}, ${report.machine.platform}` +
       (report.machine.openFilesLimit ? `, ulimit -n ${report.machine.openFilesLimit}` : '') +
       `. 1-minute load average ${report.loadAverage.atStart.toFixed(2)} at the start, ` +

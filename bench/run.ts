@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import {
   killAllChildren,
   type LoadGenerator,
@@ -303,7 +303,8 @@ async function main(): Promise<void> {
     startedAt,
     durationMs: Date.now() - startedAt.getTime(),
     machine: {
-      cores: cpus().length,
+      // What `nproc` says: the CPUs this process may run on, not every CPU of the host.
+      cores: availableParallelism(),
       cpuModel: cpus()[0]?.model ?? 'unknown',
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
