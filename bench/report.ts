@@ -157,8 +157,8 @@ export function renderReport(report: BenchReport): string {
   const lines: string[] = [];
   lines.push('# Benchmark: local stack vs reference server (Express + socket.io)', '');
   lines.push(
-    `Run ${report.startedAt.toISOString()} (${(report.durationMs / 1000).toFixed(0)} s) on ${report.machine.cores} cores (nproc) ` +
-      `(${report.machine.cpuModel}), Node ${report.machine.node}, ${report.machine.platform}` +
+    `Run ${report.startedAt.toISOString()} (${(report.durationMs / 1000).toFixed(0)} s) on ${report.machine.cpuModel}, nproc ` +
+      `${report.machine.cores}, Node ${report.machine.node}, ${report.machine.platform}` +
       (report.machine.openFilesLimit ? `, ulimit -n ${report.machine.openFilesLimit}` : '') +
       `. 1-minute load average ${report.loadAverage.atStart.toFixed(2)} at the start, ` +
       `${report.loadAverage.atEnd.toFixed(2)} at the end. Command: \`npm run bench\`.`,
