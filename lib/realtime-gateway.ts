@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetStaging, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import {
@@ -25,7 +25,7 @@ import {
   routeSelectionExpression,
   webSocketRoutes,
 } from '../lambdas/routes';
-import { esmRequireBanner, lambdaBundleOptions, lambdaNodeMajor } from './bundling';
+import { esmRequireBanner, lambdaBundleOptions, lambdaEsbuildArgs, lambdaNodeMajor } from './bundling';
 import {
   type EnvironmentValues,
   environmentFor,
@@ -341,6 +341,17 @@ export class RealtimeGateway extends Construct {
       logLevel: props.logLevel ?? 'INFO',
     };
 
+    // Secret mode: the token verifiers read the signing secret through the AWS Parameters and Secrets Lambda
+    // Extension (a layer serving Secrets Manager on localhost), not through an SDK client that would not fit their
+    // 40 KB budget (see lambdas/core/secret-source.ts). It signs with the function's role, so the IAM grant is the
+    // same `grantRead` on the secret. JWKS mode reads no secret and gets no layer.
+    const paramsAndSecrets = jwtSecret
+      ? lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+          // The verifier keeps the secret for the life of the process; the layer's own logs only need problems.
+          logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+        })
+      : undefined;
+
     const built: Partial<Record<FunctionName, nodejs.NodejsFunction>> = {};
     for (const [name, declaration] of Object.entries(functions) as [FunctionName, (typeof functions)[FunctionName]][]) {
       const id = pascalCase(name);
@@ -366,6 +377,7 @@ export class RealtimeGateway extends Construct {
         projectRoot,
         depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
         logGroup,
+        paramsAndSecrets: declaration.access.verifiesTokens ? paramsAndSecrets : undefined,
         environment: {
           ...environmentFor(declaration.access, values),
           NODE_OPTIONS: '--enable-source-maps',
@@ -382,6 +394,11 @@ export class RealtimeGateway extends Construct {
           // The SDK is bundled, not taken from the runtime (see lib/bundling.ts).
           bundleAwsSDK: true,
           externalModules: [...lambdaBundleOptions.external],
+          // Module substitutes (the environment-only credential provider), as `npm run size` applies them.
+          esbuildArgs: { ...lambdaEsbuildArgs },
+          // The substitutes' paths are relative to the project root: local bundling runs there; Docker bundling,
+          // if esbuild is ever missing, mounts it at the bundling input directory, so it works there too.
+          workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
         },
       });
       Validations.of(fn).acknowledge({

@@ -118,6 +118,9 @@ async function measure(name: FunctionName, outdir: string, runs: number): Promis
       mainFields: [...lambdaBundleOptions.mainFields],
       banner: { ...lambdaBundleOptions.banner },
       external: [...lambdaBundleOptions.external],
+      alias: { ...lambdaBundleOptions.alias },
+      // The substitutes' paths are relative to the repository root, as in NodejsFunction's local bundling.
+      absWorkingDir: projectRoot,
     });
     packages = packageWeights(Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs)));
   } catch (error) {

@@ -1,5 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { esmRequireBanner } from '../../lib/bundling';
@@ -45,5 +50,104 @@ describe('deployed bundles', () => {
     // inside a try only for multi-region endpoints; none of our calls use them.
     const required = new Set([...code.matchAll(/require\(["'](@aws-sdk\/[^"']+)["']\)/g)].map((match) => match[1]));
     expect([...required].filter((name) => !/^@aws-sdk\/signature-v4(a|-crt)$/.test(name))).toEqual([]);
+  });
+
+  describe('credentials: the environment-only provider substituted for the default chain', () => {
+    // A DynamoDB endpoint on loopback that records what the bundled handler sends and accepts any PutItem.
+    let dynamo: { url: string; requests: IncomingHttpHeaders[]; close: () => void };
+    // A HOME whose ~/.aws/credentials holds another key: the default chain would fall back to it, the substitute
+    // must not (on Lambda no such file exists, and the bundle no longer carries the code that reads it).
+    let home: string;
+    beforeAll(async () => {
+      const requests: IncomingHttpHeaders[] = [];
+      const server = createServer((request, response) => {
+        requests.push(request.headers);
+        request.resume();
+        request.on('end', () => {
+          response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+          response.end('{}');
+        });
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      dynamo = {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        requests,
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      };
+      home = mkdtempSync(join(tmpdir(), 'bundle-home-'));
+      mkdirSync(join(home, '.aws'));
+      writeFileSync(
+        join(home, '.aws', 'credentials'),
+        '[default]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = from-file\n',
+      );
+    });
+    afterAll(() => {
+      dynamo.close();
+      rmSync(home, { recursive: true, force: true });
+    });
+    beforeEach(() => {
+      dynamo.requests.length = 0;
+    });
+
+    /** Runs the deployed wsConnect bundle on its `$connect` fixture in a fresh Node process; its outcome. */
+    function connectWithBundle(credentials: Record<string, string>): Promise<string> {
+      const fixture = resolve(__dirname, '..', 'fixtures', 'events', 'ws-connect.json');
+      const script = [
+        `const { handler } = await import(${JSON.stringify(pathToFileURL(join(assetDirectory('wsConnect'), 'index.mjs')).href)});`,
+        `const event = JSON.parse((await import('node:fs')).readFileSync(${JSON.stringify(fixture)}, 'utf8'));`,
+        "const context = { awsRequestId: 'bundle-test', functionName: 'ws-connect', getRemainingTimeInMillis: () => 29000 };",
+        'try { process.stdout.write(JSON.stringify(await handler(event, context))); }',
+        "catch (error) { process.stdout.write('threw: ' + error.message); }",
+      ].join('\n');
+      const child = spawn(process.execPath, ['--input-type=module', '--eval', script], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: home,
+          AWS_REGION: 'eu-west-1',
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          AWS_MAX_ATTEMPTS: '1',
+          TABLE_NAME: 'bundle-test-connections',
+          LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          ...credentials,
+        },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      return new Promise((done) => child.on('close', () => done(output)));
+    }
+
+    it('signs the call with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN', async () => {
+      // WHEN
+      const outcome = await connectWithBundle({
+        AWS_ACCESS_KEY_ID: 'ASIABUNDLETEST',
+        AWS_SECRET_ACCESS_KEY: 'bundle-test-secret',
+        AWS_SESSION_TOKEN: 'bundle-test-session',
+      });
+
+      // THEN the connection was registered with one SigV4-signed PutItem
+      expect(JSON.parse(outcome)).toMatchObject({ statusCode: 200 });
+      expect(dynamo.requests).toHaveLength(1);
+      expect(dynamo.requests[0]?.['x-amz-target']).toBe('DynamoDB_20120810.PutItem');
+      expect(dynamo.requests[0]?.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=ASIABUNDLETEST\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, /,
+      );
+      expect(dynamo.requests[0]?.['x-amz-security-token']).toBe('bundle-test-session');
+    }, 30_000);
+
+    it('fails naming the missing variables, never falling back to a credentials file', async () => {
+      const outcome = await connectWithBundle({});
+      expect(outcome).toBe(
+        'threw: No AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set. This bundle reads ' +
+          "credentials from the environment only, as Lambda provides the execution role's",
+      );
+      expect(dynamo.requests).toEqual([]);
+    }, 30_000);
   });
 });

@@ -229,6 +229,24 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
     });
   });
 
+  describe('Parameters and Secrets extension', () => {
+    const extensionLayer =
+      /^arn:aws:lambda:eu-west-1:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/;
+
+    it.each(functionNames)('%s has the extension layer only if it verifies tokens (secret mode)', (name) => {
+      const { Layers, Environment } =
+        template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties;
+      if (functions[name].access.verifiesTokens) {
+        expect(Layers).toEqual([expect.stringMatching(extensionLayer)]);
+        // The port the layer listens on is the one the secret source asks (its default, 2773).
+        expect(Environment.Variables.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).toBe('2773');
+      } else {
+        expect(Layers).toBeUndefined();
+        expect(Object.keys(Environment.Variables).filter((key) => key.startsWith('PARAMETERS_SECRETS_'))).toEqual([]);
+      }
+    });
+  });
+
   describe('least privilege', () => {
     it.each(functionNames)('%s has only the table actions its access allows, on the table only', (name) => {
       const { access } = functions[name];
@@ -396,6 +414,8 @@ describe('RealtimeGateway configuration', () => {
       });
       expect(variables).not.toHaveProperty('JWT_SECRET_ARN');
       expect(actionsOfRole(template, roleId(name)).some((action) => action.startsWith('secretsmanager:'))).toBe(false);
+      // No secret to read: no Parameters and Secrets extension either.
+      expect(template.findResources('AWS::Lambda::Function')[functionId(name)].Properties.Layers).toBeUndefined();
     }
   });
 
