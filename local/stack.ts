@@ -62,8 +62,10 @@ export const defaultAllowedOrigins = (httpPort: number) => [
 const HTTP_AUTHORIZER_CACHE_TTL_MS = 300_000;
 
 /**
- * Handler modules are loaded once per process (their clients and settings are fixed at module load, as in a
- * Lambda container), so one process runs one local stack at a time, and only the first one's endpoints.
+ * Handler modules are loaded once per process (their clients and settings, such as the dynalite endpoint and the
+ * callback URL, are fixed at module load, as in a Lambda container), so a process can start the local stack once.
+ * A second start would run handlers still pointed at the first stack's ports; it is refused instead.
+ * (Each jest test file has its own module registry, so each test file may start one.)
  */
 let started = false;
 
@@ -80,7 +82,10 @@ let started = false;
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (started) {
-    throw new Error('a local stack was already started in this process; handler modules load once per process');
+    throw new Error(
+      'a local stack was already started in this process: handler modules load once per process, with the first ' +
+        "stack's endpoints; start another process (or jest test file) for another stack",
+    );
   }
   started = true;
   const host = options.host ?? '127.0.0.1';
@@ -169,7 +174,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           await Promise.all([close(wsServer), close(httpServer)]);
           await dynamo.stop();
           restoreEnvironment(savedEnvironment);
-          started = false;
         })();
         return stopping;
       },
