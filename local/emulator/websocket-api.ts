@@ -106,7 +106,13 @@ export class WebSocketEmulator {
       if (outcome.subprotocol) this.#chosenSubprotocols.set(request, outcome.subprotocol);
       this.#server.handleUpgrade(request, socket, head, (webSocket) => this.#accept(webSocket, facts));
     });
-    this.#track(work);
+    // The handshake code catches handler failures itself; this only guards the emulator's own faults.
+    this.#track(
+      work.catch((error: unknown) => {
+        this.#options.log?.(`upgrade failed: ${String(error)}`);
+        refuseUpgrade(socket, 500, JSON.stringify({ message: 'Internal server error' }));
+      }),
+    );
   }
 
   #accept(socket: WebSocket, facts: ConnectionFacts): void {
