@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ApiIdentity } from './api-identity';
 import { ConnectionPool, type PooledConnection } from './connection-pool';
+import { FrameSizeGuard, MAX_FRAME_BYTES } from './frame-size-guard';
 import { newConnectionId } from './ids';
 import { IntegrationTimeoutError, type LambdaInvoker } from './lambda-runner';
 import { caseKeptHeaders, queryParameters, sourceIpOf } from './request-parts';
@@ -30,6 +31,8 @@ export interface WebSocketEmulatorOptions {
   maxConnectionMs: number;
   /** A larger message closes the connection with 1009. API Gateway: 128 KB. */
   maxMessageBytes?: number;
+  /** A larger single frame closes the connection with 1009. API Gateway: 32 KB. */
+  maxFrameBytes?: number;
   /** Where emulator-level problems (a failing `$disconnect`, ...) are reported. */
   log?: (message: string) => void;
 }
@@ -104,7 +107,7 @@ export class WebSocketEmulator {
         return;
       }
       if (outcome.subprotocol) this.#chosenSubprotocols.set(request, outcome.subprotocol);
-      this.#server.handleUpgrade(request, socket, head, (webSocket) => this.#accept(webSocket, facts));
+      this.#server.handleUpgrade(request, socket, head, (webSocket) => this.#accept(webSocket, socket, facts));
     });
     // The handshake code catches handler failures itself; this only guards the emulator's own faults.
     this.#track(
@@ -115,15 +118,23 @@ export class WebSocketEmulator {
     );
   }
 
-  #accept(socket: WebSocket, facts: ConnectionFacts): void {
+  #accept(socket: WebSocket, rawSocket: Duplex, facts: ConnectionFacts): void {
     const connection: PooledConnection = { facts, socket, lastActiveAt: Date.now() };
     this.pool.add(connection);
+    // ws calls back synchronously after it attached its own reader, so no byte can pass before this one is in;
+    // prepended, it sees each chunk before ws turns it into a message.
+    const guard = new FrameSizeGuard(this.#options.maxFrameBytes ?? MAX_FRAME_BYTES, () =>
+      this.pool.close(facts.connectionId, 1009, closeReasons[1009]),
+    );
+    rawSocket.prependListener('data', (chunk: Buffer) => guard.inspect(chunk));
     const { idleTimeoutMs, maxConnectionMs } = this.#options;
     const expire = () => this.pool.close(facts.connectionId, 1001, closeReasons[1001]);
     connection.idleTimer = setTimeout(expire, idleTimeoutMs);
     connection.lifetimeTimer = setTimeout(expire, maxConnectionMs);
 
     socket.on('message', (data) => {
+      // A message still parsed after the emulator began closing (an oversized frame) is not delivered.
+      if (connection.closedBy) return;
       connection.lastActiveAt = Date.now();
       // Only client frames count as activity on API Gateway; server posts do not keep a connection alive.
       connection.idleTimer?.refresh();

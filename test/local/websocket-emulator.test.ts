@@ -258,12 +258,19 @@ describe('WebSocket emulator', () => {
   });
 
   describe('limits', () => {
-    it('closes a connection that sends more than 128 KB with 1009, and runs $disconnect', async () => {
+    /** Sends `text` as one message split into frames of `frameBytes`. */
+    const sendFragmented = (socket: WebSocket, text: string, frameBytes: number) => {
+      for (let start = 0; start < text.length; start += frameBytes) {
+        socket.send(text.slice(start, start + frameBytes), { fin: start + frameBytes >= text.length });
+      }
+    };
+
+    it('closes a connection whose message passes 128 KB with 1009, and runs $disconnect', async () => {
       const { routes, frames, disconnect } = echoRoutes();
       api = await startWebSocketApi({ routes });
       const socket = await open(api.url);
 
-      socket.send('x'.repeat(128 * 1024 + 1));
+      sendFragmented(socket, 'x'.repeat(128 * 1024 + 1), 30 * 1024);
 
       expect(await closed(socket)).toBe(1009);
       await eventually(() => disconnect.events.length === 1);
@@ -271,12 +278,36 @@ describe('WebSocket emulator', () => {
       expect(frames.events).toHaveLength(0);
     });
 
-    it('accepts a message of exactly 128 KB', async () => {
+    it('accepts a message of exactly 128 KB sent in frames of 32 KB', async () => {
+      const { routes, frames } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+      const message = `{"action":"ping","pad":"${'x'.repeat(128 * 1024 - 29)}"}`;
+
+      sendFragmented(socket, message, 32 * 1024);
+
+      expect(await nextFrame(socket)).toEqual({ routeKey: 'ping' });
+      expect(frames.events[0].body).toBe(message);
+    });
+
+    it('closes with 1009 on a single frame over 32 KB, as a browser (which never fragments) meets on AWS', async () => {
+      const { routes, frames, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send(`{"action":"ping","pad":"${'x'.repeat(32 * 1024)}"}`);
+
+      expect(await closed(socket)).toBe(1009);
+      await eventually(() => disconnect.events.length === 1);
+      expect(frames.events).toHaveLength(0);
+    });
+
+    it('accepts a single frame of exactly 32 KB', async () => {
       const { routes } = echoRoutes();
       api = await startWebSocketApi({ routes });
       const socket = await open(api.url);
 
-      socket.send(`{"action":"ping","pad":"${'x'.repeat(128 * 1024 - 29)}"}`);
+      socket.send(`{"action":"ping","pad":"${'x'.repeat(32 * 1024 - 29)}"}`);
 
       expect(await nextFrame(socket)).toEqual({ routeKey: 'ping' });
     });
