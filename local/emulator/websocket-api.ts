@@ -81,6 +81,12 @@ export class WebSocketEmulator {
   /** Handles one HTTP upgrade request: authorizer, `$connect`, then 101 or a refusal with a status. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    // A malformed handshake is refused before any handler runs, as the gateway does; otherwise $connect could
+    // record a connection that ws then refuses to open.
+    if (!isWellFormedHandshake(request)) {
+      refuseUpgrade(socket, 400, JSON.stringify({ message: 'Bad Request' }));
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://localhost');
     const facts: ConnectionFacts = {
       connectionId: newConnectionId(),
@@ -221,6 +227,17 @@ export class WebSocketEmulator {
     await this.settle();
     this.#server.close();
   }
+}
+
+function isWellFormedHandshake(request: IncomingMessage): boolean {
+  const key = request.headers['sec-websocket-key'];
+  return (
+    request.method === 'GET' &&
+    request.headers.upgrade?.toLowerCase() === 'websocket' &&
+    request.headers['sec-websocket-version'] === '13' &&
+    typeof key === 'string' &&
+    /^[+/0-9A-Za-z]{22}==$/.test(key)
+  );
 }
 
 function messageText(data: RawData): string {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
 import type WebSocket from 'ws';
 import type { WebSocketRouteTarget } from '../../local/emulator/websocket-api';
@@ -243,6 +244,27 @@ describe('WebSocket emulator', () => {
       expect(withProtocol.protocol).toBe('app.v1');
       expect(without.protocol).toBe('');
       expect(connect.events[0].headers).toMatchObject({ 'Sec-WebSocket-Protocol': 'app.v1,bearer.abc' });
+    });
+
+    it('refuses a malformed handshake with 400 before any handler runs', async () => {
+      const { routes, connect } = echoRoutes();
+      const authorizer = recording('authorizer', () => allow({ userId: 'user123' }));
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+
+      // No Sec-WebSocket-Key: not a handshake ws (or API Gateway) would complete.
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        const request = httpRequest(api!.url.replace('ws:', 'http:'), {
+          headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13' },
+        });
+        request.once('response', (response) => resolve(response.statusCode));
+        request.once('upgrade', () => reject(new Error('upgraded')));
+        request.once('error', reject);
+        request.end();
+      });
+
+      expect(status).toBe(400);
+      expect(authorizer.events).toHaveLength(0);
+      expect(connect.events).toHaveLength(0);
     });
 
     it('works without a $connect route', async () => {
