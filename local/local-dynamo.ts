@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
@@ -22,6 +23,7 @@ export interface LocalDynamo {
  * await createConnectionTable(dynamo.endpoint, 'realtime-gateway-connections');
  */
 export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const server: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

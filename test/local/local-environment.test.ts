@@ -67,8 +67,8 @@ describe('each local function gets the settings it gets on AWS', () => {
 });
 
 describe('local dynalite', () => {
-  it('keeps the registry across restarts with a data folder, and creating the table again is harmless', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'dynalite-'));
+  it('keeps the registry across restarts in a data folder it creates, and creating the table again is harmless', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'dynalite-')), 'not', 'yet', 'there');
     const item = { userId: 'user123', connectionId: 'abc=', connectedAt: '2026-11-26T00:00:00.000Z', expiresAt: 1 };
 
     const first = await startLocalDynamo({ dataDir });
