@@ -2,7 +2,7 @@
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { webSocketSubprotocol } from '../../lambdas/routes';
 import { connect, eventually, type TestClient, type TokenCarrier } from './support/sockets';
-import { type E2eTarget, startTarget } from './support/target';
+import { type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -14,11 +14,11 @@ const open = async (...args: Parameters<typeof connect>) => {
 
 beforeAll(async () => {
   target = await startTarget();
-});
+}, 150_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
-  // Each test starts from an empty registry for the demo users.
-  if (target.registry) await eventually(async () => (await target.registry!.rowsOf('user123')).length === 0);
+  // Each test starts with no connection of the demo users.
+  await waitUntilDisconnected(target, ['user123']);
 });
 afterAll(() => target.stop());
 

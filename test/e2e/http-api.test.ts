@@ -1,8 +1,8 @@
 // End-to-end: every HTTP API endpoint with the bodies of the HTTP API issue, and its error cases.
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
-import { connect, eventually, type TestClient } from './support/sockets';
-import { type DemoUser, type E2eTarget, startTarget } from './support/target';
+import { connect, type TestClient } from './support/sockets';
+import { type DemoUser, type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -19,14 +19,10 @@ const api = (method: 'GET' | 'POST' | 'DELETE', path: string, as: DemoUser | und
 
 beforeAll(async () => {
   target = await startTarget();
-});
+}, 150_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
-  if (target.registry) {
-    for (const user of ['user123', 'user456', 'user789', 'admin']) {
-      await eventually(async () => (await target.registry!.rowsOf(user)).length === 0);
-    }
-  }
+  await waitUntilDisconnected(target, ['user123', 'user456', 'user789', 'admin']);
 });
 afterAll(() => target.stop());
 

@@ -1,8 +1,8 @@
 // End-to-end: the socket's send route, and the clean-up of a connection that vanished without $disconnect.
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
-import { connect, eventually, type TestClient } from './support/sockets';
-import { type DemoUser, type E2eTarget, startTarget } from './support/target';
+import { connect, type TestClient } from './support/sockets';
+import { type DemoUser, type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -16,14 +16,10 @@ const open = async (user: DemoUser) => {
 
 beforeAll(async () => {
   target = await startTarget();
-});
+}, 150_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
-  if (target.registry) {
-    for (const user of ['user123', 'user456', 'user789']) {
-      await eventually(async () => (await target.registry!.rowsOf(user)).length === 0);
-    }
-  }
+  await waitUntilDisconnected(target, ['user123', 'user456', 'user789']);
 });
 afterAll(() => target.stop());
 

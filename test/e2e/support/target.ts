@@ -15,7 +15,9 @@
 
 import { signDevToken } from '../../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../../local/stack';
+import { callApi } from './http';
 import { RegistryProbe } from './registry-probe';
+import { acquireParityLock } from './remote-lock';
 
 export type DemoUser = 'user123' | 'user456' | 'user789' | 'admin';
 
@@ -52,6 +54,7 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
     const missing = remoteVariables.filter((name) => !process.env[name]);
     if (missing.length > 0) throw new Error(`parity mode needs ${missing.join(', ')}`);
     const env = (name: string) => process.env[name]!;
+    const release = await acquireParityLock();
     return {
       mode: 'remote',
       wsUrl: env('WS_URL'),
@@ -64,7 +67,7 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
       },
       expiredToken: process.env.TOKEN_EXPIRED,
       allowedOrigin: process.env.ALLOWED_ORIGIN,
-      stop: async () => undefined,
+      stop: release,
     };
   }
   const stack: LocalStack = await startLocalStack({
@@ -107,4 +110,34 @@ async function signExpired(secret: string, userId: string): Promise<string> {
     .setIssuedAt(now - 3600)
     .setExpirationTime(now - 600)
     .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * Waits until none of `users` has a connection left: from the registry's rows locally, from the status API (as
+ * the admin) on a deployed stage. `$disconnect` runs after the socket has closed, so tests wait for it before
+ * the next one counts recipients.
+ *
+ * @example
+ * afterEach(() => waitUntilDisconnected(target, ['user123', 'user456']));
+ */
+export async function waitUntilDisconnected(
+  target: E2eTarget,
+  users: readonly string[],
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const user of users) {
+    for (;;) {
+      const count = target.registry
+        ? (await target.registry.rowsOf(user)).length
+        : (
+            (await callApi(target.httpUrl, 'GET', `/websocket/users/${user}/status`, target.tokens.admin)).body as {
+              connectionCount: number;
+            }
+          ).connectionCount;
+      if (count === 0) break;
+      if (Date.now() > deadline) throw new Error(`${user} still has ${count} connection(s)`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
 }
