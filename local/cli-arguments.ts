@@ -22,7 +22,8 @@ Options:
   --secret <secret>    HS256 signing secret (default: $JWT_SECRET, else .local/dev-secret, created on first start)
   --help               show this help
 
-Environment: ALLOWED_ORIGINS, LOG_LEVEL and the other Lambda settings are passed to the handlers as on AWS.`;
+Environment: JWT_SECRET, and the Lambda settings (ALLOWED_ORIGINS, LOG_LEVEL, MAX_USER_IDS, ... see
+docs/configuration.md) reach the handlers that get them on AWS.`;
 
 function port(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;

@@ -1,3 +1,4 @@
+import { Setting } from '../lambdas/core/config';
 import { parseStartArguments, startUsage } from './cli-arguments';
 import { signDevToken } from './dev-tokens';
 import type { LocalStack } from './stack';
@@ -9,6 +10,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const demoUsers = ['user123', 'user456', 'user789'];
 const adminScope = 'ws:admin ws:broadcast';
 
+const stackOwnedSettings = new Set<string>([
+  Setting.tableName,
+  Setting.callbackUrl,
+  Setting.jwtSecret,
+  Setting.jwtSecretArn,
+  Setting.jwksUrl,
+  Setting.jwtIssuer,
+  Setting.jwtAudience,
+]);
+
 /** Shows loopback URLs as `localhost`, as the old server printed them. */
 const friendly = (url: string) => url.replace('//127.0.0.1:', '//localhost:');
 
@@ -19,11 +30,12 @@ async function main(): Promise<void> {
     return;
   }
   const started = Date.now();
-  // Lambda settings given in the shell (ALLOWED_ORIGINS, LOG_LEVEL, ...) reach the handlers as on AWS.
+  // Lambda settings given in the shell (ALLOWED_ORIGINS, LOG_LEVEL, MAX_USER_IDS, ...) reach the handlers as on
+  // AWS; the stack itself decides where the table, the callback URL and the token secret are.
   const environment: Record<string, string> = {};
-  for (const name of ['ALLOWED_ORIGINS', 'LOG_LEVEL', 'MAX_USER_IDS', 'ALLOWED_MESSAGE_TYPES', 'PERMISSIONS_CLAIM']) {
+  for (const name of Object.values(Setting)) {
     const value = process.env[name];
-    if (value) environment[name] = value;
+    if (value && !stackOwnedSettings.has(name)) environment[name] = value;
   }
   const { startLocalStack } = await import('./stack');
   const stack = await startLocalStack({

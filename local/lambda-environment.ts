@@ -12,7 +12,10 @@ export interface LocalEnvironmentInput {
   jwtSecret: string;
   allowedOrigins: readonly string[];
   logLevel: string;
-  /** Extra settings given to every function (same names as on AWS), applied last. */
+  /**
+   * Extra settings, same names as on AWS, applied last. A Lambda setting (`MAX_USER_IDS`, `ALLOWED_ORIGINS`, ...)
+   * goes only to the functions that get it on AWS; any other variable (e.g. `POWERTOOLS_*`) goes to every function.
+   */
   extra?: Record<string, string>;
 }
 
@@ -49,7 +52,43 @@ export function localFunctionEnvironment(name: FunctionName, input: LocalEnviron
     allowedOrigins: input.allowedOrigins,
     logLevel: input.logLevel,
   };
-  return { ...environmentFor(functions[name].access, values), ...input.extra };
+  const receives = settingsReceivedBy(name);
+  const extra = Object.entries(input.extra ?? {}).filter(
+    ([setting]) => !settingNames.includes(setting) || receives.has(setting),
+  );
+  return { ...environmentFor(functions[name].access, values), ...Object.fromEntries(extra) };
+}
+
+/**
+ * The setting names a function receives on AWS: what `environmentFor` emits for its access flags when every
+ * optional value is given.
+ */
+function settingsReceivedBy(name: FunctionName): Set<string> {
+  const everyValue: EnvironmentValues = {
+    tableName: 'probe',
+    callbackUrl: 'probe',
+    tokenVerification: { mode: 'secret', secret: 'probe' },
+    jwtAlgorithms: ['probe'],
+    jwtClockToleranceSeconds: 0,
+    jwtMaxTokenBytes: 0,
+    permissionsClaim: 'probe',
+    allowedOrigins: ['probe'],
+    connectionTtlSeconds: 0,
+    permissions: { send: 'probe', notify: 'probe', broadcast: 'probe', admin: 'probe' },
+    maxUserIds: 0,
+    allowedMessageTypes: ['probe'],
+    sendConcurrency: 0,
+    broadcastTimeMarginMs: 0,
+    logLevel: 'probe',
+  };
+  const received = new Set(Object.keys(environmentFor(functions[name].access, everyValue)));
+  // The local-only secret stands in for the secret ARN or JWKS settings of a token verifier.
+  if (received.has(Setting.jwtSecret)) {
+    for (const setting of [Setting.jwtSecretArn, Setting.jwksUrl, Setting.jwtIssuer, Setting.jwtAudience]) {
+      received.add(setting);
+    }
+  }
+  return received;
 }
 
 /** Every setting name a handler may read, so the runner can unset those a function does not get. */

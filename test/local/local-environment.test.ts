@@ -35,10 +35,23 @@ describe('each local function gets the settings it gets on AWS', () => {
     expect(localFunctionEnvironment('httpStatus', input)).not.toHaveProperty('CALLBACK_URL');
   });
 
-  it('adds extra settings to every function, after its own', () => {
-    const environment = localFunctionEnvironment('wsFrames', { ...input, extra: { LOG_LEVEL: 'DEBUG' } });
+  it('gives an extra Lambda setting only to the functions that get it on AWS, after their own', () => {
+    const extra = { LOG_LEVEL: 'DEBUG', MAX_USER_IDS: '5', JWT_CLOCK_TOLERANCE_SECONDS: '2' };
 
-    expect(environment.LOG_LEVEL).toBe('DEBUG');
+    expect(localFunctionEnvironment('wsFrames', { ...input, extra })).toEqual({ LOG_LEVEL: 'DEBUG' });
+    expect(localFunctionEnvironment('httpSend', { ...input, extra })).toMatchObject({ MAX_USER_IDS: '5' });
+    expect(localFunctionEnvironment('httpSend', { ...input, extra })).not.toHaveProperty('JWT_CLOCK_TOLERANCE_SECONDS');
+    expect(localFunctionEnvironment('httpAuthorizer', { ...input, extra })).toMatchObject({
+      JWT_CLOCK_TOLERANCE_SECONDS: '2',
+    });
+  });
+
+  it('gives any other extra variable to every function', () => {
+    const extra = { POWERTOOLS_LOGGER_LOG_EVENT: 'true' };
+
+    for (const name of ['wsFrames', 'httpAuthorizer'] as const) {
+      expect(localFunctionEnvironment(name, { ...input, extra })).toMatchObject(extra);
+    }
   });
 
   it('points the SDK at dynalite through its own endpoint variable, never through handler code', () => {
