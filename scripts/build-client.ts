@@ -8,10 +8,10 @@
  *
  * Run: `npm run build:client` (about a second); `npm run build:client -- --out-dir /tmp/x` builds elsewhere.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
+import { emitDeclarations } from './declarations';
 
 const root = resolve(import.meta.dirname, '..');
 // `--out-dir <path>` builds elsewhere (the build test does, so it never races the browser test over dist/).
@@ -45,45 +45,10 @@ async function main(): Promise<void> {
   // The repository package is CommonJS; this marks index.js as the ES module it is, so Node loads it without
   // re-parsing and a warning (index.cjs keeps its explicit extension).
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
-  emitDeclarations();
+  emitDeclarations({ root, entry, outDir, lib: 'ES2022,DOM', defaultExport: true });
   for (const file of ['index.js', 'index.cjs', 'index.global.js', 'index.d.ts']) {
     console.log(`${join(outDir, file)}  ${(statSync(join(outDir, file)).size / 1024).toFixed(1)} KB`);
   }
-}
-
-function emitDeclarations(): void {
-  const typesDir = join(outDir, 'types');
-  // TypeScript 7's CLI emits declarations (it has no JavaScript API); the repository's tsconfig is noEmit,
-  // so the options are given here and the config is ignored.
-  execFileSync(
-    process.execPath,
-    [
-      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '--ignoreConfig',
-      entry,
-      '--declaration',
-      '--emitDeclarationOnly',
-      '--outDir',
-      typesDir,
-      '--target',
-      'ES2022',
-      '--module',
-      'preserve',
-      '--moduleResolution',
-      'bundler',
-      '--strict',
-      '--skipLibCheck',
-      '--lib',
-      'ES2022,DOM',
-      '--types',
-      'node',
-    ],
-    { cwd: root, stdio: 'inherit' },
-  );
-  writeFileSync(
-    join(outDir, 'index.d.ts'),
-    "export * from './types/client/index';\nexport { default } from './types/client/index';\n",
-  );
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,34 @@
+/**
+ * The server library: what a Node backend holding IAM credentials imports to reach connected users without going
+ * through the HTTP API (`import { WebSocketService } from 'realtime-gateway'`). The Lambda handlers use the same
+ * classes. Built to `dist/server/` by `npm run build`.
+ *
+ * @example
+ * import { WebSocketService } from 'realtime-gateway';
+ * // TABLE_NAME and CALLBACK_URL: the stack's ConnectionTableName and CallbackUrl outputs.
+ * const service = WebSocketService.fromEnvironment();
+ * const report = await service.sendToUser('user123', 'chat', { message: 'Hello!' });
+ */
+export type { Envelope } from './core/envelope';
+export { createEnvelope } from './core/envelope';
+export {
+  ClientError,
+  ConfigurationError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from './core/errors';
+export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
+export { createConnectionRegistry, readRegistryConfig } from './core/registry';
+export type { ConnectionItem } from './core/table-schema';
+export {
+  type BroadcastReport,
+  ConnectionPresence,
+  type DeliveryReport,
+  type RecipientReport,
+  type SendOptions,
+  type UserStatus,
+  WebSocketService,
+  type WebSocketServiceOptions,
+} from './core/websocket-service';

@@ -1,0 +1,42 @@
+/**
+ * Builds the server library (`lambdas/server-library.ts`: `WebSocketService` and friends) into `dist/server/` for
+ * Node backends: `index.js` (ESM), `index.cjs` (CommonJS) and `index.d.ts`. Dependencies (the AWS SDK) stay
+ * external: the backend installs them, and its own credential chain applies (unlike the Lambda bundles).
+ *
+ * Run: `npm run build` (with the client); `--out-dir <path>` builds elsewhere.
+ */
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+import { emitDeclarations } from './declarations';
+
+const root = resolve(import.meta.dirname, '..');
+const outDirFlag = process.argv.indexOf('--out-dir');
+const outDir = outDirFlag > 0 ? resolve(process.argv[outDirFlag + 1]) : join(root, 'dist', 'server');
+const entry = join(root, 'lambdas', 'server-library.ts');
+
+async function main(): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const shared: BuildOptions = {
+    entryPoints: [entry],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'warning',
+  };
+  await build({ ...shared, format: 'esm', outfile: join(outDir, 'index.js') });
+  await build({ ...shared, format: 'cjs', outfile: join(outDir, 'index.cjs') });
+  writeFileSync(join(outDir, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  emitDeclarations({ root, entry, outDir, lib: 'ES2022' });
+  for (const file of ['index.js', 'index.cjs', 'index.d.ts']) {
+    console.log(`${join(outDir, file)}  ${(statSync(join(outDir, file)).size / 1024).toFixed(1)} KB`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
