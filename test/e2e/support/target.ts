@@ -73,7 +73,8 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
   const stack: LocalStack = await startLocalStack({
     wsPort: 0,
     httpPort: 0,
-    quiet: true,
+    // `E2E_LOGS=1 npx jest test/e2e` shows the handlers' logs (INFO), e.g. to look for log noise.
+    quiet: process.env.E2E_LOGS === undefined,
     jwtSecret: `e2e-${Math.random().toString(36).slice(2)}-secret-of-enough-length`,
     idleTimeoutMs: options.idleTimeoutMs,
   });
