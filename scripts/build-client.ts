@@ -1,7 +1,7 @@
 /**
  * Builds the client adapter into `dist/client/`:
- * - `index.js`: ESM with no runtime dependency, loaded directly by browsers (the local stack serves it at
- *   `/client/index.js`) and imported by Node ESM code (which then loads `ws` on first connect);
+ * - `index.js`: ESM with no runtime dependency, loaded directly by browsers (the local stack bundles the same
+ *   build in memory and serves it at `/client/index.js`) and imported by Node ESM code (which then loads `ws` on first connect);
  * - `index.cjs`: CommonJS for `require()` in Node;
  * - `index.global.js`: a classic script defining `window.RealtimeGateway` (`websocket-client.html` opened as a file);
  * - `index.d.ts`: the types, emitted by the TypeScript CLI.
@@ -10,7 +10,8 @@
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
+import { clientBuildOptions, clientEsmBuildOptions } from './client-build-options';
 import { emitDeclarations } from './declarations';
 
 const root = resolve(import.meta.dirname, '..');
@@ -22,17 +23,9 @@ const entry = join(root, 'client', 'index.ts');
 async function main(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const shared: BuildOptions = {
-    entryPoints: [entry],
-    bundle: true,
-    // `ws` is only imported in Node when no WebSocket is given; browsers never reach that branch.
-    external: ['ws'],
-    target: 'es2022',
-    sourcemap: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-  };
-  await build({ ...shared, format: 'esm', platform: 'neutral', outfile: join(outDir, 'index.js') });
+  // Shared with the local stack, which bundles the ESM build in memory for the page it serves.
+  const shared = clientBuildOptions(entry);
+  await build({ ...clientEsmBuildOptions(entry), outfile: join(outDir, 'index.js') });
   await build({ ...shared, format: 'cjs', platform: 'node', outfile: join(outDir, 'index.cjs') });
   // A classic script for pages opened from a file: browsers refuse ES module imports from file:// pages.
   await build({
