@@ -111,8 +111,20 @@ export interface HttpRouteDeclaration {
   readonly function: FunctionName;
 }
 
-/** Every HTTP API route; all of them sit behind the HTTP authorizer. */
-export const httpRoutes: readonly HttpRouteDeclaration[] = [
+/**
+ * The HTTP API's catch-all: API Gateway sends a request that matches no other route here, with the route key
+ * `$default`, so an unknown route is answered by a function in the API's own error shape rather than by API
+ * Gateway's `{"message":"Not Found"}`.
+ */
+export interface HttpDefaultRouteDeclaration {
+  readonly routeKey: '$default';
+  readonly function: FunctionName;
+}
+
+export type HttpApiRouteDeclaration = HttpRouteDeclaration | HttpDefaultRouteDeclaration;
+
+/** Every HTTP API route; all of them, `$default` included, sit behind the HTTP authorizer. */
+export const httpRoutes: readonly HttpApiRouteDeclaration[] = [
   { method: 'POST', path: '/websocket/message/user', function: 'httpSend' },
   { method: 'POST', path: '/websocket/message/users', function: 'httpSend' },
   { method: 'POST', path: '/websocket/message/broadcast', function: 'httpSend' },
@@ -121,11 +133,31 @@ export const httpRoutes: readonly HttpRouteDeclaration[] = [
   { method: 'GET', path: '/websocket/users/{userId}/status', function: 'httpStatus' },
   { method: 'GET', path: '/websocket/me/status', function: 'httpStatus' },
   { method: 'DELETE', path: '/websocket/users/{userId}/disconnect', function: 'httpDisconnect' },
+  // Answers 404 in the API's error shape; the read-only status function has the least access of them all.
+  { routeKey: '$default', function: 'httpStatus' },
 ];
 
-/** The route key API Gateway gives an HTTP route (`POST /websocket/message/user`); handlers dispatch on it. */
-export function httpRouteKey(route: Pick<HttpRouteDeclaration, 'method' | 'path'>): string {
-  return `${route.method} ${route.path}`;
+/**
+ * Whether a route is the `$default` catch-all.
+ *
+ * @example
+ * httpRoutes.filter((route) => !isHttpDefaultRoute(route)); // the routes with a method and a path
+ */
+export function isHttpDefaultRoute(route: HttpApiRouteDeclaration): route is HttpDefaultRouteDeclaration {
+  return 'routeKey' in route;
+}
+
+/**
+ * The route key API Gateway gives an HTTP route (`POST /websocket/message/user`, or `$default`); handlers
+ * dispatch on it.
+ *
+ * @example
+ * httpRouteKey({ method: 'GET', path: '/websocket/me/status' }); // 'GET /websocket/me/status'
+ */
+export function httpRouteKey(
+  route: Pick<HttpRouteDeclaration, 'method' | 'path'> | HttpDefaultRouteDeclaration,
+): string {
+  return 'routeKey' in route ? route.routeKey : `${route.method} ${route.path}`;
 }
 
 /** Subprotocol that browsers offer and `$connect` echoes; the token rides in a second `bearer.<jwt>` entry. */

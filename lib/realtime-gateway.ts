@@ -22,6 +22,7 @@ import {
   type FunctionName,
   functions,
   httpRoutes,
+  isHttpDefaultRoute,
   routeSelectionExpression,
   webSocketRoutes,
 } from '../lambdas/routes';
@@ -509,6 +510,16 @@ export class RealtimeGateway extends Construct {
           },
         );
         httpIntegrations.set(route.function, integration);
+      }
+      if (isHttpDefaultRoute(route)) {
+        // The catch-all: API Gateway sends every request no other route matches here, through the authorizer.
+        new apigwv2.HttpRoute(this, 'HttpDefaultRoute', {
+          httpApi: this.httpApi,
+          routeKey: apigwv2.HttpRouteKey.DEFAULT,
+          integration,
+          authorizer: httpAuthorizer,
+        });
+        continue;
       }
       this.httpApi.addRoutes({
         path: route.path,

@@ -1,14 +1,10 @@
 import { Setting } from '../lambdas/core/config';
 import { parseStartArguments, startUsage } from './cli-arguments';
-import { signDevToken } from './dev-tokens';
+import { demoAdminScope, demoTokenTtl } from './dev-tokens';
 import type { LocalStack } from './stack';
 
 // The SDK warns about Node 20 when it loads; the stack (and with it the SDK) is imported after this is set.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-/** The users the old server's testers used, and an admin who may broadcast and manage. */
-const demoUsers = ['user123', 'user456', 'user789'];
-const adminScope = 'ws:admin ws:broadcast';
 
 const stackOwnedSettings = new Set<string>([
   Setting.tableName,
@@ -48,22 +44,18 @@ async function main(): Promise<void> {
   });
   installShutdown(stack);
 
-  const tokens = await Promise.all([
-    ...demoUsers.map(async (user) => [user, await signDevToken(stack.jwtSecret, user, { ttl: '12h' })] as const),
-    signDevToken(stack.jwtSecret, 'admin', { scope: adminScope, ttl: '12h' }).then(
-      (token) => ['admin', token] as const,
-    ),
-  ]);
+  // The same tokens the test page gets from /local-config.json.
+  const tokens = Object.entries(await stack.demoTokens());
   console.log(`realtime-gateway local stack ready in ${Date.now() - started} ms
 
   WebSocket API   ${friendly(stack.wsUrl)}
-  HTTP API        ${friendly(stack.httpUrl)}   (test page at /)
+  HTTP API        ${friendly(stack.httpUrl)}   (test page at /, ?user=user456 to be someone else)
   @connections    ${friendly(stack.connectionsUrl)}
   registry        table ${stack.tableName} on dynalite ${stack.dynamoEndpoint}${args.dataDir ? ` (data in ${args.dataDir})` : ' (in memory)'}
 
-Tokens (valid 12 h; more with: npm run token -- <userId> [--scope "..."] [--ttl 1h]):`);
+Tokens (valid ${demoTokenTtl}; more with: npm run token -- <userId> [--scope "..."] [--ttl 1h]):`);
   for (const [user, token] of tokens) {
-    console.log(`  ${user.padEnd(8)}${user === 'admin' ? ` (${adminScope})` : ''}\n    ${token}`);
+    console.log(`  ${user.padEnd(8)}${user === 'admin' ? ` (${demoAdminScope})` : ''}\n    ${token}`);
   }
   console.log(`
 Try:  npx wscat -c "${friendly(stack.wsUrl)}" -H "Authorization: Bearer <token>"   then send {"action":"hello"}

@@ -52,3 +52,29 @@ export async function signDevToken(secret: string, userId: string, options: DevT
     .setExpirationTime(now + lifetime)
     .sign(new TextEncoder().encode(secret));
 }
+
+/** The users the old server's testers used; `admin` is added with {@link demoAdminScope}. */
+export const demoUsers = ['user123', 'user456', 'user789'] as const;
+/** The admin demo token's permissions: may broadcast, list users, see and disconnect anyone. */
+export const demoAdminScope = 'ws:admin ws:broadcast';
+/** How long the demo tokens live: a working day of testing without restarting. */
+export const demoTokenTtl = '12h';
+
+/** The ready-to-use tokens `npm start` prints and the local stack's `/local-config.json` hands to the test page. */
+export type DemoTokens = Record<(typeof demoUsers)[number] | 'admin', string>;
+
+/**
+ * Signs the demo tokens: `user123`, `user456`, `user789` (no permission) and `admin` ({@link demoAdminScope}),
+ * each valid {@link demoTokenTtl}.
+ *
+ * @example
+ * const tokens = await signDemoTokens(stack.jwtSecret);
+ * new WebSocket(stack.wsUrl, { headers: { Authorization: `Bearer ${tokens.user123}` } });
+ */
+export async function signDemoTokens(secret: string): Promise<DemoTokens> {
+  const [user123, user456, user789, admin] = await Promise.all([
+    ...demoUsers.map((userId) => signDevToken(secret, userId, { ttl: demoTokenTtl })),
+    signDevToken(secret, 'admin', { scope: demoAdminScope, ttl: demoTokenTtl }),
+  ]);
+  return { user123, user456, user789, admin };
+}

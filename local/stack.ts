@@ -1,8 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { type FunctionName, httpRoutes, routeSelectionExpression, webSocketRoutes } from '../lambdas/routes';
+import {
+  type FunctionName,
+  httpRoutes,
+  isHttpDefaultRoute,
+  routeSelectionExpression,
+  webSocketRoutes,
+} from '../lambdas/routes';
 import { readOrCreateDevSecret } from './dev-secret';
+import { type DemoTokens, demoTokenTtl, parseTtlSeconds, signDemoTokens } from './dev-tokens';
 import { localHttpApi, localWebSocketApi } from './emulator/api-identity';
 import { handleConnectionsRequest } from './emulator/connections-api';
 import { HttpApiEmulator } from './emulator/http-api';
@@ -10,6 +17,7 @@ import type { LambdaInvoker } from './emulator/lambda-runner';
 import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
 import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
 import { createConnectionTable, startLocalDynamo } from './local-dynamo';
+import { createLocalPages, isLoopbackHost } from './local-pages';
 import { devSecretFile, rootDir } from './local-paths';
 import { loadRouteFunctions } from './route-functions';
 
@@ -18,7 +26,10 @@ export interface LocalStackOptions {
   host?: string;
   /** WebSocket API and `@connections`; 0 picks a free port. @default 8090 */
   wsPort?: number;
-  /** HTTP API routes, and `websocket-client.html` at `/`; 0 picks a free port. @default 8091 */
+  /**
+   * HTTP API routes, and beside them `websocket-client.html` at `/`, the client adapter at `/client/index.js`
+   * and (on a loopback host only) `/local-config.json`; 0 picks a free port. @default 8091
+   */
   httpPort?: number;
   /** Persist dynalite in this folder. @default - in memory */
   dataDir?: string;
@@ -44,6 +55,11 @@ export interface LocalStack {
   jwtSecret: string;
   tableName: string;
   dynamoEndpoint: string;
+  /**
+   * The demo tokens (`user123`, `user456`, `user789`, `admin`) that `npm start` prints and `/local-config.json`
+   * serves: signed once, and again once half their lifetime has passed.
+   */
+  demoTokens(): Promise<DemoTokens>;
   /** Closes sockets with 1001, runs `$disconnect` for each, stops the servers and dynalite. */
   stop(): Promise<void>;
 }
@@ -142,9 +158,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       response.end(JSON.stringify({ message: 'Upgrade Required' }));
     });
 
+    const demoTokens = renewingDemoTokens(jwtSecret);
+    const wsUrl = `ws://${urlHost}:${wsPort}`;
+    const httpUrl = `http://${urlHost}:${httpPort}`;
+    const defaultRoute = httpRoutes.find(isHttpDefaultRoute);
     const httpApi = new HttpApiEmulator({
       api: localHttpApi,
-      routes: httpRoutes.map((route) => ({ method: route.method, path: route.path, target: invoker(route.function) })),
+      routes: httpRoutes.flatMap((route) =>
+        isHttpDefaultRoute(route) ? [] : [{ method: route.method, path: route.path, target: invoker(route.function) }],
+      ),
+      defaultRoute: defaultRoute && invoker(defaultRoute.function),
       authorizer: invoker('httpAuthorizer'),
       authorizerCacheTtlMs: HTTP_AUTHORIZER_CACHE_TTL_MS,
       cors: {
@@ -153,21 +176,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         allowHeaders: ['authorization', 'content-type'],
         maxAgeSeconds: 600,
       },
-      staticFiles: {
+      localPages: createLocalPages({
         indexFile: resolve(rootDir, 'websocket-client.html'),
-        clientDir: resolve(rootDir, 'dist', 'client'),
-      },
+        clientEntry: resolve(rootDir, 'client', 'index.ts'),
+        // It hands out signed tokens: only to this machine, never on an interface other machines can reach.
+        localConfig: isLoopbackHost(host) ? async () => ({ wsUrl, httpUrl, tokens: await demoTokens() }) : undefined,
+      }),
     });
     httpServer.on('request', (request, response) => void httpApi.handle(request, response));
 
     let stopping: Promise<void> | undefined;
     return {
-      wsUrl: `ws://${urlHost}:${wsPort}`,
-      httpUrl: `http://${urlHost}:${httpPort}`,
+      wsUrl,
+      httpUrl,
       connectionsUrl: `${callbackUrl}/@connections`,
       jwtSecret,
       tableName: localTableName,
       dynamoEndpoint: dynamo.endpoint,
+      demoTokens,
       stop() {
         stopping ??= (async () => {
           await webSocketApi.closeAll(1001);
@@ -183,6 +209,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     restoreEnvironment(savedEnvironment);
     throw error;
   }
+}
+
+/** The demo tokens, signed on first use and again once half their lifetime has passed. */
+function renewingDemoTokens(jwtSecret: string): () => Promise<DemoTokens> {
+  const renewAfterMs = (parseTtlSeconds(demoTokenTtl) * 1000) / 2;
+  let current: { signedAt: number; tokens: Promise<DemoTokens> } | undefined;
+  return () => {
+    if (!current || Date.now() - current.signedAt > renewAfterMs) {
+      current = { signedAt: Date.now(), tokens: signDemoTokens(jwtSecret) };
+    }
+    return current.tokens;
+  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {

@@ -6,13 +6,21 @@ import { authorize, authorizeForUser, readPolicy } from '../core/policy';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
 import { ConnectionPresence } from '../core/websocket-service';
 import { httpErrors } from './middleware/http-errors';
-import { callerOf, type HttpEvent, httpRouter, integerQueryOf, pathUserIdOf } from './middleware/http-request';
+import {
+  callerOf,
+  type HttpEvent,
+  httpRouter,
+  integerQueryOf,
+  pathUserIdOf,
+  unmatchedRoute,
+} from './middleware/http-request';
 import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
- * HTTP API status routes: read-only. Everyone may see their own status; another user's status and the list of
- * connected users need the admin permission. This function uses the library's read-only half: it has no
- * management client (and no IAM right to one), which also keeps that client out of its bundle.
+ * HTTP API status routes, read-only, and the `$default` catch-all that answers 404 for any other request.
+ * Everyone may see their own status; another user's status and the list of connected users need the admin
+ * permission. This function uses the library's read-only half: it has no management client (and no IAM right to
+ * one), which also keeps that client out of its bundle.
  */
 
 const policy = readPolicy(process.env);
@@ -39,6 +47,8 @@ const route = httpRouter('httpStatus', {
   'GET /websocket/me/status': async (event) => {
     return jsonResponse(200, await presence.getUserStatus(callerOf(event).userId));
   },
+  // The catch-all: this read-only function has the least access of the HTTP functions.
+  $default: unmatchedRoute,
 });
 
 export const handler = middy<HttpEvent, HttpResponse, Error, Context>()

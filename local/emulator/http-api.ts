@@ -1,24 +1,39 @@
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
 import type { ApiIdentity } from './api-identity';
 import { AuthorizerResultCache } from './authorizer-cache';
 import { type CorsPolicy, corsHeaders, isPreflight, preflightHeaders } from './cors';
 import { httpApiEvent, httpAuthorizerEvent, httpRequestFacts } from './http-events';
-import { compileHttpRoutes, type HttpRouteBinding } from './http-route-matcher';
+import { compileHttpRoutes, type HttpRouteBinding, type HttpRouteMatch } from './http-route-matcher';
 import { IntegrationTimeoutError, type LambdaInvoker } from './lambda-runner';
 import { readBody } from './request-parts';
+
+/** A local page's answer. */
+export interface LocalPage {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+/**
+ * Local conveniences outside the API (the test page, the adapter), consulted before route matching; `undefined`
+ * lets the request through to the API. `host` is the request's `Host` header.
+ */
+export type LocalPages = (method: string, path: string, host: string | undefined) => Promise<LocalPage | undefined>;
 
 export interface HttpApiEmulatorOptions {
   api: ApiIdentity;
   routes: readonly HttpRouteBinding<LambdaInvoker>[];
+  /**
+   * The `$default` route: a request no route matches goes here, with `routeKey: '$default'`, behind the same
+   * authorizer, as on API Gateway. Without one, API Gateway itself answers 404 `{"message":"Not Found"}`.
+   */
+  defaultRoute?: LambdaInvoker;
   /** The Lambda authorizer (simple responses) in front of every route; none leaves the routes open. */
   authorizer?: LambdaInvoker;
   /** How long an authorizer result is reused for the same `Authorization` value; 0 disables caching. */
   authorizerCacheTtlMs: number;
   cors: CorsPolicy;
-  /** Local conveniences outside the API: `GET /` serves this file, `GET /client/*` this folder's files. */
-  staticFiles?: { indexFile?: string; clientDir?: string };
+  localPages?: LocalPages;
 }
 
 /** The HTTP API's payload limit. */
@@ -36,15 +51,6 @@ const message = (statusCode: number, text: string): Answer => ({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ message: text }),
 });
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.map': 'application/json',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-};
 
 /**
  * The HTTP API side of API Gateway (payload format 2.0): CORS preflights answered by the gateway, routes
@@ -88,10 +94,10 @@ export class HttpApiEmulator {
 
   async #answer(request: IncomingMessage): Promise<Answer> {
     const facts = httpRequestFacts(request);
-    const staticAnswer = await this.#staticFile(facts.method, facts.rawPath);
-    if (staticAnswer) return staticAnswer;
+    const localPage = await this.#options.localPages?.(facts.method, facts.rawPath, facts.headers.host);
+    if (localPage) return localPage;
 
-    const route = this.#match(facts.method, facts.rawPath);
+    const route = this.#route(facts.method, facts.rawPath);
     if (!route) return message(404, 'Not Found');
     const body = await readBody(request, MAX_BODY_BYTES);
     if (body === undefined) return message(413, 'Request Entity Too Large');
@@ -131,23 +137,11 @@ export class HttpApiEmulator {
     return integrationAnswer(result);
   }
 
-  async #staticFile(method: string, path: string): Promise<Answer | undefined> {
-    if (method !== 'GET' || !this.#options.staticFiles) return undefined;
-    const { indexFile, clientDir } = this.#options.staticFiles;
-    let file: string | undefined;
-    if (path === '/' && indexFile) file = indexFile;
-    if (path.startsWith('/client/') && clientDir) {
-      const candidate = normalize(join(clientDir, decodeURIComponent(path.slice('/client/'.length))));
-      if (candidate.startsWith(clientDir + sep)) file = candidate;
-    }
-    if (!file) return undefined;
-    try {
-      const content = await readFile(file);
-      const type = contentTypes[extname(file)] ?? 'application/octet-stream';
-      return { statusCode: 200, headers: { 'content-type': type }, body: content };
-    } catch {
-      return message(404, 'Not Found');
-    }
+  /** The matching route, else the `$default` route when there is one (no path parameters, as on API Gateway). */
+  #route(method: string, path: string): HttpRouteMatch<LambdaInvoker> | undefined {
+    const matched = this.#match(method, path);
+    if (matched || !this.#options.defaultRoute) return matched;
+    return { routeKey: '$default', pathParameters: {}, target: this.#options.defaultRoute };
   }
 }
 

@@ -135,6 +135,26 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       },
     );
 
+    it('has a $default catch-all behind the authorizer, served by the read-only status function', () => {
+      // GIVEN the route table's $default route
+      const [authorizerId] = Object.keys(
+        template.findResources('AWS::ApiGatewayV2::Authorizer', { Properties: { ApiId: { Ref: httpApiId } } }),
+      );
+      const integration = integrationFor(template, httpApiId, synthesized.functionId('httpStatus'));
+      // THEN unmatched requests reach the status function through the authorizer, never anonymously
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        ApiId: { Ref: httpApiId },
+        RouteKey: '$default',
+        Target: targetOf(integration),
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+      });
+      // AND that function may only read the table
+      expect(actionsOfRole(template, synthesized.roleId('httpStatus')).sort()).toEqual(
+        ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', ...logActions].sort(),
+      );
+    });
+
     it('has no route outside the route table (and OPTIONS is answered by CORS, not a route)', () => {
       const routes = template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: httpApiId } } });
       const routeKeys = Object.values(routes)

@@ -52,6 +52,17 @@ describe('npm start', () => {
         headers: { Authorization: `Bearer ${tokens[0]}` },
       });
       expect(await status.json()).toMatchObject({ userId: 'user123', connectionCount: 1 });
+      // The test page's configuration holds the very tokens the banner printed, and the adapter needs no build.
+      const localHttpUrl = httpUrl!.replace('localhost', '127.0.0.1');
+      const config = await (await fetch(`${localHttpUrl}/local-config.json`)).json();
+      expect(config).toEqual({
+        wsUrl: wsUrl!.replace('localhost', '127.0.0.1'),
+        httpUrl: localHttpUrl,
+        tokens: { user123: tokens[0], user456: tokens[1], user789: tokens[2], admin: tokens[3] },
+      });
+      const adapter = await fetch(`${localHttpUrl}/client/index.js`);
+      expect(adapter.status).toBe(200);
+      expect(adapter.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       child.kill('SIGTERM');
       // Assess
       expect(await closeCode).toBe(1001);

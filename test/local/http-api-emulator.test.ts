@@ -1,6 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { CorsPolicy } from '../../local/emulator/cors';
 import type { LambdaHandler } from '../../local/emulator/lambda-runner';
 import { keyStructure, recording, startHttpApi } from './harness';
@@ -15,24 +14,33 @@ const cors: CorsPolicy = {
 const authorized = (context: Record<string, unknown>) => ({ isAuthorized: true, context });
 
 /** An HTTP API with the routes' shapes, a recording authorizer and a recording integration. */
-async function start(options: { authorizer?: LambdaHandler; integration?: LambdaHandler; cacheTtlMs?: number } = {}) {
+async function start(
+  options: {
+    authorizer?: LambdaHandler;
+    integration?: LambdaHandler;
+    cacheTtlMs?: number;
+    defaultRoute?: LambdaHandler;
+  } = {},
+) {
   const authorizer = recording('authorizer', options.authorizer ?? (() => authorized({ userId: 'user123' })));
   const integration = recording(
     'integration',
     options.integration ??
       (() => ({ statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: '{"ok":true}' })),
   );
+  const defaultRoute = options.defaultRoute && recording('default', options.defaultRoute);
   const running = await startHttpApi({
     routes: [
       { method: 'POST', path: '/websocket/message/user', target: integration.invoker },
       { method: 'GET', path: '/websocket/users/connected', target: integration.invoker },
       { method: 'GET', path: '/websocket/users/{userId}/status', target: integration.invoker },
     ],
+    defaultRoute: defaultRoute?.invoker,
     authorizer: authorizer.invoker,
     authorizerCacheTtlMs: options.cacheTtlMs ?? 300_000,
     cors,
   });
-  return { ...running, authorizer, integration };
+  return { ...running, authorizer, integration, defaultRoute };
 }
 
 describe('HTTP API emulator', () => {
@@ -114,7 +122,7 @@ describe('HTTP API emulator', () => {
   });
 
   describe('routes and events', () => {
-    it('answers 404 {"message":"Not Found"} for an unknown route or method, before authorizing', async () => {
+    it('without a $default route, answers 404 {"message":"Not Found"} for an unknown route or method, before authorizing', async () => {
       api = await start();
 
       const unknownPath = await fetch(`${api.url}/websocket/nothing`, { headers: { authorization: 'Bearer a' } });
@@ -124,6 +132,31 @@ describe('HTTP API emulator', () => {
       expect(await unknownPath.json()).toEqual({ message: 'Not Found' });
       expect(wrongMethod.status).toBe(404);
       expect(api.authorizer.events).toHaveLength(0);
+    });
+
+    it('with a $default route, sends a request no route matches there, behind the authorizer', async () => {
+      api = await start({ defaultRoute: () => ({ statusCode: 404, body: '{"error":{"code":"not_found"}}' }) });
+
+      const unknownPath = await fetch(`${api.url}/websocket/nothing?x=1`, { headers: { authorization: 'Bearer a' } });
+      const wrongMethod = await fetch(`${api.url}/websocket/message/user`, { headers: { authorization: 'Bearer a' } });
+      const anonymous = await fetch(`${api.url}/websocket/nothing`);
+
+      expect(unknownPath.status).toBe(404);
+      expect(await unknownPath.json()).toEqual({ error: { code: 'not_found' } });
+      expect(wrongMethod.status).toBe(404);
+      expect(anonymous.status).toBe(401);
+      expect(api.authorizer.events[0]).toMatchObject({ routeKey: '$default', rawPath: '/websocket/nothing' });
+      expect(api.defaultRoute!.events).toHaveLength(2);
+      const [event, wrongMethodEvent] = api.defaultRoute!.events;
+      expect(event).toMatchObject({
+        routeKey: '$default',
+        rawPath: '/websocket/nothing',
+        queryStringParameters: { x: '1' },
+        requestContext: { routeKey: '$default', http: { method: 'GET', path: '/websocket/nothing' } },
+      });
+      expect(event).not.toHaveProperty('pathParameters');
+      expect(wrongMethodEvent).toMatchObject({ routeKey: '$default', requestContext: { http: { method: 'GET' } } });
+      expect(api.integration.events).toHaveLength(0);
     });
 
     it('builds a payload 2.0 event with the route key, path parameters and the authorizer context', async () => {
@@ -248,27 +281,31 @@ describe('HTTP API emulator', () => {
   });
 
   describe('local pages', () => {
-    it('serves the index file at / and files of the client folder under /client/, nothing outside it', async () => {
-      const folder = mkdtempSync(join(tmpdir(), 'http-api-'));
-      writeFileSync(join(folder, 'index.html'), '<h1>client</h1>');
-      const clientDir = join(folder, 'client');
-      mkdirSync(clientDir);
-      writeFileSync(join(clientDir, 'adapter.js'), 'export {}');
+    it('answers from the local pages before routes and authorizer, and lets what they decline through', async () => {
+      const asked: [string, string, string | undefined][] = [];
+      const integration = recording('integration', () => ({ statusCode: 200, body: 'from the route' }));
       const running = await startHttpApi({
-        routes: [],
+        routes: [{ method: 'GET', path: '/websocket/me/status', target: integration.invoker }],
         authorizerCacheTtlMs: 0,
         cors,
-        staticFiles: { indexFile: join(folder, 'index.html'), clientDir },
+        localPages: async (method, path, host) => {
+          asked.push([method, path, host]);
+          if (path !== '/') return undefined;
+          return { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: '<h1>client</h1>' };
+        },
       });
       try {
         const index = await fetch(`${running.url}/`);
-        const adapter = await fetch(`${running.url}/client/adapter.js`);
-        const outside = await fetch(`${running.url}/client/..%2findex.html`);
+        const route = await fetch(`${running.url}/websocket/me/status`);
 
         expect(await index.text()).toBe('<h1>client</h1>');
         expect(index.headers.get('content-type')).toContain('text/html');
-        expect(adapter.headers.get('content-type')).toContain('text/javascript');
-        expect(outside.status).toBe(404);
+        expect(await route.text()).toBe('from the route');
+        expect(asked).toEqual([
+          ['GET', '/', new URL(running.url).host],
+          ['GET', '/websocket/me/status', new URL(running.url).host],
+        ]);
+        expect(integration.events).toHaveLength(1);
       } finally {
         await running.close();
       }

@@ -207,6 +207,45 @@ describe('the status function', () => {
     expect(management.calls()).toHaveLength(0);
   });
 
+  it('answers the $default route (a request no route matched) with 404 naming the request and the routes', async () => {
+    const event = eventFrom('http-me-status', (e) => {
+      e.routeKey = '$default';
+      e.rawPath = '/websocket/nothing';
+      e.requestContext.routeKey = '$default';
+      e.requestContext.http.method = 'POST';
+    });
+
+    const response = await status.handler(event, lambdaContext);
+
+    expect(response.statusCode).toBe(404);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8' });
+    expect(JSON.parse(response.body)).toEqual({
+      error: {
+        code: 'not_found',
+        message:
+          'No route POST /websocket/nothing. Routes: POST /websocket/message/user, POST /websocket/message/users, ' +
+          'POST /websocket/message/broadcast, POST /websocket/notification, GET /websocket/users/connected, ' +
+          'GET /websocket/users/{userId}/status, GET /websocket/me/status, DELETE /websocket/users/{userId}/disconnect',
+      },
+    });
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it('answers the $default route 401 when the authorizer context is missing, and cuts a very long path', async () => {
+    const anonymous = eventFrom('http-me-status', (e) => {
+      e.routeKey = '$default';
+      e.requestContext.authorizer = undefined as unknown as HttpEvent['requestContext']['authorizer'];
+    });
+    const longPath = eventFrom('http-me-status', (e) => {
+      e.routeKey = '$default';
+      e.rawPath = `/${'x'.repeat(5000)}`;
+    });
+
+    expect(await invoke(anonymous)).toMatchObject({ statusCode: 401, body: { error: { code: 'unauthorized' } } });
+    const { body } = await invoke(longPath);
+    expect(body.error.message).toMatch(/^No route GET \/x{199}…\. Routes: /);
+  });
+
   it('answers an unknown route with 404', async () => {
     const event = eventFrom('http-me-status', (e) => {
       e.routeKey = 'GET /websocket/me';

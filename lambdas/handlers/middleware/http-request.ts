@@ -3,7 +3,7 @@ import type { AuthorizerContext } from '../../core/authorizer-context';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors';
 import { type Caller, callerFromContext } from '../../core/policy';
 import { checkUserId, parseJson, requireObject } from '../../core/validation';
-import { type FunctionName, httpRouteKey, httpRoutes } from '../../routes';
+import { type FunctionName, httpRouteKey, httpRoutes, isHttpDefaultRoute } from '../../routes';
 import type { HttpResponse } from './http-response';
 
 /**
@@ -129,3 +129,29 @@ export function httpRouter(
     return route(event, context);
   };
 }
+
+/** A path is echoed in the 404's message; past this length it is cut, so an answer never mirrors a huge request. */
+const ECHOED_PATH_MAX_CHARS = 200;
+
+/** The routes a caller can use, as the 404 lists them. */
+const routeListing = httpRoutes
+  .filter((route) => !isHttpDefaultRoute(route))
+  .map(httpRouteKey)
+  .join(', ');
+
+/**
+ * The `$default` route's answer: API Gateway sends it every request that matches no route, and it answers 404 in
+ * the API's one error shape, naming what was asked and the routes there are. It sits behind the authorizer like
+ * every route, so a request without a valid token is 401 before it gets here (and here too when the context is
+ * missing).
+ *
+ * @example
+ * const route = httpRouter('httpStatus', { ..., $default: unmatchedRoute });
+ * // GET /x -> 404 {"error":{"code":"not_found","message":"No route GET /x. Routes: POST /websocket/message/user, ..."}}
+ */
+export const unmatchedRoute: RouteHandler = async (event) => {
+  callerOf(event);
+  const path =
+    event.rawPath.length > ECHOED_PATH_MAX_CHARS ? `${event.rawPath.slice(0, ECHOED_PATH_MAX_CHARS)}…` : event.rawPath;
+  throw new NotFoundError(`No route ${event.requestContext.http.method} ${path}. Routes: ${routeListing}`);
+};
