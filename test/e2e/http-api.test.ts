@@ -293,9 +293,34 @@ describe('errors', () => {
     expect(expired.status).toBe(401);
   });
 
-  it('answers 404 for an unknown route', async () => {
-    const { status } = await api('GET', '/websocket/nothing-here', 'user123');
+  it('answers an unknown route or method 404 in the API error shape, naming the routes there are', async () => {
+    const unknownPath = await api('GET', '/websocket/nothing-here', 'user123');
+    const wrongMethod = await api('GET', '/websocket/message/user', 'user123');
+    const root = await api('POST', '/', 'user123', { type: 'chat' });
 
-    expect(status).toBe(404);
+    expect(unknownPath.status).toBe(404);
+    expect(unknownPath.body).toEqual({
+      error: {
+        code: 'not_found',
+        message: expect.stringMatching(
+          /^No route GET \/websocket\/nothing-here\. Routes: POST \/websocket\/message\/user, .*DELETE \/websocket\/users\/\{userId\}\/disconnect$/,
+        ),
+      },
+    });
+    expect(wrongMethod.status).toBe(404);
+    expect(wrongMethod.body).toMatchObject({
+      error: { code: 'not_found', message: expect.stringContaining('No route GET /websocket/message/user.') },
+    });
+    expect(root.status).toBe(404);
+    expect(root.body).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('answers an unknown route 401 without a valid token: the catch-all sits behind the authorizer', async () => {
+    const missing = await api('GET', '/websocket/nothing-here', undefined);
+    const bad = await callApi(target.httpUrl, 'GET', '/websocket/nothing-here', 'not-a-jwt');
+
+    expect(missing.status).toBe(401);
+    expect(bad.status).toBe(401);
+    expect(JSON.stringify(missing.body)).not.toContain('Routes:');
   });
 });
