@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -23,8 +24,7 @@ describe('websocket-client.html in Chromium against the local stack', () => {
     if (!existsSync(chromiumPath)) {
       throw new Error(`${chromiumPath} is missing: install it with apt-get install -y chromium (CI's .ci/run does)`);
     }
-    // The page loads the adapter from /client/index.js, which the local stack serves from dist/client/.
-    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-client.ts'], { cwd: root, stdio: 'pipe' });
+    // No build first: the stack bundles the adapter it serves at /client/index.js in memory.
     stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
     tokens = {
       user123: await signDevToken(stack.jwtSecret, 'user123'),
@@ -50,10 +50,10 @@ describe('websocket-client.html in Chromium against the local stack', () => {
     await stack?.stop();
   });
 
-  async function openPage(): Promise<Page> {
+  async function openPage(query = ''): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
-    await page.goto(`${stack.httpUrl}/?ws=${encodeURIComponent(stack.wsUrl)}`);
+    await page.goto(`${stack.httpUrl}/${query}`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
     return page;
   }
@@ -120,12 +120,43 @@ describe('websocket-client.html in Chromium against the local stack', () => {
     expect(existsSync(resolve(artifactsDir, 'websocket-client-user123.png'))).toBe(true);
   }, 90_000);
 
+  it('fills in the URLs and the token npm start prints, ?user= picks another user, and connects as them', async () => {
+    const demoTokens = await stack.demoTokens();
+
+    const asDefault = await openPage();
+    const asUser456 = await openPage('?user=user456');
+    const asNobody = await openPage('?user=nobody');
+
+    expect(await asDefault.inputValue('#wsUrl')).toBe(stack.wsUrl);
+    expect(await asDefault.inputValue('#httpUrl')).toBe(stack.httpUrl);
+    expect(await asDefault.inputValue('#token')).toBe(demoTokens.user123);
+    expect(await asUser456.inputValue('#token')).toBe(demoTokens.user456);
+    expect(await asNobody.inputValue('#token')).toBe('');
+    await asNobody.locator('#log li.error', { hasText: 'No local token for ?user=nobody' }).waitFor({ timeout: 5_000 });
+    // Nothing typed in: Connect uses what the page filled in.
+    await asDefault.click('#connect');
+    await asUser456.click('#connect');
+    await asDefault.waitForSelector('#status[data-state="connected"]:has-text("user123")', { timeout: 10_000 });
+    await asUser456.waitForSelector('#status[data-state="connected"]:has-text("user456")', { timeout: 10_000 });
+    await asUser456.click('#ping');
+    await frames(asUser456, 'pong', 'serverTime').waitFor({ timeout: 10_000 });
+    await Promise.all([asDefault.close(), asUser456.close(), asNobody.close()]);
+  }, 60_000);
+
   it('opened as a file, loads the classic-script build and leaves the URLs to fill in', async () => {
+    // The page and a build beside it in a folder of their own, so this never races another test over dist/.
+    const folder = mkdtempSync(join(tmpdir(), 'websocket-client-file-'));
+    copyFileSync(resolve(root, 'websocket-client.html'), join(folder, 'websocket-client.html'));
+    execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/build-client.ts', '--out-dir', join(folder, 'dist', 'client')],
+      { cwd: root, stdio: 'pipe' },
+    );
     const page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
 
-    await page.goto(`file://${resolve(root, 'websocket-client.html')}`);
+    await page.goto(`file://${join(folder, 'websocket-client.html')}`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
 
     expect(
@@ -136,5 +167,5 @@ describe('websocket-client.html in Chromium against the local stack', () => {
     await page.click('#connect');
     await page.locator('#log li.error', { hasText: 'Fill in the WebSocket URL first' }).waitFor({ timeout: 5_000 });
     expect(pageErrors).toEqual([]);
-  });
+  }, 60_000);
 });
