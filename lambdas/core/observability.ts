@@ -40,12 +40,14 @@ export function readLogLevel(env: Environment): PowertoolsLogLevel {
 export const logger = new Logger({ serviceName, logLevel: readLogLevel(process.env) });
 
 /**
- * The process's metrics, flushed after each invocation by {@link observability}.
+ * The process's metrics, flushed after each invocation by {@link observability}. Powertools' own warnings (a
+ * refused dimension, an invalid metric) go through {@link logger}: JSON lines with the invocation's keys, silenced
+ * by `LOG_LEVEL` like every other line, instead of plain text on stderr.
  *
  * @example
  * metrics.addMetric(MetricName.ConnectionsOpened, MetricUnit.Count, 1);
  */
-export const metrics = new Metrics({ namespace: metricsNamespace, serviceName });
+export const metrics = new Metrics({ namespace: metricsNamespace, serviceName, logger });
 
 /** The parts of an API Gateway event that identify who and which connection an invocation is about. */
 interface IdentifiableEvent {

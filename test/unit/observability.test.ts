@@ -120,6 +120,41 @@ describe('observability middlewares', () => {
     }
   });
 
+  it("writes Metrics' own diagnostics as the service's JSON log lines, so LOG_LEVEL governs them", async () => {
+    // Logger writes WARN to stderr and Metrics' default console does too: both streams are read.
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      written.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    };
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      // Act: a dimension Powertools refuses with a warning, at INFO and then at ERROR.
+      metrics.addDimension('tenant', '');
+      const atInfo = written.splice(0);
+      logger.setLogLevel('ERROR');
+      metrics.addDimension('tenant', '');
+      const atError = written.splice(0);
+      // Assess
+      expect(atInfo.map((line) => JSON.parse(line))).toEqual([
+        expect.objectContaining({
+          level: 'WARN',
+          service: 'realtime-gateway',
+          message: expect.stringContaining("The dimension tenant doesn't meet the requirements"),
+        }),
+      ]);
+      expect(atError).toEqual([]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      logger.setLogLevel('INFO');
+      stdout.mockRestore();
+      stderr.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
   it('still publishes the metrics recorded before a failure', async () => {
     const handler = middy(async () => {
       metrics.addMetric(MetricName.PostsFailed, 'Count', 1);
