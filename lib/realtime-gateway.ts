@@ -16,6 +16,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONNECTION_TTL_SECONDS, MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
+import type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
 import { connectionTableSchema } from '../lambdas/core/table-schema';
 import {
   type FunctionAccess,
@@ -34,19 +35,7 @@ import {
   type TokenVerification,
 } from './function-environment';
 
-/** Algorithms for a shared secret. */
-export type SecretAlgorithm = 'HS256' | 'HS384' | 'HS512';
-/** Algorithms for keys published in a JWKS. */
-export type PublicKeyAlgorithm =
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512';
+export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
 
 /**
  * Secret mode: the construct generates the HS* signing secret in Secrets Manager; token issuers read it from there.

@@ -2,14 +2,10 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
+import { jwksAlgorithms as publicKeyAlgorithms, secretAlgorithms } from '../lambdas/core/jwt-algorithms';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import type { PermissionNames } from './function-environment';
-import type {
-  PublicKeyAlgorithm,
-  RealtimeGatewayProps,
-  SecretAlgorithm,
-  TokenVerificationProps,
-} from './realtime-gateway';
+import type { RealtimeGatewayProps, TokenVerificationProps } from './realtime-gateway';
 
 /** A CDK context value that cannot become a construct prop; the message names the key and what is wrong. */
 export class InvalidContextError extends Error {
@@ -53,18 +49,6 @@ export const ContextKey = {
   apiGatewayLogRole: 'apiGatewayLogRole',
 } as const;
 
-const secretAlgorithms: readonly SecretAlgorithm[] = ['HS256', 'HS384', 'HS512'];
-const publicKeyAlgorithms: readonly PublicKeyAlgorithm[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-];
 /** Claims with a meaning of their own, which cannot carry permissions (the authorizers refuse them too). */
 const registeredClaims = ['sub', 'exp', 'nbf', 'iat', 'iss', 'aud', 'jti', 'scope'];
 const logLevels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;

@@ -17,6 +17,7 @@ import {
   Setting,
 } from './config';
 import { ConfigurationError } from './errors';
+import { jwksAlgorithms, secretAlgorithms } from './jwt-algorithms';
 import { extensionSecretSource, type SecretSource } from './secret-source';
 
 /**
@@ -35,20 +36,7 @@ import { extensionSecretSource, type SecretSource } from './secret-source';
  * and the "RSA public key used as an HMAC secret" confusion.
  */
 
-/** HMAC algorithms accepted in secret mode. */
-export const secretAlgorithms = ['HS256', 'HS384', 'HS512'] as const;
-/** Asymmetric algorithms accepted in JWKS mode. */
-export const jwksAlgorithms = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-] as const;
+export { jwksAlgorithms, secretAlgorithms } from './jwt-algorithms';
 
 export const DEFAULT_SECRET_ALGORITHMS = ['HS256'];
 export const DEFAULT_JWKS_ALGORITHMS = ['RS256', 'ES256'];
