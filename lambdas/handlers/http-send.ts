@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger, metrics, observability } from '../core/observability';
-import { authorize, readPolicy } from '../core/policy';
+import { authorize, type Operation, readPolicy } from '../core/policy';
 import {
   readMessageRules,
   validateBroadcastMessage,
@@ -9,9 +9,16 @@ import {
   validateUserMessage,
   validateUsersMessage,
 } from '../core/validation';
-import { WebSocketService } from '../core/websocket-service';
+import { type SendOptions, WebSocketService } from '../core/websocket-service';
 import { httpErrors } from './middleware/http-errors';
-import { callerOf, type HttpEvent, httpRouter, jsonBodyOf, remainingTimeOf } from './middleware/http-request';
+import {
+  callerOf,
+  type HttpEvent,
+  httpRouter,
+  jsonBodyOf,
+  type RouteHandler,
+  remainingTimeOf,
+} from './middleware/http-request';
 import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
@@ -25,50 +32,39 @@ const policy = readPolicy(process.env);
 const rules = readMessageRules(process.env);
 const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
 
+/**
+ * What every send route shares: authorize the caller before the body is read, then send with the caller as
+ * `from` and the invocation's deadline, and answer the report.
+ */
+function sendRoute(
+  operation: Operation,
+  send: (body: unknown, options: SendOptions) => Promise<unknown>,
+): RouteHandler {
+  return async (event, context) => {
+    const caller = callerOf(event);
+    authorize(policy, caller, operation);
+    const options = { from: caller.userId, remainingTimeMs: remainingTimeOf(event, context) };
+    return jsonResponse(200, await send(jsonBodyOf(event), options));
+  };
+}
+
 const route = httpRouter('httpSend', {
-  'POST /websocket/message/user': async (event, context) => {
-    const caller = callerOf(event);
-    authorize(policy, caller, 'sendToUsers');
-    const message = validateUserMessage(jsonBodyOf(event), rules);
-    const report = await service.sendToUsers(message.userIds, message.type, message.data, {
-      from: caller.userId,
-      remainingTimeMs: remainingTimeOf(event, context),
-    });
-    return jsonResponse(200, report);
-  },
-  'POST /websocket/message/users': async (event, context) => {
-    const caller = callerOf(event);
-    authorize(policy, caller, 'sendToUsers');
-    const message = validateUsersMessage(jsonBodyOf(event), rules);
-    const report = await service.sendToUsers(message.userIds, message.type, message.data, {
-      from: caller.userId,
-      remainingTimeMs: remainingTimeOf(event, context),
-    });
-    return jsonResponse(200, report);
-  },
-  'POST /websocket/message/broadcast': async (event, context) => {
-    const caller = callerOf(event);
-    authorize(policy, caller, 'broadcast');
-    const message = validateBroadcastMessage(jsonBodyOf(event), rules);
-    const report = await service.broadcast(message.type, message.data, {
-      from: caller.userId,
-      remainingTimeMs: remainingTimeOf(event, context),
-    });
-    return jsonResponse(200, report);
-  },
-  'POST /websocket/notification': async (event, context) => {
-    const caller = callerOf(event);
-    authorize(policy, caller, 'notify');
-    const notification = validateNotification(jsonBodyOf(event));
-    const report = await service.sendNotification(
-      notification.userId,
-      notification.title,
-      notification.body,
-      notification.data,
-      { from: caller.userId, remainingTimeMs: remainingTimeOf(event, context) },
-    );
-    return jsonResponse(200, report);
-  },
+  'POST /websocket/message/user': sendRoute('sendToUsers', (body, options) => {
+    const message = validateUserMessage(body, rules);
+    return service.sendToUsers(message.userIds, message.type, message.data, options);
+  }),
+  'POST /websocket/message/users': sendRoute('sendToUsers', (body, options) => {
+    const message = validateUsersMessage(body, rules);
+    return service.sendToUsers(message.userIds, message.type, message.data, options);
+  }),
+  'POST /websocket/message/broadcast': sendRoute('broadcast', (body, options) => {
+    const message = validateBroadcastMessage(body, rules);
+    return service.broadcast(message.type, message.data, options);
+  }),
+  'POST /websocket/notification': sendRoute('notify', (body, options) => {
+    const { userId, title, body: text, data } = validateNotification(body);
+    return service.sendNotification(userId, title, text, data, options);
+  }),
 });
 
 export const handler = middy<HttpEvent, HttpResponse, Error, Context>()
