@@ -166,6 +166,20 @@ export interface RealtimeGatewayProps {
    */
   readonly apiGatewayLogRole?: boolean;
   /**
+   * Memory of the functions that post to connections (route-table `access.manageConnections`), in MB. Lambda gives
+   * CPU in proportion to memory (one full vCPU at 1769 MB), and a broadcast spends its time in the SDK's request
+   * pipeline, so this sets how fast a large audience is reached. The other functions keep 512 MB.
+   * @default 1769 - one full vCPU
+   */
+  readonly senderMemorySize?: number;
+  /**
+   * Timeout of the direct-send function (`functions.directSend`), which no API fronts, so it may run past API
+   * Gateway's 29 s to finish a large broadcast before reporting what it did not reach. 30 s to 900 s (Lambda's
+   * limit). The API-fronted functions keep 29 s.
+   * @default Duration.seconds(300)
+   */
+  readonly directSendTimeout?: Duration;
+  /**
    * What happens to the registry table when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
@@ -184,6 +198,26 @@ const tableActions: Record<Exclude<FunctionAccess['table'], 'none'>, string[]> =
   read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
   readwrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
 };
+
+/** Lambda's memory range in MB; {@link RealtimeGatewayProps.senderMemorySize} must lie within it. */
+export const lambdaMemoryRangeMb = { min: 128, max: 10_240 } as const;
+/** One full vCPU: below it a broadcast is CPU-bound (about 0.27 ms of CPU per post in the SDK). */
+export const DEFAULT_SENDER_MEMORY_MB = 1769;
+/** Functions that post to no connection are I/O-bound and small. */
+const NON_SENDER_MEMORY_MB = 512;
+/**
+ * Range of {@link RealtimeGatewayProps.directSendTimeout}: below 30 s it would gain nothing over the API-fronted
+ * functions; 900 s is Lambda's maximum.
+ */
+export const directSendTimeoutRangeSeconds = { min: 30, max: 900 } as const;
+export const DEFAULT_DIRECT_SEND_TIMEOUT_SECONDS = 300;
+/**
+ * API Gateway stops waiting for a Lambda integration after 29 s (WebSocket routes; 30 s on the HTTP API), so a
+ * longer timeout on an API-fronted function would only let it work on after its caller has been answered 504.
+ */
+const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
+/** The function other services invoke directly, the only one no API Gateway integration limits. */
+const directSendFunction: FunctionName = 'directSend';
 
 /** The repository root, where the handler entries of the route table are relative to. */
 const projectRoot = path.resolve(__dirname, '..');
@@ -216,6 +250,27 @@ export class RealtimeGateway extends Construct {
     if (connectionTtl.toSeconds() < MIN_CONNECTION_TTL_SECONDS) {
       throw new Error(
         `RealtimeGateway connectionTtl must be at least ${MIN_CONNECTION_TTL_SECONDS} s (API Gateway's 2 h connection limit plus a margin), got ${connectionTtl.toSeconds()} s`,
+      );
+    }
+    const senderMemorySize = props.senderMemorySize ?? DEFAULT_SENDER_MEMORY_MB;
+    if (
+      !Number.isInteger(senderMemorySize) ||
+      senderMemorySize < lambdaMemoryRangeMb.min ||
+      senderMemorySize > lambdaMemoryRangeMb.max
+    ) {
+      throw new Error(
+        `RealtimeGateway senderMemorySize must be a whole number of MB from ${lambdaMemoryRangeMb.min} to ${lambdaMemoryRangeMb.max} (Lambda's range), got ${senderMemorySize}`,
+      );
+    }
+    const directSendTimeout = props.directSendTimeout ?? Duration.seconds(DEFAULT_DIRECT_SEND_TIMEOUT_SECONDS);
+    const directSendTimeoutSeconds = directSendTimeout.toSeconds({ integral: false });
+    if (
+      !Number.isInteger(directSendTimeoutSeconds) ||
+      directSendTimeoutSeconds < directSendTimeoutRangeSeconds.min ||
+      directSendTimeoutSeconds > directSendTimeoutRangeSeconds.max
+    ) {
+      throw new Error(
+        `RealtimeGateway directSendTimeout must be a whole number of seconds from ${directSendTimeoutRangeSeconds.min} to ${directSendTimeoutRangeSeconds.max} (Lambda's limit), got ${directSendTimeoutSeconds} s`,
       );
     }
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -362,8 +417,8 @@ export class RealtimeGateway extends Construct {
         description: declaration.description,
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: 512,
-        timeout: Duration.seconds(29),
+        memorySize: declaration.access.manageConnections ? senderMemorySize : NON_SENDER_MEMORY_MB,
+        timeout: name === directSendFunction ? directSendTimeout : API_INTEGRATION_TIMEOUT,
         projectRoot,
         depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
         logGroup,

@@ -5,7 +5,12 @@ import { MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
 import { jwksAlgorithms as publicKeyAlgorithms, secretAlgorithms } from '../lambdas/core/jwt-algorithms';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import type { PermissionNames } from './function-environment';
-import type { RealtimeGatewayProps, TokenVerificationProps } from './realtime-gateway';
+import {
+  directSendTimeoutRangeSeconds,
+  lambdaMemoryRangeMb,
+  type RealtimeGatewayProps,
+  type TokenVerificationProps,
+} from './realtime-gateway';
 
 /** A CDK context value that cannot become a construct prop; the message names the key and what is wrong. */
 export class InvalidContextError extends Error {
@@ -45,6 +50,8 @@ export const ContextKey = {
   adminPermission: 'adminPermission',
   permissionsClaim: 'permissionsClaim',
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
+  senderMemoryMb: 'senderMemoryMb',
+  directSendTimeoutSeconds: 'directSendTimeoutSeconds',
   tableRemovalPolicy: 'tableRemovalPolicy',
   apiGatewayLogRole: 'apiGatewayLogRole',
 } as const;
@@ -77,6 +84,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
   const authorizerCacheTtlSeconds = context.integer(ContextKey.authorizerCacheTtlSeconds, { min: 0, max: 3600 });
   const jwtClockToleranceSeconds = context.integer(ContextKey.jwtClockToleranceSeconds, { min: 0, max: 300 });
   const broadcastTimeMarginMs = context.integer(ContextKey.broadcastTimeMarginMs, { min: 0, max: 60_000 });
+  const directSendTimeoutSeconds = context.integer(ContextKey.directSendTimeoutSeconds, directSendTimeoutRangeSeconds);
   const logRetention = context.integer(ContextKey.logRetentionDays, { min: 1 });
   if (logRetention !== undefined && !retentionDays.has(logRetention)) {
     throw new InvalidContextError(
@@ -129,6 +137,8 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     permissions: anyPermission ? permissions : undefined,
     permissionsClaim,
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
+    senderMemorySize: context.integer(ContextKey.senderMemoryMb, lambdaMemoryRangeMb),
+    directSendTimeout: directSendTimeoutSeconds === undefined ? undefined : Duration.seconds(directSendTimeoutSeconds),
     jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),
     jwtMaxTokenBytes: context.integer(ContextKey.jwtMaxTokenBytes, { min: 256, max: 10_240 }),
     apiGatewayLogRole: context.boolean(ContextKey.apiGatewayLogRole),

@@ -1,5 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { connectionTableSchema } from '../../lambdas/core/table-schema';
 import {
@@ -10,6 +10,8 @@ import {
   routeSelectionExpression,
   webSocketRoutes,
 } from '../../lambdas/routes';
+import { addRealtimeGateway } from '../../lib/gateway-app';
+import type { RealtimeGatewayProps } from '../../lib/realtime-gateway';
 import {
   actionsOfRole,
   integrationFor,
@@ -247,6 +249,47 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
         expect(variables).not.toHaveProperty('JWT_SECRET');
       }
     });
+  });
+
+  describe('sizing for fan-out', () => {
+    const senders = functionNames.filter((name) => functions[name].access.manageConnections);
+    const others = functionNames.filter((name) => !functions[name].access.manageConnections);
+
+    it('finds senders and non-senders in the route table (the cases below are not empty)', () => {
+      expect(senders).toContain('directSend');
+      expect(others).toContain('wsConnect');
+    });
+
+    it.each(senders)('%s posts to connections, so it gets a full vCPU (1769 MB)', (name) => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: functions[name].description,
+        MemorySize: 1769,
+      });
+    });
+
+    it.each(others)('%s posts to no connection, so it keeps 512 MB', (name) => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: functions[name].description,
+        MemorySize: 512,
+      });
+    });
+
+    it('gives the direct-send function, which no API fronts, 300 s', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: functions.directSend.description,
+        Timeout: 300,
+      });
+    });
+
+    it.each(functionNames.filter((name) => name !== 'directSend'))(
+      '%s is fronted by API Gateway, so it keeps its 29 s integration limit',
+      (name) => {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Description: functions[name].description,
+          Timeout: 29,
+        });
+      },
+    );
   });
 
   describe('Parameters and Secrets extension', () => {
@@ -501,6 +544,53 @@ describe('RealtimeGateway configuration', () => {
     const { template, gateway, logicalId } = synthesizeGateway();
     const api = template.findResources('AWS::ApiGatewayV2::Api')[logicalId(gateway.httpApi)];
     expect(api.Properties).not.toHaveProperty('CorsConfiguration');
+  });
+
+  it('sizes the senders and the direct-send timeout from props, leaving the others alone', () => {
+    const { template } = synthesizeGateway({ senderMemorySize: 3008, directSendTimeout: Duration.minutes(15) });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: functions.httpSend.description,
+      MemorySize: 3008,
+      Timeout: 29,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: functions.directSend.description,
+      MemorySize: 3008,
+      Timeout: 900,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: functions.httpStatus.description,
+      MemorySize: 512,
+      Timeout: 29,
+    });
+  });
+
+  it('sizes the functions from CDK context, as cdk synth -c senderMemoryMb=... does', () => {
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [], senderMemoryMb: '2048', directSendTimeoutSeconds: '600' },
+    });
+    const template = Template.fromStack(addRealtimeGateway(app));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: functions.wsSend.description,
+      MemorySize: 2048,
+      Timeout: 29,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: functions.directSend.description,
+      MemorySize: 2048,
+      Timeout: 600,
+    });
+  });
+
+  it.each<[string, Partial<RealtimeGatewayProps>, RegExp]>([
+    ['under Lambda minimum', { senderMemorySize: 64 }, /senderMemorySize must be .* from 128 to 10240 .*got 64/],
+    ['over Lambda maximum', { senderMemorySize: 16_384 }, /senderMemorySize must be .*got 16384/],
+    ['not whole', { senderMemorySize: 1769.5 }, /senderMemorySize must be a whole number of MB.*got 1769.5/],
+    ['within the API limit', { directSendTimeout: Duration.seconds(20) }, /directSendTimeout must be .*got 20 s/],
+    ['over Lambda maximum', { directSendTimeout: Duration.minutes(16) }, /directSendTimeout .* to 900 .*got 960 s/],
+    ['not whole', { directSendTimeout: Duration.millis(30_500) }, /directSendTimeout must be a whole .*got 30.5 s/],
+  ])('refuses a sizing %s, naming the prop', (_case, props, message) => {
+    expect(() => synthesizeGateway(props)).toThrow(message);
   });
 
   it('refuses a connection TTL shorter than API Gateway keeps a connection open, naming the prop', () => {

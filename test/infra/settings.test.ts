@@ -34,6 +34,8 @@ describe('gatewayPropsFromContext', () => {
       permissions: undefined,
       permissionsClaim: undefined,
       broadcastTimeMargin: undefined,
+      senderMemorySize: undefined,
+      directSendTimeout: undefined,
       jwtClockTolerance: undefined,
       jwtMaxTokenBytes: undefined,
       tableRemovalPolicy: undefined,
@@ -59,6 +61,8 @@ describe('gatewayPropsFromContext', () => {
       sendPermission: '',
       permissionsClaim: 'roles',
       broadcastTimeMarginMs: '3000',
+      senderMemoryMb: '3008',
+      directSendTimeoutSeconds: '900',
       jwtClockToleranceSeconds: '10',
       jwtMaxTokenBytes: '4096',
       tableRemovalPolicy: 'retain',
@@ -80,6 +84,8 @@ describe('gatewayPropsFromContext', () => {
       permissions: { send: '', notify: undefined, broadcast: 'ops:broadcast', admin: undefined },
       permissionsClaim: 'roles',
       broadcastTimeMargin: Duration.millis(3000),
+      senderMemorySize: 3008,
+      directSendTimeout: Duration.seconds(900),
       jwtClockTolerance: Duration.seconds(10),
       jwtMaxTokenBytes: 4096,
       tableRemovalPolicy: RemovalPolicy.RETAIN,
@@ -88,8 +94,16 @@ describe('gatewayPropsFromContext', () => {
   });
 
   it('accepts JSON values from cdk.json (numbers and arrays)', () => {
-    const props = fromContext({ connectionTtlSeconds: 9000, allowedOrigins: ['*'], allowedMessageTypes: ['chat'] });
+    const props = fromContext({
+      connectionTtlSeconds: 9000,
+      allowedOrigins: ['*'],
+      allowedMessageTypes: ['chat'],
+      senderMemoryMb: 128,
+      directSendTimeoutSeconds: 30,
+    });
     expect(props.connectionTtl).toEqual(Duration.seconds(9000));
+    expect(props.senderMemorySize).toBe(128);
+    expect(props.directSendTimeout).toEqual(Duration.seconds(30));
     expect(props.allowedOrigins).toEqual(['*']);
     expect(props.allowedMessageTypes).toEqual(['chat']);
   });
@@ -153,6 +167,28 @@ describe('gatewayPropsFromContext', () => {
     ['a zero throttle rate', { httpThrottleRate: '0' }, 'httpThrottleRate', /positive number/],
     ['a negative burst', { webSocketThrottleBurst: '-1' }, 'webSocketThrottleBurst', /at least 0/],
     ['a zero send concurrency', { sendConcurrency: '0' }, 'sendConcurrency', /at least 1/],
+    ['sender memory under Lambda minimum', { senderMemoryMb: '64' }, 'senderMemoryMb', /at least 128, got 64/],
+    ['sender memory over Lambda maximum', { senderMemoryMb: '10241' }, 'senderMemoryMb', /at most 10240, got 10241/],
+    ['sender memory with a unit', { senderMemoryMb: '2GB' }, 'senderMemoryMb', /must be a number, got "2GB"/],
+    ['fractional sender memory', { senderMemoryMb: '1769.5' }, 'senderMemoryMb', /must be an integer/],
+    [
+      'a direct-send timeout within the API limit',
+      { directSendTimeoutSeconds: '29' },
+      'directSendTimeoutSeconds',
+      /at least 30, got 29/,
+    ],
+    [
+      'a direct-send timeout over Lambda maximum',
+      { directSendTimeoutSeconds: '901' },
+      'directSendTimeoutSeconds',
+      /at most 900, got 901/,
+    ],
+    [
+      'a direct-send timeout in minutes',
+      { directSendTimeoutSeconds: '5m' },
+      'directSendTimeoutSeconds',
+      /must be a number, got "5m"/,
+    ],
     ['a permission with a space', { adminPermission: 'ws admin' }, 'adminPermission', /must not contain spaces/],
     ['an empty permissions claim', { permissionsClaim: '' }, 'permissionsClaim', /must not be empty/],
     ['sub as the permissions claim', { permissionsClaim: 'sub' }, 'permissionsClaim', /registered claim "sub"/],
