@@ -143,7 +143,8 @@ export interface RealtimeGatewayProps {
    */
   readonly permissionsClaim?: string;
   /**
-   * A broadcast stops starting new pages when less than this remains of the invocation (`BROADCAST_TIME_MARGIN_MS`).
+   * A broadcast stops starting new pages when less than this remains of the invocation (`BROADCAST_TIME_MARGIN_MS`);
+   * shorter than the API-fronted senders' 29 s timeout.
    * @default - the handlers' default
    */
   readonly broadcastTimeMargin?: Duration;
@@ -215,7 +216,8 @@ export const DEFAULT_DIRECT_SEND_TIMEOUT_SECONDS = 300;
  * API Gateway stops waiting for a Lambda integration after 29 s (WebSocket routes; 30 s on the HTTP API), so a
  * longer timeout on an API-fronted function would only let it work on after its caller has been answered 504.
  */
-const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
+export const API_INTEGRATION_TIMEOUT_SECONDS = 29;
+const API_INTEGRATION_TIMEOUT = Duration.seconds(API_INTEGRATION_TIMEOUT_SECONDS);
 /** The function other services invoke directly, the only one no API Gateway integration limits. */
 const directSendFunction: FunctionName = 'directSend';
 
@@ -271,6 +273,13 @@ export class RealtimeGateway extends Construct {
     ) {
       throw new Error(
         `RealtimeGateway directSendTimeout must be a whole number of seconds from ${directSendTimeoutRangeSeconds.min} to ${directSendTimeoutRangeSeconds.max} (Lambda's limit), got ${directSendTimeoutSeconds} s`,
+      );
+    }
+    // The API-fronted senders broadcast too: a margin as long as their timeout would make them reach nobody.
+    const broadcastTimeMarginMs = props.broadcastTimeMargin?.toMilliseconds();
+    if (broadcastTimeMarginMs !== undefined && broadcastTimeMarginMs >= API_INTEGRATION_TIMEOUT.toMilliseconds()) {
+      throw new Error(
+        `RealtimeGateway broadcastTimeMargin must be shorter than the API-fronted senders' ${API_INTEGRATION_TIMEOUT_SECONDS} s timeout, got ${broadcastTimeMarginMs} ms`,
       );
     }
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -382,7 +391,7 @@ export class RealtimeGateway extends Construct {
       maxUserIds: props.maxUserIds,
       allowedMessageTypes: props.allowedMessageTypes,
       sendConcurrency: props.sendConcurrency,
-      broadcastTimeMarginMs: props.broadcastTimeMargin?.toMilliseconds(),
+      broadcastTimeMarginMs,
       logLevel: props.logLevel ?? 'INFO',
     };
 

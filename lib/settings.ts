@@ -6,6 +6,7 @@ import { jwksAlgorithms as publicKeyAlgorithms, secretAlgorithms } from '../lamb
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import type { PermissionNames } from './function-environment';
 import {
+  API_INTEGRATION_TIMEOUT_SECONDS,
   directSendTimeoutRangeSeconds,
   lambdaMemoryRangeMb,
   type RealtimeGatewayProps,
@@ -83,7 +84,11 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
   });
   const authorizerCacheTtlSeconds = context.integer(ContextKey.authorizerCacheTtlSeconds, { min: 0, max: 3600 });
   const jwtClockToleranceSeconds = context.integer(ContextKey.jwtClockToleranceSeconds, { min: 0, max: 300 });
-  const broadcastTimeMarginMs = context.integer(ContextKey.broadcastTimeMarginMs, { min: 0, max: 60_000 });
+  // Below the API-fronted senders' timeout, or their broadcasts would start no page at all.
+  const broadcastTimeMarginMs = context.integer(ContextKey.broadcastTimeMarginMs, {
+    min: 0,
+    max: API_INTEGRATION_TIMEOUT_SECONDS * 1000 - 1,
+  });
   const directSendTimeoutSeconds = context.integer(ContextKey.directSendTimeoutSeconds, directSendTimeoutRangeSeconds);
   const logRetention = context.integer(ContextKey.logRetentionDays, { min: 1 });
   if (logRetention !== undefined && !retentionDays.has(logRetention)) {

@@ -593,6 +593,19 @@ describe('RealtimeGateway configuration', () => {
     expect(() => synthesizeGateway(props)).toThrow(message);
   });
 
+  it('refuses a broadcast margin that leaves the API-fronted senders no time, and passes a shorter one on', () => {
+    expect(() => synthesizeGateway({ broadcastTimeMargin: Duration.seconds(29) })).toThrow(
+      /broadcastTimeMargin must be shorter than the API-fronted senders' 29 s timeout, got 29000 ms/,
+    );
+    synthesizeGateway({ broadcastTimeMargin: Duration.seconds(5) }).template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      {
+        Description: functions.httpSend.description,
+        Environment: { Variables: Match.objectLike({ BROADCAST_TIME_MARGIN_MS: '5000' }) },
+      },
+    );
+  });
+
   it('refuses a connection TTL shorter than API Gateway keeps a connection open, naming the prop', () => {
     expect(() => synthesizeGateway({ connectionTtl: Duration.hours(2) })).toThrow(
       /connectionTtl must be at least 7800 s/,

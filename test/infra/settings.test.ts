@@ -167,6 +167,12 @@ describe('gatewayPropsFromContext', () => {
     ['a zero throttle rate', { httpThrottleRate: '0' }, 'httpThrottleRate', /positive number/],
     ['a negative burst', { webSocketThrottleBurst: '-1' }, 'webSocketThrottleBurst', /at least 0/],
     ['a zero send concurrency', { sendConcurrency: '0' }, 'sendConcurrency', /at least 1/],
+    [
+      'a broadcast margin as long as the API-fronted timeout',
+      { broadcastTimeMarginMs: '29000' },
+      'broadcastTimeMarginMs',
+      /at most 28999, got 29000/,
+    ],
     ['sender memory under Lambda minimum', { senderMemoryMb: '64' }, 'senderMemoryMb', /at least 128, got 64/],
     ['sender memory over Lambda maximum', { senderMemoryMb: '10241' }, 'senderMemoryMb', /at most 10240, got 10241/],
     ['sender memory with a unit', { senderMemoryMb: '2GB' }, 'senderMemoryMb', /must be a number, got "2GB"/],
