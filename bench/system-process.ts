@@ -21,16 +21,9 @@ async function startSystem(kind: SystemKind, jwtSecret: string): Promise<Running
   }
   // Loaded here only: the reference server's process should not carry the local stack's modules.
   const { startLocalStack } = await import('../local/stack');
-  // Quiet: handlers log errors only, rather than a line per invocation; the reference server logs nothing either.
-  // The bench's clients are not browsers and send no Origin, so the origin allow-list plays no part in what is
-  // measured; an explicit one keeps the bench independent of the local stack's defaults for its browser page.
-  const stack = await startLocalStack({
-    wsPort: 0,
-    httpPort: 0,
-    jwtSecret,
-    quiet: true,
-    environment: { ALLOWED_ORIGINS: 'http://localhost' },
-  });
+  // Free ports and the run's secret, otherwise the defaults of `npm start`. Quiet: handlers log errors only,
+  // rather than a line per invocation; the reference server logs nothing either.
+  const stack = await startLocalStack({ wsPort: 0, httpPort: 0, jwtSecret, quiet: true });
   return { endpoints: { wsUrl: stack.wsUrl, httpUrl: stack.httpUrl }, stop: () => stack.stop() };
 }
 
