@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HttpRequest } from '@smithy/core/protocols';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type Environment, optionalInteger, requireUrl, Setting } from './config';
 
@@ -45,6 +46,8 @@ export interface ManagementClientConfig {
   endpoint: URL;
   /** Sockets kept open to the endpoint: at least the number of posts in flight, so none waits for a socket. */
   maxSockets: number;
+  /** Milliseconds one attempt may wait for its answer before it fails with a TimeoutError (retried by the SDK). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -76,27 +79,106 @@ export function createDocumentClient(
  * Builds a management API client for `@connections` (post, get, delete) with a keep-alive socket pool sized
  * for the posts in flight. Both agents are set because the local emulator answers on plain HTTP.
  *
+ * A broadcast posts thousands of times through this one client and is CPU-bound in the SDK's per-request pipeline
+ * (bench/broadcast-core.ts: 10,000 posts, 20 ms endpoint, 200 in flight), so the client is tuned for that while
+ * keeping everything the SDK does for correctness: SigV4 signing, standard retries (throttling retried, 3
+ * attempts), clock-skew correction, modelled errors (`GoneException`, `$metadata.httpStatusCode`). Figures are
+ * client CPU per post, each variant against the one before, alternated run by run in one process.
+ *
  * @example
  * const client = createManagementClient({ endpoint: new URL('http://127.0.0.1:3001/local'), maxSockets: 200 });
  * await client.send(new PostToConnectionCommand({ ConnectionId: id, Data: JSON.stringify(envelope) }));
  */
 export function createManagementClient(config: ManagementClientConfig): ApiGatewayManagementApiClient {
   const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
-  return new ApiGatewayManagementApiClient({
+  const client = new ApiGatewayManagementApiClient({
     ...retryOptions,
     endpoint: config.endpoint.toString(),
-    // A broadcast posts thousands of times through one client and is CPU-bound in the SDK's request pipeline;
-    // caching the resolved middleware stack cut client CPU per post by about 20% in bench/broadcast-core.ts.
+    // Resolves the middleware stack once per command class instead of once per send: about 20% less CPU per post.
     cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
       // A post that hangs would hold one of the bounded slots until the invocation times out; time it out
-      // instead (the SDK retries a timeout like any transient error).
+      // instead (a TimeoutError, which the SDK retries like any transient error). Without
+      // throwOnRequestTimeout this SDK version only logs a warning when requestTimeout passes.
       connectionTimeout: MANAGEMENT_CONNECT_TIMEOUT_MS,
-      requestTimeout: MANAGEMENT_REQUEST_TIMEOUT_MS,
+      requestTimeout: config.requestTimeoutMs ?? MANAGEMENT_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
     }),
   });
+  reuseSigner(client);
+  useStaticUserAgent(client);
+  return client;
+}
+
+/**
+ * The SDK's default SigV4 signer provider builds a new `SignatureV4` for every request, copying the whole client
+ * configuration into it; with a fixed endpoint (no endpoint auth scheme) every one of those signers is the same.
+ * Build it once and reuse it: signing itself (date, region, service, credentials read per request from the
+ * client's memoized provider, clock-skew offset) is unchanged. Measured: 7% less client CPU per post (254 -> 236 µs).
+ */
+function reuseSigner(client: ApiGatewayManagementApiClient): void {
+  const sdkSigner = client.config.signer;
+  let shared: ReturnType<typeof sdkSigner> | undefined;
+  client.config.signer = (authScheme) => {
+    if (authScheme !== undefined) return sdkSigner(authScheme);
+    if (shared === undefined) {
+      shared = sdkSigner();
+      // A failure (no region, say) is not kept: the next request asks the SDK again.
+      shared.catch(() => {
+        shared = undefined;
+      });
+    }
+    return shared;
+  };
+}
+
+/** The SDK's user-agent escaping: a character outside these sets becomes `-` (versions may also hold `#`). */
+const USER_AGENT_NAME_UNSAFE = /[^!$%&'*+\-.^_`|~\w]/g;
+const USER_AGENT_VERSION_UNSAFE = /[^!$%&'*+\-.^_`|~\w#]/g;
+
+/**
+ * Formats one user-agent section as the SDK does: `aws-sdk-js/3.x`, `os/linux#6.1`, `api/apigatewaymanagementapi#3.x`.
+ *
+ * @example
+ * formatUserAgentSection(['api/ApiGatewayManagementApi', '3.1168.0']); // 'api/apigatewaymanagementapi#3.1168.0'
+ */
+export function formatUserAgentSection([name, version]: readonly [string, string?]): string {
+  const [prefix, ...rest] = name.split('/').map((part) => part.replace(USER_AGENT_NAME_UNSAFE, '-'));
+  const escapedName =
+    rest.length === 0 ? prefix : `${prefix}/${prefix === 'api' ? rest.join('/').toLowerCase() : rest.join('/')}`;
+  if (!version) return escapedName;
+  return `${escapedName}${rest.length === 0 ? '/' : '#'}${version.replace(USER_AGENT_VERSION_UNSAFE, '-')}`;
+}
+
+/**
+ * The SDK's user-agent middleware rebuilds the same header on every request (escaping each section, collecting
+ * feature flags): 10% of the client CPU per post in the broadcast (254 -> 229 µs). This one builds it once, from
+ * the client's own `defaultUserAgentProvider` (SDK, OS, Node and API versions), and sets the same two headers
+ * (`user-agent`, `x-amz-user-agent`); only the per-request feature list (`m/...`) is left out.
+ */
+function useStaticUserAgent(client: ApiGatewayManagementApiClient): void {
+  let headers: { userAgent: string; amzUserAgent: string } | undefined;
+  const buildHeaders = async (): Promise<{ userAgent: string; amzUserAgent: string }> => {
+    const sections = (await client.config.defaultUserAgentProvider()).map(formatUserAgentSection);
+    return {
+      userAgent: sections.join(' '),
+      amzUserAgent: sections.filter((section) => section.startsWith('aws-sdk-')).join(' '),
+    };
+  };
+  client.middlewareStack.remove('getUserAgentMiddleware');
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (HttpRequest.isInstance(args.request)) {
+        headers ??= await buildHeaders();
+        args.request.headers['user-agent'] = headers.userAgent;
+        args.request.headers['x-amz-user-agent'] = headers.amzUserAgent;
+      }
+      return next(args);
+    },
+    { step: 'build', priority: 'low', name: 'staticUserAgentMiddleware', tags: ['SET_USER_AGENT', 'USER_AGENT'] },
+  );
 }
 
 let documentClient: DynamoDBDocumentClient | undefined;

@@ -1,9 +1,17 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, createHmac } from 'node:crypto';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   createManagementClient,
   DEFAULT_SEND_CONCURRENCY,
+  formatUserAgentSection,
   getDocumentClient,
   getManagementClient,
   readManagementClientConfig,
@@ -17,7 +25,9 @@ let server: Server;
 let endpoint: URL;
 const sockets: Socket[] = [];
 const paths: string[] = [];
-let answers: { status: number; errorType?: string }[] = [];
+const requests: Array<{ method: string; url: string; headers: IncomingHttpHeaders; body: Buffer }> = [];
+/** Queued answers; `hang` never answers (the socket stays open until the client gives up). */
+let answers: { status: number; errorType?: string; hang?: boolean }[] = [];
 
 beforeAll(async () => {
   process.env.AWS_REGION = 'eu-west-1';
@@ -26,9 +36,17 @@ beforeAll(async () => {
   server = createServer((request: IncomingMessage, response: ServerResponse) => {
     sockets.push(request.socket);
     paths.push(`${request.method} ${request.url}`);
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      requests.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks),
+      });
       const answer = answers.shift() ?? { status: 200 };
+      if (answer.hang) return;
       response.statusCode = answer.status;
       if (answer.errorType) response.setHeader('x-amzn-ErrorType', answer.errorType);
       response.setHeader('content-type', 'application/json');
@@ -47,11 +65,42 @@ afterAll(async () => {
 beforeEach(() => {
   sockets.length = 0;
   paths.length = 0;
+  requests.length = 0;
   answers = [];
 });
 
 const post = (connectionId: string) =>
   new PostToConnectionCommand({ ConnectionId: connectionId, Data: '{"type":"x"}' });
+
+/**
+ * Recomputes a request's SigV4 signature from what reached the server (an independent implementation of the
+ * algorithm, so a signer reused across requests is checked against the specification, not against itself).
+ */
+function expectedSignature(request: (typeof requests)[number], secretAccessKey: string): string {
+  const authorization = String(request.headers.authorization);
+  const [, scope, signedHeaders] =
+    /^AWS4-HMAC-SHA256 Credential=[^/]+\/([^,]+), SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(authorization) ??
+    [];
+  const [date, region, service] = scope.split('/');
+  const canonicalPath = encodeURIComponent(request.url).replace(/%2F/g, '/');
+  const canonicalHeaders = signedHeaders
+    .split(';')
+    .map((name) => `${name}:${String(request.headers[name]).trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
+  const payloadHash = createHash('sha256').update(request.body).digest('hex');
+  const canonicalRequest = [request.method, canonicalPath, '', canonicalHeaders, signedHeaders, payloadHash].join('\n');
+  const stringToSign = [
+    'AWS4-HMAC-SHA256',
+    request.headers['x-amz-date'],
+    scope,
+    createHash('sha256').update(canonicalRequest).digest('hex'),
+  ].join('\n');
+  const key = [date, region, service, 'aws4_request'].reduce<Buffer | string>(
+    (previous, part) => createHmac('sha256', previous).update(part).digest(),
+    `AWS4${secretAccessKey}`,
+  );
+  return createHmac('sha256', key).update(stringToSign).digest('hex');
+}
 
 describe('management client', () => {
   it('posts to the configured endpoint, under its stage path', async () => {
@@ -99,6 +148,60 @@ describe('management client', () => {
     });
     expect(paths).toHaveLength(1);
     client.destroy();
+  });
+
+  it('signs every post with SigV4 for execute-api, afresh per request although the signer is built once', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    await client.send(post('abc='));
+    await client.send(post('def='));
+    expect(requests).toHaveLength(2);
+    for (const request of requests) {
+      expect(request.headers.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=unit\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=\S*host;\S*x-amz-date\S*, Signature=/,
+      );
+      expect(String(request.headers.authorization).slice(-64)).toBe(expectedSignature(request, 'unit'));
+    }
+    expect(requests[0].headers.authorization).not.toBe(requests[1].headers.authorization);
+    client.destroy();
+  });
+
+  it("sends the SDK's user agent (SDK, OS, runtime and API versions), built once, on every post", async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    await client.send(post('abc='));
+    await client.send(post('def='));
+    for (const { headers } of requests) {
+      expect(headers['user-agent']).toMatch(
+        /^aws-sdk-js\/3\.\d+\.\d+ ua\/2\.1 os\/\S+ lang\/js md\/nodejs#\d+\.\d+\.\d+ api\/apigatewaymanagementapi#3\.\d+\.\d+/,
+      );
+      expect(headers['x-amz-user-agent']).toMatch(/^aws-sdk-js\/3\.\d+\.\d+$/);
+      expect(String(headers.authorization)).toContain('x-amz-user-agent');
+    }
+    client.destroy();
+  });
+
+  it('fails an attempt that gets no answer within the request timeout, and retries it (3 attempts)', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4, requestTimeoutMs: 150 });
+    answers = [
+      { status: 200, hang: true },
+      { status: 200, hang: true },
+      { status: 200, hang: true },
+    ];
+    await expect(client.send(post('slow='))).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(paths).toHaveLength(3);
+    client.destroy();
+  });
+});
+
+describe('user-agent sections', () => {
+  it.each([
+    [['aws-sdk-js', '3.1168.0'], 'aws-sdk-js/3.1168.0'],
+    [['lang/js'], 'lang/js'],
+    [['os/linux', '6.1.0-18-amd64'], 'os/linux#6.1.0-18-amd64'],
+    [['api/ApiGatewayManagementApi', '3.1168.0'], 'api/apigatewaymanagementapi#3.1168.0'],
+    [['exec-env/AWS_Lambda_nodejs22.x'], 'exec-env/AWS_Lambda_nodejs22.x'],
+    [['md/some name', 'v 1(2)'], 'md/some-name#v-1-2-'],
+  ] as const)('formats %j as the SDK does: %s', (section, expected) => {
+    expect(formatUserAgentSection(section)).toBe(expected);
   });
 });
 
