@@ -83,7 +83,9 @@ export function createDocumentClient(
  * (bench/broadcast-core.ts: 10,000 posts, 20 ms endpoint, 200 in flight), so the client is tuned for that while
  * keeping everything the SDK does for correctness: SigV4 signing, standard retries (throttling retried, 3
  * attempts), clock-skew correction, modelled errors (`GoneException`, `$metadata.httpStatusCode`). Figures are
- * client CPU per post, each variant against the one before, alternated run by run in one process.
+ * client CPU per post, each change against the same client without it, alternated run by run in one process;
+ * the signer and user-agent changes together: 263 -> 229 µs (13% less). Measured and not kept (within noise):
+ * a pre-parsed endpoint object, `scheduling: 'lifo'` sockets, no handler timeouts.
  *
  * @example
  * const client = createManagementClient({ endpoint: new URL('http://127.0.0.1:3001/local'), maxSockets: 200 });
