@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
+  type ArmBroadcastCommand,
+  type ArmBroadcastResult,
+  type AwaitBroadcastCommand,
+  type AwaitBroadcastResult,
   type BenchEnvelope,
-  type BroadcastCommand,
   type BroadcastProbe,
-  type BroadcastResult,
-  type BroadcastRun,
   benchUserId,
   broadcastMessageType,
   type CloseResult,
@@ -21,14 +21,17 @@ import {
   type LatencyProbe,
   type LatencyResult,
   latencyMessageType,
+  type SendBroadcastCommand,
+  type SendBroadcastResult,
 } from './protocol';
-import { median, percentile } from './stats';
+import { percentile, sumCpuWindows } from './stats';
 import { signBenchToken } from './tokens';
 
 /**
- * Child process entry: the load generator. It holds every benchmark client and does every measurement, alone in
- * its process so that `process.cpuUsage()` tells whether it, rather than the system under test, was the
- * bottleneck. `bench/run.ts` forks it and drives it with the commands of `bench/protocol.ts`, one at a time.
+ * Child process entry: one load generator process. It holds a share of the benchmark clients and does the
+ * measurements, alone in its process so that `process.cpuUsage()` tells whether it, rather than the system under
+ * test, was the bottleneck. `bench/generator-shards.ts` forks several and drives them with the commands of
+ * `bench/protocol.ts`.
  *
  * Local stack clients are `ws` sockets carrying `Authorization: Bearer <jwt>`; reference clients are
  * socket.io-client sockets on the websocket transport carrying the same header, as the old service's Node clients
@@ -51,6 +54,7 @@ let configuration: ConfigureCommand | undefined;
 /** Indexed by user index: each benchmark user has exactly one client. */
 const clients = new Map<number, BenchClient>();
 let onEnvelope: EnvelopeListener = () => {};
+let broadcasterToken: string | undefined;
 
 function requireConfiguration(): ConfigureCommand {
   if (!configuration) throw new Error('the generator has not been configured');
@@ -66,12 +70,6 @@ function startCpuWindow(): () => CpuWindow {
     const wallMs = performance.now() - wallAtStart;
     return { cpuMs, wallMs, percentOfOneCore: wallMs > 0 ? (cpuMs / wallMs) * 100 : 0 };
   };
-}
-
-function addWindows(windows: readonly CpuWindow[]): CpuWindow {
-  const cpuMs = windows.reduce((sum, window) => sum + window.cpuMs, 0);
-  const wallMs = windows.reduce((sum, window) => sum + window.wallMs, 0);
-  return { cpuMs, wallMs, percentOfOneCore: wallMs > 0 ? (cpuMs / wallMs) * 100 : 0 };
 }
 
 function messageOf(error: unknown): string {
@@ -156,7 +154,7 @@ function openSocketIoClient(url: string, token: string, userIndex: number): Prom
 
 async function connect(command: ConnectCommand): Promise<ConnectResult> {
   const { system, endpoints, jwtSecret } = requireConfiguration();
-  const userIndexes = Array.from({ length: command.count }, (_, i) => command.firstUserIndex + i);
+  const { userIndexes } = command;
   // Tokens are signed before the clock starts: the scenario measures the server's connect path.
   const tokens = await Promise.all(userIndexes.map((index) => signBenchToken(jwtSecret, benchUserId(index))));
   const open = system === 'local' ? openWebSocketClient : openSocketIoClient;
@@ -267,42 +265,66 @@ async function latency(command: LatencyCommand): Promise<LatencyResult> {
     minMs: percentile(samples, 0),
     maxMs: percentile(samples, 100),
     openClients: openClientCount(),
-    cpu: addWindows(windows),
+    cpu: sumCpuWindows(windows) ?? { cpuMs: 0, wallMs: 0, percentOfOneCore: 0 },
   };
 }
 
-async function broadcastOnce(
-  httpUrl: string,
-  broadcasterToken: string,
-  completionTimeoutMs: number,
-): Promise<BroadcastRun> {
-  const expected = openClientCount();
-  const run = randomUUID();
-  const reached = new Set<number>();
-  let lastReceiptAt: number | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const complete = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, completionTimeoutMs);
-    onEnvelope = (userIndex, envelope, receivedAt) => {
-      if (envelope.type !== broadcastMessageType || (envelope.data as BroadcastProbe).run !== run) return;
-      if (reached.has(userIndex)) return;
-      reached.add(userIndex);
-      lastReceiptAt = receivedAt;
-      if (reached.size >= expected) resolve();
-    };
-  });
+/** Epoch ms with sub-ms precision, comparable between processes of one machine. */
+function epochMs(monotonicMs: number): number {
+  return performance.timeOrigin + monotonicMs;
+}
 
-  const sentAt = performance.now();
-  const probe: BroadcastProbe = { run, sentAt };
+interface ArmedBroadcast {
+  expected: number;
+  reached: Set<number>;
+  lastReceiptEpochMs?: number;
+  /** Resolves when every expected client has the run, or when the completion timeout passes. */
+  settled: Promise<void>;
+  settle(): void;
+  endCpuWindow: () => CpuWindow;
+}
+
+const armedBroadcasts = new Map<string, ArmedBroadcast>();
+
+function armBroadcast(command: ArmBroadcastCommand): ArmBroadcastResult {
+  const expected = openClientCount();
+  let settle = () => {};
+  const settled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const timer = setTimeout(settle, command.completionTimeoutMs);
+  armedBroadcasts.set(command.run, {
+    expected,
+    reached: new Set(),
+    settled: settled.then(() => clearTimeout(timer)),
+    settle,
+    endCpuWindow: startCpuWindow(),
+  });
+  onEnvelope = (userIndex, envelope, receivedAt) => {
+    if (envelope.type !== broadcastMessageType) return;
+    const armed = armedBroadcasts.get((envelope.data as BroadcastProbe).run);
+    if (!armed || armed.reached.has(userIndex)) return;
+    armed.reached.add(userIndex);
+    armed.lastReceiptEpochMs = epochMs(receivedAt);
+    if (armed.reached.size >= armed.expected) armed.settle();
+  };
+  if (expected === 0) settle();
+  return { expected };
+}
+
+async function sendBroadcast(command: SendBroadcastCommand): Promise<SendBroadcastResult> {
+  const { endpoints, jwtSecret } = requireConfiguration();
+  broadcasterToken ??= await signBenchToken(jwtSecret, 'bench-broadcaster', 'ws:broadcast');
+  const startedAt = performance.now();
+  const probe: BroadcastProbe = { run: command.run, sentAtEpochMs: epochMs(startedAt) };
   let httpStatus = 0;
   let httpError: string | undefined;
-  let httpAnswerMs = Number.NaN;
   try {
-    const response = await fetch(`${httpUrl}/websocket/message/broadcast`, {
+    const response = await fetch(`${endpoints.httpUrl}/websocket/message/broadcast`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${broadcasterToken}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ type: broadcastMessageType, data: probe }),
-      signal: AbortSignal.timeout(completionTimeoutMs),
+      signal: AbortSignal.timeout(command.timeoutMs),
     });
     httpStatus = response.status;
     if (response.ok) await response.arrayBuffer();
@@ -310,43 +332,22 @@ async function broadcastOnce(
   } catch (error) {
     httpError = messageOf(error);
   }
-  httpAnswerMs = performance.now() - sentAt;
-  // A refused broadcast reaches nobody; do not wait out the whole timeout for it.
-  if (httpStatus === 200) await complete;
-  clearTimeout(timer);
-  onEnvelope = () => {};
-  return {
-    expected,
-    received: reached.size,
-    lastReceiptMs: reached.size >= expected && lastReceiptAt !== undefined ? lastReceiptAt - sentAt : undefined,
-    httpAnswerMs,
-    httpStatus,
-    httpError,
-  };
+  return { sentAtEpochMs: probe.sentAtEpochMs, httpAnswerMs: performance.now() - startedAt, httpStatus, httpError };
 }
 
-async function broadcast(command: BroadcastCommand): Promise<BroadcastResult> {
-  const { endpoints, jwtSecret } = requireConfiguration();
-  const broadcasterToken = await signBenchToken(jwtSecret, 'bench-broadcaster', 'ws:broadcast');
-  const runs: BroadcastRun[] = [];
-  const windows: CpuWindow[] = [];
-  for (let repeat = 0; repeat < command.warmupRuns + command.repeats; repeat++) {
-    const counted = repeat >= command.warmupRuns;
-    const endWindow = startCpuWindow();
-    const run = await broadcastOnce(endpoints.httpUrl, broadcasterToken, command.completionTimeoutMs);
-    if (counted) {
-      runs.push(run);
-      windows.push(endWindow());
-    }
-    // Let the system finish its own bookkeeping before the next run is timed.
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  const completeTimes = runs.flatMap((run) => (run.lastReceiptMs === undefined ? [] : [run.lastReceiptMs]));
+async function awaitBroadcast(command: AwaitBroadcastCommand): Promise<AwaitBroadcastResult> {
+  const armed = armedBroadcasts.get(command.run);
+  if (!armed) throw new Error(`broadcast run ${command.run} was never armed`);
+  // A refused broadcast reaches nobody: do not wait out the whole timeout for it.
+  if (!command.sent) armed.settle();
+  await armed.settled;
+  armedBroadcasts.delete(command.run);
+  const complete = armed.reached.size >= armed.expected;
   return {
-    runs,
-    medianLastReceiptMs: completeTimes.length > 0 ? median(completeTimes) : undefined,
-    medianHttpAnswerMs: median(runs.map((run) => run.httpAnswerMs)),
-    cpu: addWindows(windows),
+    expected: armed.expected,
+    received: armed.reached.size,
+    lastReceiptEpochMs: complete ? armed.lastReceiptEpochMs : undefined,
+    cpu: armed.endCpuWindow(),
   };
 }
 
@@ -366,8 +367,12 @@ async function handle(request: GeneratorRequest): Promise<GeneratorResults[Gener
       return connect(request);
     case 'latency':
       return latency(request);
-    case 'broadcast':
-      return broadcast(request);
+    case 'armBroadcast':
+      return armBroadcast(request);
+    case 'sendBroadcast':
+      return sendBroadcast(request);
+    case 'awaitBroadcast':
+      return awaitBroadcast(request);
     case 'close':
       return closeAll();
   }

@@ -51,9 +51,8 @@ export interface ConfigureCommand {
 
 export interface ConnectCommand {
   command: 'connect';
-  /** Clients to open, for users `bench-user-{firstUserIndex}` ... `bench-user-{firstUserIndex + count - 1}`. */
-  count: number;
-  firstUserIndex: number;
+  /** One client per index, for user `bench-user-{index}` (see {@link benchUserId}). */
+  userIndexes: number[];
   /** Connection attempts in flight at once. */
   parallelism: number;
 }
@@ -95,25 +94,64 @@ export interface LatencyResult {
   cpu: CpuWindow;
 }
 
-export interface BroadcastCommand {
-  command: 'broadcast';
-  /** Runs not counted, to warm both systems' broadcast paths. */
-  warmupRuns: number;
-  repeats: number;
-  /** A run whose last receipt has not arrived within this many ms counts as incomplete. */
+/**
+ * A broadcast is timed across every generator shard (each holds part of the clients, so that no single
+ * process decodes them all): the runner arms every shard, has one shard send the HTTP request, then collects
+ * each shard's last receipt. Times are epoch ms with sub-ms precision (`performance.timeOrigin + performance.now()`),
+ * comparable between processes of one machine.
+ */
+export interface ArmBroadcastCommand {
+  command: 'armBroadcast';
+  run: string;
+  /** A shard whose clients have not all received the run within this many ms of arming reports what it has. */
   completionTimeoutMs: number;
 }
 
-export interface BroadcastRun {
-  /** Clients that had to receive it: every open client. */
+export interface ArmBroadcastResult {
+  /** Open clients in this shard: each must receive the run. */
   expected: number;
-  received: number;
-  /** From the start of the HTTP request until the last expected client has the message. */
-  lastReceiptMs?: number;
+}
+
+export interface SendBroadcastCommand {
+  command: 'sendBroadcast';
+  run: string;
+  timeoutMs: number;
+}
+
+export interface SendBroadcastResult {
+  sentAtEpochMs: number;
   /** From the start of the HTTP request until its answer. */
   httpAnswerMs: number;
+  /** 0 when the request failed without an answer. */
   httpStatus: number;
-  /** The answer's body when it was not a 200, cut short. */
+  /** The answer's body when it was not a 200 (cut short), or why the request failed. */
+  httpError?: string;
+}
+
+export interface AwaitBroadcastCommand {
+  command: 'awaitBroadcast';
+  run: string;
+  /** False when the send failed: the shard answers at once with what it has rather than waiting out the timeout. */
+  sent: boolean;
+}
+
+export interface AwaitBroadcastResult {
+  expected: number;
+  received: number;
+  /** When this shard's last expected client had it; absent unless all did. */
+  lastReceiptEpochMs?: number;
+  /** This shard's CPU from arming until now. */
+  cpu: CpuWindow;
+}
+
+/** One timed broadcast, put together by the runner from every shard's answer. */
+export interface BroadcastRun {
+  expected: number;
+  received: number;
+  /** From the start of the HTTP request until the last expected client has the message; absent if incomplete. */
+  lastReceiptMs?: number;
+  httpAnswerMs: number;
+  httpStatus: number;
   httpError?: string;
 }
 
@@ -122,6 +160,7 @@ export interface BroadcastResult {
   /** Median of the complete runs' `lastReceiptMs`; absent when no run completed. */
   medianLastReceiptMs?: number;
   medianHttpAnswerMs: number;
+  /** The busiest shard's CPU over the counted runs. */
   cpu: CpuWindow;
 }
 
@@ -133,14 +172,23 @@ export interface CloseResult {
   closed: number;
 }
 
-export type GeneratorCommand = ConfigureCommand | ConnectCommand | LatencyCommand | BroadcastCommand | CloseCommand;
+export type GeneratorCommand =
+  | ConfigureCommand
+  | ConnectCommand
+  | LatencyCommand
+  | ArmBroadcastCommand
+  | SendBroadcastCommand
+  | AwaitBroadcastCommand
+  | CloseCommand;
 
 /** What each command answers with. */
 export interface GeneratorResults {
   configure: { system: SystemKind };
   connect: ConnectResult;
   latency: LatencyResult;
-  broadcast: BroadcastResult;
+  armBroadcast: ArmBroadcastResult;
+  sendBroadcast: SendBroadcastResult;
+  awaitBroadcast: AwaitBroadcastResult;
   close: CloseResult;
 }
 
@@ -169,5 +217,6 @@ export interface LatencyProbe {
 
 export interface BroadcastProbe {
   run: string;
-  sentAt: number;
+  /** Epoch ms when the HTTP request started (informative: receipts are timed against the sender's answer). */
+  sentAtEpochMs: number;
 }

@@ -182,18 +182,19 @@ export function renderReport(report: BenchReport): string {
       'is shared); latency percentiles and broadcast medians pool the samples of every round, connect rates are ' +
       'the median of the rounds. Per-round figures are under Details. ' +
       'Figures only, no pass or fail. A ratio above 1 means the local stack shows the larger figure: slower for ' +
-      'times (ms), faster for rates (clients/s). Generator CPU is the load generator process’s CPU time over the ' +
-      `measured window as a share of one core; above ${generatorSaturationPercent}% the figure is struck out as ` +
+      'times (ms), faster for rates (clients/s). Generator CPU is the CPU time of the busiest load generator ' +
+      `process (there are ${report.workload.generatorShards}, sharing the clients) over the measured window, as a ` +
+      `share of one core; above ${generatorSaturationPercent}% the figure is struck out as ` +
       '"generator saturated (not a result)", and a saturated round is left out of a figure that other rounds ' +
       'can give. Close to that limit the generator is on the critical path of a broadcast (it is still decoding ' +
       'messages when the system is done sending), so such a figure is an upper bound of the system’s own time.',
     '',
     'What runs where: each system runs alone in its own Node process (the local stack: API Gateway emulator, the ' +
       'real Lambda handlers and dynalite in one process; the reference: one Express + socket.io process with an ' +
-      'in-memory user-to-socket map). The load generator is a third process holding every client (`ws` with ' +
-      '`Authorization: Bearer` for the local stack, socket.io-client on the websocket transport, with the same header, for the reference) ' +
-      'and timing everything on its own clock. These are figures for the local stack on this machine, not for ' +
-      'API Gateway and Lambda on AWS.',
+      'in-memory user-to-socket map). The load generator runs in processes of its own, each holding a share of ' +
+      'the clients (`ws` with `Authorization: Bearer` for the local stack; socket.io-client on the websocket ' +
+      'transport, with the same header, for the reference) and timing on the machine’s clock. These are figures ' +
+      'for the local stack on this machine, not for API Gateway and Lambda on AWS.',
     '',
   );
 

@@ -1,6 +1,5 @@
-import type { CpuWindow } from './protocol';
 import { isSaturated, type Measurement, type RowDefinition, rows, type SystemMeasurements } from './report';
-import { median, percentile } from './stats';
+import { median, percentile, sumCpuWindows } from './stats';
 
 /**
  * The benchmark runs each system several times, alternating them, because the machine is shared and its load
@@ -9,14 +8,6 @@ import { median, percentile } from './stats';
  * without samples (a connect rate) takes the median of the rounds. A round whose load generator saturated is
  * left out, unless every round saturated, in which case the figure stays, marked as not a result.
  */
-
-function totalWindow(windows: readonly (CpuWindow | undefined)[]): CpuWindow | undefined {
-  const present = windows.filter((window): window is CpuWindow => window !== undefined);
-  if (present.length === 0) return undefined;
-  const cpuMs = present.reduce((sum, window) => sum + window.cpuMs, 0);
-  const wallMs = present.reduce((sum, window) => sum + window.wallMs, 0);
-  return { cpuMs, wallMs, percentOfOneCore: wallMs > 0 ? (cpuMs / wallMs) * 100 : 0 };
-}
 
 function hasFigure(measurement: Measurement | undefined): measurement is Measurement & { value: number } {
   return measurement?.value !== undefined && Number.isFinite(measurement.value);
@@ -58,8 +49,8 @@ function combineRow(row: RowDefinition, perRound: readonly (Measurement | undefi
   return {
     value,
     samples,
-    generatorCpu: totalWindow(counted.length > 0 ? counted.map((m) => m.generatorCpu) : []),
-    systemCpu: totalWindow(counted.length > 0 ? counted.map((m) => m.systemCpu) : []),
+    generatorCpu: sumCpuWindows(counted.length > 0 ? counted.map((m) => m.generatorCpu) : []),
+    systemCpu: sumCpuWindows(counted.length > 0 ? counted.map((m) => m.systemCpu) : []),
     problem: problems.length > 0 ? problems.join('\n') : undefined,
     detail: details.join('\n'),
   };

@@ -4,14 +4,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import {
   killAllChildren,
-  type LoadGenerator,
   processGroupCpuMs,
   runTypeScriptScript,
   type ScriptRun,
   type SystemProcess,
-  startLoadGenerator,
   startSystemProcess,
 } from './child-processes';
+import { type GeneratorShards, startGeneratorShards } from './generator-shards';
 import type { BroadcastResult, ConnectResult, CpuWindow, SystemKind } from './protocol';
 import { type BenchReport, type Measurement, type RowId, renderReport, type SystemMeasurements } from './report';
 import { combineRounds } from './rounds';
@@ -39,6 +38,8 @@ const workload = {
   broadcastRepeats: 3,
   broadcastCompletionTimeoutMs: 30_000,
   largeBroadcastClients: 5000,
+  /** Load generator processes sharing the clients (see generator-shards.ts). */
+  generatorShards: 2,
 };
 
 const resultsFolder = 'bench/results';
@@ -48,6 +49,10 @@ const broadcastCoreScript = 'bench/broadcast-core.ts';
 const wholeRunDeadlineMs = 9 * 60_000;
 
 let deadlinePassed = false;
+
+function userIndexRange(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, offset) => first + offset);
+}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -107,7 +112,7 @@ async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<Sys
   const measurements: SystemMeasurements = { rows: {}, notes: [] };
   const startedAt = performance.now();
   let system: SystemProcess | undefined;
-  let generator: LoadGenerator | undefined;
+  let generator: GeneratorShards | undefined;
 
   const attempt = async (rows: RowId[], scenario: () => Promise<void>) => {
     if (deadlinePassed) {
@@ -128,31 +133,26 @@ async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<Sys
     system = await startSystemProcess(kind, jwtSecret, `${resultsFolder}/${kind}-system.log`, 60_000);
     measurements.notes.push(`started in ${(performance.now() - startedAt).toFixed(0)} ms`);
     const runningSystem = system;
-    const load = startLoadGenerator(`${resultsFolder}/${kind}-generator.log`);
+    const load = startGeneratorShards(workload.generatorShards, `${resultsFolder}/${kind}-generator`);
     generator = load;
-    await load.request({ command: 'configure', system: kind, endpoints: system.endpoints, jwtSecret }, 10_000);
+    await load.configure({ system: kind, endpoints: system.endpoints, jwtSecret });
 
     await attempt(['connect'], async () => {
       progress(`${kind}: connecting ${workload.connectClients} clients`);
       const endSystemWindow = startSystemCpuWindow(runningSystem);
-      const result = await load.request(
-        {
-          command: 'connect',
-          count: workload.connectClients,
-          firstUserIndex: 0,
-          parallelism: workload.connectParallelism,
-        },
-        120_000,
-      );
+      const result = await load.connect({
+        userIndexes: userIndexRange(0, workload.connectClients),
+        parallelism: workload.connectParallelism,
+        timeoutMs: 120_000,
+      });
       measurements.rows.connect = connectMeasurement(result, endSystemWindow());
     });
 
     await attempt(['latencyP50', 'latencyP95', 'latencyP99'], async () => {
       progress(`${kind}: ${workload.latencySends} sends to one user`);
       const endSystemWindow = startSystemCpuWindow(runningSystem);
-      const result = await load.request(
+      const result = await load.latency(
         {
-          command: 'latency',
           targetUserIndex: workload.latencyTargetUserIndex,
           warmupSends: workload.latencyWarmupSends,
           sends: workload.latencySends,
@@ -176,15 +176,11 @@ async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<Sys
     await attempt(['broadcast1000'], async () => {
       progress(`${kind}: broadcast to the open clients, ${workload.broadcastRepeats} times`);
       const endSystemWindow = startSystemCpuWindow(runningSystem);
-      const result = await load.request(
-        {
-          command: 'broadcast',
-          warmupRuns: workload.broadcastWarmupRuns,
-          repeats: workload.broadcastRepeats,
-          completionTimeoutMs: workload.broadcastCompletionTimeoutMs,
-        },
-        (workload.broadcastWarmupRuns + workload.broadcastRepeats) * (workload.broadcastCompletionTimeoutMs + 5_000),
-      );
+      const result = await load.broadcast({
+        warmupRuns: workload.broadcastWarmupRuns,
+        repeats: workload.broadcastRepeats,
+        completionTimeoutMs: workload.broadcastCompletionTimeoutMs,
+      });
       measurements.rows.broadcast1000 = broadcastMeasurement(result, endSystemWindow());
     });
 
@@ -192,31 +188,23 @@ async function benchmarkSystem(kind: SystemKind, jwtSecret: string): Promise<Sys
       const more = workload.largeBroadcastClients - workload.connectClients;
       progress(`${kind}: connecting ${more} more clients`);
       const endSystemWindow = startSystemCpuWindow(runningSystem);
-      const result = await load.request(
-        {
-          command: 'connect',
-          count: more,
-          firstUserIndex: workload.connectClients,
-          parallelism: workload.connectParallelism,
-        },
-        240_000,
-      );
+      const result = await load.connect({
+        userIndexes: userIndexRange(workload.connectClients, more),
+        parallelism: workload.connectParallelism,
+        timeoutMs: 240_000,
+      });
       measurements.rows.connectMore = connectMeasurement(result, endSystemWindow());
     });
 
     await attempt(['broadcast5000'], async () => {
       progress(`${kind}: broadcast to the open clients, ${workload.broadcastRepeats} times`);
       const endSystemWindow = startSystemCpuWindow(runningSystem);
-      const result = await load.request(
-        {
-          command: 'broadcast',
-          // The paths were warmed by the 1,000 broadcast.
-          warmupRuns: 0,
-          repeats: workload.broadcastRepeats,
-          completionTimeoutMs: workload.broadcastCompletionTimeoutMs,
-        },
-        workload.broadcastRepeats * (workload.broadcastCompletionTimeoutMs + 5_000),
-      );
+      const result = await load.broadcast({
+        // The paths were warmed by the 1,000 broadcast.
+        warmupRuns: 0,
+        repeats: workload.broadcastRepeats,
+        completionTimeoutMs: workload.broadcastCompletionTimeoutMs,
+      });
       measurements.rows.broadcast5000 = broadcastMeasurement(result, endSystemWindow());
     });
   } catch (error) {
@@ -257,6 +245,17 @@ function alignMarkdownTables(markdown: string): string {
   }
 }
 
+/** `--generator-shards N` overrides the number of load generator processes (to compare, on another machine). */
+function generatorShardsOption(fallback: number): number {
+  const position = process.argv.indexOf('--generator-shards');
+  if (position === -1) return fallback;
+  const value = Number(process.argv[position + 1]);
+  if (!Number.isInteger(value) || value < 1 || value > 8) {
+    throw new Error(`--generator-shards takes an integer from 1 to 8, got "${process.argv[position + 1] ?? ''}"`);
+  }
+  return value;
+}
+
 /** `--only local|reference` benchmarks one system (for working on the harness); the default is both. */
 function onlySystem(): SystemKind | undefined {
   const position = process.argv.indexOf('--only');
@@ -283,6 +282,7 @@ async function main(): Promise<void> {
   // One secret for both systems, made for this run only and never written anywhere.
   const jwtSecret = randomBytes(32).toString('base64url');
   const only = onlySystem();
+  workload.generatorShards = generatorShardsOption(workload.generatorShards);
   const skipped: SystemMeasurements = { rows: {}, notes: [], failure: 'not run (--only)' };
   const kinds: SystemKind[] = only ? [only] : ['local', 'reference'];
   const rounds: Record<SystemKind, SystemMeasurements[]> = { local: [], reference: [] };

@@ -1,3 +1,5 @@
+import type { CpuWindow } from './protocol';
+
 /**
  * Small statistics for benchmark figures. Percentiles use the nearest-rank method: the reported value is one
  * that was actually measured, which is what a p99 over 200 samples can honestly claim.
@@ -27,4 +29,19 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Several CPU windows as one: total CPU over total wall time; undefined for none.
+ *
+ * @example
+ * sumCpuWindows([{ cpuMs: 50, wallMs: 100, percentOfOneCore: 50 }, { cpuMs: 0, wallMs: 100, percentOfOneCore: 0 }]);
+ * // { cpuMs: 50, wallMs: 200, percentOfOneCore: 25 }
+ */
+export function sumCpuWindows(windows: readonly (CpuWindow | undefined)[]): CpuWindow | undefined {
+  const present = windows.filter((window): window is CpuWindow => window !== undefined);
+  if (present.length === 0) return undefined;
+  const cpuMs = present.reduce((sum, window) => sum + window.cpuMs, 0);
+  const wallMs = present.reduce((sum, window) => sum + window.wallMs, 0);
+  return { cpuMs, wallMs, percentOfOneCore: wallMs > 0 ? (cpuMs / wallMs) * 100 : 0 };
 }
