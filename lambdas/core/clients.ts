@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -87,6 +88,10 @@ export function createDocumentClient(
  * the signer and user-agent changes together: 263 -> 229 µs (13% less). Measured and not kept (within noise):
  * a pre-parsed endpoint object, `scheduling: 'lifo'` sockets, no handler timeouts.
  *
+ * A `Data` given as a `Uint8Array` must not be changed after it is first sent through the client: its SHA-256 is
+ * computed once per array (see {@link hashEachPayloadOnce}). The delivery core encodes each envelope once and never
+ * changes it.
+ *
  * @example
  * const client = createManagementClient({ endpoint: new URL('http://127.0.0.1:3001/local'), maxSockets: 200 });
  * await client.send(new PostToConnectionCommand({ ConnectionId: id, Data: JSON.stringify(envelope) }));
@@ -111,6 +116,7 @@ export function createManagementClient(config: ManagementClientConfig): ApiGatew
   });
   reuseSigner(client);
   useStaticUserAgent(client);
+  hashEachPayloadOnce(client);
   return client;
 }
 
@@ -134,6 +140,33 @@ function reuseSigner(client: ApiGatewayManagementApiClient): void {
     }
     return shared;
   };
+}
+
+/**
+ * SigV4 signs the payload's SHA-256, and a broadcast posts the same encoded envelope (one `Uint8Array`) to every
+ * connection: the signer would hash it again for each post, which for a large envelope costs more than the rest
+ * of the signing. The signer takes the hash from the `x-amz-content-sha256` header when it is there (the header
+ * it would set itself), so this sets it from a per-array cache. Measured with 120 KB envelopes: 297 -> 236 µs client
+ * CPU per post (21% less); with small ones (228 -> 224 µs) no difference beyond noise. Keyed on the array itself, so
+ * a new array (the next message) is hashed afresh; other bodies (strings) are left to the signer.
+ */
+function hashEachPayloadOnce(client: ApiGatewayManagementApiClient): void {
+  const payloadHashes = new WeakMap<Uint8Array, string>();
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request;
+      if (HttpRequest.isInstance(request) && request.body instanceof Uint8Array) {
+        let hash = payloadHashes.get(request.body);
+        if (hash === undefined) {
+          hash = createHash('sha256').update(request.body).digest('hex');
+          payloadHashes.set(request.body, hash);
+        }
+        request.headers['x-amz-content-sha256'] = hash;
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'sharedPayloadHashMiddleware' },
+  );
 }
 
 /** The SDK's user-agent escaping: a character outside these sets becomes `-` (versions may also hold `#`). */

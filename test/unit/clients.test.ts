@@ -165,6 +165,25 @@ describe('management client', () => {
     client.destroy();
   });
 
+  it('hashes a payload shared by many posts once, and every post still carries its true SHA-256 and a valid signature', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    const shared = new TextEncoder().encode(JSON.stringify({ type: 'system', data: 'x'.repeat(64 * 1024) }));
+    const next = new TextEncoder().encode(JSON.stringify({ type: 'system', data: 'y'.repeat(64 * 1024) }));
+    for (const id of ['a=', 'b=']) await client.send(new PostToConnectionCommand({ ConnectionId: id, Data: shared }));
+    await client.send(new PostToConnectionCommand({ ConnectionId: 'c=', Data: next }));
+    expect(requests.map(({ body }) => body.byteLength)).toEqual([
+      shared.byteLength,
+      shared.byteLength,
+      next.byteLength,
+    ]);
+    for (const request of requests) {
+      expect(request.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(request.body).digest('hex'));
+      expect(String(request.headers.authorization).slice(-64)).toBe(expectedSignature(request, 'unit'));
+    }
+    expect(requests[2].headers['x-amz-content-sha256']).not.toBe(requests[0].headers['x-amz-content-sha256']);
+    client.destroy();
+  });
+
   it("sends the SDK's user agent (SDK, OS, runtime and API versions), built once, on every post", async () => {
     const client = createManagementClient({ endpoint, maxSockets: 4 });
     await client.send(post('abc='));
