@@ -4,7 +4,7 @@
  * The floor is 10,000 × 20 ms / 200 = 1 s; the budget is 3 s within one invocation.
  *
  * Run: `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
- * --page-size N --runs N`). Run 1 includes the JIT warm-up and the SDK's lazy loading, as a broadcast right after
+ * --page-size N --runs N --message-bytes N`). Run 1 includes the JIT warm-up and the SDK's lazy loading, as a broadcast right after
  * a cold start would.
  *
  * What is real: the delivery core (`broadcast`), the `ApiGatewayManagementApiClient` built by `clients.ts` with its
@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { createManagementClient } from '../lambdas/core/clients';
 import { broadcast } from '../lambdas/core/delivery';
 import { createEnvelope } from '../lambdas/core/envelope';
+import { encodeEnvelope } from '../lambdas/core/validation';
 import { MemoryRegistry } from './memory-registry';
 
 const { values } = parseArgs({
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     segments: { type: 'string', default: '1' },
     'page-size': { type: 'string', default: '1000' },
     runs: { type: 'string', default: '3' },
+    'message-bytes': { type: 'string' },
   },
 });
 const connections = Number(values.connections);
@@ -43,6 +45,8 @@ const concurrency = Number(values.concurrency);
 const segments = Number(values.segments);
 const pageSize = Number(values['page-size']);
 const runs = Number(values.runs);
+/** Pads the message's text so the encoded envelope is about this size (default: a short maintenance notice). */
+const messageBytes = values['message-bytes'] === undefined ? undefined : Number(values['message-bytes']);
 
 // The client signs every request; any credentials do for a local endpoint.
 process.env.AWS_REGION ??= 'eu-west-1';
@@ -83,6 +87,12 @@ function postsSeen(endpoint: ChildProcess): Promise<number> {
   });
 }
 
+function benchMessage(): string {
+  const notice = 'Maintenance at 22:00';
+  // The envelope adds about 150 bytes (id, type, timestamp, keys) around the message text.
+  return messageBytes === undefined ? notice : notice.padEnd(Math.max(notice.length, messageBytes - 150), '.');
+}
+
 /** The V8/Node flags this process runs with (command line and NODE_OPTIONS), since they change the GC's share. */
 function nodeFlags(): string {
   return [...process.execArgv.filter((flag) => !flag.includes('tsx')), process.env.NODE_OPTIONS ?? '']
@@ -99,7 +109,7 @@ async function main(): Promise<void> {
   const floorMs = (connections * delayMs) / concurrency;
   console.log(
     `broadcast-core: ${connections} connections, endpoint delay ${delayMs} ms, concurrency ${concurrency}, ` +
-      `segments ${segments}, page size ${pageSize}, node ${process.version}, ${cpus().length} CPUs, ` +
+      `segments ${segments}, page size ${pageSize}, envelope ${encodeEnvelope(createEnvelope('system', { message: benchMessage(), level: 'info' })).byteLength} bytes, node ${process.version}, ${cpus().length} CPUs, ` +
       `load average ${loadavg()[0].toFixed(1)}, node flags: ${nodeFlags() || 'none'}`,
   );
   // clients.ts builds the client exactly as the Lambda functions get it (keep-alive pool, standard retries, cached
@@ -126,7 +136,7 @@ async function main(): Promise<void> {
           // Pretend to be a Lambda invocation with a 30 s timeout, so the deadline logic runs as it would on AWS.
           remainingTimeMs: () => 30_000 - (performance.now() - start),
         },
-        { envelope: createEnvelope('system', { message: 'Maintenance at 22:00', level: 'info' }) },
+        { envelope: createEnvelope('system', { message: benchMessage(), level: 'info' }) },
       );
       const elapsed = performance.now() - start;
       const cpu = process.cpuUsage(cpuBefore);
