@@ -200,6 +200,13 @@ const tableActions: Record<Exclude<FunctionAccess['table'], 'none'>, string[]> =
   readwrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
 };
 
+/**
+ * Node flags of the functions that post to connections. A broadcast allocates a short-lived request pipeline per
+ * post; a larger young generation keeps that garbage out of repeated scavenges: 12-15% less client CPU per post
+ * (about 230 -> 200 µs) in bench/broadcast-core.ts. It cannot be set from inside the code once Node has started.
+ */
+const SENDER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=32';
+
 /** Lambda's memory range in MB; {@link RealtimeGatewayProps.senderMemorySize} must lie within it. */
 export const lambdaMemoryRangeMb = { min: 128, max: 10_240 } as const;
 /** One full vCPU: below it a broadcast is CPU-bound (about 0.27 ms of CPU per post in the SDK). */
@@ -434,7 +441,7 @@ export class RealtimeGateway extends Construct {
         paramsAndSecrets: declaration.access.verifiesTokens ? paramsAndSecrets : undefined,
         environment: {
           ...environmentFor(declaration.access, values),
-          NODE_OPTIONS: '--enable-source-maps',
+          NODE_OPTIONS: declaration.access.manageConnections ? SENDER_NODE_OPTIONS : '--enable-source-maps',
         },
         bundling: {
           format: nodejs.OutputFormat.ESM,

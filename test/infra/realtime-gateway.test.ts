@@ -211,12 +211,22 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
-        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.stringLikeRegexp('^--enable-source-maps') }) },
         LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
       });
       const fn = template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)];
       const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
       expect(template.findResources('AWS::Logs::LogGroup')[logGroupId].Properties.RetentionInDays).toBe(30);
+    });
+
+    it('gives only the functions that post to connections a larger young generation, for fan-out', () => {
+      for (const name of functionNames) {
+        const options =
+          template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties.Environment.Variables
+            .NODE_OPTIONS;
+        if (functions[name].access.manageConnections) expect(options).toContain('--max-semi-space-size=32');
+        else expect(options).toBe('--enable-source-maps');
+      }
     });
 
     it('gives the callback URL of this stage to exactly the functions that manage connections', () => {
