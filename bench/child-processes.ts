@@ -203,15 +203,19 @@ export interface ScriptRun {
 
 /**
  * Runs a TypeScript script through tsx to completion (or until `timeoutMs`, when its group is killed),
- * capturing stdout and stderr together.
+ * capturing stdout and stderr together. `nodeFlags` go to that Node process (e.g. the deployed functions' flags).
  *
  * @example
  * const run = await runTypeScriptScript('bench/broadcast-core.ts', 180_000);
  */
-export function runTypeScriptScript(modulePath: string, timeoutMs: number): Promise<ScriptRun> {
+export function runTypeScriptScript(
+  modulePath: string,
+  timeoutMs: number,
+  nodeFlags: readonly string[] = [],
+): Promise<ScriptRun> {
   const startedAt = performance.now();
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', modulePath], {
+    spawn(process.execPath, [...nodeFlags, '--import', 'tsx', modulePath], {
       env: childEnvironment,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -226,7 +226,8 @@ async function runBroadcastCore(): Promise<ScriptRun | undefined> {
   if (deadlinePassed)
     return { output: 'not run: the whole-run deadline passed', exitCode: null, timedOut: true, elapsedMs: 0 };
   progress(`running ${broadcastCoreScript}`);
-  return runTypeScriptScript(broadcastCoreScript, 180_000);
+  // The same young-generation size the deployed sending functions get (SENDER_NODE_OPTIONS in lib/realtime-gateway.ts).
+  return runTypeScriptScript(broadcastCoreScript, 180_000, ['--max-semi-space-size=32']);
 }
 
 /**
