@@ -44,7 +44,14 @@ interface SimpleAuthorizerResult {
   context: Record<string, unknown>;
 }
 
-type Answer = { statusCode: number; headers: Record<string, string>; body: Buffer | string; cookies?: string[] };
+type Answer = {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+  cookies?: string[];
+  /** A local page: same-origin only, so it gets no CORS headers whatever the API's allowed origins are. */
+  isLocalPage?: boolean;
+};
 
 const message = (statusCode: number, text: string): Answer => ({
   statusCode,
@@ -86,7 +93,11 @@ export class HttpApiEmulator {
     } catch {
       answer = message(500, 'Internal Server Error');
     }
-    const headers = { ...answer.headers, ...corsHeaders(this.#options.cors, origin) };
+    // `/local-config.json` hands out signed tokens: with `ALLOWED_ORIGINS=*` (needed for the page opened as a file)
+    // CORS headers would let any site the developer visits read them. The page at `/` fetches it same-origin.
+    const headers = answer.isLocalPage
+      ? answer.headers
+      : { ...answer.headers, ...corsHeaders(this.#options.cors, origin) };
     if (answer.cookies) response.setHeader('set-cookie', answer.cookies);
     response.writeHead(answer.statusCode, headers);
     response.end(answer.body);
@@ -95,7 +106,7 @@ export class HttpApiEmulator {
   async #answer(request: IncomingMessage): Promise<Answer> {
     const facts = httpRequestFacts(request);
     const localPage = await this.#options.localPages?.(facts.method, facts.rawPath, facts.headers.host);
-    if (localPage) return localPage;
+    if (localPage) return { ...localPage, isLocalPage: true };
 
     const route = this.#route(facts.method, facts.rawPath);
     if (!route) return message(404, 'Not Found');

@@ -310,5 +310,30 @@ describe('HTTP API emulator', () => {
         await running.close();
       }
     });
+
+    it('gives local pages no CORS headers, even when the API allows any origin', async () => {
+      // GIVEN an API open to every origin (ALLOWED_ORIGINS=*) and a local page holding tokens
+      const running = await startHttpApi({
+        routes: [],
+        authorizerCacheTtlMs: 0,
+        cors: { ...cors, allowOrigins: ['*'] },
+        localPages: async (_method, path) =>
+          path === '/local-config.json'
+            ? { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"tokens":{}}' }
+            : undefined,
+      });
+      try {
+        // WHEN another site's script asks for it
+        const answer = await fetch(`${running.url}/local-config.json`, { headers: { origin: 'https://evil.example' } });
+        const notFound = await fetch(`${running.url}/nowhere`, { headers: { origin: 'https://evil.example' } });
+
+        // THEN the browser would not let that script read it, while API answers keep their CORS headers
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get('access-control-allow-origin')).toBeNull();
+        expect(notFound.headers.get('access-control-allow-origin')).toBe('*');
+      } finally {
+        await running.close();
+      }
+    });
   });
 });
