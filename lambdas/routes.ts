@@ -6,10 +6,20 @@
  * Every handler module exports `handler`. Paths are relative to the repository root.
  */
 
+/**
+ * A DynamoDB action on the registry table, named after what the registry does with it: `Query` (a user's
+ * connections), `Scan` (a broadcast, the connected users list), `PutItem` (`$connect`), `DeleteItem`
+ * (`$disconnect`, a stale connection, a disconnect).
+ */
+export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
+
 /** What a function may touch. Each flag maps to one least-privilege grant in the CDK construct. */
 export interface FunctionAccess {
-  /** Registry table access: none, read-only (GetItem/Query/Scan) or read-write (adds PutItem/DeleteItem). */
-  readonly table: 'none' | 'read' | 'readwrite';
+  /**
+   * The registry actions the function's code uses, and nothing more: only `$connect` may write an item, the
+   * status function only reads, and a function that never broadcasts gets no `Scan`. Empty: no table access.
+   */
+  readonly table: readonly TableAction[];
   /** May call `execute-api:ManageConnections` (post, get, delete) on this API's stage. */
   readonly manageConnections: boolean;
   /** Verifies tokens: reads the JWT signing secret (secret mode) or fetches the JWKS. */
@@ -23,7 +33,7 @@ export interface FunctionDeclaration {
   readonly access: FunctionAccess;
 }
 
-const none: FunctionAccess = { table: 'none', manageConnections: false, verifiesTokens: false };
+const none: FunctionAccess = { table: [], manageConnections: false, verifiesTokens: false };
 
 /** Every function, by logical id. */
 export const functions = {
@@ -35,12 +45,12 @@ export const functions = {
   wsConnect: {
     entry: 'lambdas/handlers/ws-connect.ts',
     description: 'WebSocket $connect: records the connection and echoes the chosen subprotocol',
-    access: { ...none, table: 'readwrite' },
+    access: { ...none, table: ['PutItem'] },
   },
   wsDisconnect: {
     entry: 'lambdas/handlers/ws-disconnect.ts',
     description: 'WebSocket $disconnect: removes the connection',
-    access: { ...none, table: 'readwrite' },
+    access: { ...none, table: ['DeleteItem'] },
   },
   wsFrames: {
     entry: 'lambdas/handlers/ws-frames.ts',
@@ -50,7 +60,7 @@ export const functions = {
   wsSend: {
     entry: 'lambdas/handlers/ws-send.ts',
     description: 'WebSocket send route: delivers a message to users and answers with a delivery report',
-    access: { ...none, table: 'readwrite', manageConnections: true },
+    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',
@@ -60,22 +70,22 @@ export const functions = {
   httpSend: {
     entry: 'lambdas/handlers/http-send.ts',
     description: 'HTTP API: send to a user, to users, broadcast, notification',
-    access: { ...none, table: 'readwrite', manageConnections: true },
+    access: { ...none, table: ['Query', 'Scan', 'DeleteItem'], manageConnections: true },
   },
   httpStatus: {
     entry: 'lambdas/handlers/http-status.ts',
     description: 'HTTP API: connected users, a user status, my status',
-    access: { ...none, table: 'read' },
+    access: { ...none, table: ['Query', 'Scan'] },
   },
   httpDisconnect: {
     entry: 'lambdas/handlers/http-disconnect.ts',
     description: 'HTTP API: closes every connection of a user',
-    access: { ...none, table: 'readwrite', manageConnections: true },
+    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
   },
   directSend: {
     entry: 'lambdas/handlers/direct-send.ts',
     description: 'Send function invoked directly (Lambda Invoke, EventBridge, Step Functions)',
-    access: { ...none, table: 'readwrite', manageConnections: true },
+    access: { ...none, table: ['Query', 'Scan', 'DeleteItem'], manageConnections: true },
   },
 } as const satisfies Record<string, FunctionDeclaration>;
 

@@ -55,7 +55,7 @@ export interface EnvironmentValues {
  * touch:
  *
  * - every function: `LOG_LEVEL`;
- * - registry access (`table` not `none`): `TABLE_NAME`, `CONNECTION_TTL_SECONDS` and the policy's permission
+ * - registry access (`table` not empty): `TABLE_NAME`, `CONNECTION_TTL_SECONDS` and the policy's permission
  *   names, because the functions that use the registry are the ones that decide who may reach whom;
  * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
  *   posts in flight, broadcast time margin);
@@ -76,7 +76,7 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
 
   put(Setting.logLevel, values.logLevel);
 
-  if (access.table !== 'none') {
+  if (access.table.length > 0) {
     put(Setting.tableName, values.tableName);
     put(Setting.connectionTtlSeconds, values.connectionTtlSeconds);
     put(Setting.sendPermission, values.permissions?.send);

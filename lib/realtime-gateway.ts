@@ -194,12 +194,6 @@ const attributeTypes = {
   B: dynamodb.AttributeType.BINARY,
 } as const;
 
-/** Table actions per access level; nothing else (no BatchWrite, no UpdateItem: the registry does not use them). */
-const tableActions: Record<Exclude<FunctionAccess['table'], 'none'>, string[]> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan'],
-  readwrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-};
-
 /**
  * Node flags of the functions that post to connections. A broadcast allocates a short-lived request pipeline per
  * post; a larger young generation keeps that garbage out of repeated scavenges: 12-15% less client CPU per post
@@ -621,9 +615,12 @@ export class RealtimeGateway extends Construct {
     access: FunctionAccess,
     jwtSecret: secretsmanager.ISecret | undefined,
   ) {
-    if (access.table !== 'none') {
+    if (access.table.length > 0) {
       fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: tableActions[access.table], resources: [this.table.tableArn] }),
+        new iam.PolicyStatement({
+          actions: access.table.map((action) => `dynamodb:${action}`),
+          resources: [this.table.tableArn],
+        }),
       );
     }
     if (access.manageConnections) {
