@@ -15,6 +15,7 @@ import {
 } from './config';
 import { ValidationError } from './errors';
 import type { ConnectionItem } from './table-schema';
+import { MAX_USER_ID_LENGTH } from './validation';
 
 /**
  * The userId → connectionIds registry. Core code: it takes a DynamoDB document client as a parameter and
@@ -229,8 +230,9 @@ function encodeCursor(lastUserId: string): string {
 
 function decodeCursor(cursor: string): string {
   const lastUserId = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  // Re-encoding must give the cursor back: rejects truncated input and bytes that are not UTF-8.
-  if (lastUserId.length === 0 || encodeCursor(lastUserId) !== cursor) {
+  // Re-encoding must give the cursor back: rejects truncated input and bytes that are not UTF-8. No listed user
+  // is longer than a userId may be; a longer key would reach DynamoDB, which refuses it and the caller gets a 500.
+  if (lastUserId.length === 0 || lastUserId.length > MAX_USER_ID_LENGTH || encodeCursor(lastUserId) !== cursor) {
     throw new ValidationError('cursor is not valid', 'invalid_cursor');
   }
   return lastUserId;
