@@ -336,7 +336,8 @@ describe('WebSocket emulator', () => {
 
     it('closes an idle connection with 1001 and keeps an active one open', async () => {
       const { routes, disconnect } = echoRoutes();
-      api = await startWebSocketApi({ routes, idleTimeoutMs: 300 });
+      // Ten keep-alive frames per idle period: a loaded machine may delay a few without the active one expiring.
+      api = await startWebSocketApi({ routes, idleTimeoutMs: 1000 });
       const idle = await open(api.url);
       const active = await open(api.url);
       const keepAlive = setInterval(() => active.send('{"action":"quiet"}'), 100);
