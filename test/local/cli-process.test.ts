@@ -11,6 +11,8 @@ function startCli(args: string[]): { child: ChildProcess; output: () => string; 
     cwd: rootDir,
     env: { ...process.env, JWT_SECRET: 'cli-test-secret-long-enough-for-hs256' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // tsx runs the script in a child node process: its own process group lets a failed test kill both.
+    detached: true,
   });
   let output = '';
   const ready = new Promise<string>((resolveReady, reject) => {
@@ -69,7 +71,8 @@ describe('npm start', () => {
       expect(await exitCode).toBe(0);
       expect(output()).toContain('SIGTERM: closing connections');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      // SIGKILL cannot be relayed: killing only tsx would leave the stack (ports, dynalite) running.
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }
   }, 30_000);
 
