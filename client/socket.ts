@@ -96,7 +96,15 @@ export type ConnectErrorReason =
   | 'token_error'
   | 'invalid_options';
 
-/** The error `connect_error` and `reconnect_error` carry. */
+/**
+ * The error `connect_error` and `reconnect_error` carry.
+ *
+ * @example
+ * socket.on('connect_error', (error) => {
+ *   if (error.willRetry) return; // a network failure: the adapter retries with backoff
+ *   showSignIn(`${error.reason}: ${error.message}`); // refused (401/403): only a new token helps
+ * });
+ */
 export class ConnectError extends Error {
   readonly reason: ConnectErrorReason;
   /** The refused handshake's HTTP status, when known (Node). */
