@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -11,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+import { httpEventFixture } from '../helpers/http-events';
 
 type DisconnectModule = typeof import('../../lambdas/handlers/http-disconnect');
 
@@ -32,12 +31,7 @@ const lambdaContext = {
   succeed: () => undefined,
 } satisfies Context;
 
-function eventFrom(patch: (event: HttpEvent) => void = () => {}): HttpEvent {
-  const path = join(__dirname, '../fixtures/events/http-user-disconnect.json');
-  const event = JSON.parse(readFileSync(path, 'utf8')) as HttpEvent;
-  patch(event);
-  return event;
-}
+const eventFrom = (patch?: (event: HttpEvent) => void): HttpEvent => httpEventFixture('http-user-disconnect', patch);
 
 const asAdmin = (event: HttpEvent) => {
   event.requestContext.authorizer.lambda = { ...event.requestContext.authorizer.lambda, permissions: 'ws:admin' };

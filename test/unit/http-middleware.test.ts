@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { ForbiddenError } from '../../lambdas/core/errors';
 import { httpErrors } from '../../lambdas/handlers/middleware/http-errors';
 import {
+  callerOf,
   type HttpEvent,
   httpRouter,
   integerQueryOf,
@@ -57,6 +58,38 @@ describe('request readers', () => {
   it('pathUserIdOf names the path parameter', () => {
     expect(() => pathUserIdOf({})).toThrow('userId path parameter is required');
     expect(pathUserIdOf({ pathParameters: { userId: 'user@example.com' } })).toBe('user@example.com');
+  });
+});
+
+describe('callerOf', () => {
+  const expiresAt = 1_795_690_800;
+  const eventWith = (lambda: Record<string, unknown> | undefined) =>
+    ({ requestContext: { authorizer: lambda && { lambda } } }) as unknown as HttpEvent;
+  const at = (epochSeconds: number) => () => epochSeconds * 1000;
+
+  it('reads the caller while the token is valid, and within the authorizers skew after its exp', () => {
+    const event = eventWith({ userId: 'user123', permissions: 'ws:admin', tokenExpiresAt: expiresAt });
+    expect(callerOf(event, at(expiresAt - 60))).toEqual({ userId: 'user123', permissions: new Set(['ws:admin']) });
+    expect(callerOf(event, at(expiresAt + 5)).userId).toBe('user123');
+  });
+
+  it('refuses with 401 a token that expired after the authorizer cached its answer', () => {
+    const event = eventWith({ userId: 'user123', permissions: '', tokenExpiresAt: expiresAt });
+    expect(() => callerOf(event, at(expiresAt + 6))).toThrow(
+      expect.objectContaining({ statusCode: 401, message: 'The token has expired' }),
+    );
+  });
+
+  it('refuses with 401 a context without a userId or without a readable expiry', () => {
+    expect(() => callerOf(eventWith(undefined), at(0))).toThrow(expect.objectContaining({ statusCode: 401 }));
+    expect(() => callerOf(eventWith({ userId: 'user123', permissions: '' }), at(0))).toThrow(
+      expect.objectContaining({ statusCode: 401 }),
+    );
+  });
+
+  it('reads an expiry passed as a string', () => {
+    const event = eventWith({ userId: 'user123', permissions: '', tokenExpiresAt: String(expiresAt) });
+    expect(callerOf(event, at(expiresAt)).userId).toBe('user123');
   });
 });
 

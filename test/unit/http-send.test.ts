@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   ApiGatewayManagementApiClient,
   GoneException,
@@ -11,6 +9,7 @@ import 'aws-sdk-client-mock-jest';
 import type { Context } from 'aws-lambda';
 import type { Envelope } from '../../lambdas/core/envelope';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+import { httpEventFixture } from '../helpers/http-events';
 
 type SendModule = typeof import('../../lambdas/handlers/http-send');
 
@@ -32,11 +31,7 @@ const lambdaContext = {
   succeed: () => undefined,
 } satisfies Context;
 
-function eventFrom(fixture: string, patch: (event: HttpEvent) => void = () => {}): HttpEvent {
-  const event = JSON.parse(readFileSync(join(__dirname, '../fixtures/events', `${fixture}.json`), 'utf8')) as HttpEvent;
-  patch(event);
-  return event;
-}
+const eventFrom = httpEventFixture;
 
 const withBody = (body: unknown) => (event: HttpEvent) => {
   event.body = typeof body === 'string' ? body : JSON.stringify(body);

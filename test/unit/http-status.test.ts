@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+import { httpEventFixture } from '../helpers/http-events';
 
 type StatusModule = typeof import('../../lambdas/handlers/http-status');
 
@@ -27,11 +26,7 @@ const lambdaContext = {
   succeed: () => undefined,
 } satisfies Context;
 
-function eventFrom(fixture: string, patch: (event: HttpEvent) => void = () => {}): HttpEvent {
-  const event = JSON.parse(readFileSync(join(__dirname, '../fixtures/events', `${fixture}.json`), 'utf8')) as HttpEvent;
-  patch(event);
-  return event;
-}
+const eventFrom = httpEventFixture;
 
 const asAdmin = (event: HttpEvent) => {
   event.requestContext.authorizer.lambda = { ...event.requestContext.authorizer.lambda, permissions: 'ws:admin' };
@@ -244,6 +239,21 @@ describe('the status function', () => {
     expect(await invoke(anonymous)).toMatchObject({ statusCode: 401, body: { error: { code: 'unauthorized' } } });
     const { body } = await invoke(longPath);
     expect(body.error.message).toMatch(/^No route GET \/x{199}…\. Routes: /);
+  });
+
+  it('answers 401 to a token that expired while its authorizer answer was cached', async () => {
+    const expired = eventFrom('http-me-status', (e) => {
+      e.requestContext.authorizer.lambda = {
+        ...e.requestContext.authorizer.lambda,
+        tokenExpiresAt: Math.floor(Date.now() / 1000) - 60,
+      };
+    });
+
+    expect(await invoke(expired)).toEqual({
+      statusCode: 401,
+      body: { error: { code: 'unauthorized', message: 'The token has expired' } },
+    });
+    expect(dynamo.calls()).toHaveLength(0);
   });
 
   it('answers an unknown route with 404', async () => {

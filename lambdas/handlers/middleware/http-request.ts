@@ -16,16 +16,28 @@ export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<Partial<Autho
 
 export type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
 
+/** The skew the authorizers allow on `exp` by default (`JWT_CLOCK_TOLERANCE_SECONDS`), allowed here too. */
+export const TOKEN_EXPIRY_SKEW_SECONDS = 5;
+
 /**
  * The caller from `requestContext.authorizer.lambda`; 401 when it is absent (a route wired without the
- * authorizer must not become an anonymous one).
+ * authorizer must not become an anonymous one) or when the token has expired since the authorizer saw it.
+ *
+ * Why the expiry is checked again: API Gateway caches the authorizer's answer per `Authorization` header for the
+ * cache TTL (300 s by default) whatever the token's `exp`, so without this an expired token would keep working
+ * until its cached answer aged out.
  *
  * @example
  * const caller = callerOf(event); // { userId: 'user123', permissions: Set { 'ws:admin' } }
  */
-export function callerOf(event: HttpEvent): Caller {
+export function callerOf(event: HttpEvent, now: () => number = Date.now): Caller {
   const context = event.requestContext.authorizer?.lambda;
   if (typeof context?.userId !== 'string' || context.userId.length === 0) throw new UnauthorizedError();
+  // A number from our authorizer; a string is read too, as API Gateway passes WebSocket context values.
+  const expiresAt = Number(context.tokenExpiresAt);
+  if (!Number.isFinite(expiresAt) || now() / 1000 > expiresAt + TOKEN_EXPIRY_SKEW_SECONDS) {
+    throw new UnauthorizedError('The token has expired');
+  }
   return callerFromContext({
     userId: context.userId,
     permissions: typeof context.permissions === 'string' ? context.permissions : '',
