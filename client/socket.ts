@@ -192,6 +192,8 @@ interface Attempt {
   heartbeatDeadline?: ReturnType<typeof setTimeout>;
   renewTimer?: ReturnType<typeof setTimeout>;
   isRenewal: boolean;
+  /** A renewal promoted to replace a connection lost before the renewal completed: a reconnection. */
+  replacesLostConnection?: boolean;
   /** Whether the implementation reveals a refused handshake's HTTP status (`ws` does, browsers do not). */
   knowsHandshakeStatus: boolean;
   timedOut?: boolean;
@@ -566,7 +568,8 @@ export class RealtimeSocket extends Emitter {
       this.completeRenewal(attempt, envelope);
       return;
     }
-    const attempts = this.backoff.attemptCount;
+    // A promoted renewal reconnects without a backoff delay, yet listeners of `reconnect` must still hear of it.
+    const attempts = Math.max(this.backoff.attemptCount, attempt.replacesLostConnection ? 1 : 0);
     this.backoff.reset();
     this.connected = true;
     this.id = envelope.data?.connectionId;
@@ -631,6 +634,7 @@ export class RealtimeSocket extends Emitter {
       // The replacement already under way becomes the reconnection: one new connection, not two.
       this.renewal = undefined;
       renewal.isRenewal = false;
+      renewal.replacesLostConnection = true;
       this.current = renewal;
       return;
     }

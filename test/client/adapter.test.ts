@@ -290,6 +290,7 @@ describe('client adapter against a real ws server', () => {
     const events: string[] = [];
     socket.on('disconnect', (reason) => events.push(`disconnect ${reason}`));
     socket.on('connect', () => events.push(`connect ${socket.id} (handshakes: ${gateway.handshakes.length})`));
+    socket.io.on('reconnect', (attempts) => events.push(`reconnect ${attempts}`));
     await waitFor(() => socket.connected, 'connect');
     // The renewal stays unauthenticated long enough for the old connection to close first, even under load.
     gateway.helloDelayMs = 1000;
@@ -297,12 +298,14 @@ describe('client adapter against a real ws server', () => {
     await waitFor(() => gateway.connections.length === 2, 'the renewal opened');
     gateway.connections[0].socket.close(1001, 'Going away');
 
-    await waitFor(() => events.length === 3, 'disconnect, then connect on the renewal');
-    // No third handshake: the renewal in flight was reused instead of starting a reconnection beside it.
+    await waitFor(() => events.length === 4, 'disconnect, then connect on the renewal');
+    // No third handshake: the renewal in flight was reused instead of starting a reconnection beside it, and
+    // `reconnect` still tells listeners (which resubscribe on it) that the connection came back.
     expect(events).toEqual([
       'connect conn-1 (handshakes: 1)',
       'disconnect transport close',
       'connect conn-2 (handshakes: 2)',
+      'reconnect 1',
     ]);
   });
 
