@@ -148,7 +148,7 @@ async function postToConnection(
     return { status: 'delivered' };
   } catch (error) {
     if (isGoneError(error)) {
-      await removeStale(deps, connection, messageId);
+      await removeGone(deps, connection, 'removing a stale connection failed', { messageId });
       return { status: 'stale' };
     }
     const label = errorLabel(error);
@@ -163,17 +163,19 @@ async function postToConnection(
   }
 }
 
-async function removeStale(
-  deps: DeliveryDependencies,
+/** Removes the item of a connection that is gone (410) or was just closed; a failure is logged, not thrown. */
+async function removeGone(
+  deps: Pick<DeliveryDependencies, 'registry' | 'logger'>,
   connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
-  messageId: string,
+  failureMessage: string,
+  logAttributes: Record<string, unknown>,
 ): Promise<void> {
   try {
     await deps.registry.remove(connection.userId, connection.connectionId);
   } catch (error) {
-    // The connection is gone either way; its item expires with the TTL. Log and keep delivering.
-    deps.logger?.warn('removing a stale connection failed', {
-      messageId,
+    // The connection is gone either way: a later 410 removes the item, else its TTL does. Log and carry on.
+    deps.logger?.warn(failureMessage, {
+      ...logAttributes,
       userId: connection.userId,
       connectionId: connection.connectionId,
       error: errorLabel(error),
@@ -346,7 +348,8 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
 
 /**
  * Closes every live connection of one user through the management API (a 410 means it was already closed) and
- * removes each from the registry. A connection whose DELETE fails otherwise stays registered and is reported.
+ * removes each from the registry. A connection whose DELETE fails otherwise stays registered and is reported; one
+ * whose item removal fails after the close counts as closed (the failure is logged).
  *
  * @example
  * const { disconnected, failed } = await disconnectConnections(deps, 'user123');
@@ -370,7 +373,8 @@ export async function disconnectConnections(
         return { connectionId: connection.connectionId, error: label };
       }
     }
-    await deps.registry.remove(userId, connection.connectionId);
+    // Closed: a failed item removal must neither undo that nor stop the user's other connections from closing.
+    await removeGone(deps, connection, 'removing a closed connection failed', {});
     return undefined;
   });
   const failed = outcomes.filter((outcome) => outcome !== undefined);

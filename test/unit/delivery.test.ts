@@ -477,6 +477,31 @@ describe('disconnectConnections', () => {
       expect.objectContaining({ connectionId: 'b3' }),
     );
   });
+
+  it('counts a closed connection whose item removal failed as closed, and still closes the others', async () => {
+    const { registry, deps, logger } = fakes({ concurrency: 1 });
+    await connect(registry, [
+      ['bob', 'b1'],
+      ['bob', 'b2'],
+    ]);
+    management.on(DeleteConnectionCommand).resolves({});
+    const remove = registry.remove.bind(registry);
+    jest.spyOn(registry, 'remove').mockImplementation(async (userId, connectionId) => {
+      if (connectionId === 'b1') throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      return remove(userId, connectionId);
+    });
+
+    const result = await disconnectConnections(deps, 'bob');
+
+    expect(result).toEqual({ disconnected: 2, failed: [] });
+    expect(management).toHaveReceivedCommandWith(DeleteConnectionCommand, { ConnectionId: 'b2' });
+    expect(registry.removed).toEqual([{ userId: 'bob', connectionId: 'b2' }]);
+    expect(logger.warn).toHaveBeenCalledWith('removing a closed connection failed', {
+      userId: 'bob',
+      connectionId: 'b1',
+      error: 'ThrottlingException',
+    });
+  });
 });
 
 describe('metric names', () => {
