@@ -58,11 +58,6 @@ export class BoundedPool {
     assertLimit(limit);
   }
 
-  /** Tasks currently in flight. */
-  get inFlight(): number {
-    return this.active;
-  }
-
   /** Resolves once `task` has started (after a slot freed up); the task itself runs on. */
   async submit(task: () => Promise<void>): Promise<void> {
     while (this.active >= this.limit) {

@@ -1,5 +1,5 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { getDocumentClient, getManagementClient, readSendConcurrency } from './clients';
+import { DEFAULT_SEND_CONCURRENCY, getDocumentClient, getManagementClient, readSendConcurrency } from './clients';
 import { type Environment, optionalInteger, Setting } from './config';
 import {
   type BroadcastReport,
@@ -30,8 +30,8 @@ import {
 
 export type { BroadcastReport, DeliveryReport, RecipientReport } from './delivery';
 
-/** Posts in flight when no `concurrency` is given (the `SEND_CONCURRENCY` default). */
-export const DEFAULT_CONCURRENCY = 200;
+/** Posts in flight when no `concurrency` is given: the `SEND_CONCURRENCY` default, declared once in `clients.ts`. */
+export const DEFAULT_CONCURRENCY = DEFAULT_SEND_CONCURRENCY;
 /**
  * A broadcast stops starting pages when fewer ms than this remain (`BROADCAST_TIME_MARGIN_MS`): enough for the
  * posts in flight to settle (each at most a few retries) and the report to be written before Lambda's timeout.
