@@ -268,7 +268,8 @@ export async function deliverToUsers(
  * the next page is read. Before posting each page (and each connection) it checks the invocation's remaining time: once fewer than
  * `deps.timeMarginMs` remain it posts nothing more, keeps counting what the scan still returns (while at least
  * half the margin remains) and answers `complete: false` with the counts, so an audience too large for one
- * invocation is never dropped silently.
+ * invocation is never dropped silently. A failed registry read stops every segment and is thrown once the posts
+ * already started have settled (they are counted in the metrics and logged).
  *
  * @example
  * const report = await broadcast({ registry, managementClient, concurrency: 200, timeMarginMs: 2000,
@@ -283,6 +284,9 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
   const counts = { delivered: 0, failed: 0, stale: 0 };
   const notReached = { connections: 0, pages: 0, countComplete: true };
   let outOfTime = false;
+  // A registry read that failed in one segment: every segment stops starting posts, and the error is thrown only
+  // once the posts already started have settled, so nothing is still posting after the caller was answered.
+  let readFailure: { error: unknown } | undefined;
   const timeLeft = (): number => deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
 
   const post = async (connection: ConnectionItem): Promise<void> => {
@@ -297,6 +301,7 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
       pageSize: deps.scanPageSize,
     });
     for await (const page of scan) {
+      if (readFailure) return;
       if (!outOfTime && timeLeft() < deps.timeMarginMs) outOfTime = true;
       if (outOfTime) {
         notReached.connections += page.length;
@@ -309,6 +314,7 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
         continue;
       }
       for (const [index, connection] of page.entries()) {
+        if (readFailure) return;
         // Checked per connection too: one 1 MB page can hold thousands of connections.
         if (timeLeft() < deps.timeMarginMs) {
           outOfTime = true;
@@ -321,9 +327,23 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
     }
   };
 
-  await Promise.all(Array.from({ length: totalSegments }, (_, segment) => walkSegment(segment)));
+  await Promise.all(
+    Array.from({ length: totalSegments }, (_, segment) =>
+      walkSegment(segment).catch((error: unknown) => {
+        readFailure ??= { error };
+      }),
+    ),
+  );
   await pool.drain();
   recordMetrics(deps, counts.delivered, counts.stale, counts.failed);
+  if (readFailure) {
+    deps.logger?.warn('broadcast stopped: reading the registry failed', {
+      messageId,
+      ...counts,
+      error: errorLabel(readFailure.error),
+    });
+    throw readFailure.error;
+  }
 
   const report: BroadcastReport = {
     messageId,

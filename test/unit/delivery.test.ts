@@ -434,6 +434,46 @@ describe('broadcast', () => {
     expect(report.delivered).toBeLessThanOrEqual(21);
   });
 
+  it('throws a failed registry read only after the posts already started have settled, and starts no more', async () => {
+    // GIVEN segment 0 serving pages of live connections, and segment 1 whose first read fails
+    const registry = await registryWith(40, 4);
+    const scan = registry.scanConnections.bind(registry);
+    jest.spyOn(registry, 'scanConnections').mockImplementation((options) => {
+      if (options?.segment !== 1) return scan(options);
+      return (async function* () {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      })();
+    });
+    let started = 0;
+    let settled = 0;
+    management.on(PostToConnectionCommand).callsFake(async () => {
+      started++;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      settled++;
+      return {};
+    });
+    const { deps, logger, metrics } = fakes({ concurrency: 2, scanSegments: 2 }, registry);
+
+    // WHEN the broadcast runs
+    await expect(broadcast(deps, { envelope: envelope() })).rejects.toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+    });
+
+    // THEN every post it started had settled when it threw, and none starts afterwards
+    const startedWhenThrown = started;
+    expect(settled).toBe(startedWhenThrown);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(started).toBe(startedWhenThrown);
+    expect(metricValues(metrics).MessagesDelivered).toBe(startedWhenThrown);
+    expect(logger.warn).toHaveBeenCalledWith(
+      'broadcast stopped: reading the registry failed',
+      expect.objectContaining({ delivered: startedWhenThrown, error: 'ProvisionedThroughputExceededException' }),
+    );
+  });
+
   it('refuses an envelope over 128 KB before scanning', async () => {
     const registry = await registryWith(5, 10);
     const { deps } = fakes({}, registry);
