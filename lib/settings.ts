@@ -1,8 +1,13 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { logLevelNames } from '../lambdas/core/authorizer-telemetry';
 import { MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
-import { jwksAlgorithms as publicKeyAlgorithms, secretAlgorithms } from '../lambdas/core/jwt-algorithms';
+import {
+  jwksAlgorithms as publicKeyAlgorithms,
+  reservedClaims,
+  secretAlgorithms,
+} from '../lambdas/core/jwt-algorithms';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import type { PermissionNames } from './function-environment';
 import {
@@ -57,9 +62,6 @@ export const ContextKey = {
   apiGatewayLogRole: 'apiGatewayLogRole',
 } as const;
 
-/** Claims with a meaning of their own, which cannot carry permissions (the authorizers refuse them too). */
-const registeredClaims = ['sub', 'exp', 'nbf', 'iat', 'iss', 'aud', 'jti', 'scope'];
-const logLevels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 const retentionDays = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
 );
@@ -97,7 +99,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
       `must be one of CloudWatch's retention periods (${[...retentionDays].sort((a, b) => a - b).join(', ')}), got ${logRetention}`,
     );
   }
-  const logLevel = context.oneOf(ContextKey.logLevel, logLevels, { caseInsensitive: true });
+  const logLevel = context.oneOf(ContextKey.logLevel, logLevelNames, { caseInsensitive: true });
   const removal = context.oneOf(ContextKey.tableRemovalPolicy, ['destroy', 'retain'] as const);
 
   const permissions: PermissionNames = {
@@ -109,7 +111,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
   const anyPermission = Object.values(permissions).some((value) => value !== undefined);
   const permissionsClaim = context.permission(ContextKey.permissionsClaim);
   if (permissionsClaim === '') throw new InvalidContextError(ContextKey.permissionsClaim, 'must not be empty');
-  if (permissionsClaim !== undefined && registeredClaims.includes(permissionsClaim)) {
+  if (permissionsClaim !== undefined && reservedClaims.includes(permissionsClaim)) {
     throw new InvalidContextError(
       ContextKey.permissionsClaim,
       `must not name the registered claim "${permissionsClaim}"`,

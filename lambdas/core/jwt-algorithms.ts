@@ -1,6 +1,7 @@
 /**
- * The JWT algorithms each verification mode accepts, declared once for the authorizers (`jwt.ts`) and the CDK
- * settings (`lib/settings.ts`), with no dependency so the CDK app does not load jose to validate its context.
+ * The JWT algorithms each verification mode accepts, and the claims that cannot carry permissions, declared once
+ * for the authorizers (`jwt.ts`) and the CDK settings (`lib/settings.ts`), with no dependency so the CDK app does
+ * not load jose to validate its context.
  */
 
 /** HMAC algorithms accepted in secret mode. */
@@ -22,3 +23,6 @@ export const jwksAlgorithms = [
 export type SecretAlgorithm = (typeof secretAlgorithms)[number];
 /** Algorithms for keys published in a JWKS. */
 export type PublicKeyAlgorithm = (typeof jwksAlgorithms)[number];
+
+/** Claims with a meaning of their own, which the permissions claim (`PERMISSIONS_CLAIM`) may not name. */
+export const reservedClaims: readonly string[] = ['sub', 'exp', 'nbf', 'iat', 'iss', 'aud', 'jti', 'scope'];

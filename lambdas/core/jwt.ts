@@ -17,7 +17,7 @@ import {
   Setting,
 } from './config';
 import { ConfigurationError } from './errors';
-import { jwksAlgorithms, secretAlgorithms } from './jwt-algorithms';
+import { jwksAlgorithms, reservedClaims, secretAlgorithms } from './jwt-algorithms';
 import { extensionSecretSource, type SecretSource } from './secret-source';
 
 /**
@@ -167,7 +167,7 @@ function readAlgorithms(env: Environment, allowed: readonly string[], fallback: 
 
 function readPermissionsClaim(env: Environment): string {
   const claim = optionalString(env, Setting.permissionsClaim) ?? DEFAULT_PERMISSIONS_CLAIM;
-  if (['sub', 'exp', 'nbf', 'iat', 'iss', 'aud', 'jti', 'scope'].includes(claim)) {
+  if (reservedClaims.includes(claim)) {
     throw new ConfigurationError(Setting.permissionsClaim, `must not name the registered claim "${claim}"`);
   }
   return claim;
