@@ -13,7 +13,12 @@ export interface AuthorizerContext {
   tokenExpiresAt: number;
 }
 
-/** Splits the context's permission string back into a set. */
+/**
+ * Splits the context's permission string back into a set.
+ *
+ * @example
+ * permissionsOf({ permissions: 'ws:admin ws:broadcast' }); // Set { 'ws:admin', 'ws:broadcast' }
+ */
 export function permissionsOf(context: Pick<AuthorizerContext, 'permissions'>): Set<string> {
   return new Set(context.permissions.split(' ').filter((p) => p.length > 0));
 }

@@ -47,20 +47,35 @@ export const Setting = {
 
 export type Environment = Record<string, string | undefined>;
 
-/** A required, non-empty string setting. */
+/**
+ * A required, non-empty string setting.
+ *
+ * @example
+ * requireString(process.env, Setting.tableName); // throws 'Configuration setting TABLE_NAME is required but not set'
+ */
 export function requireString(env: Environment, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigurationError(name, 'is required but not set');
   return value;
 }
 
-/** An optional string setting; empty counts as unset. */
+/**
+ * An optional string setting; empty counts as unset.
+ *
+ * @example
+ * optionalString({ JWT_ISSUER: ' ' }, Setting.jwtIssuer); // undefined
+ */
 export function optionalString(env: Environment, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
 }
 
-/** An optional integer setting within [min, max]. */
+/**
+ * An optional integer setting within [min, max].
+ *
+ * @example
+ * optionalInteger({ MAX_USER_IDS: '50' }, Setting.maxUserIds, 100, { min: 1, max: 1000 }); // 50
+ */
 export function optionalInteger(
   env: Environment,
   name: string,
@@ -80,7 +95,12 @@ export function optionalInteger(
   return value;
 }
 
-/** An optional comma-separated list; blanks dropped. */
+/**
+ * An optional comma-separated list; blanks dropped.
+ *
+ * @example
+ * optionalList({ ALLOWED_MESSAGE_TYPES: 'chat, ,alert' }, Setting.allowedMessageTypes); // ['chat', 'alert']
+ */
 export function optionalList(env: Environment, name: string): string[] {
   return (env[name] ?? '')
     .split(',')
@@ -88,7 +108,12 @@ export function optionalList(env: Environment, name: string): string[] {
     .filter((item) => item.length > 0);
 }
 
-/** An optional URL setting, checked to parse. */
+/**
+ * An optional URL setting, checked to parse.
+ *
+ * @example
+ * optionalUrl({ JWKS_URL: 'not a url' }, Setting.jwksUrl); // throws, naming JWKS_URL
+ */
 export function optionalUrl(env: Environment, name: string): URL | undefined {
   const raw = optionalString(env, name);
   if (raw === undefined) return undefined;
@@ -99,7 +124,12 @@ export function optionalUrl(env: Environment, name: string): URL | undefined {
   }
 }
 
-/** A required URL setting. */
+/**
+ * A required URL setting.
+ *
+ * @example
+ * requireUrl(process.env, Setting.callbackUrl); // URL of the stage's callback endpoint
+ */
 export function requireUrl(env: Environment, name: string): URL {
   const url = optionalUrl(env, name);
   if (!url) throw new ConfigurationError(name, 'is required but not set');

@@ -127,7 +127,12 @@ export function isGoneError(error: unknown): boolean {
   return candidate.name === 'GoneException' || candidate.$metadata?.httpStatusCode === 410;
 }
 
-/** A name for the report: the SDK's error name, or a Node socket code; never the message (it may hold internals). */
+/**
+ * A name for the report: the SDK's error name, or a Node socket code; never the message (it may hold internals).
+ *
+ * @example
+ * errorLabel(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' })); // 'ECONNREFUSED'
+ */
 export function errorLabel(error: unknown): string {
   if (typeof error !== 'object' || error === null) return 'UnknownError';
   const { name, code } = error as { name?: unknown; code?: unknown };

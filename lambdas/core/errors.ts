@@ -3,7 +3,12 @@
  * is not one of these becomes a generic 500 whose details are logged and never shown.
  */
 
-/** An error whose status and message may be shown to the client. */
+/**
+ * An error whose status and message may be shown to the client.
+ *
+ * @example
+ * if (error instanceof ClientError) return { statusCode: error.statusCode, body: error.message };
+ */
 export class ClientError extends Error {
   readonly statusCode: number;
   readonly code: string;
@@ -16,7 +21,12 @@ export class ClientError extends Error {
   }
 }
 
-/** 400: the request is malformed or a field is missing, empty or of the wrong type. */
+/**
+ * 400: the request is malformed or a field is missing, empty or of the wrong type.
+ *
+ * @example
+ * throw new ValidationError('userId must be a string');
+ */
 export class ValidationError extends ClientError {
   constructor(message: string, code = 'validation_error') {
     super(400, code, message);
@@ -24,7 +34,12 @@ export class ValidationError extends ClientError {
   }
 }
 
-/** 413: the envelope would exceed API Gateway's 128 KB message limit. */
+/**
+ * 413: the envelope would exceed API Gateway's 128 KB message limit.
+ *
+ * @example
+ * await service.sendToUser('user123', 'chat', hugeData); // rejects with a PayloadTooLargeError
+ */
 export class PayloadTooLargeError extends ClientError {
   constructor(message: string) {
     super(413, 'payload_too_large', message);
@@ -32,7 +47,12 @@ export class PayloadTooLargeError extends ClientError {
   }
 }
 
-/** 401: no token, or a token that failed verification. */
+/**
+ * 401: no token, or a token that failed verification.
+ *
+ * @example
+ * throw new UnauthorizedError('The token has expired');
+ */
 export class UnauthorizedError extends ClientError {
   constructor(message = 'A valid bearer token is required') {
     super(401, 'unauthorized', message);
@@ -40,7 +60,12 @@ export class UnauthorizedError extends ClientError {
   }
 }
 
-/** 403: the token is valid but lacks the permission the operation needs. */
+/**
+ * 403: the token is valid but lacks the permission the operation needs.
+ *
+ * @example
+ * throw new ForbiddenError('The permission "ws:admin" is required to list connected users');
+ */
 export class ForbiddenError extends ClientError {
   constructor(message: string) {
     super(403, 'forbidden', message);
@@ -48,7 +73,12 @@ export class ForbiddenError extends ClientError {
   }
 }
 
-/** 404: no such route or resource. */
+/**
+ * 404: no such route or resource.
+ *
+ * @example
+ * throw new NotFoundError('No route GET /x');
+ */
 export class NotFoundError extends ClientError {
   constructor(message: string) {
     super(404, 'not_found', message);
@@ -56,7 +86,12 @@ export class NotFoundError extends ClientError {
   }
 }
 
-/** A configuration setting is missing or invalid; thrown at cold start, naming the setting. */
+/**
+ * A configuration setting is missing or invalid; thrown at cold start, naming the setting.
+ *
+ * @example
+ * WebSocketService.fromEnvironment({}); // throws 'Configuration setting TABLE_NAME is required but not set'
+ */
 export class ConfigurationError extends Error {
   readonly setting: string;
   constructor(setting: string, problem: string) {

@@ -76,7 +76,12 @@ export function logKeysOf(event: unknown): { userId?: string; connectionId?: str
   return keys;
 }
 
-/** Appends the event's userId and connectionId to every log line of the invocation. */
+/**
+ * Appends the event's userId and connectionId to every log line of the invocation.
+ *
+ * @example
+ * export const handler = middy(core).use(appendEventLogKeys());
+ */
 export function appendEventLogKeys(target: Logger = logger): MiddlewareObj {
   return {
     before: (request) => {
@@ -89,6 +94,9 @@ export function appendEventLogKeys(target: Logger = logger): MiddlewareObj {
  * Publishes the invocation's metrics (EMF on stdout) after it ends, whether it succeeded or threw. Unlike
  * Powertools' `logMetrics`, an invocation that recorded nothing publishes nothing: `logMetrics` would log a
  * "No application metrics to publish" warning on every such invocation (every `ping`, every allowed `$connect`).
+ *
+ * @example
+ * export const handler = middy(core).use(flushMetrics());
  */
 export function flushMetrics(target: Metrics = metrics): MiddlewareObj {
   const flush = (): void => {

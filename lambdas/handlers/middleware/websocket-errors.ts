@@ -15,6 +15,10 @@ function hasRouteResponse(routeKey: string | undefined): boolean {
  * The answer to a client mistake ({@link ClientError}) on a WebSocket route: the refusal status on `$connect`
  * (API Gateway rejects the handshake with it), an `error` frame on routes with a route response, and a plain
  * status elsewhere (`$disconnect`, whose answer nobody reads).
+ *
+ * @example
+ * clientErrorResult('send', new ValidationError('type is required'));
+ * // { statusCode: 200, body: '{"type":"error","data":{"code":"validation_error","message":"type is required"},…}' }
  */
 export function clientErrorResult(routeKey: string | undefined, error: ClientError): WebSocketResult {
   if (routeKey === '$connect') {
