@@ -67,6 +67,8 @@ export class WebSocketEmulator {
   readonly #chosenSubprotocols = new WeakMap<IncomingMessage, string>();
   /** Invocations in flight, so shutdown can wait for every `$disconnect`. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Set by `closeAll`: an upgrade still in its handshake then is refused instead of opening after shutdown. */
+  #closing = false;
 
   constructor(options: WebSocketEmulatorOptions) {
     this.#options = options;
@@ -107,8 +109,10 @@ export class WebSocketEmulator {
         refuseUpgrade(socket, outcome.statusCode, outcome.body);
         return;
       }
-      if (socket.destroyed) {
-        // The client left while $connect ran: $connect has already recorded it, so $disconnect must follow.
+      if (socket.destroyed || this.#closing) {
+        // The client left, or shutdown began, while $connect ran: $connect has already recorded the connection,
+        // so $disconnect must follow. A socket accepted now would outlive the shutdown that never saw it.
+        refuseUpgrade(socket, 503, JSON.stringify({ message: 'Service Unavailable' }));
         this.#runDisconnect(facts, 1006, closeReasons[1006]);
         return;
       }
@@ -210,6 +214,7 @@ export class WebSocketEmulator {
    * A client that does not answer the close handshake within `graceMs` is cut off.
    */
   async closeAll(code = 1001, graceMs = 2000): Promise<void> {
+    this.#closing = true;
     const connections = this.pool.all();
     const closed = connections.map(
       ({ socket }) =>

@@ -386,6 +386,33 @@ describe('WebSocket emulator', () => {
       expect(disconnect.events).toHaveLength(3);
       expect(disconnect.events.map((event) => event.requestContext.disconnectStatusCode)).toEqual([1001, 1001, 1001]);
     });
+
+    it('refuses an upgrade whose $connect finishes during shutdown, and runs its $disconnect', async () => {
+      const { routes, disconnect } = echoRoutes();
+      let connectStarted: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => {
+        connectStarted = resolve;
+      });
+      const slowConnect = recording('connect', async () => {
+        connectStarted();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return ok();
+      });
+      routes.set('$connect', { invoker: slowConnect.invoker, returnResponse: false });
+      const running = await startWebSocketApi({ routes });
+      const late = openClient(running.url).then(
+        () => 'opened',
+        (error: { statusCode?: number }) => error.statusCode,
+      );
+      await started;
+
+      await running.close();
+
+      // Left open, it would outlive the stack (its idle timer keeps the process alive) with its row recorded.
+      expect(await late).toBe(503);
+      expect(disconnect.events).toHaveLength(1);
+      expect(running.emulator.pool.size).toBe(0);
+    });
   });
 
   describe('event shapes', () => {
