@@ -177,8 +177,11 @@ const reservedEmitNames = new Set([
 /** Frame types the server produces as answers; everything else is a message pushed to the user. */
 const answerFrameTypes = new Set(['authenticated', 'pong', 'error', 'delivery']);
 
-/** API Gateway's message limit: a bigger frame would close the connection (1009). */
-const maxFrameBytes = 128 * 1024;
+/**
+ * API Gateway's frame limit. Messages may reach 128 KB only when split into frames of 32 KB, and neither browsers
+ * nor `ws` ever split one: a bigger emit would go as one frame and close the connection (1009), losing the emit.
+ */
+const maxFrameBytes = 32 * 1024;
 /** Envelope ids remembered to drop the copy a message sends to both connections during a renewal. */
 const rememberedEnvelopeIds = 512;
 
@@ -408,7 +411,10 @@ export class RealtimeSocket extends Emitter {
     const text = JSON.stringify(body);
     const bytes = new TextEncoder().encode(text).length;
     if (bytes > maxFrameBytes) {
-      throw new RangeError(`emit(): the frame is ${bytes} bytes; API Gateway accepts at most ${maxFrameBytes}`);
+      throw new RangeError(
+        `emit(): the frame is ${bytes} bytes; API Gateway accepts at most ${maxFrameBytes} in one frame ` +
+          '(a larger one closes the connection with 1009)',
+      );
     }
     if (this.connected && this.current?.transport.send(text)) return this;
     this.bufferFrame({ event: action, text });

@@ -49,6 +49,28 @@ describe('client adapter in Node against the local stack', () => {
     expect(reports[0].recipients.user456.delivered).toEqual([recipient.id]);
   });
 
+  it('sends an emit of exactly the 32 KB frame limit, and refuses a larger one before it reaches the socket', async () => {
+    const sender = await connect('user123');
+    const recipient = await connect('user456');
+    const chats: unknown[] = [];
+    recipient.on('chat', (data) => chats.push(data));
+    const reasons: string[] = [];
+    sender.on('disconnect', (reason) => reasons.push(reason));
+    await waitFor(() => sender.connected && recipient.connected, 'both connected');
+    const frame = (blob: string) => ({ userId: 'user456', type: 'chat', data: { blob } });
+    const overhead = JSON.stringify({ ...frame(''), action: 'send' }).length;
+    const atLimit = 'x'.repeat(32 * 1024 - overhead);
+
+    sender.emit('send', frame(atLimit));
+
+    await waitFor(() => chats.length === 1, 'the message at the limit');
+    expect(chats[0]).toEqual({ blob: atLimit });
+    // The emulator, like API Gateway, would close the connection (1009) on one byte more.
+    expect(() => sender.emit('send', frame(`${atLimit}x`))).toThrow(RangeError);
+    expect(reasons).toEqual([]);
+    expect(sender.connected).toBe(true);
+  });
+
   it('gets an error event for an action the server does not route', async () => {
     const socket = await connect('user123');
     const errors: Array<{ code: string; message: string }> = [];
