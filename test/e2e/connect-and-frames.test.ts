@@ -2,7 +2,13 @@
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { webSocketSubprotocol } from '../../lambdas/routes';
 import { connect, eventually, type TestClient, type TokenCarrier } from './support/sockets';
-import { type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
+import {
+  type E2eTarget,
+  itWithExpiredToken,
+  itWithRegistry,
+  startTarget,
+  waitUntilDisconnected,
+} from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -76,9 +82,8 @@ describe('connecting', () => {
     if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
   });
 
-  it('refuses an expired token with 401 and records nothing', async () => {
-    if (!target.expiredToken) return; // parity mode without TOKEN_EXPIRED: nothing to test with
-    await expect(connect(target.wsUrl, target.expiredToken)).rejects.toMatchObject({ statusCode: 401 });
+  itWithExpiredToken('refuses an expired token with 401 and records nothing', async () => {
+    await expect(connect(target.wsUrl, target.expiredToken!)).rejects.toMatchObject({ statusCode: 401 });
 
     if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
   });
@@ -122,10 +127,9 @@ describe('frames', () => {
 });
 
 describe('disconnecting', () => {
-  it('removes every row of a user whose sockets close', async () => {
+  itWithRegistry('removes every row of a user whose sockets close', async () => {
     const first = await open(target.wsUrl, target.tokens.user123);
     const second = await open(target.wsUrl, target.tokens.user123, { carrier: 'query' });
-    if (!target.registry) return;
     await eventually(async () => (await target.registry!.rowsOf('user123')).length === 2);
 
     await first.close();

@@ -2,7 +2,13 @@
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
 import { connect, type TestClient } from './support/sockets';
-import { type DemoUser, type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
+import {
+  type DemoUser,
+  type E2eTarget,
+  itWithExpiredToken,
+  startTarget,
+  waitUntilDisconnected,
+} from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -286,9 +292,8 @@ describe('errors', () => {
     expect(bad.status).toBe(401);
   });
 
-  it('answers 401 for an expired token', async () => {
-    if (!target.expiredToken) return; // parity mode without TOKEN_EXPIRED
-    const expired = await callApi(target.httpUrl, 'GET', '/websocket/me/status', target.expiredToken);
+  itWithExpiredToken('answers 401 for an expired token', async () => {
+    const expired = await callApi(target.httpUrl, 'GET', '/websocket/me/status', target.expiredToken!);
 
     expect(expired.status).toBe(401);
   });

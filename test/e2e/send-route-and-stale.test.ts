@@ -2,7 +2,7 @@
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
 import { connect, type TestClient } from './support/sockets';
-import { type DemoUser, type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
+import { type DemoUser, type E2eTarget, itWithRegistry, startTarget, waitUntilDisconnected } from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -70,31 +70,39 @@ describe('the socket send route', () => {
 });
 
 describe('a connection dropped without $disconnect', () => {
-  it('is removed by the next send, which reports it as stale (410) and still delivers to the live one', async () => {
-    if (!target.registry) return; // parity mode cannot plant a row in the stage's table
-    // Prepare: a live socket, and a row left behind by a connection API Gateway no longer knows.
-    const live = await open('user456');
-    const vanished = { userId: 'user456', connectionId: 'R2hvc3RDb25uZWN0aW9u', connectedAt: new Date().toISOString() };
-    await target.registry.put({ ...vanished, expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600 });
-    // Act
-    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
-      userId: 'user456',
-      type: 'chat',
-      data: { message: 'still there?' },
-    });
-    // Assess
-    expect(status).toBe(200);
-    expect(body).toMatchObject({
-      recipients: { user456: { delivered: [live.connectionId], failed: [], stale: [vanished.connectionId] } },
-    });
-    expect(await live.next('chat')).toMatchObject({ data: { message: 'still there?' } });
-    const rows = await target.registry.rowsOf('user456');
-    expect(rows.map((row) => row.connectionId)).toEqual([live.connectionId]);
-  });
+  // Parity mode cannot plant a row in the stage's table.
+  itWithRegistry(
+    'is removed by the next send, which reports it as stale (410) and still delivers to the live one',
+    async () => {
+      const registry = target.registry!;
+      // Prepare: a live socket, and a row left behind by a connection API Gateway no longer knows.
+      const live = await open('user456');
+      const vanished = {
+        userId: 'user456',
+        connectionId: 'R2hvc3RDb25uZWN0aW9u',
+        connectedAt: new Date().toISOString(),
+      };
+      await registry.put({ ...vanished, expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600 });
+      // Act
+      const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
+        userId: 'user456',
+        type: 'chat',
+        data: { message: 'still there?' },
+      });
+      // Assess
+      expect(status).toBe(200);
+      expect(body).toMatchObject({
+        recipients: { user456: { delivered: [live.connectionId], failed: [], stale: [vanished.connectionId] } },
+      });
+      expect(await live.next('chat')).toMatchObject({ data: { message: 'still there?' } });
+      const rows = await registry.rowsOf('user456');
+      expect(rows.map((row) => row.connectionId)).toEqual([live.connectionId]);
+    },
+  );
 
-  it('leaves a user with only stale rows reported stale, and their rows gone', async () => {
-    if (!target.registry) return;
-    await target.registry.put({
+  itWithRegistry('leaves a user with only stale rows reported stale, and their rows gone', async () => {
+    const registry = target.registry!;
+    await registry.put({
       userId: 'user789',
       connectionId: 'U3RhbGVPbmx5Q29ubg==',
       connectedAt: new Date().toISOString(),
@@ -109,6 +117,6 @@ describe('a connection dropped without $disconnect', () => {
 
     expect(status).toBe(200);
     expect(body).toMatchObject({ recipients: { user789: { delivered: [], stale: ['U3RhbGVPbmx5Q29ubg=='] } } });
-    expect(await target.registry.rowsOf('user789')).toEqual([]);
+    expect(await registry.rowsOf('user789')).toEqual([]);
   });
 });

@@ -42,6 +42,23 @@ const remoteVariables = ['WS_URL', 'HTTP_URL', 'TOKEN_USER123', 'TOKEN_USER456',
 export const isRemote = process.env.WS_URL !== undefined || process.env.HTTP_URL !== undefined;
 
 /**
+ * For tests that read or plant registry rows, which the suite cannot reach on a stage: parity mode reports them as
+ * skipped rather than as passed without having checked anything.
+ *
+ * @example
+ * itWithRegistry('removes the row', async () => { expect(await target.registry!.rowsOf('user123')).toEqual([]); });
+ */
+export const itWithRegistry = isRemote ? it.skip : it;
+
+/**
+ * For tests that need an expired token: parity mode has one only with `TOKEN_EXPIRED`, else they show as skipped.
+ *
+ * @example
+ * itWithExpiredToken('refuses it', async () => { await expect(connect(url, target.expiredToken!)).rejects.toThrow(); });
+ */
+export const itWithExpiredToken = isRemote && process.env.TOKEN_EXPIRED === undefined ? it.skip : it;
+
+/**
  * Starts (local) or describes (remote) the system under test.
  *
  * @example
