@@ -8,21 +8,19 @@
  *
  * Run: `npm run build:client` (about a second); `npm run build:client -- --out-dir /tmp/x` builds elsewhere.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { clientBuildOptions, clientEsmBuildOptions } from './client-build-options';
 import { emitDeclarations } from './declarations';
+import { prepareOutputFolder } from './output-folder';
 
 const root = resolve(import.meta.dirname, '..');
-// `--out-dir <path>` builds elsewhere (the build test does, so it never races the browser test over dist/).
-const outDirFlag = process.argv.indexOf('--out-dir');
-const outDir = outDirFlag > 0 ? resolve(process.argv[outDirFlag + 1]) : join(root, 'dist', 'client');
 const entry = join(root, 'client', 'index.ts');
 
 async function main(): Promise<void> {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
+  // `--out-dir <path>` builds elsewhere (the build tests do, so they never race over dist/).
+  const outDir = prepareOutputFolder(root, process.argv, join(root, 'dist', 'client'));
   // Shared with the local stack, which bundles the ESM build in memory for the page it serves.
   const shared = clientBuildOptions(entry);
   await build({ ...clientEsmBuildOptions(entry), outfile: join(outDir, 'index.js') });

@@ -5,19 +5,18 @@
  *
  * Run: `npm run build` (with the client); `--out-dir <path>` builds elsewhere.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { emitDeclarations } from './declarations';
+import { prepareOutputFolder } from './output-folder';
 
 const root = resolve(import.meta.dirname, '..');
-const outDirFlag = process.argv.indexOf('--out-dir');
-const outDir = outDirFlag > 0 ? resolve(process.argv[outDirFlag + 1]) : join(root, 'dist', 'server');
 const entry = join(root, 'lambdas', 'server-library.ts');
 
 async function main(): Promise<void> {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
+  // `--out-dir <path>` builds elsewhere (the build tests do, so they never race over dist/).
+  const outDir = prepareOutputFolder(root, process.argv, join(root, 'dist', 'server'));
   const shared: BuildOptions = {
     entryPoints: [entry],
     bundle: true,
