@@ -1,11 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient } from '../../lambdas/core/clients';
 import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
-import { connectionTableSchema } from '../../lambdas/core/table-schema';
+import { createConnectionTable } from '../../local/local-dynamo';
 
 // The registry against a real DynamoDB-compatible server (dynalite, in process): real Scan ordering, real
 // pagination, real filter expressions. dynalite never deletes expired items, which is exactly the lag the
@@ -33,23 +32,8 @@ beforeAll(async () => {
   server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { partitionKey, sortKey, billingMode } = connectionTableSchema;
-  const admin = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
-  await admin.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: billingMode,
-      AttributeDefinitions: [
-        { AttributeName: partitionKey.name, AttributeType: partitionKey.type },
-        { AttributeName: sortKey.name, AttributeType: sortKey.type },
-      ],
-      KeySchema: [
-        { AttributeName: partitionKey.name, KeyType: 'HASH' },
-        { AttributeName: sortKey.name, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  admin.destroy();
+  // The same table the local stack creates, from the one schema declaration.
+  await createConnectionTable(endpoint, tableName);
   client = createDocumentClient({ endpoint, region: 'us-east-1', credentials });
   registry = registryAt(readTime);
 
