@@ -22,3 +22,24 @@ export interface AuthorizerContext {
 export function permissionsOf(context: Pick<AuthorizerContext, 'permissions'>): Set<string> {
   return new Set(context.permissions.split(' ').filter((p) => p.length > 0));
 }
+
+/**
+ * The skew allowed on `exp` once a token is past the authorizer, the authorizers' default
+ * (`JWT_CLOCK_TOLERANCE_SECONDS`), so a route never refuses a token its authorizer would still accept.
+ */
+export const TOKEN_EXPIRY_SKEW_SECONDS = 5;
+
+/**
+ * Whether the token behind an authorizer context has expired, skew included. The one expiry check of the routes
+ * behind an authorizer: API Gateway checks a token only when it runs the authorizer (an HTTP route's cached answer,
+ * a WebSocket's `$connect`), so a later request can carry a token that has expired since. A missing or unreadable
+ * expiry counts as expired.
+ *
+ * @example
+ * tokenHasExpired(1795690800, Date.parse('2026-11-26T10:00:00Z')); // false until 1795690805 (skew included)
+ */
+export function tokenHasExpired(tokenExpiresAt: unknown, nowMs: number = Date.now()): boolean {
+  // A number from our authorizer; a string is read too, as API Gateway passes WebSocket context values.
+  const expiresAt = Number(tokenExpiresAt);
+  return !Number.isFinite(expiresAt) || nowMs / 1000 > expiresAt + TOKEN_EXPIRY_SKEW_SECONDS;
+}

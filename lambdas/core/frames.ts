@@ -23,6 +23,11 @@ export const FrameErrorCode = {
   unknownAction: 'unknown_action',
   /** A known action whose route is not deployed, so API Gateway sent it to `$default`. */
   unavailableAction: 'unavailable_action',
+  /**
+   * The token the connection was opened with has expired: `send` refuses, and only a new connection with a fresh
+   * token can send again (API Gateway checks the token on `$connect` only).
+   */
+  tokenExpired: 'token_expired',
 } as const;
 
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
@@ -75,6 +80,17 @@ export function authenticatedFrame(identity: AuthenticatedData, now: Date = new 
  */
 export function errorFrame(code: string, message: string, now: Date = new Date()): Envelope<ErrorFrameData> {
   return createEnvelope(ServerFrameType.error, { code, message }, { now });
+}
+
+/**
+ * The message of a `token_expired` error frame: when the token expired, and what to do about it.
+ *
+ * @example
+ * tokenExpiredMessage(1795690800);
+ * // 'the token of this connection expired at 2026-11-26T11:00:00.000Z; reconnect with a fresh token'
+ */
+export function tokenExpiredMessage(tokenExpiresAt: number): string {
+  return `the token of this connection expired at ${new Date(tokenExpiresAt * 1000).toISOString()}; reconnect with a fresh token`;
 }
 
 /** A client frame that names a known action; the other fields are the route's to check. */

@@ -1,7 +1,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { tokenHasExpired } from '../core/authorizer-context';
 import { createEnvelope, ServerFrameType } from '../core/envelope';
-import { UnauthorizedError } from '../core/errors';
+import { ClientError, UnauthorizedError } from '../core/errors';
+import { FrameErrorCode, tokenExpiredMessage } from '../core/frames';
 import { logger, metrics, observability } from '../core/observability';
 import { authorize, callerFromContext, readPolicy } from '../core/policy';
 import { parseJson, readMessageRules, validateSendFrame } from '../core/validation';
@@ -15,6 +17,11 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
  * one frame on the sender's socket (the route has a route response): a `delivery` envelope carrying the report,
  * or, for a validation or authorization failure, an `error` envelope `{ code, message }` (the shared
  * `webSocketErrors` middleware, as on every other route).
+ *
+ * API Gateway checks the token on `$connect` only, so a socket would otherwise keep sending until the 2-hour
+ * connection limit after its token expired: once `tokenExpiresAt` (plus the skew the authorizers allow) has passed,
+ * the answer is an `error` frame `token_expired` and nothing is delivered. `ping` and `hello` keep answering: they
+ * reveal nothing, and let the client stay connected long enough to read the refusal and renew.
  */
 
 // Read once at cold start: a bad setting fails the init and names the setting.
@@ -26,6 +33,10 @@ async function send(event: WebSocketEvent, context: Context): Promise<WebSocketR
   const authorizerContext = readAuthorizerContext(event.requestContext);
   // Only a socket that passed the `$connect` authorizer reaches this route; no context is a wiring fault.
   if (!authorizerContext) throw new UnauthorizedError('This connection carries no authorizer context');
+  if (tokenHasExpired(authorizerContext.tokenExpiresAt)) {
+    // 401 like the HTTP routes; on this route the shared middleware answers it as an error frame.
+    throw new ClientError(401, FrameErrorCode.tokenExpired, tokenExpiredMessage(authorizerContext.tokenExpiresAt));
+  }
   const caller = callerFromContext(authorizerContext);
   authorize(policy, caller, 'sendToUsers');
   const message = validateSendFrame(parseJson(event.body ?? '', 'Frame'), rules);

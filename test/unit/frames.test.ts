@@ -6,6 +6,7 @@ import {
   knownActions,
   parseClientFrame,
   pongFrame,
+  tokenExpiredMessage,
 } from '../../lambdas/core/frames';
 
 const now = new Date('2026-11-26T10:00:00.000Z');
@@ -27,6 +28,13 @@ describe('server frames', () => {
     const frame = authenticatedFrame({ userId: 'user123', connectionId: 'abc=' }, now);
     expect(frame.type).toBe('authenticated');
     expect(frame.data).toEqual({ userId: 'user123', connectionId: 'abc=' });
+  });
+
+  it('token_expired says when the token expired and what to do', () => {
+    expect(FrameErrorCode.tokenExpired).toBe('token_expired');
+    expect(tokenExpiredMessage(1795690800)).toBe(
+      'the token of this connection expired at 2026-11-26T11:00:00.000Z; reconnect with a fresh token',
+    );
   });
 
   it('each frame gets its own id', () => {

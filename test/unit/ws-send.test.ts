@@ -27,11 +27,18 @@ const lambdaContext = {
   succeed: () => undefined,
 } satisfies Context;
 
-/** A `send` frame event: the real-shaped `ping` message fixture with the `send` route key and a body. */
+/** Epoch seconds `offsetSeconds` from now, as API Gateway passes `tokenExpiresAt`: a string. */
+const epochSecondsFromNow = (offsetSeconds: number): string => String(Math.floor(Date.now() / 1000) + offsetSeconds);
+
+/**
+ * A `send` frame event: the real-shaped `ping` message fixture with the `send` route key and a body. Its token
+ * expires in an hour, so the fixture's fixed expiry never makes these tests depend on the day they run.
+ */
 function sendEvent(frame: unknown, patch: (event: WebSocketEvent) => void = () => {}): WebSocketEvent {
   const ping = JSON.parse(readFileSync(join(__dirname, '../fixtures/events/ws-message-ping.json'), 'utf8'));
   const event = { ...ping, body: typeof frame === 'string' ? frame : JSON.stringify(frame) } as WebSocketEvent;
   event.requestContext.routeKey = 'send';
+  event.requestContext.authorizer = { ...event.requestContext.authorizer, tokenExpiresAt: epochSecondsFromNow(3600) };
   patch(event);
   return event;
 }
@@ -132,5 +139,39 @@ describe('ws-send', () => {
       e.requestContext.authorizer = undefined;
     });
     expect(await frameOf(event)).toMatchObject({ type: 'error', data: { code: 'unauthorized' } });
+  });
+
+  it('refuses a token that expired after $connect with a token_expired error frame, and delivers nothing', async () => {
+    const expiresAt = epochSecondsFromNow(-6); // past the 5 s skew the authorizers allow
+    const event = sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: { message: 'hi' } }, (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, tokenExpiresAt: expiresAt };
+    });
+
+    const frame = await frameOf(event);
+
+    expect(frame).toMatchObject({
+      type: 'error',
+      data: {
+        code: 'token_expired',
+        message: `the token of this connection expired at ${new Date(Number(expiresAt) * 1000).toISOString()}; reconnect with a fresh token`,
+      },
+    });
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('still delivers within the clock skew the authorizers allow after exp', async () => {
+    const event = sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 1 }, (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, tokenExpiresAt: epochSecondsFromNow(-2) };
+    });
+    expect(await frameOf(event)).toMatchObject({ type: 'delivery' });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 1);
+  });
+
+  it('refuses an expired token before reading the frame: even a malformed one gets token_expired', async () => {
+    const event = sendEvent('{"action":"send",', (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, tokenExpiresAt: epochSecondsFromNow(-60) };
+    });
+    expect(await frameOf(event)).toMatchObject({ type: 'error', data: { code: 'token_expired' } });
   });
 });

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
-import type { AuthorizerContext } from '../../core/authorizer-context';
+import { type AuthorizerContext, tokenHasExpired } from '../../core/authorizer-context';
 import { NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors';
 import { type Caller, callerFromContext } from '../../core/policy';
 import { checkUserId, parseJson, requireObject } from '../../core/validation';
@@ -16,9 +16,6 @@ export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<Partial<Autho
 
 export type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResponse>;
 
-/** The skew the authorizers allow on `exp` by default (`JWT_CLOCK_TOLERANCE_SECONDS`), allowed here too. */
-export const TOKEN_EXPIRY_SKEW_SECONDS = 5;
-
 /**
  * The caller from `requestContext.authorizer.lambda`; 401 when it is absent (a route wired without the
  * authorizer must not become an anonymous one) or when the token has expired since the authorizer saw it.
@@ -33,11 +30,7 @@ export const TOKEN_EXPIRY_SKEW_SECONDS = 5;
 export function callerOf(event: HttpEvent, now: () => number = Date.now): Caller {
   const context = event.requestContext.authorizer?.lambda;
   if (typeof context?.userId !== 'string' || context.userId.length === 0) throw new UnauthorizedError();
-  // A number from our authorizer; a string is read too, as API Gateway passes WebSocket context values.
-  const expiresAt = Number(context.tokenExpiresAt);
-  if (!Number.isFinite(expiresAt) || now() / 1000 > expiresAt + TOKEN_EXPIRY_SKEW_SECONDS) {
-    throw new UnauthorizedError('The token has expired');
-  }
+  if (tokenHasExpired(context.tokenExpiresAt, now())) throw new UnauthorizedError('The token has expired');
   return callerFromContext({
     userId: context.userId,
     permissions: typeof context.permissions === 'string' ? context.permissions : '',

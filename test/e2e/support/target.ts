@@ -33,6 +33,8 @@ export interface E2eTarget {
   readonly allowedOrigin?: string;
   /** The registry's rows, read directly: local mode only. */
   readonly registry?: RegistryProbe;
+  /** Signs a valid token for `userId` that lives `ttlSeconds`: local mode only (a stage's key is not ours). */
+  readonly signShortLived?: (userId: string, ttlSeconds: number) => Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,15 @@ export const itWithRegistry = isRemote ? it.skip : it;
  * itWithExpiredToken('refuses it', async () => { await expect(connect(url, target.expiredToken!)).rejects.toThrow(); });
  */
 export const itWithExpiredToken = isRemote && process.env.TOKEN_EXPIRED === undefined ? it.skip : it;
+
+/**
+ * For tests that sign their own tokens (a short-lived one, to watch it expire): parity mode cannot, and shows
+ * them as skipped.
+ *
+ * @example
+ * itWithTokenSigning('refuses it after exp', async () => { const token = await target.signShortLived!('user123', 2); });
+ */
+export const itWithTokenSigning = isRemote ? it.skip : it;
 
 /**
  * Starts (local) or describes (remote) the system under test.
@@ -111,6 +122,7 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
     expiredToken: expired,
     allowedOrigin: new URL(stack.httpUrl).origin,
     registry,
+    signShortLived: (userId, ttlSeconds) => signDevToken(stack.jwtSecret, userId, { ttl: ttlSeconds }),
     stop: async () => {
       registry.close();
       await stack.stop();
