@@ -1,6 +1,7 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
 import { Emitter, type Listener } from './emitter';
+import { readTokenExpiry } from './token-expiry';
 import {
   buildHandshake,
   resolveWebSocket,
@@ -57,6 +58,13 @@ export interface RealtimeSocketOptions {
    * Gateway's 2-hour limit; 0 disables. @default 6900000 (1 h 55 min)
    */
   renewConnectionAfter?: number;
+  /**
+   * A connection is also replaced (make before break, with a token obtained again from `auth`) this long before its
+   * token's `exp`, read from the JWT without verifying it (the server verifies). A token whose remaining life is
+   * less than twice this margin is renewed halfway through it instead, so a very short-lived token cannot make the
+   * adapter renew in a loop. No renewal is scheduled for a token without a readable `exp`. @default 60000
+   */
+  tokenRenewalMargin?: number;
   /**
    * Browsers hide a refused handshake's status (401/403 look like a network failure: close 1006 before open). After
    * this many attempts in a row that never opened, while the browser says it is online, the adapter stops with
@@ -195,6 +203,13 @@ interface Attempt {
   heartbeatDeadline?: ReturnType<typeof setTimeout>;
   renewTimer?: ReturnType<typeof setTimeout>;
   isRenewal: boolean;
+  /** Why this attempt was started, when it is a renewal. */
+  renewalReason?: RenewalReason;
+  /** The token this attempt connected with, and its `exp` (epoch ms) when readable. */
+  token?: string;
+  tokenExpiresAtMs?: number;
+  /** When the `authenticated` reply arrived (epoch ms): the 2-hour renewal counts from it. */
+  authenticatedAt?: number;
   /** A renewal promoted to replace a connection lost before the renewal completed: a reconnection. */
   replacesLostConnection?: boolean;
   /** Whether the implementation reveals a refused handshake's HTTP status (`ws` does, browsers do not). */
@@ -212,6 +227,12 @@ interface Attempt {
 export class ReconnectionEvents extends Emitter {}
 
 type Frame = { event: string; text: string };
+
+/**
+ * Why a connection is replaced: API Gateway's 2-hour limit ahead (`lifetime`), its token about to expire (`token`),
+ * or the server refusing a send because the token has expired (`token_expired`).
+ */
+type RenewalReason = 'lifetime' | 'token' | 'token_expired';
 
 /**
  * A socket.io-client-shaped socket over API Gateway WebSockets. Create it with `io(url, options)`.
@@ -252,6 +273,8 @@ export class RealtimeSocket extends Emitter {
   private unopenedInARow = 0;
   /** Bumped on every `connect()`/`disconnect()`, so an attempt started before one of them is abandoned. */
   private generation = 0;
+  /** True while a renewal obtains its token, before it is `renewal`: no second renewal starts beside it. */
+  private renewalStarting = false;
 
   constructor(url: string, options: RealtimeSocketOptions = {}) {
     super();
@@ -273,6 +296,7 @@ export class RealtimeSocket extends Emitter {
       heartbeatInterval: positive('heartbeatInterval', options.heartbeatInterval, 5 * 60_000),
       heartbeatTimeout: positive('heartbeatTimeout', options.heartbeatTimeout, 20_000),
       renewConnectionAfter: positive('renewConnectionAfter', options.renewConnectionAfter, 115 * 60_000),
+      tokenRenewalMargin: positive('tokenRenewalMargin', options.tokenRenewalMargin, 60_000),
       refusedAfterFailures: positive('refusedAfterFailures', options.refusedAfterFailures, 3),
       maxBufferedEmits: positive('maxBufferedEmits', options.maxBufferedEmits, 100),
       WebSocket: options.WebSocket,
@@ -435,7 +459,8 @@ export class RealtimeSocket extends Emitter {
 
   // ---- connection lifecycle ----
 
-  private async startAttempt(isRenewal: boolean): Promise<void> {
+  private async startAttempt(renewalReason: RenewalReason | false): Promise<void> {
+    const isRenewal = renewalReason !== false;
     const generation = this.generation;
     let token: string | undefined;
     let resolved: Awaited<ReturnType<typeof resolveWebSocket>>;
@@ -456,6 +481,15 @@ export class RealtimeSocket extends Emitter {
       return;
     }
     if (generation !== this.generation || !this.wanted) return;
+    const tokenExpiresAtMs = readTokenExpiry(token);
+    const replaced = this.current;
+    if (renewalReason === 'token' && replaced && !isFresher(token, tokenExpiresAtMs, replaced)) {
+      // The token source has nothing newer (a static token): a new connection would gain nothing. Keep this one
+      // and its 2-hour renewal; once the token has expired the server refuses sends with `token_expired`, which
+      // renews again and lets the handshake's refusal end the session.
+      this.scheduleRenewal(replaced, { withToken: false });
+      return;
+    }
     const carrier = this.options.tokenCarrier ?? (resolved.isNodeWs ? 'header' : 'subprotocol');
     let handshake: ReturnType<typeof buildHandshake>;
     try {
@@ -471,7 +505,13 @@ export class RealtimeSocket extends Emitter {
       return;
     }
     if (!isRenewal && this.backoff.attemptCount > 0) this.emitBoth('reconnect_attempt', this.backoff.attemptCount);
-    const attempt: Attempt = { isRenewal, knowsHandshakeStatus: resolved.isNodeWs } as Attempt;
+    const attempt: Attempt = {
+      isRenewal,
+      renewalReason: renewalReason === false ? undefined : renewalReason,
+      token,
+      tokenExpiresAtMs,
+      knowsHandshakeStatus: resolved.isNodeWs,
+    } as Attempt;
     try {
       attempt.transport = new Transport(resolved.WebSocket, handshake, {
         open: () => this.onOpen(attempt),
@@ -553,6 +593,10 @@ export class RealtimeSocket extends Emitter {
     this.emitLocal('frame', envelope);
     if (answerFrameTypes.has(envelope.type)) {
       this.emitLocal(envelope.type, envelope.data, envelope);
+      // The server refused a send because the token expired: only a new connection with a fresh token can send.
+      if (envelope.type === 'error' && (envelope.data as Partial<ServerErrorData>)?.code === 'token_expired') {
+        this.renew(attempt, 'token_expired');
+      }
       return;
     }
     this.emitLocal('message', envelope);
@@ -605,8 +649,9 @@ export class RealtimeSocket extends Emitter {
   private onTransportClose(attempt: Attempt, details: TransportClose): void {
     this.stopTimers(attempt);
     if (attempt === this.renewal) {
-      // The old connection still serves; if API Gateway closes it, the ordinary reconnection takes over.
       this.renewal = undefined;
+      if (attempt.connectionId === undefined) this.onRenewalHandshakeFailed(attempt, details);
+      // Otherwise the old connection still serves; if API Gateway closes it, the ordinary reconnection takes over.
       return;
     }
     if (attempt !== this.current) return;
@@ -647,15 +692,48 @@ export class RealtimeSocket extends Emitter {
     this.scheduleReconnect();
   }
 
+  /**
+   * A renewal that failed before it was authenticated. A network failure leaves the old connection serving, but
+   * a refused token ends the session: the connection's token no longer opens one, so the session must not outlive
+   * it. `disconnect` fires, then `connect_error` with no retry, as for a refused first connect.
+   */
+  private onRenewalHandshakeFailed(attempt: Attempt, details: TransportClose): void {
+    const status = details.handshakeStatus;
+    const current = this.current;
+    // A browser hides the status; after `token_expired`, a renewal whose token is no fresher than the expired one
+    // and that never opened can only have been refused.
+    const refusedInBrowser =
+      status === undefined &&
+      !attempt.knowsHandshakeStatus &&
+      !details.wasOpen &&
+      !attempt.timedOut &&
+      attempt.renewalReason === 'token_expired' &&
+      current !== undefined &&
+      !isFresher(attempt.token, attempt.tokenExpiresAtMs, current);
+    if (status !== 401 && status !== 403 && !refusedInBrowser) return;
+    this.current = undefined;
+    if (current) {
+      this.stopTimers(current);
+      current.transport.close(1000, 'token refused');
+    }
+    this.markDisconnected('io server disconnect');
+    if (status === 401 || status === 403) {
+      this.failAttempt(false, status === 401 ? 'unauthorized' : 'forbidden', refusalMessage(status), { status });
+      return;
+    }
+    this.failAttempt(
+      false,
+      'unauthorized_or_refused',
+      'The server refused the renewed connection after the token expired, and the token source gave no fresher ' +
+        'token (a browser cannot see the HTTP status)',
+      {},
+    );
+  }
+
   private onHandshakeFailed(attempt: Attempt, details: TransportClose): void {
     const status = details.handshakeStatus;
     if (status === 401 || status === 403) {
-      const reason = status === 401 ? 'unauthorized' : 'forbidden';
-      const message =
-        status === 401
-          ? 'The server refused the connection (401): the token is missing, invalid or expired'
-          : 'The server refused the connection (403): the origin or the token is not allowed';
-      this.failAttempt(false, reason, message, { status });
+      this.failAttempt(false, status === 401 ? 'unauthorized' : 'forbidden', refusalMessage(status), { status });
       return;
     }
     if (status !== undefined) {
@@ -752,11 +830,41 @@ export class RealtimeSocket extends Emitter {
         );
       }, this.options.heartbeatInterval);
     }
+    attempt.authenticatedAt = Date.now();
+    this.scheduleRenewal(attempt, { withToken: true });
+  }
+
+  /**
+   * Arms the connection's renewal at the earlier of API Gateway's 2-hour limit ahead (`renewConnectionAfter` from
+   * the `authenticated` reply) and the token's `exp` less `tokenRenewalMargin` (unless `withToken` is false).
+   */
+  private scheduleRenewal(attempt: Attempt, { withToken }: { withToken: boolean }): void {
+    clearTimeout(attempt.renewTimer);
+    attempt.renewTimer = undefined;
+    let next: { delay: number; reason: RenewalReason } | undefined;
     if (this.options.renewConnectionAfter > 0) {
-      attempt.renewTimer = setTimeout(() => {
-        if (attempt === this.current && !this.renewal && this.wanted) void this.startAttempt(true);
-      }, this.options.renewConnectionAfter);
+      const elapsed = Date.now() - (attempt.authenticatedAt ?? Date.now());
+      next = { delay: Math.max(0, this.options.renewConnectionAfter - elapsed), reason: 'lifetime' };
     }
+    const tokenLeft = withToken && attempt.tokenExpiresAtMs !== undefined ? attempt.tokenExpiresAtMs - Date.now() : 0;
+    // A token already expired by this clock (or a clock far ahead of the server's) gets no timer: the server's
+    // `token_expired` answer is the authority then. Half the remaining life bounds how often short tokens renew.
+    if (tokenLeft > 0) {
+      const delay = Math.max(tokenLeft - this.options.tokenRenewalMargin, tokenLeft / 2);
+      if (!next || delay < next.delay) next = { delay, reason: 'token' };
+    }
+    if (!next) return;
+    const { reason } = next;
+    attempt.renewTimer = setTimeout(() => this.renew(attempt, reason), next.delay);
+  }
+
+  /** Starts a make-before-break replacement of `attempt`, unless it is no longer the live one or one is under way. */
+  private renew(attempt: Attempt, reason: RenewalReason): void {
+    if (attempt !== this.current || this.renewal || this.renewalStarting || !this.wanted) return;
+    this.renewalStarting = true;
+    void this.startAttempt(reason).finally(() => {
+      this.renewalStarting = false;
+    });
   }
 
   private stopTimers(attempt: Attempt): void {
@@ -833,6 +941,22 @@ function isEnvelope(value: unknown): value is Envelope {
     typeof (value as Envelope).type === 'string' &&
     typeof (value as Envelope).id === 'string'
   );
+}
+
+/**
+ * Whether a token just obtained is worth a new connection in place of `current`'s: it is another token, and its
+ * `exp` (when both are readable) is later.
+ */
+function isFresher(token: string | undefined, expiresAtMs: number | undefined, current: Attempt): boolean {
+  if (token === current.token) return false;
+  if (expiresAtMs === undefined || current.tokenExpiresAtMs === undefined) return true;
+  return expiresAtMs > current.tokenExpiresAtMs;
+}
+
+function refusalMessage(status: 401 | 403): string {
+  return status === 401
+    ? 'The server refused the connection (401): the token is missing, invalid or expired'
+    : 'The server refused the connection (403): the origin or the token is not allowed';
 }
 
 function withoutAuthorization(headers: Record<string, string>): Record<string, string> {

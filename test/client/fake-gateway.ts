@@ -21,12 +21,40 @@ export interface GatewayConnection {
   socket: WebSocket;
   /** Every frame the client sent, parsed. */
   frames: Array<Record<string, unknown>>;
+  /** The `exp` (epoch ms) of the token it connected with, for a {@link fakeJwt}. */
+  tokenExpiresAtMs?: number;
+}
+
+/**
+ * An unsigned JWT-shaped token for the fake gateway: what the adapter reads (`sub`, `exp`) without a signature
+ * (the fake verifies nothing; the real authorizer's checks are tested elsewhere). `nonce` makes two tokens with
+ * the same `exp` differ, as two real tokens would.
+ *
+ * @example
+ * fakeJwt('user123', Date.now() + 60_000); // 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1c2VyMTIzIiwiZXhwIjox….fake'
+ */
+export function fakeJwt(userId: string, expiresAtMs: number, nonce = 0): string {
+  const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${segment({ alg: 'none' })}.${segment({ sub: userId, exp: Math.floor(expiresAtMs / 1000), nonce })}.fake`;
+}
+
+/** The `sub` and `exp` (epoch ms) of a {@link fakeJwt}; undefined for anything else. */
+function readFakeJwt(token: string | undefined): { userId: string; expiresAtMs: number } | undefined {
+  const segments = token?.split('.');
+  if (segments?.length !== 3) return undefined;
+  try {
+    const { sub, exp } = JSON.parse(Buffer.from(segments[1], 'base64url').toString('utf8'));
+    return typeof sub === 'string' && typeof exp === 'number' ? { userId: sub, expiresAtMs: exp * 1000 } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * A small stand-in for API Gateway's WebSocket side, enough to test the adapter's behaviour: the token carriers,
  * 401/403 refusals, `hello` → `authenticated`, `ping` → `pong`, and closes the way API Gateway closes.
- * Tokens are `user.<userId>`; `forbidden` gets 403; anything else 401.
+ * Tokens are `user.<userId>` or a {@link fakeJwt} (401 once its `exp` has passed, and a `send` on a connection
+ * whose token has expired is answered `token_expired`, as the server does); `forbidden` gets 403; anything else 401.
  */
 export class FakeGateway {
   readonly handshakes: HandshakeSeen[] = [];
@@ -96,16 +124,20 @@ export class FakeGateway {
 
   private statusFor(token: string | undefined): number {
     if (token === 'forbidden') return 403;
+    const jwt = readFakeJwt(token);
+    if (jwt) return jwt.expiresAtMs > Date.now() ? 101 : 401;
     return token?.startsWith('user.') ? 101 : 401;
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const { token } = this.readToken(request);
+    const jwt = readFakeJwt(token);
     const connection: GatewayConnection = {
       connectionId: `conn-${this.nextId++}`,
-      userId: token!.slice('user.'.length),
+      userId: jwt?.userId ?? token!.slice('user.'.length),
       socket,
       frames: [],
+      tokenExpiresAtMs: jwt?.expiresAtMs,
     };
     this.connections.push(connection);
     socket.on('message', (raw) => {
@@ -118,6 +150,12 @@ export class FakeGateway {
         else answer();
       } else if (frame.action === 'ping' && this.answerPings) {
         this.push(connection, 'pong', { serverTime: new Date().toISOString() });
+      } else if (frame.action === 'send' && connection.tokenExpiresAtMs !== undefined) {
+        if (connection.tokenExpiresAtMs < Date.now()) {
+          this.push(connection, 'error', { code: 'token_expired', message: 'the token of this connection expired' });
+        } else {
+          this.push(connection, 'delivery', { messageId: 'm-1', recipients: {}, notConnected: [] });
+        }
       }
     });
   }
