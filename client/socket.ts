@@ -650,8 +650,9 @@ export class RealtimeSocket extends Emitter {
     this.stopTimers(attempt);
     if (attempt === this.renewal) {
       this.renewal = undefined;
+      // Unless the refusal ends the session, the old connection still serves; if API Gateway closes it, the
+      // ordinary reconnection takes over.
       if (attempt.connectionId === undefined) this.onRenewalHandshakeFailed(attempt, details);
-      // Otherwise the old connection still serves; if API Gateway closes it, the ordinary reconnection takes over.
       return;
     }
     if (attempt !== this.current) return;
