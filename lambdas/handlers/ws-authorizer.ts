@@ -7,15 +7,12 @@ import {
   readAuthorizerLogLevel,
 } from '../core/authorizer-telemetry';
 import {
-  authorizerContextOf,
-  sharedTokenVerifier,
-  TokenRejectedError,
-  type TokenRejectionReason,
-  type TokenVerifier,
-  type VerifiedIdentity,
-} from '../core/jwt';
-import { isOriginAllowed, type OriginPolicy, readOriginPolicy } from '../core/origin';
-import { type CarriedToken, extractToken, headerValue, type TokenCarrier } from '../core/token-carriers';
+  type ConnectAuthorizationDependencies,
+  type ConnectDecision,
+  decideConnect,
+} from '../core/connect-authorization';
+import { sharedTokenVerifier } from '../core/jwt';
+import { readOriginPolicy } from '../core/origin';
 
 /**
  * WebSocket `$connect` REQUEST authorizer. API Gateway calls it before the handshake completes:
@@ -56,52 +53,6 @@ export interface WebSocketAuthorizerResult {
     Statement: { Action: 'execute-api:Invoke'; Effect: 'Allow' | 'Deny'; Resource: string }[];
   };
   context?: AuthorizerContext;
-}
-
-/** The outcome of a `$connect` authorization, before it is turned into API Gateway's answer. */
-export type ConnectDecision =
-  | { outcome: 'allow'; identity: VerifiedIdentity; context: AuthorizerContext; carrier: TokenCarrier }
-  | { outcome: 'origin-refused'; origin: string }
-  | { outcome: 'unauthorized'; reason: TokenRejectionReason | 'no_token'; message: string; carrier?: TokenCarrier };
-
-export interface ConnectAuthorizationDependencies {
-  verifier: TokenVerifier;
-  originPolicy: OriginPolicy;
-}
-
-/**
- * Decides a `$connect`: Origin first (a cross-site page is refused before its token is even read), then the token
- * from the strongest carrier present. A failure to obtain the verification key is not the caller's fault: it is
- * thrown, not turned into a refusal.
- *
- * @example
- * const decision = await decideConnect(event, { verifier, originPolicy: readOriginPolicy(process.env) });
- * if (decision.outcome === 'allow') console.log(decision.identity.userId);
- */
-export async function decideConnect(
-  event: Pick<WebSocketAuthorizerEvent, 'headers' | 'queryStringParameters'>,
-  deps: ConnectAuthorizationDependencies,
-): Promise<ConnectDecision> {
-  const origin = headerValue(event.headers, 'origin');
-  if (!isOriginAllowed(deps.originPolicy, origin)) return { outcome: 'origin-refused', origin: origin ?? '' };
-
-  const carried: CarriedToken | undefined = extractToken(event);
-  if (!carried) {
-    return {
-      outcome: 'unauthorized',
-      reason: 'no_token',
-      message: 'No token in the Authorization header, the Sec-WebSocket-Protocol header or the token query parameter',
-    };
-  }
-  try {
-    const identity = await deps.verifier.verify(carried.token);
-    return { outcome: 'allow', identity, context: authorizerContextOf(identity), carrier: carried.carrier };
-  } catch (error) {
-    if (error instanceof TokenRejectedError) {
-      return { outcome: 'unauthorized', reason: error.reason, message: error.message, carrier: carried.carrier };
-    }
-    throw error;
-  }
 }
 
 function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string): WebSocketAuthorizerResult {
