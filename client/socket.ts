@@ -1,5 +1,6 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
+import { EmitBuffer } from './emit-buffer';
 import { Emitter, type Listener } from './emitter';
 import { readTokenExpiry } from './token-expiry';
 import {
@@ -226,8 +227,6 @@ interface Attempt {
  */
 export class ReconnectionEvents extends Emitter {}
 
-type Frame = { event: string; text: string };
-
 /**
  * Why a connection is replaced: API Gateway's 2-hour limit ahead (`lifetime`), its token about to expire (`token`),
  * or the server refusing a send because the token has expired (`token_expired`).
@@ -262,7 +261,7 @@ export class RealtimeSocket extends Emitter {
       query: Record<string, string>;
     };
   private readonly backoff: ReconnectBackoff;
-  private readonly buffer: Frame[] = [];
+  private readonly buffer: EmitBuffer;
   private readonly seenEnvelopeIds: string[] = [];
   private current: Attempt | undefined;
   private renewal: Attempt | undefined;
@@ -309,6 +308,9 @@ export class RealtimeSocket extends Emitter {
       throw new RangeError('io(): randomizationFactor must be between 0 and 1');
     }
     this.backoff = new ReconnectBackoff(this.options);
+    this.buffer = new EmitBuffer(this.options.maxBufferedEmits, (dropped) =>
+      this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text }),
+    );
     if (this.options.autoConnect) this.connect();
   }
 
@@ -350,7 +352,7 @@ export class RealtimeSocket extends Emitter {
 
   /** How many emits wait for a connection. */
   get bufferedEmits(): number {
-    return this.buffer.length;
+    return this.buffer.size;
   }
 
   /**
@@ -441,7 +443,7 @@ export class RealtimeSocket extends Emitter {
       );
     }
     if (this.connected && this.current?.transport.send(text)) return this;
-    this.bufferFrame({ event: action, text });
+    this.buffer.add({ event: action, text });
     return this;
   }
 
@@ -886,19 +888,9 @@ export class RealtimeSocket extends Emitter {
 
   // ---- buffer, de-duplication, events ----
 
-  private bufferFrame(frame: Frame): void {
-    this.buffer.push(frame);
-    while (this.buffer.length > this.options.maxBufferedEmits) {
-      const dropped = this.buffer.shift()!;
-      this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text });
-    }
-  }
-
   private flushBuffer(): void {
-    while (this.buffer.length > 0 && this.current) {
-      if (!this.current.transport.send(this.buffer[0].text)) return;
-      this.buffer.shift();
-    }
+    // `current` is read for every frame: a send cannot outlive the connection it was flushed to.
+    this.buffer.flush((text) => this.current?.transport.send(text) ?? false);
   }
 
   private isDuplicate(id: string): boolean {
