@@ -1,7 +1,17 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
 import { EmitBuffer } from './emit-buffer';
+import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
+import {
+  type AuthenticatedData,
+  type DeliveryReportData,
+  decodeServerFrame,
+  isAdapterEventName,
+  isAnswerFrame,
+  RecentEnvelopeIds,
+  type ServerErrorData,
+} from './server-frames';
 import { readTokenExpiry } from './token-expiry';
 import {
   buildHandshake,
@@ -129,71 +139,6 @@ export class ConnectError extends Error {
   }
 }
 
-/** The `error` frame's data, and what the adapter emits for a frame it cannot read. */
-export interface ServerErrorData {
-  code: string;
-  message: string;
-}
-
-/**
- * What a `delivery` frame carries: the report of a send through the socket's send route (the HTTP API answers
- * the same report). `recipients` maps each addressed user with a registered connection to what happened to
- * each connection; `notConnected` lists the users with no live connection.
- */
-export interface DeliveryReportData {
-  messageId: string;
-  timestamp: string;
-  recipients: Record<
-    string,
-    { delivered: string[]; failed: Array<{ connectionId: string; error: string }>; stale: string[] }
-  >;
-  notConnected: string[];
-}
-
-/** What `authenticated` carries. */
-export interface AuthenticatedData {
-  userId: string;
-  connectionId: string;
-}
-
-/** Names the adapter emits itself; an incoming message type with one of these names only fires `message`. */
-const lifecycleEvents = new Set([
-  'connect',
-  'connect_error',
-  'disconnect',
-  'reconnect',
-  'reconnect_attempt',
-  'reconnect_error',
-  'reconnect_failed',
-  'connection_renewed',
-  'emit_dropped',
-  'message',
-  'frame',
-  'newListener',
-  'removeListener',
-]);
-
-/** Names socket.io-client itself refuses to emit; any other name is an action sent to the server. */
-const reservedEmitNames = new Set([
-  'connect',
-  'connect_error',
-  'disconnect',
-  'disconnecting',
-  'newListener',
-  'removeListener',
-]);
-
-/** Frame types the server produces as answers; everything else is a message pushed to the user. */
-const answerFrameTypes = new Set(['authenticated', 'pong', 'error', 'delivery']);
-
-/**
- * API Gateway's frame limit. Messages may reach 128 KB only when split into frames of 32 KB, and neither browsers
- * nor `ws` ever split one: a bigger emit would go as one frame and close the connection (1009), losing the emit.
- */
-const maxFrameBytes = 32 * 1024;
-/** Envelope ids remembered to drop the copy a message sends to both connections during a renewal. */
-const rememberedEnvelopeIds = 512;
-
 /** One connection attempt or live connection, with its timers. */
 interface Attempt {
   transport: Transport;
@@ -262,7 +207,7 @@ export class RealtimeSocket extends Emitter {
     };
   private readonly backoff: ReconnectBackoff;
   private readonly buffer: EmitBuffer;
-  private readonly seenEnvelopeIds: string[] = [];
+  private readonly recentEnvelopeIds = new RecentEnvelopeIds();
   private current: Attempt | undefined;
   private renewal: Attempt | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -421,27 +366,7 @@ export class RealtimeSocket extends Emitter {
    * socket.emit('ping');
    */
   emit(action: string, ...args: unknown[]): this {
-    if (typeof action !== 'string' || action.length === 0) throw new TypeError('emit(): the action must be a string');
-    if (reservedEmitNames.has(action)) throw new Error(`emit(): "${action}" is a reserved event name`);
-    if (args.some((arg) => typeof arg === 'function')) {
-      throw new TypeError('emit(): acknowledgement callbacks are not supported; listen to "delivery" or "error"');
-    }
-    if (args.length > 1) throw new TypeError('emit(): pass at most one payload (an object) after the action');
-    const payload = args[0];
-    const body =
-      payload !== null && typeof payload === 'object' && !Array.isArray(payload)
-        ? { ...(payload as Record<string, unknown>), action }
-        : payload === undefined
-          ? { action }
-          : { action, data: payload };
-    const text = JSON.stringify(body);
-    const bytes = new TextEncoder().encode(text).length;
-    if (bytes > maxFrameBytes) {
-      throw new RangeError(
-        `emit(): the frame is ${bytes} bytes; API Gateway accepts at most ${maxFrameBytes} in one frame ` +
-          '(a larger one closes the connection with 1009)',
-      );
-    }
+    const text = encodeEmit(action, args);
     if (this.connected && this.current?.transport.send(text)) return this;
     this.buffer.add({ event: action, text });
     return this;
@@ -570,30 +495,19 @@ export class RealtimeSocket extends Emitter {
   private onFrame(attempt: Attempt, text: string): void {
     clearTimeout(attempt.heartbeatDeadline);
     attempt.heartbeatDeadline = undefined;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      this.emitLocal('error', { code: 'invalid_frame', message: 'The server sent a frame that is not JSON' });
+    const decoded = decodeServerFrame(text);
+    if ('unreadable' in decoded) {
+      this.emitLocal('error', decoded.unreadable);
       return;
     }
-    if (!isEnvelope(parsed)) {
-      // API Gateway's own answers (a handler that threw, a missing route) are `{ message, connectionId, ... }`.
-      const message =
-        parsed !== null && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string'
-          ? (parsed as { message: string }).message
-          : 'The server sent a frame that is not an envelope';
-      this.emitLocal('error', { code: 'server_error', message });
-      return;
-    }
-    const envelope = parsed;
+    const { envelope } = decoded;
     if (envelope.type === 'authenticated') {
       this.onAuthenticated(attempt, envelope as Envelope<AuthenticatedData>);
       return;
     }
-    if (this.isDuplicate(envelope.id)) return;
+    if (this.recentEnvelopeIds.seenBefore(envelope.id)) return;
     this.emitLocal('frame', envelope);
-    if (answerFrameTypes.has(envelope.type)) {
+    if (isAnswerFrame(envelope.type)) {
       this.emitLocal(envelope.type, envelope.data, envelope);
       // The server refused a send because the token expired: only a new connection with a fresh token can send.
       if (envelope.type === 'error' && (envelope.data as Partial<ServerErrorData>)?.code === 'token_expired') {
@@ -602,7 +516,7 @@ export class RealtimeSocket extends Emitter {
       return;
     }
     this.emitLocal('message', envelope);
-    if (!lifecycleEvents.has(envelope.type)) this.emitLocal(envelope.type, envelope.data, envelope);
+    if (!isAdapterEventName(envelope.type)) this.emitLocal(envelope.type, envelope.data, envelope);
   }
 
   private onAuthenticated(attempt: Attempt, envelope: Envelope<AuthenticatedData>): void {
@@ -893,13 +807,6 @@ export class RealtimeSocket extends Emitter {
     this.buffer.flush((text) => this.current?.transport.send(text) ?? false);
   }
 
-  private isDuplicate(id: string): boolean {
-    if (this.seenEnvelopeIds.includes(id)) return true;
-    this.seenEnvelopeIds.push(id);
-    if (this.seenEnvelopeIds.length > rememberedEnvelopeIds) this.seenEnvelopeIds.shift();
-    return false;
-  }
-
   private emitBoth(event: string, ...args: unknown[]): void {
     this.emitLocal(event, ...args);
     this.io.emitLocal(event, ...args);
@@ -925,16 +832,7 @@ export interface RealtimeSocketEvents {
   error: (error: ServerErrorData, envelope?: Envelope) => void;
 }
 
-export type { Listener };
-
-function isEnvelope(value: unknown): value is Envelope {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as Envelope).type === 'string' &&
-    typeof (value as Envelope).id === 'string'
-  );
-}
+export type { AuthenticatedData, DeliveryReportData, Listener, ServerErrorData };
 
 /**
  * Whether a token just obtained is worth a new connection in place of `current`'s: it is another token, and its
