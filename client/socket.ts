@@ -3,6 +3,7 @@ import { ReconnectBackoff } from './backoff';
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
+import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import {
   type AuthenticatedData,
   type DeliveryReportData,
@@ -13,88 +14,8 @@ import {
   type ServerErrorData,
 } from './server-frames';
 import { readTokenExpiry } from './token-expiry';
-import {
-  buildHandshake,
-  resolveWebSocket,
-  type TokenCarrier,
-  Transport,
-  type TransportClose,
-  type WebSocketConstructor,
-} from './transport';
-
-/** A token, or a function returning one (called before every connect and reconnect, so it can refresh it). */
-export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
-
-/** socket.io-client's `auth` option: an object, or a function that passes one to a callback or returns it. */
-export type AuthOption =
-  | { token?: TokenSource }
-  | ((callback: (auth: { token?: string }) => void) => undefined | { token?: string } | Promise<{ token?: string }>);
-
-/** Every option `io(url, options)` takes. Times are in milliseconds. */
-export interface RealtimeSocketOptions {
-  /** The token: `{ token: 'eyJ…' }`, `{ token: () => getFreshToken() }` or socket.io's `(cb) => cb({ token })`. */
-  auth?: AuthOption;
-  /**
-   * Handshake headers, as socket.io-client takes them. In Node (`ws`) they are sent as they are; in a browser,
-   * which cannot set headers, `Authorization: Bearer <jwt>` is carried as a subprotocol and the others are dropped.
-   */
-  extraHeaders?: Record<string, string>;
-  /** Query parameters added to the URL. */
-  query?: Record<string, string>;
-  /**
-   * How the token travels: `header` (`Authorization`, Node only), `subprotocol` (`bearer.<jwt>`, browsers) or
-   * `query` (`?token=`, the weakest: URLs land in access logs). @default `header` with `ws`, else `subprotocol`
-   */
-  tokenCarrier?: TokenCarrier;
-  /** Reconnect after a lost connection or a failed attempt. @default true */
-  reconnection?: boolean;
-  /** Attempts before giving up with `reconnect_failed`. @default Infinity */
-  reconnectionAttempts?: number;
-  /** First reconnection delay; it doubles on every failed attempt. @default 1000 */
-  reconnectionDelay?: number;
-  /** Largest reconnection delay. @default 5000 */
-  reconnectionDelayMax?: number;
-  /** Jitter: each delay varies by ± this fraction. @default 0.5 */
-  randomizationFactor?: number;
-  /** Time allowed from starting an attempt to the `authenticated` reply of `hello`; 0 disables. @default 20000 */
-  timeout?: number;
-  /** Connect as soon as `io()` returns. @default true */
-  autoConnect?: boolean;
-  /** A `ping` is sent this often so API Gateway's 10-minute idle timeout never fires; 0 disables. @default 300000 */
-  heartbeatInterval?: number;
-  /** With no frame this long after a heartbeat `ping`, the connection is taken as dead and replaced. @default 20000 */
-  heartbeatTimeout?: number;
-  /**
-   * A connection is replaced (make before break, no disconnect seen) this long after it opened, ahead of API
-   * Gateway's 2-hour limit; 0 disables. @default 6900000 (1 h 55 min)
-   */
-  renewConnectionAfter?: number;
-  /**
-   * A connection is also replaced (make before break, with a token obtained again from `auth`) this long before its
-   * token's `exp`, read from the JWT without verifying it (the server verifies). A token whose remaining life is
-   * less than twice this margin is renewed halfway through it instead, so a very short-lived token cannot make the
-   * adapter renew in a loop. No renewal is scheduled for a token without a readable `exp`. @default 60000
-   */
-  tokenRenewalMargin?: number;
-  /**
-   * Browsers hide a refused handshake's status (401/403 look like a network failure: close 1006 before open). After
-   * this many attempts in a row that never opened, while the browser says it is online, the adapter stops with
-   * `connect_error` reason `unauthorized_or_refused`. Unused with `ws`, which knows the status. @default 3
-   */
-  refusedAfterFailures?: number;
-  /** Emits kept while disconnected; beyond it the oldest is dropped and `emit_dropped` fires. @default 100 */
-  maxBufferedEmits?: number;
-  /** The WebSocket implementation. @default the browser's; in Node, `ws` (imported on first connect) */
-  WebSocket?: WebSocketConstructor;
-  /** Random source of the jitter, in [0, 1). @default Math.random */
-  random?: () => number;
-  /** Accepted for socket.io-client compatibility and ignored: the only transport is a plain WebSocket. */
-  transports?: string[];
-  /** Accepted for socket.io-client compatibility and ignored. */
-  forceNew?: boolean;
-  /** Accepted for socket.io-client compatibility and ignored. */
-  withCredentials?: boolean;
-}
+import { resolveToken, withoutAuthorization } from './token-source';
+import { buildHandshake, resolveWebSocket, Transport, type TransportClose } from './transport';
 
 /** Why a connection ended, with socket.io-client's names where one exists. */
 export type DisconnectReason =
@@ -198,13 +119,7 @@ export class RealtimeSocket extends Emitter {
   connected = false;
 
   private readonly url: string;
-  private readonly options: Required<
-    Omit<RealtimeSocketOptions, 'auth' | 'extraHeaders' | 'query' | 'tokenCarrier' | 'WebSocket'>
-  > &
-    Pick<RealtimeSocketOptions, 'auth' | 'tokenCarrier' | 'WebSocket'> & {
-      extraHeaders: Record<string, string>;
-      query: Record<string, string>;
-    };
+  private readonly options: ResolvedSocketOptions;
   private readonly backoff: ReconnectBackoff;
   private readonly buffer: EmitBuffer;
   private readonly recentEnvelopeIds = new RecentEnvelopeIds();
@@ -225,33 +140,7 @@ export class RealtimeSocket extends Emitter {
     if (typeof url !== 'string' || url.length === 0) throw new TypeError('io(url): url must be a non-empty string');
     buildHandshake({ url, token: undefined, carrier: 'header', query: options.query ?? {}, headers: {} });
     this.url = url;
-    this.options = {
-      auth: options.auth,
-      extraHeaders: options.extraHeaders ?? {},
-      query: options.query ?? {},
-      tokenCarrier: options.tokenCarrier,
-      reconnection: options.reconnection ?? true,
-      reconnectionAttempts: options.reconnectionAttempts ?? Number.POSITIVE_INFINITY,
-      reconnectionDelay: positive('reconnectionDelay', options.reconnectionDelay, 1000),
-      reconnectionDelayMax: positive('reconnectionDelayMax', options.reconnectionDelayMax, 5000),
-      randomizationFactor: options.randomizationFactor ?? 0.5,
-      timeout: positive('timeout', options.timeout, 20000),
-      autoConnect: options.autoConnect ?? true,
-      heartbeatInterval: positive('heartbeatInterval', options.heartbeatInterval, 5 * 60_000),
-      heartbeatTimeout: positive('heartbeatTimeout', options.heartbeatTimeout, 20_000),
-      renewConnectionAfter: positive('renewConnectionAfter', options.renewConnectionAfter, 115 * 60_000),
-      tokenRenewalMargin: positive('tokenRenewalMargin', options.tokenRenewalMargin, 60_000),
-      refusedAfterFailures: positive('refusedAfterFailures', options.refusedAfterFailures, 3),
-      maxBufferedEmits: positive('maxBufferedEmits', options.maxBufferedEmits, 100),
-      WebSocket: options.WebSocket,
-      random: options.random ?? Math.random,
-      transports: options.transports ?? ['websocket'],
-      forceNew: options.forceNew ?? false,
-      withCredentials: options.withCredentials ?? false,
-    };
-    if (this.options.randomizationFactor < 0 || this.options.randomizationFactor > 1) {
-      throw new RangeError('io(): randomizationFactor must be between 0 and 1');
-    }
+    this.options = resolveSocketOptions(options);
     this.backoff = new ReconnectBackoff(this.options);
     this.buffer = new EmitBuffer(this.options.maxBufferedEmits, (dropped) =>
       this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text }),
@@ -398,7 +287,7 @@ export class RealtimeSocket extends Emitter {
       return;
     }
     try {
-      token = await this.resolveToken();
+      token = await resolveToken(this.options.auth, this.options.extraHeaders);
     } catch (error) {
       if (generation === this.generation) {
         this.failAttempt(isRenewal, 'token_error', `The token could not be obtained: ${messageOf(error)}`, {
@@ -457,33 +346,6 @@ export class RealtimeSocket extends Emitter {
         attempt.transport.close(1000, 'timeout');
       }, this.options.timeout);
     }
-  }
-
-  private async resolveToken(): Promise<string | undefined> {
-    const auth = this.options.auth;
-    let token: string | undefined;
-    if (typeof auth === 'function') {
-      const fromAuth = await new Promise<{ token?: string } | undefined>((resolve, reject) => {
-        try {
-          const returned = auth((value) => resolve(value));
-          if (returned !== undefined) Promise.resolve(returned).then(resolve, reject);
-        } catch (error) {
-          reject(error);
-        }
-      });
-      token = fromAuth?.token;
-    } else if (auth?.token !== undefined) {
-      token = typeof auth.token === 'function' ? await auth.token() : auth.token;
-    }
-    if (token === undefined) {
-      const header = Object.entries(this.options.extraHeaders).find(([name]) => name.toLowerCase() === 'authorization');
-      const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header[1]) : null;
-      token = bearer?.[1];
-    }
-    if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
-      throw new TypeError('the token must be a non-empty string');
-    }
-    return token;
   }
 
   private onOpen(attempt: Attempt): void {
@@ -832,7 +694,8 @@ export interface RealtimeSocketEvents {
   error: (error: ServerErrorData, envelope?: Envelope) => void;
 }
 
-export type { AuthenticatedData, DeliveryReportData, Listener, ServerErrorData };
+export type { AuthOption, TokenSource } from './token-source';
+export type { AuthenticatedData, DeliveryReportData, Listener, RealtimeSocketOptions, ServerErrorData };
 
 /**
  * Whether a token just obtained is worth a new connection in place of `current`'s: it is another token, and its
@@ -848,19 +711,6 @@ function refusalMessage(status: 401 | 403): string {
   return status === 401
     ? 'The server refused the connection (401): the token is missing, invalid or expired'
     : 'The server refused the connection (403): the origin or the token is not allowed';
-}
-
-function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
-  // The token is resolved separately (auth first, then this header) and sent by the chosen carrier.
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`io(): ${name} must be a number of at least 0, got ${String(value)}`);
-  }
-  return value;
 }
 
 function messageOf(error: unknown): string {
