@@ -1,5 +1,6 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
+import { ConnectError, type ConnectErrorReason, refusalMessage } from './connect-error';
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
@@ -24,41 +25,6 @@ export type DisconnectReason =
   | 'transport close'
   | 'transport error'
   | 'ping timeout';
-
-/** Why a connect attempt failed. */
-export type ConnectErrorReason =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'unauthorized_or_refused'
-  | 'handshake_rejected'
-  | 'transport_error'
-  | 'timeout'
-  | 'token_error'
-  | 'invalid_options';
-
-/**
- * The error `connect_error` and `reconnect_error` carry.
- *
- * @example
- * socket.on('connect_error', (error) => {
- *   if (error.willRetry) return; // a network failure: the adapter retries with backoff
- *   showSignIn(`${error.reason}: ${error.message}`); // refused (401/403): only a new token helps
- * });
- */
-export class ConnectError extends Error {
-  readonly reason: ConnectErrorReason;
-  /** The refused handshake's HTTP status, when known (Node). */
-  readonly status?: number;
-  /** Whether the adapter will try again by itself. */
-  readonly willRetry: boolean;
-  constructor(reason: ConnectErrorReason, message: string, details: { status?: number; willRetry: boolean }) {
-    super(message);
-    this.name = 'ConnectError';
-    this.reason = reason;
-    this.status = details.status;
-    this.willRetry = details.willRetry;
-  }
-}
 
 /** One connection attempt or live connection, with its timers. */
 interface Attempt {
@@ -695,7 +661,15 @@ export interface RealtimeSocketEvents {
 }
 
 export type { AuthOption, TokenSource } from './token-source';
-export type { AuthenticatedData, DeliveryReportData, Listener, RealtimeSocketOptions, ServerErrorData };
+export type {
+  AuthenticatedData,
+  ConnectErrorReason,
+  DeliveryReportData,
+  Listener,
+  RealtimeSocketOptions,
+  ServerErrorData,
+};
+export { ConnectError };
 
 /**
  * Whether a token just obtained is worth a new connection in place of `current`'s: it is another token, and its
@@ -705,12 +679,6 @@ function isFresher(token: string | undefined, expiresAtMs: number | undefined, c
   if (token === current.token) return false;
   if (expiresAtMs === undefined || current.tokenExpiresAtMs === undefined) return true;
   return expiresAtMs > current.tokenExpiresAtMs;
-}
-
-function refusalMessage(status: 401 | 403): string {
-  return status === 401
-    ? 'The server refused the connection (401): the token is missing, invalid or expired'
-    : 'The server refused the connection (403): the origin or the token is not allowed';
 }
 
 function messageOf(error: unknown): string {
