@@ -4,6 +4,7 @@ import { ConnectError, type ConnectErrorReason, refusalMessage } from './connect
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
+import { Heartbeat } from './heartbeat';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import {
   type AuthenticatedData,
@@ -32,8 +33,8 @@ interface Attempt {
   /** Set when the `authenticated` reply arrived. */
   connectionId?: string;
   connectTimer?: ReturnType<typeof setTimeout>;
-  heartbeatTimer?: ReturnType<typeof setInterval>;
-  heartbeatDeadline?: ReturnType<typeof setTimeout>;
+  /** Started when the `authenticated` reply arrived. */
+  heartbeat?: Heartbeat;
   renewTimer?: ReturnType<typeof setTimeout>;
   isRenewal: boolean;
   /** Why this attempt was started, when it is a renewal. */
@@ -321,8 +322,7 @@ export class RealtimeSocket extends Emitter {
   }
 
   private onFrame(attempt: Attempt, text: string): void {
-    clearTimeout(attempt.heartbeatDeadline);
-    attempt.heartbeatDeadline = undefined;
+    attempt.heartbeat?.frameReceived();
     const decoded = decodeServerFrame(text);
     if ('unreadable' in decoded) {
       this.emitLocal('error', decoded.unreadable);
@@ -564,17 +564,8 @@ export class RealtimeSocket extends Emitter {
   // ---- timers ----
 
   private startTimers(attempt: Attempt): void {
-    if (this.options.heartbeatInterval > 0) {
-      attempt.heartbeatTimer = setInterval(() => {
-        // A ping still unanswered keeps its deadline: re-arming it on every tick would never let it expire.
-        if (attempt.heartbeatDeadline !== undefined) return;
-        if (!attempt.transport.send(JSON.stringify({ action: 'ping' }))) return;
-        attempt.heartbeatDeadline = setTimeout(
-          () => attempt.transport.close(1000, 'ping timeout'),
-          this.options.heartbeatTimeout,
-        );
-      }, this.options.heartbeatInterval);
-    }
+    attempt.heartbeat = new Heartbeat(attempt.transport, this.options.heartbeatInterval, this.options.heartbeatTimeout);
+    attempt.heartbeat.start();
     attempt.authenticatedAt = Date.now();
     this.scheduleRenewal(attempt, { withToken: true });
   }
@@ -614,8 +605,7 @@ export class RealtimeSocket extends Emitter {
 
   private stopTimers(attempt: Attempt): void {
     clearTimeout(attempt.connectTimer);
-    clearInterval(attempt.heartbeatTimer);
-    clearTimeout(attempt.heartbeatDeadline);
+    attempt.heartbeat?.stop();
     clearTimeout(attempt.renewTimer);
   }
 
