@@ -6,6 +6,7 @@ import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
 import { Heartbeat } from './heartbeat';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
+import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
 import {
   type AuthenticatedData,
   type DeliveryReportData,
@@ -59,12 +60,6 @@ interface Attempt {
  * socket.io.on('reconnect_attempt', (attempt) => console.log('attempt', attempt));
  */
 export class ReconnectionEvents extends Emitter {}
-
-/**
- * Why a connection is replaced: API Gateway's 2-hour limit ahead (`lifetime`), its token about to expire (`token`),
- * or the server refusing a send because the token has expired (`token_expired`).
- */
-type RenewalReason = 'lifetime' | 'token' | 'token_expired';
 
 /**
  * A socket.io-client-shaped socket over API Gateway WebSockets. Create it with `io(url, options)`.
@@ -577,18 +572,13 @@ export class RealtimeSocket extends Emitter {
   private scheduleRenewal(attempt: Attempt, { withToken }: { withToken: boolean }): void {
     clearTimeout(attempt.renewTimer);
     attempt.renewTimer = undefined;
-    let next: { delay: number; reason: RenewalReason } | undefined;
-    if (this.options.renewConnectionAfter > 0) {
-      const elapsed = Date.now() - (attempt.authenticatedAt ?? Date.now());
-      next = { delay: Math.max(0, this.options.renewConnectionAfter - elapsed), reason: 'lifetime' };
-    }
-    const tokenLeft = withToken && attempt.tokenExpiresAtMs !== undefined ? attempt.tokenExpiresAtMs - Date.now() : 0;
-    // A token already expired by this clock (or a clock far ahead of the server's) gets no timer: the server's
-    // `token_expired` answer is the authority then. Half the remaining life bounds how often short tokens renew.
-    if (tokenLeft > 0) {
-      const delay = Math.max(tokenLeft - this.options.tokenRenewalMargin, tokenLeft / 2);
-      if (!next || delay < next.delay) next = { delay, reason: 'token' };
-    }
+    const next = nextRenewal({
+      renewConnectionAfter: this.options.renewConnectionAfter,
+      tokenRenewalMargin: this.options.tokenRenewalMargin,
+      authenticatedAt: attempt.authenticatedAt,
+      tokenExpiresAtMs: withToken ? attempt.tokenExpiresAtMs : undefined,
+      now: Date.now(),
+    });
     if (!next) return;
     const { reason } = next;
     attempt.renewTimer = setTimeout(() => this.renew(attempt, reason), next.delay);
@@ -660,16 +650,6 @@ export type {
   ServerErrorData,
 };
 export { ConnectError };
-
-/**
- * Whether a token just obtained is worth a new connection in place of `current`'s: it is another token, and its
- * `exp` (when both are readable) is later.
- */
-function isFresher(token: string | undefined, expiresAtMs: number | undefined, current: Attempt): boolean {
-  if (token === current.token) return false;
-  if (expiresAtMs === undefined || current.tokenExpiresAtMs === undefined) return true;
-  return expiresAtMs > current.tokenExpiresAtMs;
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
