@@ -1,6 +1,7 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
 import { ConnectError, type ConnectErrorReason, refusalMessage } from './connect-error';
+import { type DisconnectReason, lostConnectionReason } from './disconnect-reason';
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
@@ -19,14 +20,6 @@ import {
 import { readTokenExpiry } from './token-expiry';
 import { resolveToken, withoutAuthorization } from './token-source';
 import { buildHandshake, resolveWebSocket, Transport, type TransportClose } from './transport';
-
-/** Why a connection ended, with socket.io-client's names where one exists. */
-export type DisconnectReason =
-  | 'io client disconnect'
-  | 'io server disconnect'
-  | 'transport close'
-  | 'transport error'
-  | 'ping timeout';
 
 /** One connection attempt or live connection, with its timers. */
 interface Attempt {
@@ -404,16 +397,7 @@ export class RealtimeSocket extends Emitter {
   }
 
   private onConnectionLost(details: TransportClose): void {
-    // API Gateway closes with 1000 when the backend deletes the connection (a deliberate disconnect, like
-    // socket.io's server-side disconnect) and with 1001 at the idle and 2-hour limits.
-    const reason: DisconnectReason =
-      details.reason === 'ping timeout'
-        ? 'ping timeout'
-        : details.code === 1000
-          ? 'io server disconnect'
-          : details.code === 1001 || details.code === 1005
-            ? 'transport close'
-            : 'transport error';
+    const reason = lostConnectionReason(details);
     if (reason === 'io server disconnect') this.wanted = false;
     this.markDisconnected(reason);
     if (!this.wanted) {
@@ -645,6 +629,7 @@ export type {
   AuthenticatedData,
   ConnectErrorReason,
   DeliveryReportData,
+  DisconnectReason,
   Listener,
   RealtimeSocketOptions,
   ServerErrorData,
