@@ -5,6 +5,7 @@ import { type DisconnectReason, lostConnectionReason } from './disconnect-reason
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
+import { HandshakeFailureReader } from './handshake-failure';
 import { Heartbeat } from './heartbeat';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
@@ -83,8 +84,7 @@ export class RealtimeSocket extends Emitter {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   /** True between `connect()` and `disconnect()` (or giving up): the socket wants to be connected. */
   private wanted = false;
-  /** Attempts in a row whose handshake never opened, for browsers that hide a refusal's status. */
-  private unopenedInARow = 0;
+  private readonly handshakeFailures: HandshakeFailureReader;
   /** Bumped on every `connect()`/`disconnect()`, so an attempt started before one of them is abandoned. */
   private generation = 0;
   /** True while a renewal obtains its token, before it is `renewal`: no second renewal starts beside it. */
@@ -97,6 +97,7 @@ export class RealtimeSocket extends Emitter {
     this.url = url;
     this.options = resolveSocketOptions(options);
     this.backoff = new ReconnectBackoff(this.options);
+    this.handshakeFailures = new HandshakeFailureReader(this.options.timeout, this.options.refusedAfterFailures);
     this.buffer = new EmitBuffer(this.options.maxBufferedEmits, (dropped) =>
       this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text }),
     );
@@ -155,7 +156,7 @@ export class RealtimeSocket extends Emitter {
     if (this.wanted) return this;
     this.wanted = true;
     this.generation += 1;
-    this.unopenedInARow = 0;
+    this.handshakeFailures.reset();
     this.backoff.reset();
     void this.startAttempt(false);
     return this;
@@ -304,7 +305,7 @@ export class RealtimeSocket extends Emitter {
   }
 
   private onOpen(attempt: Attempt): void {
-    this.unopenedInARow = 0;
+    this.handshakeFailures.reset();
     // The server answers hello with the connection id; only then is the socket "connected".
     attempt.transport.send(JSON.stringify({ action: 'hello' }));
   }
@@ -455,40 +456,8 @@ export class RealtimeSocket extends Emitter {
   }
 
   private onHandshakeFailed(attempt: Attempt, details: TransportClose): void {
-    const status = details.handshakeStatus;
-    if (status === 401 || status === 403) {
-      this.failAttempt(false, status === 401 ? 'unauthorized' : 'forbidden', refusalMessage(status), { status });
-      return;
-    }
-    if (status !== undefined) {
-      this.failAttempt(false, 'handshake_rejected', `The server refused the connection (${status})`, {
-        status,
-        retry: true,
-      });
-      return;
-    }
-    if (attempt.timedOut) {
-      this.failAttempt(false, 'timeout', `No authenticated reply within ${this.options.timeout} ms`, { retry: true });
-      return;
-    }
-    if (!details.wasOpen && !attempt.knowsHandshakeStatus) {
-      const offline = (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
-      if (!offline) this.unopenedInARow += 1;
-      if (this.unopenedInARow >= this.options.refusedAfterFailures) {
-        this.failAttempt(
-          false,
-          'unauthorized_or_refused',
-          `The connection was refused ${this.unopenedInARow} times in a row before opening: the token is probably ` +
-            'invalid or expired, or the origin is not allowed (a browser cannot see the HTTP status)',
-          {},
-        );
-        return;
-      }
-    }
-    const message = details.errorMessage
-      ? `The connection failed: ${details.errorMessage}`
-      : `The connection closed before it was authenticated (code ${details.code})`;
-    this.failAttempt(false, 'transport_error', message, { retry: true });
+    const failure = this.handshakeFailures.read(details, attempt);
+    this.failAttempt(false, failure.reason, failure.message, { status: failure.status, retry: failure.retry });
   }
 
   /** Reports a failed attempt and retries it when the failure is transient and reconnection is allowed. */
