@@ -1,6 +1,7 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
 import { ConnectError, type ConnectErrorReason, refusalMessage } from './connect-error';
+import { armConnectTimeout, type ConnectionAttempt, stopAttemptTimers } from './connection-attempt';
 import { type DisconnectReason, lostConnectionReason } from './disconnect-reason';
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
@@ -21,30 +22,6 @@ import {
 import { readTokenExpiry } from './token-expiry';
 import { resolveToken, withoutAuthorization } from './token-source';
 import { buildHandshake, resolveWebSocket, Transport, type TransportClose } from './transport';
-
-/** One connection attempt or live connection, with its timers. */
-interface Attempt {
-  transport: Transport;
-  /** Set when the `authenticated` reply arrived. */
-  connectionId?: string;
-  connectTimer?: ReturnType<typeof setTimeout>;
-  /** Started when the `authenticated` reply arrived. */
-  heartbeat?: Heartbeat;
-  renewTimer?: ReturnType<typeof setTimeout>;
-  isRenewal: boolean;
-  /** Why this attempt was started, when it is a renewal. */
-  renewalReason?: RenewalReason;
-  /** The token this attempt connected with, and its `exp` (epoch ms) when readable. */
-  token?: string;
-  tokenExpiresAtMs?: number;
-  /** When the `authenticated` reply arrived (epoch ms): the 2-hour renewal counts from it. */
-  authenticatedAt?: number;
-  /** A renewal promoted to replace a connection lost before the renewal completed: a reconnection. */
-  replacesLostConnection?: boolean;
-  /** Whether the implementation reveals a refused handshake's HTTP status (`ws` does, browsers do not). */
-  knowsHandshakeStatus: boolean;
-  timedOut?: boolean;
-}
 
 /**
  * Carries the reconnection events, as socket.io-client's `socket.io` (the Manager) does in v4. The socket fires
@@ -79,8 +56,8 @@ export class RealtimeSocket extends Emitter {
   private readonly backoff: ReconnectBackoff;
   private readonly buffer: EmitBuffer;
   private readonly recentEnvelopeIds = new RecentEnvelopeIds();
-  private current: Attempt | undefined;
-  private renewal: Attempt | undefined;
+  private current: ConnectionAttempt | undefined;
+  private renewal: ConnectionAttempt | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   /** True between `connect()` and `disconnect()` (or giving up): the socket wants to be connected. */
   private wanted = false;
@@ -183,7 +160,7 @@ export class RealtimeSocket extends Emitter {
     const attempt = this.current;
     this.current = undefined;
     if (attempt) {
-      this.stopTimers(attempt);
+      stopAttemptTimers(attempt);
       attempt.transport.close(1000, 'io client disconnect');
     }
     this.markDisconnected('io client disconnect');
@@ -277,13 +254,13 @@ export class RealtimeSocket extends Emitter {
       return;
     }
     if (!isRenewal && this.backoff.attemptCount > 0) this.emitBoth('reconnect_attempt', this.backoff.attemptCount);
-    const attempt: Attempt = {
+    const attempt: ConnectionAttempt = {
       isRenewal,
       renewalReason: renewalReason === false ? undefined : renewalReason,
       token,
       tokenExpiresAtMs,
       knowsHandshakeStatus: resolved.isNodeWs,
-    } as Attempt;
+    } as ConnectionAttempt;
     try {
       attempt.transport = new Transport(resolved.WebSocket, handshake, {
         open: () => this.onOpen(attempt),
@@ -296,21 +273,16 @@ export class RealtimeSocket extends Emitter {
     }
     if (isRenewal) this.renewal = attempt;
     else this.current = attempt;
-    if (this.options.timeout > 0) {
-      attempt.connectTimer = setTimeout(() => {
-        attempt.timedOut = true;
-        attempt.transport.close(1000, 'timeout');
-      }, this.options.timeout);
-    }
+    armConnectTimeout(attempt, this.options.timeout);
   }
 
-  private onOpen(attempt: Attempt): void {
+  private onOpen(attempt: ConnectionAttempt): void {
     this.handshakeFailures.reset();
     // The server answers hello with the connection id; only then is the socket "connected".
     attempt.transport.send(JSON.stringify({ action: 'hello' }));
   }
 
-  private onFrame(attempt: Attempt, text: string): void {
+  private onFrame(attempt: ConnectionAttempt, text: string): void {
     attempt.heartbeat?.frameReceived();
     const decoded = decodeServerFrame(text);
     if ('unreadable' in decoded) {
@@ -336,7 +308,7 @@ export class RealtimeSocket extends Emitter {
     if (!isAdapterEventName(envelope.type)) this.emitLocal(envelope.type, envelope.data, envelope);
   }
 
-  private onAuthenticated(attempt: Attempt, envelope: Envelope<AuthenticatedData>): void {
+  private onAuthenticated(attempt: ConnectionAttempt, envelope: Envelope<AuthenticatedData>): void {
     const firstForAttempt = attempt.connectionId === undefined;
     attempt.connectionId = envelope.data?.connectionId;
     if (!firstForAttempt || (attempt !== this.current && attempt !== this.renewal)) {
@@ -365,22 +337,22 @@ export class RealtimeSocket extends Emitter {
     if (attempts > 0) this.emitBoth('reconnect', attempts);
   }
 
-  private completeRenewal(attempt: Attempt, envelope: Envelope<AuthenticatedData>): void {
+  private completeRenewal(attempt: ConnectionAttempt, envelope: Envelope<AuthenticatedData>): void {
     const previous = this.current;
     const previousId = this.id;
     this.renewal = undefined;
     this.current = attempt;
     this.id = envelope.data?.connectionId;
     if (previous) {
-      this.stopTimers(previous);
+      stopAttemptTimers(previous);
       previous.transport.close(1000, 'renewed');
     }
     this.flushBuffer();
     this.emitLocal('connection_renewed', { previousId, id: this.id });
   }
 
-  private onTransportClose(attempt: Attempt, details: TransportClose): void {
-    this.stopTimers(attempt);
+  private onTransportClose(attempt: ConnectionAttempt, details: TransportClose): void {
+    stopAttemptTimers(attempt);
     if (attempt === this.renewal) {
       this.renewal = undefined;
       // Unless the refusal ends the session, the old connection still serves; if API Gateway closes it, the
@@ -422,7 +394,7 @@ export class RealtimeSocket extends Emitter {
    * a refused token ends the session: the connection's token no longer opens one, so the session must not outlive
    * it. `disconnect` fires, then `connect_error` with no retry, as for a refused first connect.
    */
-  private onRenewalHandshakeFailed(attempt: Attempt, details: TransportClose): void {
+  private onRenewalHandshakeFailed(attempt: ConnectionAttempt, details: TransportClose): void {
     const status = details.handshakeStatus;
     const current = this.current;
     // A browser hides the status; after `token_expired`, a renewal whose token is no fresher than the expired one
@@ -438,7 +410,7 @@ export class RealtimeSocket extends Emitter {
     if (status !== 401 && status !== 403 && !refusedInBrowser) return;
     this.current = undefined;
     if (current) {
-      this.stopTimers(current);
+      stopAttemptTimers(current);
       current.transport.close(1000, 'token refused');
     }
     this.markDisconnected('io server disconnect');
@@ -455,7 +427,7 @@ export class RealtimeSocket extends Emitter {
     );
   }
 
-  private onHandshakeFailed(attempt: Attempt, details: TransportClose): void {
+  private onHandshakeFailed(attempt: ConnectionAttempt, details: TransportClose): void {
     const failure = this.handshakeFailures.read(details, attempt);
     this.failAttempt(false, failure.reason, failure.message, { status: failure.status, retry: failure.retry });
   }
@@ -511,7 +483,7 @@ export class RealtimeSocket extends Emitter {
 
   // ---- timers ----
 
-  private startTimers(attempt: Attempt): void {
+  private startTimers(attempt: ConnectionAttempt): void {
     attempt.heartbeat = new Heartbeat(attempt.transport, this.options.heartbeatInterval, this.options.heartbeatTimeout);
     attempt.heartbeat.start();
     attempt.authenticatedAt = Date.now();
@@ -522,7 +494,7 @@ export class RealtimeSocket extends Emitter {
    * Arms the connection's renewal at the earlier of API Gateway's 2-hour limit ahead (`renewConnectionAfter` from
    * the `authenticated` reply) and the token's `exp` less `tokenRenewalMargin` (unless `withToken` is false).
    */
-  private scheduleRenewal(attempt: Attempt, { withToken }: { withToken: boolean }): void {
+  private scheduleRenewal(attempt: ConnectionAttempt, { withToken }: { withToken: boolean }): void {
     clearTimeout(attempt.renewTimer);
     attempt.renewTimer = undefined;
     const next = nextRenewal({
@@ -538,7 +510,7 @@ export class RealtimeSocket extends Emitter {
   }
 
   /** Starts a make-before-break replacement of `attempt`, unless it is no longer the live one or one is under way. */
-  private renew(attempt: Attempt, reason: RenewalReason): void {
+  private renew(attempt: ConnectionAttempt, reason: RenewalReason): void {
     if (attempt !== this.current || this.renewal || this.renewalStarting || !this.wanted) return;
     this.renewalStarting = true;
     void this.startAttempt(reason).finally(() => {
@@ -546,17 +518,11 @@ export class RealtimeSocket extends Emitter {
     });
   }
 
-  private stopTimers(attempt: Attempt): void {
-    clearTimeout(attempt.connectTimer);
-    attempt.heartbeat?.stop();
-    clearTimeout(attempt.renewTimer);
-  }
-
   private dropRenewal(): void {
     const renewal = this.renewal;
     this.renewal = undefined;
     if (renewal) {
-      this.stopTimers(renewal);
+      stopAttemptTimers(renewal);
       renewal.transport.close(1000, 'io client disconnect');
     }
   }
