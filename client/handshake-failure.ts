@@ -1,4 +1,5 @@
 import { type ConnectErrorReason, refusalMessage } from './connect-error';
+import { isFresher, type RenewalReason } from './renewal-schedule';
 import type { TransportClose } from './transport';
 
 /** What a failed connect attempt reports: the `connect_error` reason and message, and whether it is worth a retry. */
@@ -77,4 +78,48 @@ export class HandshakeFailureReader {
       : `The connection closed before it was authenticated (code ${close.code})`;
     return { reason: 'transport_error', message, retry: true };
   }
+}
+
+/** What `readRenewalRefusal` needs of the renewal that failed. */
+export interface FailedRenewal extends FailedAttempt {
+  renewalReason?: RenewalReason;
+  token?: string;
+  tokenExpiresAtMs?: number;
+}
+
+/**
+ * Whether a renewal that failed before it was authenticated was refused, which ends the session: the connection's
+ * token no longer opens one, so the session must not outlive it. Undefined for any other failure (a network
+ * failure leaves the old connection serving).
+ *
+ * @example
+ * readRenewalRefusal({ code: 1006, reason: '', wasOpen: false, handshakeStatus: 401 }, renewal, current);
+ * // { reason: 'unauthorized', message: 'The server refused the connection (401): …', status: 401 }
+ */
+export function readRenewalRefusal(
+  close: TransportClose,
+  renewal: FailedRenewal,
+  current: { token?: string; tokenExpiresAtMs?: number } | undefined,
+): HandshakeFailure | undefined {
+  const status = close.handshakeStatus;
+  if (status === 401 || status === 403) {
+    return { reason: status === 401 ? 'unauthorized' : 'forbidden', message: refusalMessage(status), status };
+  }
+  // A browser hides the status; after `token_expired`, a renewal whose token is no fresher than the expired one
+  // and that never opened can only have been refused.
+  const refusedInBrowser =
+    status === undefined &&
+    !renewal.knowsHandshakeStatus &&
+    !close.wasOpen &&
+    !renewal.timedOut &&
+    renewal.renewalReason === 'token_expired' &&
+    current !== undefined &&
+    !isFresher(renewal.token, renewal.tokenExpiresAtMs, current);
+  if (!refusedInBrowser) return undefined;
+  return {
+    reason: 'unauthorized_or_refused',
+    message:
+      'The server refused the renewed connection after the token expired, and the token source gave no fresher ' +
+      'token (a browser cannot see the HTTP status)',
+  };
 }

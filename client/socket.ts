@@ -1,12 +1,12 @@
 import type { Envelope } from '../lambdas/core/envelope';
 import { ReconnectBackoff } from './backoff';
-import { ConnectError, type ConnectErrorReason, refusalMessage } from './connect-error';
+import { ConnectError, type ConnectErrorReason } from './connect-error';
 import { armConnectTimeout, type ConnectionAttempt, stopAttemptTimers } from './connection-attempt';
 import { type DisconnectReason, lostConnectionReason } from './disconnect-reason';
 import { EmitBuffer } from './emit-buffer';
 import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
-import { HandshakeFailureReader } from './handshake-failure';
+import { HandshakeFailureReader, readRenewalRefusal } from './handshake-failure';
 import { Heartbeat } from './heartbeat';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
@@ -395,36 +395,16 @@ export class RealtimeSocket extends Emitter {
    * it. `disconnect` fires, then `connect_error` with no retry, as for a refused first connect.
    */
   private onRenewalHandshakeFailed(attempt: ConnectionAttempt, details: TransportClose): void {
-    const status = details.handshakeStatus;
     const current = this.current;
-    // A browser hides the status; after `token_expired`, a renewal whose token is no fresher than the expired one
-    // and that never opened can only have been refused.
-    const refusedInBrowser =
-      status === undefined &&
-      !attempt.knowsHandshakeStatus &&
-      !details.wasOpen &&
-      !attempt.timedOut &&
-      attempt.renewalReason === 'token_expired' &&
-      current !== undefined &&
-      !isFresher(attempt.token, attempt.tokenExpiresAtMs, current);
-    if (status !== 401 && status !== 403 && !refusedInBrowser) return;
+    const refusal = readRenewalRefusal(details, attempt, current);
+    if (!refusal) return;
     this.current = undefined;
     if (current) {
       stopAttemptTimers(current);
       current.transport.close(1000, 'token refused');
     }
     this.markDisconnected('io server disconnect');
-    if (status === 401 || status === 403) {
-      this.failAttempt(false, status === 401 ? 'unauthorized' : 'forbidden', refusalMessage(status), { status });
-      return;
-    }
-    this.failAttempt(
-      false,
-      'unauthorized_or_refused',
-      'The server refused the renewed connection after the token expired, and the token source gave no fresher ' +
-        'token (a browser cannot see the HTTP status)',
-      {},
-    );
+    this.failAttempt(false, refusal.reason, refusal.message, { status: refusal.status });
   }
 
   private onHandshakeFailed(attempt: ConnectionAttempt, details: TransportClose): void {

@@ -1,4 +1,4 @@
-import { HandshakeFailureReader } from '../../client/handshake-failure';
+import { HandshakeFailureReader, readRenewalRefusal } from '../../client/handshake-failure';
 
 describe('HandshakeFailureReader', () => {
   const unopened = { code: 1006, reason: '', wasOpen: false };
@@ -48,5 +48,28 @@ describe('HandshakeFailureReader', () => {
       message: 'No authenticated reply within 1500 ms',
       retry: true,
     });
+  });
+});
+
+describe('readRenewalRefusal', () => {
+  const unopened = { code: 1006, reason: '', wasOpen: false };
+  const current = { token: 'expired-token', tokenExpiresAtMs: 1000 };
+
+  it('reads a 401 as a refusal that ends the session, and a network failure as none', () => {
+    const renewal = { knowsHandshakeStatus: true, renewalReason: 'lifetime' as const };
+
+    expect(readRenewalRefusal({ ...unopened, handshakeStatus: 401 }, renewal, current)).toMatchObject({
+      reason: 'unauthorized',
+      status: 401,
+    });
+    expect(readRenewalRefusal(unopened, renewal, current)).toBeUndefined();
+  });
+
+  it('in a browser, after token_expired, reads an unopened renewal with no fresher token as refused', () => {
+    const renewal = { knowsHandshakeStatus: false, renewalReason: 'token_expired' as const, ...current };
+
+    expect(readRenewalRefusal(unopened, renewal, current)).toMatchObject({ reason: 'unauthorized_or_refused' });
+    expect(readRenewalRefusal(unopened, { ...renewal, token: 'new', tokenExpiresAtMs: 2000 }, current)).toBeUndefined();
+    expect(readRenewalRefusal(unopened, { ...renewal, renewalReason: 'token' }, current)).toBeUndefined();
   });
 });
