@@ -2,7 +2,6 @@ import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import {
   createAuthorizerTelemetry,
   logLevelNames,
@@ -11,21 +10,9 @@ import {
 } from '../../lambdas/core/authorizer-telemetry';
 import { ConfigurationError } from '../../lambdas/core/errors';
 import { MetricName, metricsNamespace, serviceName } from '../../lambdas/core/observability';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
-const lambdaContext = {
-  functionName: 'ws-authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-authorizer',
-  memoryLimitInMB: '512',
-  awsRequestId: '0b6f5e0a-55d1-4d7e-8f5e-3f1e2a9c7d10',
-  logGroupName: '/aws/lambda/ws-authorizer',
-  logStreamName: '2026/11/26/[$LATEST]fedcba9876543210',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-authorizer');
 
 const traceHeader = 'Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1';
 

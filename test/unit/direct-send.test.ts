@@ -2,28 +2,15 @@ import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { Context } from 'aws-lambda';
 import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type DirectSendModule = typeof import('../../lambdas/handlers/direct-send');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'direct-send',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:direct-send',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c0ffee00-0000-4000-8000-000000000005',
-  logGroupName: '/aws/lambda/direct-send',
-  logStreamName: '2026/11/26/[$LATEST]0055',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 60_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('direct-send', { getRemainingTimeInMillis: () => 60_000 });
 
 const connection = (userId: string, connectionId: string) => ({
   userId,

@@ -1,11 +1,12 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
+import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
 import { extensionSecretSource } from '../../lambdas/core/secret-source';
+import { lambdaContextFor } from '../helpers/lambda-context';
 import { secretAnswer, startSecretsExtension } from '../helpers/secrets-extension';
 import { capturedTelemetry } from '../helpers/telemetry';
 import {
@@ -24,20 +25,7 @@ const dynamoMock = mockClient(DynamoDBClient);
 const documentMock = mockClient(DynamoDBDocumentClient);
 const managementMock = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'http-authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-authorizer',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c2a9a4e3-6a0e-4d7b-a0b4-1f7d2e3c4b5a',
-  logGroupName: '/aws/lambda/http-authorizer',
-  logStreamName: '2026/11/26/[$LATEST]00112233445566778899',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('http-authorizer', { getRemainingTimeInMillis: () => 10_000 });
 
 function expectNothingElseTouched(): void {
   expect(dynamoMock.calls()).toHaveLength(0);

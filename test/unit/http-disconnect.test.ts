@@ -7,29 +7,16 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
 import { httpEventFixture } from '../helpers/http-events';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type DisconnectModule = typeof import('../../lambdas/handlers/http-disconnect');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'http-disconnect',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-disconnect',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c0ffee00-0000-4000-8000-000000000003',
-  logGroupName: '/aws/lambda/http-disconnect',
-  logStreamName: '2026/11/26/[$LATEST]0033',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('http-disconnect');
 
 const eventFrom = (patch?: (event: HttpEvent) => void): HttpEvent => httpEventFixture('http-user-disconnect', patch);
 

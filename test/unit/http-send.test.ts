@@ -6,30 +6,17 @@ import {
 import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { Context } from 'aws-lambda';
 import type { Envelope } from '../../lambdas/core/envelope';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
 import { httpEventFixture } from '../helpers/http-events';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type SendModule = typeof import('../../lambdas/handlers/http-send');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'http-send',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-send',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c0ffee00-0000-4000-8000-000000000001',
-  logGroupName: '/aws/lambda/http-send',
-  logStreamName: '2026/11/26/[$LATEST]0011',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('http-send');
 
 const eventFrom = httpEventFixture;
 

@@ -2,29 +2,16 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { Context } from 'aws-lambda';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
 import { httpEventFixture } from '../helpers/http-events';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type StatusModule = typeof import('../../lambdas/handlers/http-status');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'http-status',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:http-status',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c0ffee00-0000-4000-8000-000000000002',
-  logGroupName: '/aws/lambda/http-status',
-  logStreamName: '2026/11/26/[$LATEST]0022',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('http-status');
 
 const eventFrom = httpEventFixture;
 

@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { ConfigurationError } from '../../lambdas/core/errors';
 import {
   logger,
@@ -11,21 +10,9 @@ import {
   readLogLevel,
 } from '../../lambdas/core/observability';
 import pingFixture from '../fixtures/events/ws-message-ping.json';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
-const lambdaContext = {
-  functionName: 'ws-frames',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-frames',
-  memoryLimitInMB: '256',
-  awsRequestId: 'req-1',
-  logGroupName: '/aws/lambda/ws-frames',
-  logStreamName: 's',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-frames', { awsRequestId: 'req-1' });
 
 /** Runs `act` and returns every JSON line written to stdout meanwhile (Logger and EMF metrics both write there). */
 async function stdoutLinesOf(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {

@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { ForbiddenError, ValidationError } from '../../lambdas/core/errors';
 import { clientErrorResult, webSocketErrors } from '../../lambdas/handlers/middleware/websocket-errors';
 import {
@@ -9,8 +8,9 @@ import {
   type WebSocketResult,
 } from '../../lambdas/handlers/middleware/websocket-event';
 import pingFixture from '../fixtures/events/ws-message-ping.json';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
-const lambdaContext = { awsRequestId: 'r-1', getRemainingTimeInMillis: () => 29_000 } as Context;
+const lambdaContext = lambdaContextFor('ws-frames');
 const silentLogger = new Logger({ logLevel: 'SILENT' });
 const logError = jest.spyOn(silentLogger, 'error');
 

@@ -1,13 +1,13 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
 import { readOriginPolicy } from '../../lambdas/core/origin';
 import { extensionSecretSource } from '../../lambdas/core/secret-source';
 import type { WebSocketAuthorizerEvent, WebSocketAuthorizerResult } from '../../lambdas/handlers/ws-authorizer';
+import { lambdaContextFor } from '../helpers/lambda-context';
 import { capturedTelemetry, type WrittenLine } from '../helpers/telemetry';
 import {
   craftToken,
@@ -27,20 +27,7 @@ const dynamoMock = mockClient(DynamoDBClient);
 const documentMock = mockClient(DynamoDBDocumentClient);
 const managementMock = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'ws-authorizer',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-authorizer',
-  memoryLimitInMB: '256',
-  awsRequestId: '0b6f5e0a-55d1-4d7e-8f5e-3f1e2a9c7d10',
-  logGroupName: '/aws/lambda/ws-authorizer',
-  logStreamName: '2026/11/26/[$LATEST]fedcba9876543210',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-authorizer');
 
 const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:k3x9q2w7e1/prod/$connect';
 

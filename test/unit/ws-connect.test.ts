@@ -1,28 +1,15 @@
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
 import connectFixture from '../fixtures/events/ws-connect.json';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type ConnectModule = typeof import('../../lambdas/handlers/ws-connect');
 type ObservabilityModule = typeof import('../../lambdas/core/observability');
 
 const documentMock = mockClient(DynamoDBDocumentClient);
-const lambdaContext = {
-  functionName: 'ws-connect',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-connect',
-  memoryLimitInMB: '256',
-  awsRequestId: '6f1c2b1e-0d7a-4a55-9a3e-2d9c1f0b7e11',
-  logGroupName: '/aws/lambda/ws-connect',
-  logStreamName: '2026/11/26/[$LATEST]0123456789abcdef',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-connect');
 
 let connect: ConnectModule;
 let observability: ObservabilityModule;

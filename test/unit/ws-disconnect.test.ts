@@ -1,28 +1,15 @@
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
 import disconnectFixture from '../fixtures/events/ws-disconnect.json';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type DisconnectModule = typeof import('../../lambdas/handlers/ws-disconnect');
 type ObservabilityModule = typeof import('../../lambdas/core/observability');
 
 const documentMock = mockClient(DynamoDBDocumentClient);
-const lambdaContext = {
-  functionName: 'ws-disconnect',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-disconnect',
-  memoryLimitInMB: '256',
-  awsRequestId: '0b3f7a52-5d1e-4c8e-8f0a-7c2d9e4b1a63',
-  logGroupName: '/aws/lambda/ws-disconnect',
-  logStreamName: '2026/11/26/[$LATEST]fedcba9876543210',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-disconnect');
 
 let disconnect: DisconnectModule;
 let observability: ObservabilityModule;

@@ -1,27 +1,14 @@
-import type { Context } from 'aws-lambda';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
 import defaultFixture from '../fixtures/events/ws-default.json';
 import notJsonFixture from '../fixtures/events/ws-default-not-json.json';
 import helloFixture from '../fixtures/events/ws-message-hello.json';
 import pingFixture from '../fixtures/events/ws-message-ping.json';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type FramesModule = typeof import('../../lambdas/handlers/ws-frames');
 type ObservabilityModule = typeof import('../../lambdas/core/observability');
 
-const lambdaContext = {
-  functionName: 'ws-frames',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-frames',
-  memoryLimitInMB: '256',
-  awsRequestId: '9d4e2f10-3c6b-4b7a-a1d2-5e8f0c3b6a74',
-  logGroupName: '/aws/lambda/ws-frames',
-  logStreamName: '2026/11/26/[$LATEST]00112233445566778',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-frames');
 
 let frames: FramesModule;
 let observability: ObservabilityModule;

@@ -4,28 +4,15 @@ import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import type { Context } from 'aws-lambda';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
+import { lambdaContextFor } from '../helpers/lambda-context';
 
 type SendModule = typeof import('../../lambdas/handlers/ws-send');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 
-const lambdaContext = {
-  functionName: 'ws-send',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ws-send',
-  memoryLimitInMB: '512',
-  awsRequestId: 'c0ffee00-0000-4000-8000-000000000004',
-  logGroupName: '/aws/lambda/ws-send',
-  logStreamName: '2026/11/26/[$LATEST]0044',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 29_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} satisfies Context;
+const lambdaContext = lambdaContextFor('ws-send');
 
 /** Epoch seconds `offsetSeconds` from now, as API Gateway passes `tokenExpiresAt`: a string. */
 const epochSecondsFromNow = (offsetSeconds: number): string => String(Math.floor(Date.now() / 1000) + offsetSeconds);
