@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+import { setHandlerEnvironment, unitCallbackUrl } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
 type DirectSendModule = typeof import('../../lambdas/handlers/direct-send');
@@ -28,11 +29,7 @@ function postedEnvelopes() {
 }
 
 beforeAll(async () => {
-  process.env.TABLE_NAME = 'Connections';
-  process.env.CALLBACK_URL = 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod';
-  process.env.AWS_REGION = 'eu-west-1';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl });
   direct = await import('../../lambdas/handlers/direct-send');
 });
 

@@ -8,6 +8,7 @@ import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/li
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+import { setHandlerEnvironment, unitCallbackUrl } from '../helpers/handler-environment';
 import { httpEventFixture } from '../helpers/http-events';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
@@ -35,12 +36,7 @@ async function invoke(event: HttpEvent) {
 }
 
 beforeAll(async () => {
-  process.env.TABLE_NAME = 'Connections';
-  process.env.CALLBACK_URL = 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod';
-  process.env.AWS_REGION = 'eu-west-1';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  delete process.env.ADMIN_PERMISSION;
+  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl, ADMIN_PERMISSION: undefined });
   disconnect = await import('../../lambdas/handlers/http-disconnect');
 });
 

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { HttpEvent } from '../../lambdas/handlers/middleware/http-request';
+import { setHandlerEnvironment } from '../helpers/handler-environment';
 import { httpEventFixture } from '../helpers/http-events';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
@@ -42,12 +43,7 @@ async function invoke(event: HttpEvent) {
 
 beforeAll(async () => {
   // The status function gets the table, read-only, and no callback URL: it must not need one.
-  process.env.TABLE_NAME = 'Connections';
-  delete process.env.CALLBACK_URL;
-  delete process.env.ADMIN_PERMISSION;
-  process.env.AWS_REGION = 'eu-west-1';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: undefined, ADMIN_PERMISSION: undefined });
   status = await import('../../lambdas/handlers/http-status');
 });
 

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
 import connectFixture from '../fixtures/events/ws-connect.json';
+import { setHandlerEnvironment } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
 type ConnectModule = typeof import('../../lambdas/handlers/ws-connect');
@@ -19,9 +20,7 @@ function connectEvent(): WebSocketEvent {
 }
 
 beforeAll(async () => {
-  process.env.TABLE_NAME = 'connections-unit';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  setHandlerEnvironment({ TABLE_NAME: 'connections-unit' });
   connect = await import('../../lambdas/handlers/ws-connect');
   observability = await import('../../lambdas/core/observability');
 });

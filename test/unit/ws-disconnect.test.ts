@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
 import disconnectFixture from '../fixtures/events/ws-disconnect.json';
+import { setHandlerEnvironment } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
 type DisconnectModule = typeof import('../../lambdas/handlers/ws-disconnect');
@@ -19,9 +20,7 @@ function disconnectEvent(): WebSocketEvent {
 }
 
 beforeAll(async () => {
-  process.env.TABLE_NAME = 'connections-unit';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  setHandlerEnvironment({ TABLE_NAME: 'connections-unit' });
   disconnect = await import('../../lambdas/handlers/ws-disconnect');
   observability = await import('../../lambdas/core/observability');
 });

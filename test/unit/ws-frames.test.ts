@@ -3,6 +3,7 @@ import defaultFixture from '../fixtures/events/ws-default.json';
 import notJsonFixture from '../fixtures/events/ws-default-not-json.json';
 import helloFixture from '../fixtures/events/ws-message-hello.json';
 import pingFixture from '../fixtures/events/ws-message-ping.json';
+import { setHandlerEnvironment } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
 type FramesModule = typeof import('../../lambdas/handlers/ws-frames');
@@ -23,10 +24,7 @@ async function answer(fixture: object | WebSocketEvent) {
 
 beforeAll(async () => {
   // No TABLE_NAME nor CALLBACK_URL: this function has no access to either, and must not need them.
-  delete process.env.TABLE_NAME;
-  delete process.env.CALLBACK_URL;
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  setHandlerEnvironment({ TABLE_NAME: undefined, CALLBACK_URL: undefined });
   frames = await import('../../lambdas/handlers/ws-frames');
   observability = await import('../../lambdas/core/observability');
 });

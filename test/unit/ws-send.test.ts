@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
+import { setHandlerEnvironment, unitCallbackUrl } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
 type SendModule = typeof import('../../lambdas/handlers/ws-send');
@@ -39,12 +40,7 @@ async function frameOf(event: WebSocketEvent) {
 }
 
 beforeAll(async () => {
-  process.env.TABLE_NAME = 'Connections';
-  process.env.CALLBACK_URL = 'https://k3x9q2w7e1.execute-api.eu-west-1.amazonaws.com/prod';
-  process.env.AWS_REGION = 'eu-west-1';
-  process.env.LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  delete process.env.SEND_PERMISSION;
+  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl, SEND_PERMISSION: undefined });
   send = await import('../../lambdas/handlers/ws-send');
 });
 
