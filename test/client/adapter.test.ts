@@ -1,24 +1,11 @@
-import { type ConnectError, io, type RealtimeSocket, ReconnectBackoff, type WebSocketConstructor } from '../../client';
-import { BrowserLikeWebSocket, FakeGateway, waitFor } from './fake-gateway';
+import { type ConnectError, ReconnectBackoff, type WebSocketConstructor } from '../../client';
+import { BrowserLikeWebSocket, useFakeGateway, waitFor } from './fake-gateway';
 
 const fast = { reconnectionDelay: 20, reconnectionDelayMax: 200, randomizationFactor: 0, timeout: 2000 };
 
 describe('client adapter against a real ws server', () => {
-  let gateway: FakeGateway;
-  const sockets: RealtimeSocket[] = [];
-  const open = (options: Parameters<typeof io>[1], url = gateway.url): RealtimeSocket => {
-    const socket = io(url, options);
-    sockets.push(socket);
-    return socket;
-  };
-
-  beforeEach(async () => {
-    gateway = await new FakeGateway().start();
-  });
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-    await gateway.stop();
-  });
+  const harness = useFakeGateway();
+  const open = harness.open;
 
   it('connects with the Authorization header in Node, then reports the connection id and user', async () => {
     const socket = open({ auth: { token: 'user.user123' }, ...fast });
@@ -26,7 +13,7 @@ describe('client adapter against a real ws server', () => {
 
     await waitFor(() => socket.connected, 'connect');
 
-    expect(gateway.handshakes).toEqual([expect.objectContaining({ carrier: 'header', token: 'user.user123' })]);
+    expect(harness.gateway.handshakes).toEqual([expect.objectContaining({ carrier: 'header', token: 'user.user123' })]);
     expect(socket.id).toBe('conn-1');
     expect(socket.userId).toBe('user123');
     await expect(authenticated).resolves.toEqual({ userId: 'user123', connectionId: 'conn-1' });
@@ -35,7 +22,7 @@ describe('client adapter against a real ws server', () => {
   it('takes the token from extraHeaders.Authorization as socket.io-client users pass it', async () => {
     const socket = open({ extraHeaders: { Authorization: 'Bearer user.user456' }, ...fast });
     await waitFor(() => socket.connected, 'connect');
-    expect(gateway.handshakes[0]).toMatchObject({ carrier: 'header', token: 'user.user456' });
+    expect(harness.gateway.handshakes[0]).toMatchObject({ carrier: 'header', token: 'user.user456' });
   });
 
   it('carries the token as a subprotocol with a browser-like WebSocket, and in the query when asked', async () => {
@@ -48,7 +35,7 @@ describe('client adapter against a real ws server', () => {
 
     await waitFor(() => browserSocket.connected && querySocket.connected, 'both connects');
 
-    expect(gateway.handshakes.map((h) => h.carrier).sort()).toEqual(['query', 'subprotocol']);
+    expect(harness.gateway.handshakes.map((h) => h.carrier).sort()).toEqual(['query', 'subprotocol']);
   });
 
   it('emit("ping") brings pong; a pushed message fires message and an event named after its type', async () => {
@@ -62,7 +49,7 @@ describe('client adapter against a real ws server', () => {
     await waitFor(() => socket.connected, 'connect');
 
     socket.emit('ping');
-    gateway.push(gateway.connections[0], 'notification', { title: 'Hi', body: 'there' });
+    harness.gateway.push(harness.gateway.connections[0], 'notification', { title: 'Hi', body: 'there' });
 
     await waitFor(() => pongs.length === 1 && notifications.length === 1, 'pong and notification');
     expect(pongs[0]).toEqual({ serverTime: expect.any(String) });
@@ -79,7 +66,7 @@ describe('client adapter against a real ws server', () => {
     socket.sendTo(['user456', 'user789'], 'announcement', { text: 'hi' });
     socket.emit('typing', 'user456');
 
-    const frames = gateway.connections[0].frames;
+    const frames = harness.gateway.connections[0].frames;
     await waitFor(() => frames.length === 4, 'four frames');
     expect(frames.slice(1)).toEqual([
       { action: 'send', userId: 'user456', type: 'chat', data: { message: 'Hello!' } },
@@ -108,7 +95,7 @@ describe('client adapter against a real ws server', () => {
     await waitFor(() => errors.length === 2, 'two connect errors');
     await new Promise((resolve) => setTimeout(resolve, 150)); // several backoff delays: nothing more may happen
 
-    expect(gateway.handshakes).toHaveLength(2);
+    expect(harness.gateway.handshakes).toHaveLength(2);
     expect(errors.map((e) => [e.reason, e.status, e.willRetry]).sort()).toEqual([
       ['forbidden', 403, false],
       ['unauthorized', 401, false],
@@ -131,11 +118,11 @@ describe('client adapter against a real ws server', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
 
     expect(errors.map((e) => e.reason)).toEqual(['transport_error', 'transport_error', 'unauthorized_or_refused']);
-    expect(gateway.handshakes).toHaveLength(3);
+    expect(harness.gateway.handshakes).toHaveLength(3);
   });
 
   it('retries a failing handshake with exponential backoff and jitter from the injected random source', async () => {
-    gateway.refuseWith = 503;
+    harness.gateway.refuseWith = 503;
     const attemptsSeen: number[] = [];
     let jitterDraws = 0;
     const socket = open({
@@ -151,13 +138,13 @@ describe('client adapter against a real ws server', () => {
     socket.io.on('reconnect_attempt', (attempt) => attemptsSeen.push(attempt));
     const reconnected = new Promise((resolve) => socket.io.on('reconnect', resolve));
 
-    await waitFor(() => gateway.handshakes.length === 4, 'four handshakes');
-    gateway.refuseWith = undefined;
+    await waitFor(() => harness.gateway.handshakes.length === 4, 'four handshakes');
+    harness.gateway.refuseWith = undefined;
 
     await expect(reconnected).resolves.toBe(4);
     // Timers never fire early, so each gap is at least its delay; an upper bound would only measure the machine's
     // load (the delays' exact values are ReconnectBackoff's unit test below). One jitter draw per retry.
-    const gaps = gateway.handshakes.slice(1, 4).map((h, i) => h.at - gateway.handshakes[i].at);
+    const gaps = harness.gateway.handshakes.slice(1, 4).map((h, i) => h.at - harness.gateway.handshakes[i].at);
     [150, 300, 600].forEach((expected, i) => {
       expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5);
     });
@@ -174,12 +161,12 @@ describe('client adapter against a real ws server', () => {
     socket.on('disconnect', (reason) => reasons.push(reason));
     await waitFor(() => socket.connected, 'connect');
 
-    gateway.connections[0].socket.close(1001, 'Going away'); // API Gateway's idle and 2-hour close
+    harness.gateway.connections[0].socket.close(1001, 'Going away'); // API Gateway's idle and 2-hour close
 
     await waitFor(() => socket.connected && socket.id === 'conn-2', 'reconnect');
     expect(reasons).toEqual(['transport close']);
     expect(tokenFunction).toHaveBeenCalledTimes(2);
-    expect(gateway.handshakes.map((h) => h.token)).toEqual(['user.user123', 'user.user123-refreshed']);
+    expect(harness.gateway.handshakes.map((h) => h.token)).toEqual(['user.user123', 'user.user123-refreshed']);
   });
 
   it("calls socket.io's callback-style auth function again on reconnect", async () => {
@@ -192,9 +179,9 @@ describe('client adapter against a real ws server', () => {
       ...fast,
     });
     await waitFor(() => socket.connected, 'connect');
-    gateway.connections[0].socket.terminate();
+    harness.gateway.connections[0].socket.terminate();
     await waitFor(() => socket.id === 'conn-2', 'reconnect');
-    expect(gateway.handshakes.map((h) => h.token)).toEqual(['user.call1', 'user.call2']);
+    expect(harness.gateway.handshakes.map((h) => h.token)).toEqual(['user.call1', 'user.call2']);
   });
 
   it('does not reconnect after the server deletes the connection (close 1000)', async () => {
@@ -203,12 +190,12 @@ describe('client adapter against a real ws server', () => {
     socket.on('disconnect', (reason) => reasons.push(reason));
     await waitFor(() => socket.connected, 'connect');
 
-    gateway.connections[0].socket.close(1000);
+    harness.gateway.connections[0].socket.close(1000);
 
     await waitFor(() => reasons.length === 1, 'disconnect');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(reasons).toEqual(['io server disconnect']);
-    expect(gateway.handshakes).toHaveLength(1);
+    expect(harness.gateway.handshakes).toHaveLength(1);
     expect(socket.active).toBe(false);
   });
 
@@ -220,9 +207,9 @@ describe('client adapter against a real ws server', () => {
     for (const n of [1, 2, 3, 4, 5]) socket.emit(`note${n}`, { n });
     socket.connect();
 
-    await waitFor(() => gateway.connections[0]?.frames.length === 4, 'hello and three buffered frames');
+    await waitFor(() => harness.gateway.connections[0]?.frames.length === 4, 'hello and three buffered frames');
     expect(dropped).toEqual(['note1', 'note2']);
-    expect(gateway.connections[0].frames).toEqual([
+    expect(harness.gateway.connections[0].frames).toEqual([
       { action: 'hello' },
       { action: 'note3', n: 3 },
       { action: 'note4', n: 4 },
@@ -233,14 +220,14 @@ describe('client adapter against a real ws server', () => {
   it('buffers emits made during a reconnection and sends them on the new connection', async () => {
     const socket = open({ auth: { token: 'user.user123' }, ...fast, reconnectionDelay: 100 });
     await waitFor(() => socket.connected, 'connect');
-    gateway.connections[0].socket.terminate();
+    harness.gateway.connections[0].socket.terminate();
     await waitFor(() => !socket.connected, 'disconnect');
 
     socket.emit('first');
     socket.emit('second');
 
-    await waitFor(() => gateway.connections[1]?.frames.length === 3, 'frames on the new connection');
-    expect(gateway.connections[1].frames.map((f) => f.action)).toEqual(['hello', 'first', 'second']);
+    await waitFor(() => harness.gateway.connections[1]?.frames.length === 3, 'frames on the new connection');
+    expect(harness.gateway.connections[1].frames.map((f) => f.action)).toEqual(['hello', 'first', 'second']);
     expect(socket.bufferedEmits).toBe(0);
   });
 
@@ -250,14 +237,17 @@ describe('client adapter against a real ws server', () => {
     const reasons: string[] = [];
     socket.on('disconnect', (reason) => reasons.push(reason));
     await waitFor(() => socket.connected, 'connect');
-    await waitFor(() => gateway.connections[0].frames.filter((f) => f.action === 'ping').length >= 2, 'two pings');
+    await waitFor(
+      () => harness.gateway.connections[0].frames.filter((f) => f.action === 'ping').length >= 2,
+      'two pings',
+    );
     expect(reasons).toEqual([]);
 
-    gateway.answerPings = false;
+    harness.gateway.answerPings = false;
 
     await waitFor(() => reasons.length === 1, 'ping timeout');
     expect(reasons).toEqual(['ping timeout']);
-    gateway.answerPings = true;
+    harness.gateway.answerPings = true;
     await waitFor(() => socket.connected && socket.id === 'conn-2', 'reconnect after ping timeout');
   });
 
@@ -274,14 +264,14 @@ describe('client adapter against a real ws server', () => {
     await waitFor(() => events.length === 1, 'renewal');
     expect(events).toEqual(['renewed conn-1 -> conn-2']);
     expect(socket.id).toBe('conn-2');
-    await waitFor(() => gateway.open.length === 1, 'the old connection closed');
-    expect(gateway.open[0].connectionId).toBe('conn-2');
+    await waitFor(() => harness.gateway.open.length === 1, 'the old connection closed');
+    expect(harness.gateway.open[0].connectionId).toBe('conn-2');
 
     // A message sent while both connections were live reaches both; the adapter shows it once.
-    gateway.push(gateway.connections[1], 'chat', { message: 'once' }, 'envelope-1');
-    gateway.push(gateway.connections[1], 'chat', { message: 'once' }, 'envelope-1');
+    harness.gateway.push(harness.gateway.connections[1], 'chat', { message: 'once' }, 'envelope-1');
+    harness.gateway.push(harness.gateway.connections[1], 'chat', { message: 'once' }, 'envelope-1');
     socket.emit('after-renewal');
-    await waitFor(() => gateway.connections[1].frames.length === 2, 'emit on the new connection');
+    await waitFor(() => harness.gateway.connections[1].frames.length === 2, 'emit on the new connection');
     expect(chats).toEqual([{ message: 'once' }]);
     expect(socket.connected).toBe(true);
   });
@@ -290,14 +280,14 @@ describe('client adapter against a real ws server', () => {
     const socket = open({ auth: { token: 'user.user123' }, renewConnectionAfter: 100, ...fast });
     const events: string[] = [];
     socket.on('disconnect', (reason) => events.push(`disconnect ${reason}`));
-    socket.on('connect', () => events.push(`connect ${socket.id} (handshakes: ${gateway.handshakes.length})`));
+    socket.on('connect', () => events.push(`connect ${socket.id} (handshakes: ${harness.gateway.handshakes.length})`));
     socket.io.on('reconnect', (attempts) => events.push(`reconnect ${attempts}`));
     await waitFor(() => socket.connected, 'connect');
     // The renewal stays unauthenticated long enough for the old connection to close first, even under load.
-    gateway.helloDelayMs = 1000;
+    harness.gateway.helloDelayMs = 1000;
 
-    await waitFor(() => gateway.connections.length === 2, 'the renewal opened');
-    gateway.connections[0].socket.close(1001, 'Going away');
+    await waitFor(() => harness.gateway.connections.length === 2, 'the renewal opened');
+    harness.gateway.connections[0].socket.close(1001, 'Going away');
 
     await waitFor(() => events.length === 4, 'disconnect, then connect on the renewal');
     // No third handshake: the renewal in flight was reused instead of starting a reconnection beside it, and
@@ -316,9 +306,12 @@ describe('client adapter against a real ws server', () => {
     socket.on('error', (error) => errors.push(error));
     await waitFor(() => socket.connected, 'connect');
 
-    gateway.connections[0].socket.send('not json');
-    gateway.connections[0].socket.send(JSON.stringify({ message: 'Internal server error', connectionId: 'x' }));
-    gateway.push(gateway.connections[0], 'error', { code: 'unknown_action', message: 'No route for "nope"' });
+    harness.gateway.connections[0].socket.send('not json');
+    harness.gateway.connections[0].socket.send(JSON.stringify({ message: 'Internal server error', connectionId: 'x' }));
+    harness.gateway.push(harness.gateway.connections[0], 'error', {
+      code: 'unknown_action',
+      message: 'No route for "nope"',
+    });
 
     await waitFor(() => errors.length === 3, 'three errors');
     expect(errors).toEqual([
@@ -329,26 +322,26 @@ describe('client adapter against a real ws server', () => {
   });
 
   it('keeps retrying a network failure until the server is back', async () => {
-    const port = gateway.port;
+    const port = harness.gateway.port;
     const socket = open({ auth: { token: 'user.user123' }, ...fast, reconnectionDelay: 30 });
     await waitFor(() => socket.connected, 'connect');
-    await gateway.stop();
+    await harness.gateway.stop();
     const errors: ConnectError[] = [];
     socket.on('connect_error', (error) => errors.push(error));
 
     await waitFor(() => errors.length >= 3, 'three failed attempts');
     expect(errors.every((e) => e.reason === 'transport_error' && e.willRetry)).toBe(true);
-    gateway = await new FakeGateway().start(port);
+    await harness.restart(port);
 
     await waitFor(() => socket.connected, 'reconnect once the server is back');
   });
 
   it('gives up after reconnectionAttempts with reconnect_failed', async () => {
-    gateway.refuseWith = 502;
+    harness.gateway.refuseWith = 502;
     const socket = open({ auth: { token: 'user.user123' }, ...fast, reconnectionAttempts: 2 });
     const failed = new Promise((resolve) => socket.io.on('reconnect_failed', () => resolve('failed')));
     await expect(failed).resolves.toBe('failed');
-    expect(gateway.handshakes).toHaveLength(3);
+    expect(harness.gateway.handshakes).toHaveLength(3);
     expect(socket.active).toBe(false);
   });
 });

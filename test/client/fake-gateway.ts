@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { io, type RealtimeSocket } from '../../client';
 import { createEnvelope } from '../../lambdas/core/envelope';
 import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../../lambdas/routes';
 
@@ -200,4 +201,50 @@ export class BrowserLikeWebSocket {
   close(code?: number, reason?: string): void {
     this.inner.close(code, reason);
   }
+}
+
+/**
+ * Per-test fake gateway and socket bookkeeping for a `describe` block: a fresh gateway before each test, and
+ * every socket opened through `open` disconnected (then the gateway stopped) after it.
+ *
+ * @example
+ * const harness = useFakeGateway();
+ * it('connects', async () => {
+ *   const socket = harness.open({ auth: { token: 'user.user123' } });
+ *   await waitFor(() => harness.gateway.handshakes.length === 1, 'a handshake');
+ * });
+ */
+export function useFakeGateway(): {
+  readonly gateway: FakeGateway;
+  open(options: Parameters<typeof io>[1], url?: string): RealtimeSocket;
+  /** Starts a new gateway on `port` (after the test stopped the old one), to model a server coming back. */
+  restart(port: number): Promise<FakeGateway>;
+} {
+  let current: FakeGateway | undefined;
+  const sockets: RealtimeSocket[] = [];
+  beforeEach(async () => {
+    current = await new FakeGateway().start();
+  });
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await current?.stop();
+  });
+  const gateway = (): FakeGateway => {
+    if (!current) throw new Error('the fake gateway runs only inside a test');
+    return current;
+  };
+  return {
+    get gateway(): FakeGateway {
+      return gateway();
+    },
+    async restart(port) {
+      current = await new FakeGateway().start(port);
+      return current;
+    },
+    open(options, url) {
+      const socket = io(url ?? gateway().url, options);
+      sockets.push(socket);
+      return socket;
+    },
+  };
 }

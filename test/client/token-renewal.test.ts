@@ -1,6 +1,6 @@
-import { type ConnectError, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
+import type { ConnectError, WebSocketConstructor } from '../../client';
 import { readTokenExpiry } from '../../client/token-expiry';
-import { BrowserLikeWebSocket, FakeGateway, fakeJwt, waitFor } from './fake-gateway';
+import { BrowserLikeWebSocket, fakeJwt, useFakeGateway, waitFor } from './fake-gateway';
 
 const fast = { reconnectionDelay: 20, reconnectionDelayMax: 200, randomizationFactor: 0, timeout: 2000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -34,21 +34,8 @@ describe('readTokenExpiry (scheduling only, nothing verified)', () => {
 });
 
 describe('client adapter: renewal before the token expires', () => {
-  let gateway: FakeGateway;
-  const sockets: RealtimeSocket[] = [];
-  const open = (options: Parameters<typeof io>[1]): RealtimeSocket => {
-    const socket = io(gateway.url, options);
-    sockets.push(socket);
-    return socket;
-  };
-
-  beforeEach(async () => {
-    gateway = await new FakeGateway().start();
-  });
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-    await gateway.stop();
-  });
+  const harness = useFakeGateway();
+  const open = harness.open;
 
   it('renews make-before-break at exp - tokenRenewalMargin, with a token obtained again', async () => {
     // Prepare: each call of the token function signs a fresh 4 s token; the 2-hour renewal stays far away.
@@ -70,12 +57,15 @@ describe('client adapter: renewal before the token expires', () => {
     // Assess
     expect(events).toEqual(['renewed conn-1 -> conn-2']);
     expect(issued.length).toBeGreaterThanOrEqual(2);
-    expect(gateway.handshakes.slice(0, 2).map((h) => h.token)).toEqual([issued[0], issued[1]]);
+    expect(harness.gateway.handshakes.slice(0, 2).map((h) => h.token)).toEqual([issued[0], issued[1]]);
     const firstExpiresAt = readTokenExpiry(issued[0])!;
     // Timers never fire early: not before exp - margin (exp is whole seconds, so up to 1 s earlier than signed).
-    expect(gateway.handshakes[1].at).toBeGreaterThanOrEqual(firstExpiresAt - 2000);
+    expect(harness.gateway.handshakes[1].at).toBeGreaterThanOrEqual(firstExpiresAt - 2000);
     expect(readTokenExpiry(issued[1])!).toBeGreaterThan(firstExpiresAt);
-    await waitFor(() => gateway.open.length === 1 && gateway.open[0].connectionId === 'conn-2', 'old one closed');
+    await waitFor(
+      () => harness.gateway.open.length === 1 && harness.gateway.open[0].connectionId === 'conn-2',
+      'old one closed',
+    );
     expect(socket.id).toBe('conn-2');
   });
 
@@ -90,12 +80,12 @@ describe('client adapter: renewal before the token expires', () => {
       connectedAt = Date.now(); // right after the renewal timer was armed
     });
     await waitFor(() => socket.connected, 'connect');
-    const expiresAt = readTokenExpiry(gateway.handshakes[0].token)!;
+    const expiresAt = readTokenExpiry(harness.gateway.handshakes[0].token)!;
 
-    await waitFor(() => gateway.handshakes.length === 2, 'the renewal', 10_000);
+    await waitFor(() => harness.gateway.handshakes.length === 2, 'the renewal', 10_000);
 
     // Half of what was left at connect, at the earliest (exp is whole seconds: at least 2 s were left).
-    expect(gateway.handshakes[1].at - connectedAt).toBeGreaterThanOrEqual((expiresAt - connectedAt) / 2 - 20);
+    expect(harness.gateway.handshakes[1].at - connectedAt).toBeGreaterThanOrEqual((expiresAt - connectedAt) / 2 - 20);
     expect(calls).toBe(2);
   });
 
@@ -109,17 +99,23 @@ describe('client adapter: renewal before the token expires', () => {
     await waitFor(() => socket.connected, 'connect');
     expect(calls).toBe(1);
 
-    gateway.push(gateway.connections[0], 'error', { code: 'token_expired', message: 'the token expired at …' });
+    harness.gateway.push(harness.gateway.connections[0], 'error', {
+      code: 'token_expired',
+      message: 'the token expired at …',
+    });
 
     await waitFor(() => events.length === 2, 'error, then renewal');
     expect(events).toEqual(['error token_expired', 'renewed conn-1 -> conn-2']);
     expect(calls).toBe(2);
-    expect(gateway.handshakes[1].token).not.toBe(gateway.handshakes[0].token);
+    expect(harness.gateway.handshakes[1].token).not.toBe(harness.gateway.handshakes[0].token);
     // Another kind of error frame renews nothing.
-    gateway.push(gateway.connections[1], 'error', { code: 'validation_error', message: 'type is required' });
+    harness.gateway.push(harness.gateway.connections[1], 'error', {
+      code: 'validation_error',
+      message: 'type is required',
+    });
     await waitFor(() => events.length === 3, 'the other error');
     await sleep(200);
-    expect(gateway.handshakes).toHaveLength(2);
+    expect(harness.gateway.handshakes).toHaveLength(2);
   });
 
   it('a static token: no pointless renewal before exp; after it, a refused send ends the session with 401', async () => {
@@ -149,18 +145,18 @@ describe('client adapter: renewal before the token expires', () => {
     // Act: wait past exp (the renewal timer fired meanwhile and found no fresher token), then send.
     await sleep(Math.max(0, readTokenExpiry(token)! + 100 - Date.now()));
     await waitFor(() => calls === 2, 'the renewal timer asked for a token');
-    expect(gateway.handshakes).toHaveLength(1);
+    expect(harness.gateway.handshakes).toHaveLength(1);
     socket.sendTo('user456', 'chat', { message: 'too late' });
 
     // Assess: the renewal's handshake is refused; the old connection is closed, and no retry follows.
     await waitFor(() => events.length === 3, 'error, disconnect, connect_error');
     expect(events).toEqual(['error token_expired', 'disconnect io server disconnect', 'connect_error unauthorized']);
     expect(errors[0]).toMatchObject({ status: 401, willRetry: false });
-    expect(gateway.handshakes.map((h) => h.status)).toEqual([101, 401]);
+    expect(harness.gateway.handshakes.map((h) => h.status)).toEqual([101, 401]);
     expect(calls).toBe(3);
-    await waitFor(() => gateway.open.length === 0, 'the old connection closed');
+    await waitFor(() => harness.gateway.open.length === 0, 'the old connection closed');
     await sleep(300);
-    expect(gateway.handshakes).toHaveLength(2);
+    expect(harness.gateway.handshakes).toHaveLength(2);
     expect(socket.connected).toBe(false);
     expect(socket.active).toBe(false);
   });
@@ -183,6 +179,6 @@ describe('client adapter: renewal before the token expires', () => {
     await waitFor(() => events.length === 2, 'disconnect, connect_error');
     expect(events).toEqual(['disconnect io server disconnect', 'connect_error unauthorized_or_refused retry=false']);
     await sleep(300);
-    expect(gateway.handshakes).toHaveLength(2);
+    expect(harness.gateway.handshakes).toHaveLength(2);
   });
 });
