@@ -1,6 +1,8 @@
 /**
- * What each named request of the `.http` files must answer when the files run against a fresh local stack with the
- * tokens of user123 (`userToken`) and of an admin (`adminToken`), nobody connected. The files hold requests only (so
+ * What each named request of the `.http` files must answer when the files run, safe file first, against a fresh local
+ * stack with the tokens of user123 (`userToken`) and of an admin (`adminToken`), while user456 has one socket open
+ * and user123 none (so every send reaches someone, and `disconnectOther` closes that socket). The files hold requests
+ * only (so
  * VS Code REST Client, JetBrains HTTP Client and httpyac all run them); their assertions live here, one row per
  * request name, and `testing-websocket-http.test.ts` requires a row for every request and a request for every row.
  *
@@ -32,23 +34,33 @@ const notConnectedStatus = (userId: string) => ({
   status: 200,
   body: { userId, connected: false, connectionCount: 0, connections: [] },
 });
+/** user456's one socket got the message. */
+const deliveredToUser456 = { user456: { delivered: [expect.any(String)], failed: [], stale: [] } };
 
 /** testing-websocket.http: requests that reach no one but the test users. */
 export const safeRequests: Record<string, ExpectedAnswer> = {
   sendToUser: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, recipients: {}, notConnected: ['user456'] },
+    body: { messageId: anId, timestamp: anInstant, recipients: deliveredToUser456, notConnected: [] },
   },
   sendToUsers: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, recipients: {}, notConnected: ['user123', 'user456'] },
+    body: { messageId: anId, timestamp: anInstant, recipients: deliveredToUser456, notConnected: ['user123'] },
   },
   notification: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, recipients: {}, notConnected: ['user456'] },
+    body: { messageId: anId, timestamp: anInstant, recipients: deliveredToUser456, notConnected: [] },
   },
-  connectedUsers: { status: 200, body: { users: [] } },
-  userStatus: notConnectedStatus('user456'),
+  connectedUsers: { status: 200, body: { users: ['user456'] } },
+  userStatus: {
+    status: 200,
+    body: {
+      userId: 'user456',
+      connected: true,
+      connectionCount: 1,
+      connections: [{ connectionId: expect.any(String), connectedAt: anInstant }],
+    },
+  },
   myStatus: notConnectedStatus('user123'),
   ownStatusByUserRoute: notConnectedStatus('user123'),
   noToken: unauthorized,
@@ -82,8 +94,8 @@ export const allUsersRequests: Record<string, ExpectedAnswer> = {
   disconnectOtherForbidden: forbidden('ws:admin', 'disconnect another user'),
   broadcast: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, complete: true, connections: 0, delivered: 0, failed: 0, stale: 0 },
+    body: { messageId: anId, timestamp: anInstant, complete: true, connections: 1, delivered: 1, failed: 0, stale: 0 },
   },
   disconnectSelf: { status: 200, body: { userId: 'user123', disconnected: 0 } },
-  disconnectOther: { status: 200, body: { userId: 'user456', disconnected: 0 } },
+  disconnectOther: { status: 200, body: { userId: 'user456', disconnected: 1 } },
 };

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import WebSocket from 'ws';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { allUsersRequests, type ExpectedAnswer, safeRequests } from './expected-answers';
@@ -167,40 +168,66 @@ describe('the .http files hold requests and variables only', () => {
 describe('the .http files run by httpyac against the local stack', () => {
   let stack: LocalStack;
   let tokens: { userToken: string; adminToken: string };
+  let answers: Record<(typeof httpFiles)[number]['file'], HttpyacAnswer[]>;
+  /** What user456's one socket received, and how it ended. */
+  const user456 = { frames: [] as { type: string; id: string }[], closeCode: undefined as number | undefined };
   const run = (file: string, values: Record<string, string>) => runHttpyac(file, { httpUrl: stack.httpUrl, ...values });
 
   beforeAll(async () => {
     stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
-    const [userToken, adminToken] = await Promise.all([
+    const [userToken, adminToken, receiverToken] = await Promise.all([
       signDevToken(stack.jwtSecret, 'user123'),
       signDevToken(stack.jwtSecret, 'admin', { scope: 'ws:admin ws:broadcast' }),
+      signDevToken(stack.jwtSecret, 'user456'),
     ]);
     tokens = { userToken, adminToken };
-  }, 60_000);
+    // user456 listens, so the sends have someone to reach and the disconnect something to close.
+    const socket = new WebSocket(stack.wsUrl, { headers: { Authorization: `Bearer ${receiverToken}` } });
+    socket.on('message', (data) => user456.frames.push(JSON.parse(String(data))));
+    const closed = new Promise<void>((resolveClose) =>
+      socket.on('close', (code) => {
+        user456.closeCode = code;
+        resolveClose();
+      }),
+    );
+    await new Promise((resolveOpen, reject) => socket.once('open', resolveOpen).once('error', reject));
+    // In this order: the safe file, then broadcast and disconnect (which closes user456's socket).
+    const safe = await run('testing-websocket.http', tokens);
+    const allUsers = await run('testing-websocket-all-users.http', tokens);
+    await closed;
+    answers = { 'testing-websocket.http': safe, 'testing-websocket-all-users.http': allUsers };
+  }, 180_000);
 
   afterAll(async () => {
     await stack?.stop();
   });
 
-  it.each(httpFiles)(
-    '$file: every request answers as expected',
-    async ({ file, expected }) => {
-      const answers = await run(file, tokens);
-      expect(answers.length).toBe(Object.keys(expected).length);
-      expect(answerMismatches(answers, expected)).toEqual([]);
-    },
-    120_000,
-  );
+  it.each(httpFiles)('$file: every request answers as expected', ({ file, expected }) => {
+    expect(answers[file].length).toBe(Object.keys(expected).length);
+    expect(answerMismatches(answers[file], expected)).toEqual([]);
+  });
+
+  it("delivered the sends and the broadcast to user456's socket, which the disconnect then closed", () => {
+    const messageIdOf = (file: (typeof httpFiles)[number]['file'], name: string) =>
+      (answers[file].find((answer) => answer.name === name)?.body as { messageId?: string } | undefined)?.messageId;
+    expect(user456.frames.map(({ type, id }) => ({ type, id }))).toEqual([
+      { type: 'chat', id: messageIdOf('testing-websocket.http', 'sendToUser') },
+      { type: 'announcement', id: messageIdOf('testing-websocket.http', 'sendToUsers') },
+      { type: 'notification', id: messageIdOf('testing-websocket.http', 'notification') },
+      { type: 'system', id: messageIdOf('testing-websocket-all-users.http', 'broadcast') },
+    ]);
+    expect(user456.closeCode).toBe(1000);
+  });
 
   it('finds the wrong answers when the tokens are swapped, so the checks above can fail', async () => {
     // The admin's token where the plain user's belongs: every refusal for lack of permission now answers 200.
-    const answers = await run('testing-websocket.http', { ...tokens, userToken: tokens.adminToken });
-    const failing = answerMismatches(answers, safeRequests).map((problem) => problem.split(':')[0]);
+    const swapped = await run('testing-websocket.http', { ...tokens, userToken: tokens.adminToken });
+    const failing = answerMismatches(swapped, safeRequests).map((problem) => problem.split(':')[0]);
     expect(failing).toEqual(expect.arrayContaining(['connectedUsersForbidden', 'otherStatusForbidden', 'myStatus']));
     // And a name the table lacks, or a row no request has, is reported too.
     const { sendToUser, ...withoutOne } = safeRequests;
     expect(sendToUser).toBeDefined();
-    expect(answerMismatches(answers, withoutOne)).toContain('sendToUser: no expected answer in expected-answers.ts');
+    expect(answerMismatches(swapped, withoutOne)).toContain('sendToUser: no expected answer in expected-answers.ts');
     expect(answerMismatches([], { sendToUser })).toEqual(['sendToUser: expected, but no request of that name ran']);
   }, 120_000);
 });
