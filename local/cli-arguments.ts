@@ -69,18 +69,34 @@ export interface TokenArguments {
   scope?: string;
   ttl?: string;
   secret?: string;
+  /** Sign with a deployed stack's secret, read from Secrets Manager by ARN... */
+  secretArn?: string;
+  /** ...or through the stack's `JwtSecretArn` output. */
+  stack?: string;
+  region?: string;
 }
 
-export const tokenUsage = `Usage: npm run token -- <userId> [--scope "ws:admin ws:broadcast"] [--ttl 1h] [--secret <secret>]
+export const tokenUsage = `Usage: npm run token -- <userId> [--scope "ws:admin ws:broadcast"] [--ttl 1h] [signing secret]
 
-Prints a development token (HS256) signed with the local stack's secret ($JWT_SECRET, else .local/dev-secret).
---ttl takes seconds or 90s, 15m, 1h, 7d (default 1h).`;
+Prints a token (HS256, with sub, iat, exp and the optional scope).
+--scope      space-separated permissions, e.g. "ws:admin ws:broadcast" (default: none)
+--ttl        lifetime: seconds, or 90s, 15m, 1h, 7d (default 1h)
+--help       this text
+
+Signing secret, one of (default: the local stack's, $JWT_SECRET, else .local/dev-secret):
+--secret <secret>        this HS256 secret
+--secret-arn <arn>       a deployed stack's secret, read from AWS Secrets Manager (the ARN names the region)
+--stack <name>           a deployed stack's secret, found through its JwtSecretArn output (e.g. RealtimeGateway-prod)
+--region <region>        the stack's region (default: AWS_REGION or the profile's region)
+The AWS options use the SDK's default credentials (AWS_PROFILE, ~/.aws, SSO, environment) and need
+cloudformation:DescribeStacks (--stack) and secretsmanager:GetSecretValue on the secret.`;
 
 /**
- * Parses `npm run token` arguments.
+ * Parses `npm run token` arguments; throws an error naming the bad option.
  *
  * @example
  * parseTokenArguments(['user123', '--scope', 'ws:admin']); // { help: false, userId: 'user123', scope: 'ws:admin' }
+ * parseTokenArguments(['user123', '--stack', 'RealtimeGateway-dev', '--region', 'eu-west-1']);
  */
 export function parseTokenArguments(argv: string[]): TokenArguments {
   const { values, positionals } = parseArgs({
@@ -89,6 +105,9 @@ export function parseTokenArguments(argv: string[]): TokenArguments {
       scope: { type: 'string' },
       ttl: { type: 'string' },
       secret: { type: 'string' },
+      'secret-arn': { type: 'string' },
+      stack: { type: 'string' },
+      region: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -96,11 +115,21 @@ export function parseTokenArguments(argv: string[]): TokenArguments {
   });
   if (positionals.length > 1)
     throw new Error(`expected one userId, got ${positionals.length}: ${positionals.join(' ')}`);
+  const sources = (['secret', 'secret-arn', 'stack'] as const).filter((name) => values[name] !== undefined);
+  if (sources.length > 1) {
+    throw new Error(`give one signing secret: --${sources.join(' and --')} cannot be used together`);
+  }
+  if (values.region !== undefined && values.stack === undefined && values['secret-arn'] === undefined) {
+    throw new Error('--region goes with --stack or --secret-arn (the local secret has no region)');
+  }
   return {
     help: values.help ?? false,
     userId: positionals[0],
     scope: values.scope,
     ttl: values.ttl,
     secret: values.secret,
+    secretArn: values['secret-arn'],
+    stack: values.stack,
+    region: values.region,
   };
 }
