@@ -1,6 +1,7 @@
 import { type Environment, optionalInteger, optionalList, Setting } from './config';
 import { type Envelope, ServerFrameType } from './envelope';
 import { ConfigurationError, PayloadTooLargeError, ValidationError } from './errors';
+import { userIdProblem } from './user-id';
 
 /**
  * Hand-written validators for every request that asks for a delivery: the HTTP API bodies, the socket's `send`
@@ -9,7 +10,8 @@ import { ConfigurationError, PayloadTooLargeError, ValidationError } from './err
  * an envelope too large for API Gateway is a {@link PayloadTooLargeError}.
  *
  * The rules, documented once here:
- * - `userId`: a non-empty string of at most 128 characters (the same bound as the token's `sub`).
+ * - `userId`: the one userId rule of `user-id.ts`, shared with the token's `sub`: 1 to 128 characters, not only
+ *   whitespace, no control characters.
  * - `userIds`: an array of 1 to `MAX_USER_IDS` (default 100, at most 1000) unique `userId`s.
  * - `type`: 1 to 64 characters, starting with a letter or digit, then letters, digits, `_`, `.`, `:` or `-`
  *   (`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`), e.g. `chat`, `notification`, `system`, `order.updated`, `game:move`.
@@ -22,7 +24,7 @@ import { ConfigurationError, PayloadTooLargeError, ValidationError } from './err
 
 /** API Gateway's WebSocket message limit, in bytes of the serialized envelope. */
 export const MAX_ENVELOPE_BYTES = 128 * 1024;
-export const MAX_USER_ID_LENGTH = 128;
+export { MAX_USER_ID_LENGTH } from './user-id';
 export const MAX_TYPE_LENGTH = 64;
 export const DEFAULT_MAX_USER_IDS = 100;
 export const MAX_MAX_USER_IDS = 1000;
@@ -126,19 +128,16 @@ export function requireObject(value: unknown, what: string): JsonObject {
 }
 
 /**
- * Checks a user id: a non-empty string of at most 128 characters.
+ * Checks a user id against the one userId rule (`user-id.ts`), the same rule a token's `sub` must follow.
  *
  * @example
  * checkUserId('user123', 'userId'); // 'user123'
+ * checkUserId('user\n123', 'userId'); // throws ValidationError('userId must not contain control characters …')
  */
 export function checkUserId(value: unknown, field: string): string {
-  if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
-  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
-  if (value.length === 0) throw new ValidationError(`${field} must not be empty`);
-  if (value.length > MAX_USER_ID_LENGTH) {
-    throw new ValidationError(`${field} must be at most ${MAX_USER_ID_LENGTH} characters`);
-  }
-  return value;
+  const problem = userIdProblem(value);
+  if (problem !== undefined) throw new ValidationError(`${field} ${problem}`);
+  return value as string;
 }
 
 /**
