@@ -16,7 +16,8 @@ import { userIdProblem } from './user-id';
  * - `type`: 1 to 64 characters, starting with a letter or digit, then letters, digits, `_`, `.`, `:` or `-`
  *   (`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`), e.g. `chat`, `notification`, `system`, `order.updated`, `game:move`.
  *   When `ALLOWED_MESSAGE_TYPES` is set, only the types it lists. The frame types the server itself produces
- *   (`pong`, `authenticated`, `error`, `delivery`) are refused, so nobody can forge one to another user.
+ *   (`pong`, `authenticated`, `error`, `delivery`) are refused in any case (`Error`, `PONG`), so nobody can forge
+ *   one to another user.
  * - `data`: any JSON value, but present.
  * - the serialized envelope: at most 128 KB (131,072 bytes of UTF-8), API Gateway's message limit.
  * - fields outside these (a `from`, a `sender`) are ignored: the envelope's `from` comes only from the token.
@@ -30,13 +31,28 @@ export const DEFAULT_MAX_USER_IDS = 100;
 export const MAX_MAX_USER_IDS = 1000;
 export const MESSAGE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
-/** Types only the server may produce. `notification` is not among them: the notification path sends it. */
+/**
+ * Types only the server may produce, lower-case. `notification` is not among them: the notification path sends it.
+ * They are compared case-insensitively ({@link isReservedType}): a client that folds case, or a listener map keyed
+ * on lower-case names, would take an `Error` message for the server's `error` frame.
+ */
 const RESERVED_TYPES: ReadonlySet<string> = new Set([
   ServerFrameType.pong,
   ServerFrameType.authenticated,
   ServerFrameType.error,
   ServerFrameType.delivery,
 ]);
+
+/**
+ * Whether a type is one of the server's own frame types, whatever its case.
+ *
+ * @example
+ * isReservedType('Error'); // true
+ * isReservedType('chat'); // false
+ */
+export function isReservedType(type: string): boolean {
+  return RESERVED_TYPES.has(type.toLowerCase());
+}
 
 /** The configurable part of the rules. */
 export interface MessageRules {
@@ -63,7 +79,7 @@ export function readMessageRules(env: Environment): MessageRules {
     if (type.length > MAX_TYPE_LENGTH || !MESSAGE_TYPE_PATTERN.test(type)) {
       throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is not a valid message type`);
     }
-    if (RESERVED_TYPES.has(type)) {
+    if (isReservedType(type)) {
       throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is reserved for server frames`);
     }
   }
@@ -181,7 +197,7 @@ export function checkMessageType(value: unknown, rules: MessageRules, field = 't
       `${field} must start with a letter or digit and contain only letters, digits, "_", ".", ":" or "-"`,
     );
   }
-  if (RESERVED_TYPES.has(value)) throw new ValidationError(`${field} "${value}" is reserved for server frames`);
+  if (isReservedType(value)) throw new ValidationError(`${field} "${value}" is reserved for server frames`);
   if (rules.allowedTypes && !rules.allowedTypes.has(value)) {
     throw new ValidationError(
       `${field} "${value}" is not allowed; allowed types: ${[...rules.allowedTypes].join(', ')}`,

@@ -105,6 +105,12 @@ describe('ws-send', () => {
       'validation_error',
       'type "delivery" is reserved for server frames',
     ],
+    [
+      'a forged server frame type in another case (issue 9, defect 4)',
+      { action: 'send', userId: 'user456', type: 'Error', data: { code: 'x', message: 'forged' } },
+      'validation_error',
+      'type "Error" is reserved for server frames',
+    ],
   ])('answers %s with an error frame saying what is wrong', async (_, frame, code, message) => {
     expect(await frameOf(sendEvent(frame))).toMatchObject({ type: 'error', data: { code, message } });
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
