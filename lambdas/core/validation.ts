@@ -18,7 +18,10 @@ import { userIdProblem } from './user-id';
  *   When `ALLOWED_MESSAGE_TYPES` is set, only the types it lists. The frame types the server itself produces
  *   (`pong`, `authenticated`, `error`, `delivery`) are refused in any case (`Error`, `PONG`), so nobody can forge
  *   one to another user.
- * - `data`: any JSON value, but present.
+ * - `data`: any JSON value, but present, nesting objects and arrays at most {@link MAX_DATA_DEPTH} (64) levels deep
+ *   (`{}` is one level, `{"a":[1]}` two). Serializing a deeper value recursed until the stack overflowed: a 10 KB
+ *   body of 5,000 nested arrays made a 500. The depth is measured without recursion ({@link checkDataDepth}), so
+ *   measuring cannot overflow either; too deep is 400 `too_deep`.
  * - the serialized envelope: at most 128 KB (131,072 bytes of UTF-8), API Gateway's message limit.
  * - fields outside these (a `from`, a `sender`) are ignored: the envelope's `from` comes only from the token.
  */
@@ -30,6 +33,13 @@ export const MAX_TYPE_LENGTH = 64;
 export const DEFAULT_MAX_USER_IDS = 100;
 export const MAX_MAX_USER_IDS = 1000;
 export const MESSAGE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+/**
+ * Deepest nesting of objects and arrays accepted in a message's `data`. Far beyond any real payload, far below the
+ * depth at which `JSON.stringify` runs out of stack (a few thousand levels on Node 20's default stack).
+ */
+export const MAX_DATA_DEPTH = 64;
+/** The error code of a `data` nested deeper than {@link MAX_DATA_DEPTH}. */
+export const TOO_DEEP_CODE = 'too_deep';
 
 /**
  * Types only the server may produce, lower-case. `notification` is not among them: the notification path sends it.
@@ -206,8 +216,50 @@ export function checkMessageType(value: unknown, rules: MessageRules, field = 't
   return value;
 }
 
+/**
+ * Checks that a value nests objects and arrays at most {@link MAX_DATA_DEPTH} levels deep, walking it with an
+ * explicit stack (never recursion, which is what it guards against). A value is also refused when it could not be
+ * serialized: a `bigint`, or (from the server library) a value that refers to itself, which shows as too deep. The
+ * walk stops once it has seen more values than {@link MAX_ENVELOPE_BYTES}: each takes at least a byte once
+ * serialized, so such a value is too large ({@link PayloadTooLargeError}) and the walk's cost stays bounded even
+ * for a value that shares sub-objects.
+ *
+ * @example
+ * checkDataDepth({ order: { lines: [{ sku: 'A1' }] } }); // fine: 3 levels
+ * checkDataDepth(JSON.parse('['.repeat(65) + ']'.repeat(65)));
+ * // throws ValidationError('data nests objects and arrays more than 64 levels deep; …', 'too_deep')
+ */
+export function checkDataDepth(value: unknown, field = 'data'): void {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  let seen = 0;
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const current = next.value;
+    if (typeof current === 'bigint') {
+      throw new ValidationError(`${field} holds a bigint, which JSON cannot represent`, 'invalid_data');
+    }
+    if (current === undefined || typeof current === 'function' || typeof current === 'symbol') continue;
+    seen++;
+    if (seen > MAX_ENVELOPE_BYTES) {
+      throw new PayloadTooLargeError(
+        `${field} holds more than ${MAX_ENVELOPE_BYTES} values, so its envelope would exceed ${MAX_ENVELOPE_BYTES} bytes (128 KB)`,
+      );
+    }
+    if (typeof current !== 'object' || current === null) continue;
+    const depth = next.depth + 1;
+    if (depth > MAX_DATA_DEPTH) {
+      throw new ValidationError(
+        `${field} nests objects and arrays more than ${MAX_DATA_DEPTH} levels deep; at most ${MAX_DATA_DEPTH} are accepted`,
+        TOO_DEEP_CODE,
+      );
+    }
+    const children = Array.isArray(current) ? current : Object.values(current);
+    for (const child of children) pending.push({ value: child, depth });
+  }
+}
+
 function checkData(body: JsonObject, field = 'data'): unknown {
   if (!(field in body) || body[field] === undefined) throw new ValidationError(`${field} is required`);
+  checkDataDepth(body[field], field);
   return body[field];
 }
 
@@ -270,6 +322,7 @@ export function validateNotification(value: unknown, what = 'Request body'): Not
   };
   if (body.data !== undefined && body.data !== null) {
     notification.data = requireObject(body.data, 'data');
+    checkDataDepth(notification.data);
   }
   return notification;
 }
@@ -332,13 +385,25 @@ export function validateDirectSendEvent(value: unknown, rules: MessageRules): Di
 }
 
 /**
- * Serializes an envelope once, to the bytes every post reuses, refusing one over {@link MAX_ENVELOPE_BYTES}.
+ * Serializes an envelope once, to the bytes every post reuses, refusing one over {@link MAX_ENVELOPE_BYTES}, and
+ * one that cannot be serialized with a {@link ValidationError} rather than letting `JSON.stringify`'s error through.
  *
  * @example
  * const payload = encodeEnvelope(createEnvelope('chat', { message: 'Hello!' }, { from: 'user123' }));
  */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  const bytes = new TextEncoder().encode(JSON.stringify(envelope));
+  let text: string;
+  try {
+    text = JSON.stringify(envelope);
+  } catch (error) {
+    // Every path checks `data` with checkDataDepth first; this is the backstop for what that walk cannot see (a
+    // `toJSON` that returns something deeper, or a cycle through one), so a caller's value never becomes a 500.
+    throw new ValidationError(
+      `The message's data cannot be serialized as JSON (${(error as Error).name}): keep it to plain JSON values nested at most ${MAX_DATA_DEPTH} levels deep`,
+      error instanceof RangeError ? TOO_DEEP_CODE : 'invalid_data',
+    );
+  }
+  const bytes = new TextEncoder().encode(text);
   if (bytes.byteLength > MAX_ENVELOPE_BYTES) {
     throw new PayloadTooLargeError(
       `The message is ${bytes.byteLength} bytes once serialized; the limit is ${MAX_ENVELOPE_BYTES} bytes (128 KB)`,

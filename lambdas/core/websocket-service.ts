@@ -19,6 +19,7 @@ import {
   readRegistryConfig,
 } from './registry';
 import {
+  checkDataDepth,
   checkMessageType,
   checkUserId,
   checkUserIds,
@@ -286,7 +287,10 @@ export class WebSocketService extends ConnectionPresence {
   }
 
   private envelope(type: string, data: unknown, options: SendOptions): Envelope {
-    return createEnvelope(checkMessageType(type, this.messageRules), data, { from: options.from });
+    const checkedType = checkMessageType(type, this.messageRules);
+    // A backend's data is checked like a request's: a value nested too deep is a ValidationError (`too_deep`).
+    checkDataDepth(data);
+    return createEnvelope(checkedType, data, { from: options.from });
   }
 
   private deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {

@@ -265,6 +265,36 @@ describe('client mistakes get the one error shape, never a 500', () => {
   });
 });
 
+describe('a data nested 5,000 levels deep (issue 9, defect 1)', () => {
+  // The reviewers' 10 KB body: it answered 500 internal_error from a stack overflow in JSON.stringify. Written as
+  // text, since JSON.stringify cannot write it either.
+  const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+  it.each([
+    ['http-message-user', `{"userId":"user456","type":"chat","data":${deep}}`],
+    ['http-message-users', `{"userIds":["user456"],"type":"chat","data":${deep}}`],
+    ['http-message-broadcast', `{"type":"system","data":${deep}}`],
+    ['http-notification', `{"userId":"user456","title":"Deep","body":"deep","data":{"deep":${deep}}}`],
+  ])('%s answers 400 too_deep in the one error shape and posts nothing', async (fixture, body) => {
+    registryHolds({ user456: ['a'] });
+    const event = eventFrom(fixture, withBody(body));
+    withPermissions('ws:broadcast')(event);
+
+    const response = await invoke(event);
+
+    expect(response).toEqual({
+      statusCode: 400,
+      headers: expect.any(Object),
+      body: {
+        error: {
+          code: 'too_deep',
+          message: 'data nests objects and arrays more than 64 levels deep; at most 64 are accepted',
+        },
+      },
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+});
+
 describe('a failure of ours', () => {
   it('answers 500 "Internal error" with the request id, and no internal message or stack', async () => {
     dynamo.on(QueryCommand).rejects(new Error('ProvisionedThroughputExceeded on table Connections-abc at 10.0.3.7'));

@@ -106,6 +106,12 @@ describe('ws-send', () => {
       'type "delivery" is reserved for server frames',
     ],
     [
+      'a data nested 5,000 levels deep, a 20 KB frame (issue 9, defect 1)',
+      `{"action":"send","userId":"user456","type":"chat","data":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      'too_deep',
+      'data nests objects and arrays more than 64 levels deep; at most 64 are accepted',
+    ],
+    [
       'a forged server frame type in another case (issue 9, defect 4)',
       { action: 'send', userId: 'user456', type: 'Error', data: { code: 'x', message: 'forged' } },
       'validation_error',

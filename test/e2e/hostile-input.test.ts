@@ -1,0 +1,75 @@
+// End-to-end: what an independent review sent to break the product (issue 9, defects 1 to 6), over real sockets and
+// real HTTP. Local mode by default; parity mode against a deployed stage: see support/target.ts.
+import { callApi } from './support/http';
+import { connect, type TestClient } from './support/sockets';
+import { type DemoUser, type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
+
+let target: E2eTarget;
+const clients: TestClient[] = [];
+const open = async (user: DemoUser) => {
+  const client = await connect(target.wsUrl, target.tokens[user]);
+  clients.push(client);
+  client.send({ action: 'hello' });
+  const hello = await client.next('authenticated');
+  return Object.assign(client, { connectionId: (hello.data as { connectionId: string }).connectionId });
+};
+
+beforeAll(async () => {
+  target = await startTarget();
+}, 150_000);
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await waitUntilDisconnected(target, ['user123', 'user456', 'user789', 'admin']);
+});
+afterAll(() => target.stop());
+
+/** JSON text of `depth` nested arrays (JSON.stringify could not write it: that was the defect). */
+const nestedText = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+const tooDeepMessage = 'data nests objects and arrays more than 64 levels deep; at most 64 are accepted';
+
+describe('a data nested thousands of levels deep (defect 1)', () => {
+  it.each([
+    ['/websocket/message/user', 'user123', `{"userId":"user456","type":"chat","data":${nestedText(5000)}}`],
+    ['/websocket/message/users', 'user123', `{"userIds":["user456"],"type":"chat","data":${nestedText(5000)}}`],
+    ['/websocket/message/broadcast', 'admin', `{"type":"system","data":${nestedText(5000)}}`],
+    [
+      '/websocket/notification',
+      'user123',
+      `{"userId":"user456","title":"t","body":"b","data":{"deep":${nestedText(5000)}}}`,
+    ],
+  ] as const)('POST %s answers 400 too_deep, not 500, and delivers nothing', async (path, caller, body) => {
+    const recipient = await open('user456');
+
+    const { status, body: answer } = await callApi(target.httpUrl, 'POST', path, target.tokens[caller], body);
+
+    expect({ status, answer }).toEqual({
+      status: 400,
+      answer: { error: { code: 'too_deep', message: tooDeepMessage } },
+    });
+    await recipient.expectNothing();
+  });
+
+  it('the socket send route answers an error frame too_deep (not "Internal server error") and delivers nothing', async () => {
+    const [sender, recipient] = [await open('user123'), await open('user456')];
+    // The reviewers' 20 KB frame: 10,000 levels, still under the 32 KB frame limit.
+    const frame = `{"action":"send","userId":"user456","type":"chat","data":${nestedText(10_000)}}`;
+
+    sender.send(frame);
+
+    expect(await sender.next()).toMatchObject({ type: 'error', data: { code: 'too_deep', message: tooDeepMessage } });
+    await recipient.expectNothing();
+    // The connection is still usable.
+    sender.send({ action: 'ping' });
+    expect(await sender.next()).toMatchObject({ type: 'pong' });
+  });
+
+  it('64 levels still arrive', async () => {
+    const recipient = await open('user456');
+    const body = `{"userId":"user456","type":"chat","data":${nestedText(64)}}`;
+
+    const { status } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, body);
+
+    expect(status).toBe(200);
+    expect(await recipient.next('chat')).toMatchObject({ from: 'user123' });
+  });
+});
