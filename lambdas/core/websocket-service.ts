@@ -152,6 +152,10 @@ export class ConnectionPresence {
  * so can any Node backend holding IAM credentials with `execute-api:ManageConnections` on the stage and access to
  * the registry table.
  *
+ * Arguments are checked like an HTTP request's: a bad userId or type, or a `data` nested more than 64 levels deep,
+ * throws a `ValidationError` (`code` `validation_error`, `too_deep`, ...) before anything is posted; an envelope
+ * over 128 KB throws a `PayloadTooLargeError`.
+ *
  * @example
  * const service = WebSocketService.fromEnvironment(); // TABLE_NAME and CALLBACK_URL from the environment
  * await service.sendToUser('user123', 'chat', { message: 'Hello!' });
