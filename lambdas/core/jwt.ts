@@ -194,6 +194,7 @@ export type TokenRejectionReason =
   | 'bad_signature'
   | 'expired'
   | 'not_yet_valid'
+  | 'issued_in_future'
   | 'missing_claim'
   | 'invalid_claim'
   | 'invalid_subject'
@@ -277,6 +278,7 @@ export function createTokenVerifier(config: JwtConfig, deps: TokenVerifierDepend
       } catch (error) {
         throw toRejection(error);
       }
+      checkIssuedAt(payload, config.clockToleranceSeconds);
       return identityOf(payload, config.permissionsClaim);
     },
   };
@@ -396,6 +398,25 @@ function claimRejection(error: InstanceType<typeof errors.JWTClaimValidationFail
       return new TokenRejectedError('wrong_audience', 'The token is meant for another audience', options);
     default:
       return new TokenRejectedError('invalid_claim', `The token's "${error.claim}" claim is invalid`, options);
+  }
+}
+
+/**
+ * Refuses a token issued in the future beyond the clock tolerance (`JWT_CLOCK_TOLERANCE_SECONDS`, default 5 s, the
+ * same leeway as `exp` and `nbf`). jose checks `iat` only when a maximum token age is set, and then refuses old
+ * tokens too; this checks the one thing that is always wrong: an issuer cannot have signed a token later than now.
+ * Such a token comes from a misconfigured issuer clock or a forged claim set, and a future `iat` would defeat
+ * any later "issued after" rule (a revocation cut-off), so it is refused on every carrier and route alike. jose
+ * has already checked that an `iat`, when present, is a number.
+ */
+function checkIssuedAt(payload: JWTPayload, clockToleranceSeconds: number, nowMs: number = Date.now()): void {
+  if (payload.iat === undefined) return;
+  const latest = Math.floor(nowMs / 1000) + clockToleranceSeconds;
+  if (payload.iat > latest) {
+    throw new TokenRejectedError(
+      'issued_in_future',
+      `The token's "iat" is in the future (more than the ${clockToleranceSeconds} s clock tolerance ahead)`,
+    );
   }
 }
 

@@ -2,7 +2,13 @@
 // real HTTP. Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
 import { connect, type TestClient } from './support/sockets';
-import { type DemoUser, type E2eTarget, startTarget, waitUntilDisconnected } from './support/target';
+import {
+  type DemoUser,
+  type E2eTarget,
+  itWithTokenSigning,
+  startTarget,
+  waitUntilDisconnected,
+} from './support/target';
 
 let target: E2eTarget;
 const clients: TestClient[] = [];
@@ -71,5 +77,24 @@ describe('a data nested thousands of levels deep (defect 1)', () => {
 
     expect(status).toBe(200);
     expect(await recipient.next('chat')).toMatchObject({ from: 'user123' });
+  });
+});
+
+describe('a token issued 10 years in the future (defect 3)', () => {
+  const futureToken = () => {
+    const now = Math.floor(Date.now() / 1000);
+    return target.signClaims!({ sub: 'user123', iat: now + 10 * 365 * 86_400, exp: now + 3600 });
+  };
+
+  itWithTokenSigning.each(['header', 'subprotocol', 'query'] as const)(
+    'is refused at the handshake with 401 on the %s carrier',
+    async (carrier) => {
+      await expect(connect(target.wsUrl, await futureToken(), { carrier })).rejects.toMatchObject({ statusCode: 401 });
+    },
+  );
+
+  itWithTokenSigning('is refused by the HTTP API with 401', async () => {
+    const { status } = await callApi(target.httpUrl, 'GET', '/websocket/me/status', await futureToken());
+    expect(status).toBe(401);
   });
 });

@@ -215,6 +215,23 @@ describe('createWebSocketAuthorizer', () => {
     },
   );
 
+  // Issue 9, defect 3: a token issued ten years from now was accepted, on every carrier.
+  it.each([
+    ['the Authorization header', 'ws-authorizer-authorization-header.json', 'authorization-header'],
+    ['the subprotocol', 'ws-authorizer-subprotocol.json', 'subprotocol'],
+    ['the query string', 'ws-authorizer-query-token.json', 'query'],
+  ])('refuses a token issued 10 years in the future on %s', async (_, fixture, carrier) => {
+    const token = await signTestToken('user123', { claims: { iat: nowInSeconds() + 10 * 365 * 86_400 } });
+    const { deps, logs } = authorizerWith(verifier);
+    const authorize = authorizerModule.createWebSocketAuthorizer(deps);
+
+    await expect(authorize(loadEventFixture<WebSocketAuthorizerEvent>(fixture, token))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
+    expect(logs('WARN')[0]).toMatchObject({ reason: 'issued_in_future', carrier });
+    expectNothingElseTouched();
+  });
+
   it('refuses a foreign Origin before reading the token', async () => {
     // GIVEN a verifier that records whether it was asked
     const verify = jest.fn(verifier.verify);
