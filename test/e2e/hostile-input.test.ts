@@ -1,10 +1,12 @@
 // End-to-end: what an independent review sent to break the product (issue 9, defects 1 to 6), over real sockets and
 // real HTTP. Local mode by default; parity mode against a deployed stage: see support/target.ts.
+import WebSocket from 'ws';
 import { callApi } from './support/http';
 import { connect, type TestClient } from './support/sockets';
 import {
   type DemoUser,
   type E2eTarget,
+  itWithRegistry,
   itWithTokenSigning,
   startTarget,
   waitUntilDisconnected,
@@ -96,5 +98,42 @@ describe('a token issued 10 years in the future (defect 3)', () => {
   itWithTokenSigning('is refused by the HTTP API with 401', async () => {
     const { status } = await callApi(target.httpUrl, 'GET', '/websocket/me/status', await futureToken());
     expect(status).toBe(401);
+  });
+});
+
+describe('a lone Sec-WebSocket-Protocol: bearer.<jwt> (defect 2)', () => {
+  /** The handshake's answer: the refusing status, or 101 and the protocol the server chose. */
+  const handshake = (protocols: string[]) =>
+    new Promise<{ status: number; protocol?: string }>((resolve) => {
+      const socket = new WebSocket(target.wsUrl, protocols);
+      socket.once('unexpected-response', (_request, response) => {
+        response.resume();
+        socket.terminate();
+        resolve({ status: response.statusCode ?? 0 });
+      });
+      socket.once('upgrade', (response) => {
+        resolve({ status: response.statusCode ?? 0, protocol: response.headers['sec-websocket-protocol'] });
+      });
+      socket.once('open', () => socket.close(1000));
+      // ws fails a 101 that echoes none of the offered protocols with "Server sent no subprotocol".
+      socket.once('error', () => {});
+      socket.once('close', () => {});
+    });
+
+  it('is refused with 401: a browser or ws would abort a 101 that echoes none of its protocols', async () => {
+    expect(await handshake([`bearer.${target.tokens.user789}`])).toEqual({ status: 401 });
+  });
+
+  itWithRegistry('registers nothing, so no connected user appears', async () => {
+    await handshake([`bearer.${target.tokens.user789}`]);
+
+    expect(await target.registry!.rowsOf('user789')).toEqual([]);
+    const { body } = await callApi(target.httpUrl, 'GET', '/websocket/users/connected', target.tokens.admin);
+    expect(body).toMatchObject({ users: [] });
+  });
+
+  it('the documented offer still connects and is echoed realtime-gateway.v1 only', async () => {
+    const answer = await handshake(['realtime-gateway.v1', `bearer.${target.tokens.user789}`]);
+    expect(answer).toEqual({ status: 101, protocol: 'realtime-gateway.v1' });
   });
 });
