@@ -137,3 +137,82 @@ describe('a lone Sec-WebSocket-Protocol: bearer.<jwt> (defect 2)', () => {
     expect(answer).toEqual({ status: 101, protocol: 'realtime-gateway.v1' });
   });
 });
+
+describe('bodies that are not declared as JSON (defect 6)', () => {
+  const post = (contentType: string | undefined, body: string) =>
+    fetch(`${target.httpUrl}/websocket/message/user`, {
+      method: 'POST',
+      // A Blob without a type makes fetch send no Content-Type at all.
+      headers: {
+        Authorization: `Bearer ${target.tokens.user123}`,
+        ...(contentType === undefined ? {} : { 'Content-Type': contentType }),
+      },
+      body: contentType === undefined ? new Blob([body]) : body,
+    }).then(async (response) => ({ status: response.status, body: await response.json() }));
+  const message = JSON.stringify({ userId: 'user456', type: 'chat', data: { message: 'hi' } });
+
+  it.each(['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', undefined])(
+    'Content-Type %j answers 415 in the one error shape and delivers nothing',
+    async (contentType) => {
+      const recipient = await open('user456');
+
+      const answer = await post(contentType, message);
+
+      expect(answer).toEqual({
+        status: 415,
+        body: { error: { code: 'unsupported_media_type', message: expect.stringContaining('application/json') } },
+      });
+      await recipient.expectNothing();
+    },
+  );
+
+  it('application/json with a charset is accepted', async () => {
+    const recipient = await open('user456');
+    expect((await post('application/json; charset=utf-8', message)).status).toBe(200);
+    expect(await recipient.next('chat')).toMatchObject({ data: { message: 'hi' } });
+  });
+});
+
+describe('userIds a token could never hold (defect 6) and reserved types in another case (defect 4)', () => {
+  it.each([
+    ['a control character', 'user\u0007456'],
+    ['only whitespace', '   '],
+  ])('a userId with %s answers 400', async (_, userId) => {
+    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
+      userId,
+      type: 'chat',
+      data: {},
+    });
+    expect({ status, body }).toEqual({
+      status: 400,
+      body: { error: { code: 'validation_error', message: expect.stringMatching(/^userId must not/) } },
+    });
+  });
+
+  it('a userId path parameter with a control character answers 400', async () => {
+    const path = `/websocket/users/${encodeURIComponent('user\n123')}/status`;
+    const { status } = await callApi(target.httpUrl, 'GET', path, target.tokens.admin);
+    expect(status).toBe(400);
+  });
+
+  it('a message of type Error is refused on HTTP and on the socket, and never delivered', async () => {
+    const [sender, recipient] = [await open('user123'), await open('user456')];
+
+    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
+      userId: 'user456',
+      type: 'Error',
+      data: { code: 'x', message: 'forged' },
+    });
+    sender.send({ action: 'send', userId: 'user456', type: 'ERROR', data: { code: 'x', message: 'forged' } });
+
+    expect({ status, body }).toEqual({
+      status: 400,
+      body: { error: { code: 'validation_error', message: 'type "Error" is reserved for server frames' } },
+    });
+    expect(await sender.next()).toMatchObject({
+      type: 'error',
+      data: { code: 'validation_error', message: 'type "ERROR" is reserved for server frames' },
+    });
+    await recipient.expectNothing();
+  });
+});

@@ -214,6 +214,36 @@ describe('client mistakes get the one error shape, never a 500', () => {
     expect(response).toMatchObject({ statusCode: status, body: { error: { code, message } } });
   });
 
+  // Issue 9, defect 6: a JSON route accepted text/plain and application/octet-stream.
+  it.each([
+    ['http-message-user', 'text/plain'],
+    ['http-message-users', 'application/octet-stream'],
+    ['http-message-broadcast', 'application/x-www-form-urlencoded'],
+    ['http-notification', undefined],
+  ])('%s answers 415 unsupported_media_type to Content-Type %j and posts nothing', async (fixture, contentType) => {
+    registryHolds({ user456: ['a'] });
+    const event = eventFrom(fixture, (e) => {
+      delete e.headers['content-type'];
+      if (contentType !== undefined) e.headers['content-type'] = contentType;
+    });
+    withPermissions('ws:broadcast')(event);
+
+    const response = await invoke(event);
+
+    expect(response).toMatchObject({
+      statusCode: 415,
+      body: { error: { code: 'unsupported_media_type', message: expect.stringContaining('application/json') } },
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('the permission is still checked before the media type (a caller without it learns nothing)', async () => {
+    const event = eventFrom('http-message-broadcast', (e) => {
+      e.headers['content-type'] = 'text/plain';
+    });
+    expect(await invoke(event)).toMatchObject({ statusCode: 403, body: { error: { code: 'forbidden' } } });
+  });
+
   it('a missing body', async () => {
     const response = await invoke(eventFrom('http-message-user', (event) => delete event.body));
     expect(response).toMatchObject({ statusCode: 400, body: { error: { code: 'invalid_json' } } });
