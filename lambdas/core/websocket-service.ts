@@ -152,6 +152,10 @@ export class ConnectionPresence {
  * so can any Node backend holding IAM credentials with `execute-api:ManageConnections` on the stage and access to
  * the registry table.
  *
+ * Its reports carry connection ids: the library is for trusted backends, which hold `execute-api:ManageConnections`
+ * and read the registry table anyway (the HTTP and socket send routes summarize them for callers without the admin
+ * permission; see `reportForCaller`).
+ *
  * Arguments are checked like an HTTP request's: a bad userId or type, or a `data` nested more than 64 levels deep,
  * throws a `ValidationError` (`code` `validation_error`, `too_deep`, ...) before anything is posted; an envelope
  * over 128 KB throws a `PayloadTooLargeError`.

@@ -76,8 +76,9 @@ describe('POST /websocket/message/user', () => {
     expect(body).toEqual({
       messageId: expect.any(String),
       timestamp: expect.any(String),
-      recipients: { user456: { delivered: ['c1', 'c2'], failed: [], stale: [] } },
+      recipients: { user456: 'delivered' },
       notConnected: [],
+      connections: { delivered: 2, failed: 0, stale: 0 },
     });
     const posted = postedEnvelopes();
     expect(posted.map((p) => p.connectionId)).toEqual(['c1', 'c2']);
@@ -107,7 +108,7 @@ describe('POST /websocket/message/user', () => {
       .on(PostToConnectionCommand, { ConnectionId: 'gone' })
       .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
 
-    const { body } = await invoke(eventFrom('http-message-user'));
+    const { body } = await invoke(eventFrom('http-message-user', withPermissions('ws:admin')));
 
     expect(body.recipients.user456).toEqual({ delivered: ['live'], failed: [], stale: ['gone'] });
     expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { Key: { userId: 'user456', connectionId: 'gone' } });
@@ -119,6 +120,81 @@ describe('POST /websocket/message/user', () => {
     expect(statusCode).toBe(200);
     expect(body.notConnected).toEqual(['user456']);
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+});
+
+// Issue 9, defect 5: the report listed the recipients' connection ids (and so their presence, device by device) to
+// any caller, while the status route shows another user's connections only to callers with ws:admin.
+describe('the report tells connection ids only to callers with the admin permission', () => {
+  const failing = () => {
+    registryHolds({ user456: ['live', 'gone'], user789: ['broken'], user999: ['vanished'] });
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'gone' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'vanished' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'broken' })
+      .rejects(Object.assign(new Error('boom'), { name: 'InternalServerErrorException' }));
+  };
+  const toFour = withBody({ userIds: ['user456', 'user789', 'user999', 'user000'], type: 'chat', data: {} });
+
+  it.each(['', 'ws:broadcast'])(
+    'a caller with permissions %j gets user outcomes and counts, no connection id',
+    async (permissions) => {
+      failing();
+
+      const { statusCode, body } = await invoke(
+        eventFrom('http-message-users', (e) => {
+          toFour(e);
+          withPermissions(permissions)(e);
+        }),
+      );
+
+      expect(statusCode).toBe(200);
+      expect(body).toEqual({
+        messageId: expect.any(String),
+        timestamp: expect.any(String),
+        recipients: { user456: 'delivered', user789: 'failed' },
+        notConnected: ['user000', 'user999'],
+        connections: { delivered: 1, failed: 1, stale: 2 },
+      });
+      expect(JSON.stringify(body)).not.toMatch(/"(live|gone|broken|vanished)"/);
+    },
+  );
+
+  it('a caller with ws:admin gets every connection id', async () => {
+    failing();
+
+    const { body } = await invoke(
+      eventFrom('http-message-users', (e) => {
+        toFour(e);
+        withPermissions('ws:admin')(e);
+      }),
+    );
+
+    expect(body).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: {
+        user456: { delivered: ['live'], failed: [], stale: ['gone'] },
+        user789: {
+          delivered: [],
+          failed: [{ connectionId: 'broken', error: 'InternalServerErrorException' }],
+          stale: [],
+        },
+        user999: { delivered: [], failed: [], stale: ['vanished'] },
+      },
+      notConnected: ['user000', 'user999'],
+    });
+  });
+
+  it('the notification route summarizes the same way', async () => {
+    registryHolds({ user456: ['c1'] });
+    const { body } = await invoke(eventFrom('http-notification'));
+    expect(body).toMatchObject({ recipients: { user456: 'delivered' }, connections: { delivered: 1 } });
+    expect(JSON.stringify(body)).not.toContain('"c1"');
   });
 });
 

@@ -67,8 +67,9 @@ describe('ws-send', () => {
       data: {
         messageId: expect.any(String),
         timestamp: expect.any(String),
-        recipients: { user456: { delivered: ['b1'], failed: [], stale: [] } },
+        recipients: { user456: 'delivered' },
         notConnected: ['user789'],
+        connections: { delivered: 1, failed: 0, stale: 0 },
       },
       timestamp: expect.any(String),
       id: expect.any(String),
@@ -82,6 +83,36 @@ describe('ws-send', () => {
       timestamp: frame.data.timestamp,
       id: frame.data.messageId,
       from: 'user123',
+    });
+  });
+
+  // Issue 9, defect 5: the report listed the recipients' connection ids to any sender, while the status route shows
+  // them only to admins.
+  it('answers a caller without ws:admin with outcomes and counts, and no connection id', async () => {
+    const frame = await frameOf(sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 1 }));
+
+    expect(frame.data).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: { user456: 'delivered' },
+      notConnected: [],
+      connections: { delivered: 1, failed: 0, stale: 0 },
+    });
+    expect(JSON.stringify(frame)).not.toContain('"b1"');
+  });
+
+  it('answers a caller with ws:admin with the connection ids', async () => {
+    const event = sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 1 }, (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, permissions: 'ws:admin' };
+    });
+
+    const frame = await frameOf(event);
+
+    expect(frame.data).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: { user456: { delivered: ['b1'], failed: [], stale: [] } },
+      notConnected: [],
     });
   });
 
