@@ -6,7 +6,9 @@
  * ever carry, so it could never reach anyone.
  *
  * A userId is a string of 1 to {@link MAX_USER_ID_LENGTH} characters, not only whitespace, without control
- * characters (U+0000 to U+001F and U+007F: they would corrupt log lines and registry keys alike).
+ * characters (U+0000 to U+001F and U+007F: they would corrupt log lines and registry keys alike), and well-formed
+ * Unicode: a lone surrogate (`"\ud800"` escaped in JSON) has no UTF-8 encoding, so wherever the id is written as
+ * UTF-8 (a registry key, a log line, the bytes of an envelope's `from`) it would turn into U+FFFD, another id.
  */
 
 /** Longest userId: it is the registry's partition key and travels in every envelope's `from`. */
@@ -14,6 +16,8 @@ export const MAX_USER_ID_LENGTH = 128;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const controlCharacters = /[\u0000-\u001f\u007f]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * What is wrong with a userId, as the end of a sentence that starts with its name (`userId must not be empty`),
@@ -32,5 +36,6 @@ export function userIdProblem(value: unknown): string | undefined {
   if (value.trim().length === 0) return 'must not be only whitespace';
   if (value.length > MAX_USER_ID_LENGTH) return `must be at most ${MAX_USER_ID_LENGTH} characters`;
   if (controlCharacters.test(value)) return 'must not contain control characters (U+0000 to U+001F, U+007F)';
+  if (loneSurrogate.test(value)) return 'must be well-formed Unicode (it holds a lone surrogate)';
   return undefined;
 }

@@ -27,6 +27,8 @@ const refusedIds: Array<[string, unknown]> = [
   ['only whitespace', '   '],
   ['129 characters', 'u'.repeat(MAX_USER_ID_LENGTH + 1)],
   ['an empty string', ''],
+  ['a lone high surrogate', 'user\ud800'],
+  ['a lone low surrogate', '\udc00user'],
 ];
 
 const verifier = createTokenVerifier(readJwtConfig({ JWT_SECRET: testSecret }));
@@ -64,6 +66,7 @@ describe('the one userId rule (issue 9, defect 6)', () => {
     ['a plain id', 'user123'],
     ['an e-mail address', 'user@example.com'],
     ['non-ASCII letters', 'Zoë-東京'],
+    ['an astral character (a surrogate pair)', 'user-😀'],
     ['128 characters', 'u'.repeat(MAX_USER_ID_LENGTH)],
     ['inner spaces', 'Ada Lovelace'],
   ])('accepts %s in both places', async (_, userId) => {
