@@ -12,6 +12,8 @@ export type {
   AuthOption,
   ConnectErrorReason,
   DeliveryReportData,
+  DeliverySummaryData,
+  DetailedDeliveryReportData,
   DisconnectReason,
   RealtimeSocketEvents,
   RealtimeSocketOptions,

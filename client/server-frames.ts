@@ -7,11 +7,12 @@ export interface ServerErrorData {
 }
 
 /**
- * What a `delivery` frame carries: the report of a send through the socket's send route (the HTTP API answers
- * the same report). `recipients` maps each addressed user with a registered connection to what happened to
- * each connection; `notConnected` lists the users with no live connection.
+ * What a `delivery` frame carries for a sender holding the admin permission (`ws:admin`): the report of a send
+ * through the socket's send route (the HTTP API answers the same report). `recipients` maps each addressed user
+ * with a registered connection to what happened to each connection; `notConnected` lists the users with no live
+ * connection.
  */
-export interface DeliveryReportData {
+export interface DetailedDeliveryReportData {
   messageId: string;
   timestamp: string;
   recipients: Record<
@@ -20,6 +21,26 @@ export interface DeliveryReportData {
   >;
   notConnected: string[];
 }
+
+/**
+ * What a `delivery` frame carries for any other sender: no connection ids (they would tell the sender how many
+ * sessions each recipient has open, which the status route shows only to admins). `recipients` maps each addressed
+ * user with a live connection to `delivered` (at least one connection got it) or `failed` (every post failed);
+ * `connections` counts the posts.
+ */
+export interface DeliverySummaryData {
+  messageId: string;
+  timestamp: string;
+  recipients: Record<string, 'delivered' | 'failed'>;
+  notConnected: string[];
+  connections: { delivered: number; failed: number; stale: number };
+}
+
+/**
+ * A `delivery` frame's report: {@link DeliverySummaryData} for most senders, {@link DetailedDeliveryReportData}
+ * for admins. Both list `notConnected`; `'connections' in report` tells them apart.
+ */
+export type DeliveryReportData = DetailedDeliveryReportData | DeliverySummaryData;
 
 /** What `authenticated` carries. */
 export interface AuthenticatedData {

@@ -13,6 +13,8 @@ import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
 import {
   type AuthenticatedData,
   type DeliveryReportData,
+  type DeliverySummaryData,
+  type DetailedDeliveryReportData,
   decodeServerFrame,
   isAdapterEventName,
   isAnswerFrame,
@@ -544,6 +546,8 @@ export type {
   AuthenticatedData,
   ConnectErrorReason,
   DeliveryReportData,
+  DeliverySummaryData,
+  DetailedDeliveryReportData,
   DisconnectReason,
   Listener,
   RealtimeSocketOptions,

@@ -1,3 +1,4 @@
+import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../routes';
 import type { AuthorizerContext } from './authorizer-context';
 import {
   authorizerContextOf,
@@ -7,7 +8,13 @@ import {
   type VerifiedIdentity,
 } from './jwt';
 import { isOriginAllowed, type OriginPolicy } from './origin';
-import { type CarriedToken, extractToken, headerValue, type TokenCarrier } from './token-carriers';
+import {
+  type CarriedToken,
+  extractToken,
+  headerValue,
+  offersNoEchoableSubprotocol,
+  type TokenCarrier,
+} from './token-carriers';
 
 /**
  * The `$connect` decision, apart from how API Gateway wants it answered (the WebSocket authorizer turns it into
@@ -18,7 +25,18 @@ import { type CarriedToken, extractToken, headerValue, type TokenCarrier } from 
 export type ConnectDecision =
   | { outcome: 'allow'; identity: VerifiedIdentity; context: AuthorizerContext; carrier: TokenCarrier }
   | { outcome: 'origin-refused'; origin: string }
-  | { outcome: 'unauthorized'; reason: TokenRejectionReason | 'no_token'; message: string; carrier?: TokenCarrier };
+  | {
+      outcome: 'unauthorized';
+      reason: TokenRejectionReason | 'no_token' | 'subprotocol_not_offered';
+      message: string;
+      carrier?: TokenCarrier;
+    };
+
+/** Why a handshake offering only subprotocols the server cannot echo is refused; it never quotes the entries. */
+export const SUBPROTOCOL_NOT_OFFERED_MESSAGE =
+  `The Sec-WebSocket-Protocol header does not offer "${webSocketSubprotocol}", the only subprotocol the server ` +
+  `echoes (never a bearer entry): the client would fail the handshake. Offer ["${webSocketSubprotocol}", ` +
+  `"${bearerSubprotocolPrefix}<jwt>"], or send the token in the Authorization header without subprotocols`;
 
 export interface ConnectAuthorizationDependencies {
   verifier: TokenVerifier;
@@ -26,8 +44,9 @@ export interface ConnectAuthorizationDependencies {
 }
 
 /**
- * Decides a `$connect`: Origin first (a cross-site page is refused before its token is even read), then the token
- * from the strongest carrier present. A failure to obtain the verification key is not the caller's fault: it is
+ * Decides a `$connect`: Origin first (a cross-site page is refused before its token is even read), then a
+ * subprotocol offer the server could not echo (a lone `bearer.<jwt>`: refused, see {@link offersNoEchoableSubprotocol}),
+ * then the token from the strongest carrier present. A failure to obtain the verification key is not the caller's fault: it is
  * thrown, not turned into a refusal.
  *
  * @example
@@ -43,6 +62,12 @@ export async function decideConnect(
 ): Promise<ConnectDecision> {
   const origin = headerValue(event.headers, 'origin');
   if (!isOriginAllowed(deps.originPolicy, origin)) return { outcome: 'origin-refused', origin: origin ?? '' };
+
+  // Before the token: a client that offered no echoable subprotocol fails the handshake whatever we answer, and
+  // accepting it would register a connection the client never had (see offersNoEchoableSubprotocol).
+  if (offersNoEchoableSubprotocol(event.headers)) {
+    return { outcome: 'unauthorized', reason: 'subprotocol_not_offered', message: SUBPROTOCOL_NOT_OFFERED_MESSAGE };
+  }
 
   const carried: CarriedToken | undefined = extractToken(event);
   if (!carried) {

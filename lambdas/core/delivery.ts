@@ -88,6 +88,78 @@ export interface DeliveryReport {
   notConnected: string[];
 }
 
+/** What a send came to for one user, as {@link DeliverySummary} tells it. */
+export type RecipientOutcome = 'delivered' | 'failed';
+
+/**
+ * A {@link DeliveryReport} without connection ids, for a caller who may not see who is connected on which
+ * connections (the HTTP and socket send routes give it to callers without the admin permission, the permission the
+ * status route asks before showing another user's connections). Connection ids identify a user's sessions and
+ * show how many devices they have open; a sender only needs to know whether each user got the message.
+ *
+ * ```json
+ * {
+ *   "messageId": "6f1c…", "timestamp": "2026-11-26T01:00:00.000Z",
+ *   "recipients": { "user123": "delivered" },
+ *   "notConnected": ["user456"],
+ *   "connections": { "delivered": 2, "failed": 0, "stale": 1 }
+ * }
+ * ```
+ *
+ * `recipients` has each addressed user with a live connection: `delivered` when at least one of their connections
+ * accepted the message, `failed` when every post to them failed (worth a retry). `notConnected` is the report's
+ * (including users whose every connection turned out stale). `connections` counts the posts over all users.
+ */
+export interface DeliverySummary {
+  messageId: string;
+  timestamp: string;
+  recipients: Record<string, RecipientOutcome>;
+  notConnected: string[];
+  connections: { delivered: number; failed: number; stale: number };
+}
+
+/**
+ * Drops the connection ids from a delivery report (see {@link DeliverySummary}).
+ *
+ * @example
+ * summarizeDeliveryReport({ messageId: 'm', timestamp: 't', notConnected: [],
+ *   recipients: { user123: { delivered: ['abc='], failed: [], stale: ['old='] } } });
+ * // { messageId: 'm', timestamp: 't', recipients: { user123: 'delivered' }, notConnected: [],
+ * //   connections: { delivered: 1, failed: 0, stale: 1 } }
+ */
+export function summarizeDeliveryReport(report: DeliveryReport): DeliverySummary {
+  const summary: DeliverySummary = {
+    messageId: report.messageId,
+    timestamp: report.timestamp,
+    recipients: {},
+    notConnected: [...report.notConnected],
+    connections: { delivered: 0, failed: 0, stale: 0 },
+  };
+  for (const [userId, recipient] of Object.entries(report.recipients)) {
+    summary.connections.delivered += recipient.delivered.length;
+    summary.connections.failed += recipient.failed.length;
+    summary.connections.stale += recipient.stale.length;
+    if (recipient.delivered.length > 0) summary.recipients[userId] = 'delivered';
+    else if (recipient.failed.length > 0) summary.recipients[userId] = 'failed';
+  }
+  return summary;
+}
+
+/**
+ * The report a caller of the HTTP or socket send routes gets: the full one when it may see connection ids, else
+ * the {@link DeliverySummary}. A broadcast report holds only counts and is the same for everyone.
+ *
+ * @example
+ * reportForCaller(report, permits(policy, caller, 'seeConnectionIds'));
+ */
+export function reportForCaller(
+  report: DeliveryReport | BroadcastReport,
+  withConnectionIds: boolean,
+): DeliveryReport | DeliverySummary | BroadcastReport {
+  if (withConnectionIds || !('recipients' in report)) return report;
+  return summarizeDeliveryReport(report);
+}
+
 /**
  * The report of a broadcast: counts rather than per-user maps (the audience may be the whole table).
  *

@@ -48,6 +48,19 @@ export class PayloadTooLargeError extends ClientError {
 }
 
 /**
+ * 415: a JSON route was sent a body that is not declared as JSON (`Content-Type`).
+ *
+ * @example
+ * throw new UnsupportedMediaTypeError('Content-Type must be application/json, got "text/plain"');
+ */
+export class UnsupportedMediaTypeError extends ClientError {
+  constructor(message: string) {
+    super(415, 'unsupported_media_type', message);
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+/**
  * 401: no token, or a token that failed verification.
  *
  * @example

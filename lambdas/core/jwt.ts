@@ -19,6 +19,7 @@ import {
 import { ConfigurationError } from './errors';
 import { jwksAlgorithms, reservedClaims, secretAlgorithms } from './jwt-algorithms';
 import { extensionSecretSource, type SecretSource } from './secret-source';
+import { MAX_USER_ID_LENGTH, userIdProblem } from './user-id';
 
 /**
  * JWT verification shared by both Lambda authorizers (WebSocket `$connect` and the HTTP API).
@@ -49,8 +50,8 @@ export const MIN_MAX_TOKEN_BYTES = 256;
 export const DEFAULT_PERMISSIONS_CLAIM = 'permissions';
 /** A shorter HMAC secret can be brute-forced offline from a single captured token. */
 export const MIN_SECRET_BYTES = 32;
-/** Longest accepted `sub`: it becomes the registry's partition key and travels in every envelope's `from`. */
-export const MAX_SUBJECT_LENGTH = 128;
+/** Longest accepted `sub`: the userId rule's bound (`user-id.ts`), shared with every userId a request names. */
+export const MAX_SUBJECT_LENGTH = MAX_USER_ID_LENGTH;
 
 /** Where the verification key comes from. */
 export type VerificationKeySource =
@@ -193,6 +194,7 @@ export type TokenRejectionReason =
   | 'bad_signature'
   | 'expired'
   | 'not_yet_valid'
+  | 'issued_in_future'
   | 'missing_claim'
   | 'invalid_claim'
   | 'invalid_subject'
@@ -276,6 +278,7 @@ export function createTokenVerifier(config: JwtConfig, deps: TokenVerifierDepend
       } catch (error) {
         throw toRejection(error);
       }
+      checkIssuedAt(payload, config.clockToleranceSeconds);
       return identityOf(payload, config.permissionsClaim);
     },
   };
@@ -398,27 +401,35 @@ function claimRejection(error: InstanceType<typeof errors.JWTClaimValidationFail
   }
 }
 
-// Control characters in a userId would corrupt log lines and registry keys alike.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const controlCharacters = /[\u0000-\u001f\u007f]/;
+/**
+ * Refuses a token issued in the future beyond the clock tolerance (`JWT_CLOCK_TOLERANCE_SECONDS`, default 5 s, the
+ * same leeway as `exp` and `nbf`). jose checks `iat` only when a maximum token age is set, and then refuses old
+ * tokens too; this checks the one thing that is always wrong: an issuer cannot have signed a token later than now.
+ * Such a token comes from a misconfigured issuer clock or a forged claim set, and a future `iat` would defeat
+ * any later "issued after" rule (a revocation cut-off), so it is refused on every carrier and route alike. jose
+ * has already checked that an `iat`, when present, is a number.
+ */
+function checkIssuedAt(payload: JWTPayload, clockToleranceSeconds: number, nowMs: number = Date.now()): void {
+  if (payload.iat === undefined) return;
+  const latest = Math.floor(nowMs / 1000) + clockToleranceSeconds;
+  if (payload.iat > latest) {
+    throw new TokenRejectedError(
+      'issued_in_future',
+      `The token's "iat" is in the future (more than the ${clockToleranceSeconds} s clock tolerance ahead)`,
+    );
+  }
+}
 
 function identityOf(payload: JWTPayload, permissionsClaim: string): VerifiedIdentity {
   const subject = payload.sub;
-  if (typeof subject !== 'string' || subject.trim().length === 0) {
-    throw new TokenRejectedError('invalid_subject', 'The token\'s "sub" must be a non-empty string');
-  }
-  if (subject.length > MAX_SUBJECT_LENGTH) {
-    throw new TokenRejectedError(
-      'invalid_subject',
-      `The token's "sub" is longer than ${MAX_SUBJECT_LENGTH} characters`,
-    );
-  }
-  if (controlCharacters.test(subject)) {
-    throw new TokenRejectedError('invalid_subject', 'The token\'s "sub" contains control characters');
+  // The same rule as every userId a request names (user-id.ts), so any `sub` is an id a send can address.
+  const problem = userIdProblem(subject);
+  if (problem !== undefined) {
+    throw new TokenRejectedError('invalid_subject', `The token's "sub" ${problem}`);
   }
   // jose has already checked that `exp` is present and a number.
   const expiresAt = Math.floor(payload.exp as number);
-  return { userId: subject, permissions: permissionsOf(payload, permissionsClaim), expiresAt };
+  return { userId: subject as string, permissions: permissionsOf(payload, permissionsClaim), expiresAt };
 }
 
 function permissionsOf(payload: JWTPayload, permissionsClaim: string): string[] {

@@ -14,11 +14,14 @@ import { ForbiddenError } from './errors';
  * | `listConnectedUsers` | `ADMIN_PERMISSION`     | `ws:admin`     |
  * | `statusOfOther`      | `ADMIN_PERMISSION`     | `ws:admin`     |
  * | `disconnectOther`    | `ADMIN_PERMISSION`     | `ws:admin`     |
+ * | `seeConnectionIds`   | `ADMIN_PERMISSION`     | `ws:admin`     |
  *
  * A setting set to `none` or to the empty string lifts the requirement (any authenticated user); an unset one
  * takes the default. Seeing one's own status and
  * disconnecting oneself need nothing: {@link authorizeForUser} only asks for the admin permission when the
  * target is someone else. No permission implies another (`ws:admin` does not grant `ws:broadcast`).
+ * `seeConnectionIds` is not refused but decides how much a send report shows ({@link permits}): the status route
+ * shows another user's connections only to admins, so a send report does the same.
  */
 export interface Policy {
   /** Required permission per operation; undefined: any authenticated user. */
@@ -31,7 +34,8 @@ export type Operation =
   | 'broadcast'
   | 'listConnectedUsers'
   | 'statusOfOther'
-  | 'disconnectOther';
+  | 'disconnectOther'
+  | 'seeConnectionIds';
 
 export const DEFAULT_BROADCAST_PERMISSION = 'ws:broadcast';
 export const DEFAULT_ADMIN_PERMISSION = 'ws:admin';
@@ -79,6 +83,7 @@ export function readPolicy(env: Environment): Policy {
       listConnectedUsers: admin,
       statusOfOther: admin,
       disconnectOther: admin,
+      seeConnectionIds: admin,
     },
   };
 }
@@ -90,7 +95,19 @@ const operationDescription: Record<Operation, string> = {
   listConnectedUsers: 'list connected users',
   statusOfOther: "see another user's status",
   disconnectOther: 'disconnect another user',
+  seeConnectionIds: "see other users' connection ids",
 };
+
+/**
+ * Whether the caller may perform `operation`, for the operations that change an answer rather than refuse it.
+ *
+ * @example
+ * permits(readPolicy({}), { userId: 'user123', permissions: new Set(['ws:admin']) }, 'seeConnectionIds'); // true
+ */
+export function permits(policy: Policy, caller: Caller, operation: Operation): boolean {
+  const permission = policy.required[operation];
+  return permission === undefined || caller.permissions.has(permission);
+}
 
 /**
  * Throws a {@link ForbiddenError} naming the missing permission unless the caller may perform `operation`.
@@ -101,7 +118,7 @@ const operationDescription: Record<Operation, string> = {
  */
 export function authorize(policy: Policy, caller: Caller, operation: Operation): void {
   const permission = policy.required[operation];
-  if (permission !== undefined && !caller.permissions.has(permission)) {
+  if (permission !== undefined && !permits(policy, caller, operation)) {
     throw new ForbiddenError(`The permission "${permission}" is required to ${operationDescription[operation]}`);
   }
 }

@@ -15,7 +15,7 @@ import {
 } from './config';
 import { ValidationError } from './errors';
 import type { ConnectionItem } from './table-schema';
-import { MAX_USER_ID_LENGTH } from './validation';
+import { MAX_USER_ID_LENGTH } from './user-id';
 
 /**
  * The userId → connectionIds registry. Core code: it takes a DynamoDB document client as a parameter and

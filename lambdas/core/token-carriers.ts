@@ -50,8 +50,14 @@ export function bearerTokenOf(headers: HeaderMap): string | undefined {
   return match?.[1];
 }
 
-/** The entries of a `Sec-WebSocket-Protocol` header, trimmed, blanks dropped. */
-function offeredSubprotocols(headers: HeaderMap): string[] {
+/**
+ * The entries of a `Sec-WebSocket-Protocol` header, trimmed, blanks dropped.
+ *
+ * @example
+ * offeredSubprotocols({ 'Sec-WebSocket-Protocol': 'realtime-gateway.v1, bearer.eyJ...' });
+ * // ['realtime-gateway.v1', 'bearer.eyJ...']
+ */
+export function offeredSubprotocols(headers: HeaderMap): string[] {
   const header = headerValue(headers, 'sec-websocket-protocol');
   if (!header) return [];
   return header
@@ -105,4 +111,23 @@ export function extractToken(request: {
  */
 export function chooseSubprotocol(headers: HeaderMap): string | undefined {
   return offeredSubprotocols(headers).includes(webSocketSubprotocol) ? webSocketSubprotocol : undefined;
+}
+
+/**
+ * Whether the handshake offers subprotocols but none that `$connect` can echo. Such a client always fails the
+ * handshake itself: RFC 6455 §4.1 lets a client fail the connection when the server selects no subprotocol it
+ * offered, and the WHATWG WebSocket standard requires it of browsers ("If protocols is not the empty list and
+ * ... `Sec-WebSocket-Protocol` ... results in null, failure, or the empty byte sequence, then fail the WebSocket
+ * connection"); `ws` does the same ("Server sent no subprotocol"). The server echoes only
+ * `realtime-gateway.v1`, never a `bearer.<jwt>` entry (that would copy the token into a response header, and
+ * from there into proxies' and browsers' logs), so a lone `bearer.<jwt>`, or any offer without
+ * `realtime-gateway.v1`, is refused at `$connect` rather than registered for a client that never gets the socket.
+ *
+ * @example
+ * offersNoEchoableSubprotocol({ 'Sec-WebSocket-Protocol': 'bearer.eyJ...' }); // true: refuse
+ * offersNoEchoableSubprotocol({ 'Sec-WebSocket-Protocol': 'realtime-gateway.v1, bearer.eyJ...' }); // false
+ * offersNoEchoableSubprotocol({ Authorization: 'Bearer eyJ...' }); // false: nothing offered, nothing to echo
+ */
+export function offersNoEchoableSubprotocol(headers: HeaderMap): boolean {
+  return offeredSubprotocols(headers).length > 0 && chooseSubprotocol(headers) === undefined;
 }

@@ -1,6 +1,7 @@
 import { type Environment, optionalInteger, optionalList, Setting } from './config';
 import { type Envelope, ServerFrameType } from './envelope';
 import { ConfigurationError, PayloadTooLargeError, ValidationError } from './errors';
+import { userIdProblem } from './user-id';
 
 /**
  * Hand-written validators for every request that asks for a delivery: the HTTP API bodies, the socket's `send`
@@ -9,32 +10,59 @@ import { ConfigurationError, PayloadTooLargeError, ValidationError } from './err
  * an envelope too large for API Gateway is a {@link PayloadTooLargeError}.
  *
  * The rules, documented once here:
- * - `userId`: a non-empty string of at most 128 characters (the same bound as the token's `sub`).
+ * - `userId`: the one userId rule of `user-id.ts`, shared with the token's `sub`: 1 to 128 characters, not only
+ *   whitespace, no control characters.
  * - `userIds`: an array of 1 to `MAX_USER_IDS` (default 100, at most 1000) unique `userId`s.
  * - `type`: 1 to 64 characters, starting with a letter or digit, then letters, digits, `_`, `.`, `:` or `-`
  *   (`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`), e.g. `chat`, `notification`, `system`, `order.updated`, `game:move`.
  *   When `ALLOWED_MESSAGE_TYPES` is set, only the types it lists. The frame types the server itself produces
- *   (`pong`, `authenticated`, `error`, `delivery`) are refused, so nobody can forge one to another user.
- * - `data`: any JSON value, but present.
+ *   (`pong`, `authenticated`, `error`, `delivery`) are refused in any case (`Error`, `PONG`), so nobody can forge
+ *   one to another user.
+ * - `data`: any JSON value, but present, nesting objects and arrays at most {@link MAX_DATA_DEPTH} (64) levels deep
+ *   (`{}` is one level, `{"a":[1]}` two). Serializing a deeper value recursed until the stack overflowed: a 10 KB
+ *   body of 5,000 nested arrays made a 500. The depth is measured without recursion ({@link checkDataDepth}), so
+ *   measuring cannot overflow either; too deep is 400 `too_deep`.
  * - the serialized envelope: at most 128 KB (131,072 bytes of UTF-8), API Gateway's message limit.
  * - fields outside these (a `from`, a `sender`) are ignored: the envelope's `from` comes only from the token.
  */
 
 /** API Gateway's WebSocket message limit, in bytes of the serialized envelope. */
 export const MAX_ENVELOPE_BYTES = 128 * 1024;
-export const MAX_USER_ID_LENGTH = 128;
+export { MAX_USER_ID_LENGTH } from './user-id';
 export const MAX_TYPE_LENGTH = 64;
 export const DEFAULT_MAX_USER_IDS = 100;
 export const MAX_MAX_USER_IDS = 1000;
 export const MESSAGE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+/**
+ * Deepest nesting of objects and arrays accepted in a message's `data`. Far beyond any real payload, far below the
+ * depth at which `JSON.stringify` runs out of stack (a few thousand levels on Node 20's default stack).
+ */
+export const MAX_DATA_DEPTH = 64;
+/** The error code of a `data` nested deeper than {@link MAX_DATA_DEPTH}. */
+export const TOO_DEEP_CODE = 'too_deep';
 
-/** Types only the server may produce. `notification` is not among them: the notification path sends it. */
+/**
+ * Types only the server may produce, lower-case. `notification` is not among them: the notification path sends it.
+ * They are compared case-insensitively ({@link isReservedType}): a client that folds case, or a listener map keyed
+ * on lower-case names, would take an `Error` message for the server's `error` frame.
+ */
 const RESERVED_TYPES: ReadonlySet<string> = new Set([
   ServerFrameType.pong,
   ServerFrameType.authenticated,
   ServerFrameType.error,
   ServerFrameType.delivery,
 ]);
+
+/**
+ * Whether a type is one of the server's own frame types, whatever its case.
+ *
+ * @example
+ * isReservedType('Error'); // true
+ * isReservedType('chat'); // false
+ */
+export function isReservedType(type: string): boolean {
+  return RESERVED_TYPES.has(type.toLowerCase());
+}
 
 /** The configurable part of the rules. */
 export interface MessageRules {
@@ -61,7 +89,7 @@ export function readMessageRules(env: Environment): MessageRules {
     if (type.length > MAX_TYPE_LENGTH || !MESSAGE_TYPE_PATTERN.test(type)) {
       throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is not a valid message type`);
     }
-    if (RESERVED_TYPES.has(type)) {
+    if (isReservedType(type)) {
       throw new ConfigurationError(Setting.allowedMessageTypes, `lists "${type}", which is reserved for server frames`);
     }
   }
@@ -126,19 +154,16 @@ export function requireObject(value: unknown, what: string): JsonObject {
 }
 
 /**
- * Checks a user id: a non-empty string of at most 128 characters.
+ * Checks a user id against the one userId rule (`user-id.ts`), the same rule a token's `sub` must follow.
  *
  * @example
  * checkUserId('user123', 'userId'); // 'user123'
+ * checkUserId('user\n123', 'userId'); // throws ValidationError('userId must not contain control characters …')
  */
 export function checkUserId(value: unknown, field: string): string {
-  if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
-  if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
-  if (value.length === 0) throw new ValidationError(`${field} must not be empty`);
-  if (value.length > MAX_USER_ID_LENGTH) {
-    throw new ValidationError(`${field} must be at most ${MAX_USER_ID_LENGTH} characters`);
-  }
-  return value;
+  const problem = userIdProblem(value);
+  if (problem !== undefined) throw new ValidationError(`${field} ${problem}`);
+  return value as string;
 }
 
 /**
@@ -182,7 +207,7 @@ export function checkMessageType(value: unknown, rules: MessageRules, field = 't
       `${field} must start with a letter or digit and contain only letters, digits, "_", ".", ":" or "-"`,
     );
   }
-  if (RESERVED_TYPES.has(value)) throw new ValidationError(`${field} "${value}" is reserved for server frames`);
+  if (isReservedType(value)) throw new ValidationError(`${field} "${value}" is reserved for server frames`);
   if (rules.allowedTypes && !rules.allowedTypes.has(value)) {
     throw new ValidationError(
       `${field} "${value}" is not allowed; allowed types: ${[...rules.allowedTypes].join(', ')}`,
@@ -191,8 +216,50 @@ export function checkMessageType(value: unknown, rules: MessageRules, field = 't
   return value;
 }
 
+/**
+ * Checks that a value nests objects and arrays at most {@link MAX_DATA_DEPTH} levels deep, walking it with an
+ * explicit stack (never recursion, which is what it guards against). A value is also refused when it could not be
+ * serialized: a `bigint`, or (from the server library) a value that refers to itself, which shows as too deep. The
+ * walk stops once it has seen more values than {@link MAX_ENVELOPE_BYTES}: each takes at least a byte once
+ * serialized, so such a value is too large ({@link PayloadTooLargeError}) and the walk's cost stays bounded even
+ * for a value that shares sub-objects.
+ *
+ * @example
+ * checkDataDepth({ order: { lines: [{ sku: 'A1' }] } }); // fine: 3 levels
+ * checkDataDepth(JSON.parse('['.repeat(65) + ']'.repeat(65)));
+ * // throws ValidationError('data nests objects and arrays more than 64 levels deep; …', 'too_deep')
+ */
+export function checkDataDepth(value: unknown, field = 'data'): void {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  let seen = 0;
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const current = next.value;
+    if (typeof current === 'bigint') {
+      throw new ValidationError(`${field} holds a bigint, which JSON cannot represent`, 'invalid_data');
+    }
+    if (current === undefined || typeof current === 'function' || typeof current === 'symbol') continue;
+    seen++;
+    if (seen > MAX_ENVELOPE_BYTES) {
+      throw new PayloadTooLargeError(
+        `${field} holds more than ${MAX_ENVELOPE_BYTES} values, so its envelope would exceed ${MAX_ENVELOPE_BYTES} bytes (128 KB)`,
+      );
+    }
+    if (typeof current !== 'object' || current === null) continue;
+    const depth = next.depth + 1;
+    if (depth > MAX_DATA_DEPTH) {
+      throw new ValidationError(
+        `${field} nests objects and arrays more than ${MAX_DATA_DEPTH} levels deep; at most ${MAX_DATA_DEPTH} are accepted`,
+        TOO_DEEP_CODE,
+      );
+    }
+    const children = Array.isArray(current) ? current : Object.values(current);
+    for (const child of children) pending.push({ value: child, depth });
+  }
+}
+
 function checkData(body: JsonObject, field = 'data'): unknown {
   if (!(field in body) || body[field] === undefined) throw new ValidationError(`${field} is required`);
+  checkDataDepth(body[field], field);
   return body[field];
 }
 
@@ -255,6 +322,7 @@ export function validateNotification(value: unknown, what = 'Request body'): Not
   };
   if (body.data !== undefined && body.data !== null) {
     notification.data = requireObject(body.data, 'data');
+    checkDataDepth(notification.data);
   }
   return notification;
 }
@@ -317,13 +385,25 @@ export function validateDirectSendEvent(value: unknown, rules: MessageRules): Di
 }
 
 /**
- * Serializes an envelope once, to the bytes every post reuses, refusing one over {@link MAX_ENVELOPE_BYTES}.
+ * Serializes an envelope once, to the bytes every post reuses, refusing one over {@link MAX_ENVELOPE_BYTES}, and
+ * one that cannot be serialized with a {@link ValidationError} rather than letting `JSON.stringify`'s error through.
  *
  * @example
  * const payload = encodeEnvelope(createEnvelope('chat', { message: 'Hello!' }, { from: 'user123' }));
  */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  const bytes = new TextEncoder().encode(JSON.stringify(envelope));
+  let text: string;
+  try {
+    text = JSON.stringify(envelope);
+  } catch (error) {
+    // Every path checks `data` with checkDataDepth first; this is the backstop for what that walk cannot see (a
+    // `toJSON` that returns something deeper, or a cycle through one), so a caller's value never becomes a 500.
+    throw new ValidationError(
+      `The message's data cannot be serialized as JSON (${(error as Error).name}): keep it to plain JSON values nested at most ${MAX_DATA_DEPTH} levels deep`,
+      error instanceof RangeError ? TOO_DEEP_CODE : 'invalid_data',
+    );
+  }
+  const bytes = new TextEncoder().encode(text);
   if (bytes.byteLength > MAX_ENVELOPE_BYTES) {
     throw new PayloadTooLargeError(
       `The message is ${bytes.byteLength} bytes once serialized; the limit is ${MAX_ENVELOPE_BYTES} bytes (128 KB)`,

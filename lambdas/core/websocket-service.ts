@@ -19,6 +19,7 @@ import {
   readRegistryConfig,
 } from './registry';
 import {
+  checkDataDepth,
   checkMessageType,
   checkUserId,
   checkUserIds,
@@ -150,6 +151,14 @@ export class ConnectionPresence {
  * who is connected): the operations the old in-process Socket.IO service offered, now over API Gateway's management API and the DynamoDB registry. The Lambda handlers use it;
  * so can any Node backend holding IAM credentials with `execute-api:ManageConnections` on the stage and access to
  * the registry table.
+ *
+ * Its reports carry connection ids: the library is for trusted backends, which hold `execute-api:ManageConnections`
+ * and read the registry table anyway (the HTTP and socket send routes summarize them for callers without the admin
+ * permission; see `reportForCaller`).
+ *
+ * Arguments are checked like an HTTP request's: a bad userId or type, or a `data` nested more than 64 levels deep,
+ * throws a `ValidationError` (`code` `validation_error`, `too_deep`, ...) before anything is posted; an envelope
+ * over 128 KB throws a `PayloadTooLargeError`.
  *
  * @example
  * const service = WebSocketService.fromEnvironment(); // TABLE_NAME and CALLBACK_URL from the environment
@@ -286,7 +295,10 @@ export class WebSocketService extends ConnectionPresence {
   }
 
   private envelope(type: string, data: unknown, options: SendOptions): Envelope {
-    return createEnvelope(checkMessageType(type, this.messageRules), data, { from: options.from });
+    const checkedType = checkMessageType(type, this.messageRules);
+    // A backend's data is checked like a request's: a value nested too deep is a ValidationError (`too_deep`).
+    checkDataDepth(data);
+    return createEnvelope(checkedType, data, { from: options.from });
   }
 
   private deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {

@@ -20,7 +20,9 @@ import { WebSocketService } from '../core/websocket-service';
  * ```
  *
  * An EventBridge event is unwrapped (its `detail` is the event above). The result is the delivery report (or the
- * broadcast report). Bad input throws `ValidationError` (or `PayloadTooLargeError` for an envelope over 128 KB)
+ * broadcast report), with connection ids: unlike the HTTP and socket routes' callers, whoever may invoke this
+ * function is a trusted backend (the grant is IAM, given by the stack's owner), in the same position as a server
+ * library user who reads the registry table anyway; the ids are what such a backend needs to act on a failure. Bad input throws `ValidationError` (or `PayloadTooLargeError` for an envelope over 128 KB)
  * with a message saying what is wrong: Lambda reports the name as the error type, so a Step Functions `Catch`
  * on `["ValidationError"]` handles it.
  */

@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { type BroadcastReport, type DeliveryReport, reportForCaller } from '../core/delivery';
 import { logger, metrics, observability } from '../core/observability';
-import { authorize, type Operation, readPolicy } from '../core/policy';
+import { authorize, type Operation, permits, readPolicy } from '../core/policy';
 import {
   readMessageRules,
   validateBroadcastMessage,
@@ -23,7 +24,8 @@ import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
  * HTTP API send routes. The sender is the token's `sub` (the authorizer context), stamped into `from`; nothing
- * in the body can change it. Each answers 200 with the delivery report. Permissions are checked before the
+ * in the body can change it. Each answers 200 with the delivery report: with connection ids for a caller holding
+ * the admin permission, else the summary without them (`DeliverySummary`). Permissions are checked before the
  * body is read, so a caller without the permission learns nothing about validation.
  */
 
@@ -38,13 +40,15 @@ const service = WebSocketService.fromEnvironment(process.env, { logger, metrics 
  */
 function sendRoute(
   operation: Operation,
-  send: (body: unknown, options: SendOptions) => Promise<unknown>,
+  send: (body: unknown, options: SendOptions) => Promise<DeliveryReport | BroadcastReport>,
 ): RouteHandler {
   return async (event, context) => {
     const caller = callerOf(event);
     authorize(policy, caller, operation);
     const options = { from: caller.userId, remainingTimeMs: remainingTimeOf(event, context) };
-    return jsonResponse(200, await send(jsonBodyOf(event), options));
+    const report = await send(jsonBodyOf(event), options);
+    // Connection ids only for callers who may see them on the status route too.
+    return jsonResponse(200, reportForCaller(report, permits(policy, caller, 'seeConnectionIds')));
   };
 }
 

@@ -1,11 +1,12 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { tokenHasExpired } from '../core/authorizer-context';
+import { reportForCaller } from '../core/delivery';
 import { createEnvelope, ServerFrameType } from '../core/envelope';
 import { ClientError, UnauthorizedError } from '../core/errors';
 import { FrameErrorCode, tokenExpiredMessage } from '../core/frames';
 import { logger, metrics, observability } from '../core/observability';
-import { authorize, callerFromContext, readPolicy } from '../core/policy';
+import { authorize, callerFromContext, permits, readPolicy } from '../core/policy';
 import { parseJson, readMessageRules, validateSendFrame } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
 import { webSocketErrors } from './middleware/websocket-errors';
@@ -14,7 +15,8 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
 /**
  * The socket's `send` route: `{"action":"send","userId"|"userIds","type","data"}`, with the same policy,
  * validation and delivery as `POST /websocket/message/user(s)`, so a chat frontend needs no HTTP. The answer is
- * one frame on the sender's socket (the route has a route response): a `delivery` envelope carrying the report,
+ * one frame on the sender's socket (the route has a route response): a `delivery` envelope carrying the report
+ * (with connection ids for a caller holding the admin permission, else the summary without them),
  * or, for a validation or authorization failure, an `error` envelope `{ code, message }` (the shared
  * `webSocketErrors` middleware, as on every other route).
  *
@@ -44,7 +46,9 @@ async function send(event: WebSocketEvent, context: Context): Promise<WebSocketR
     from: caller.userId,
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
   });
-  return { statusCode: 200, body: JSON.stringify(createEnvelope(ServerFrameType.delivery, report)) };
+  // Connection ids only for callers who may see them on the status route too.
+  const answer = reportForCaller(report, permits(policy, caller, 'seeConnectionIds'));
+  return { statusCode: 200, body: JSON.stringify(createEnvelope(ServerFrameType.delivery, answer)) };
 }
 
 export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()

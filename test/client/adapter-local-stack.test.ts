@@ -1,4 +1,4 @@
-import { type ConnectError, io, type RealtimeSocket } from '../../client';
+import { type ConnectError, type DeliveryReportData, io, type RealtimeSocket } from '../../client';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from './fake-gateway';
@@ -37,7 +37,7 @@ describe('client adapter in Node against the local stack', () => {
     const recipient = await connect('user456');
     const chats: Array<{ data: unknown; from?: string }> = [];
     recipient.on('chat', (data, envelope) => chats.push({ data, from: envelope.from }));
-    const reports: Array<{ recipients: Record<string, { delivered: string[] }> }> = [];
+    const reports: DeliveryReportData[] = [];
     sender.on('delivery', (report) => reports.push(report));
     await waitFor(() => sender.connected && recipient.connected, 'both connected');
     expect(sender.userId).toBe('user123');
@@ -46,7 +46,9 @@ describe('client adapter in Node against the local stack', () => {
 
     await waitFor(() => chats.length === 1 && reports.length === 1, 'the chat and its delivery report');
     expect(chats[0]).toEqual({ data: { message: 'Hello over the socket' }, from: 'user123' });
-    expect(reports[0].recipients.user456.delivered).toEqual([recipient.id]);
+    // A sender without ws:admin gets the outcome and counts, not the recipient's connection id (issue 9, defect 5).
+    expect(reports[0]).toMatchObject({ recipients: { user456: 'delivered' }, connections: { delivered: 1 } });
+    expect(JSON.stringify(reports[0])).not.toContain(recipient.id);
   });
 
   it('sends an emit of exactly the 32 KB frame limit, and refuses a larger one before it reaches the socket', async () => {

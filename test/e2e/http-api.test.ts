@@ -56,15 +56,30 @@ describe('POST /websocket/message/user', () => {
         from: 'user123',
       });
     }
+    // A caller without ws:admin learns the outcome and the counts, not the recipient's connection ids.
     expect(body).toEqual({
       messageId: frames[0].id,
       timestamp: frames[0].timestamp,
-      recipients: { user456: { delivered: expect.any(Array), failed: [], stale: [] } },
+      recipients: { user456: 'delivered' },
       notConnected: [],
+      connections: { delivered: 2, failed: 0, stale: 0 },
     });
-    const delivered = (body as { recipients: { user456: { delivered: string[] } } }).recipients.user456.delivered;
-    expect(delivered).toHaveLength(2);
     await bystander.expectNothing();
+  });
+
+  it('tells a caller with ws:admin the connection ids it delivered to (issue 9, defect 5)', async () => {
+    const recipient = await open('user456');
+    recipient.send({ action: 'hello' });
+    const { connectionId } = (await recipient.next('authenticated')).data as { connectionId: string };
+
+    const { status, body } = await api('POST', '/websocket/message/user', 'admin', {
+      userId: 'user456',
+      type: 'chat',
+      data: { message: 'Hello!' },
+    });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ recipients: { user456: { delivered: [connectionId], failed: [], stale: [] } } });
   });
 
   it('reports a user with no live connection as not connected', async () => {

@@ -19,7 +19,7 @@ beforeAll(async () => {
 }, 150_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
-  await waitUntilDisconnected(target, ['user123', 'user456', 'user789']);
+  await waitUntilDisconnected(target, ['user123', 'user456', 'user789', 'admin']);
 });
 afterAll(() => target.stop());
 
@@ -36,12 +36,27 @@ describe('the socket send route', () => {
     for (const recipient of [first, second]) {
       expect(await recipient.next('chat')).toMatchObject({ data: { message: 'Hi' }, from: 'user123' });
     }
-    expect(report.data).toMatchObject({
+    // A sender without ws:admin learns outcomes and counts only (issue 9, defect 5).
+    expect(report.data).toEqual({
       messageId: expect.any(String),
-      recipients: { user456: { delivered: expect.arrayContaining([first.connectionId, second.connectionId]) } },
+      timestamp: expect.any(String),
+      recipients: { user456: 'delivered' },
       notConnected: [],
+      connections: { delivered: 2, failed: 0, stale: 0 },
     });
+    expect(JSON.stringify(report)).not.toContain(first.connectionId);
     await bystander.expectNothing();
+  });
+
+  it('tells a sender with ws:admin the connection ids (issue 9, defect 5)', async () => {
+    const sender = await open('admin');
+    const recipient = await open('user456');
+
+    sender.send({ action: 'send', userId: 'user456', type: 'chat', data: { message: 'Hi' } });
+
+    expect((await sender.next('delivery')).data).toMatchObject({
+      recipients: { user456: { delivered: [recipient.connectionId], failed: [], stale: [] } },
+    });
   });
 
   it('delivers to several users with userIds', async () => {
@@ -84,7 +99,8 @@ describe('a connection dropped without $disconnect', () => {
       };
       await registry.put({ ...vanished, expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600 });
       // Act
-      const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
+      // As the admin: only a caller with ws:admin sees which connections were stale.
+      const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.admin, {
         userId: 'user456',
         type: 'chat',
         data: { message: 'still there?' },
@@ -109,14 +125,17 @@ describe('a connection dropped without $disconnect', () => {
       expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600,
     });
 
-    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/notification', target.tokens.user123, {
+    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/notification', target.tokens.admin, {
       userId: 'user789',
       title: 'Ping',
       body: 'anyone?',
     });
 
     expect(status).toBe(200);
-    expect(body).toMatchObject({ recipients: { user789: { delivered: [], stale: ['U3RhbGVPbmx5Q29ubg=='] } } });
+    expect(body).toMatchObject({
+      recipients: { user789: { delivered: [], stale: ['U3RhbGVPbmx5Q29ubg=='] } },
+      notConnected: ['user789'],
+    });
     expect(await registry.rowsOf('user789')).toEqual([]);
   });
 });

@@ -100,6 +100,18 @@ describe('direct-send', () => {
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
   });
 
+  it('throws a ValidationError with the code too_deep for a data nested 5,000 levels (issue 9, defect 1)', async () => {
+    const data = JSON.parse(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+    const failure = direct.handler({ userId: 'user123', type: 'chat', data }, lambdaContext);
+    await expect(failure).rejects.toThrow(ValidationError);
+    await expect(failure).rejects.toMatchObject({
+      name: 'ValidationError',
+      code: 'too_deep',
+      message: 'data nests objects and arrays more than 64 levels deep; at most 64 are accepted',
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
   it('throws a PayloadTooLargeError for an envelope over 128 KB', async () => {
     const failure = direct.handler({ userId: 'user123', type: 'chat', data: 'x'.repeat(140_000) }, lambdaContext);
     await expect(failure).rejects.toThrow(PayloadTooLargeError);

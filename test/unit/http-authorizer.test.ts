@@ -13,6 +13,7 @@ import {
   craftToken,
   createTestSecret,
   loadEventFixture,
+  nowInSeconds,
   signTestToken,
   testSecret,
   validClaims,
@@ -114,6 +115,11 @@ describe('createHttpAuthorizer', () => {
       'bad_signature',
     ],
     ['alg none', async () => httpEvent(craftToken({ alg: 'none' }, validClaims())), 'algorithm_not_allowed'],
+    [
+      'a token issued 10 years in the future (issue 9, defect 3)',
+      async () => httpEvent(await signTestToken('u1', { claims: { iat: nowInSeconds() + 10 * 365 * 86_400 } })),
+      'issued_in_future',
+    ],
     [
       'another scheme',
       async () => {

@@ -50,9 +50,57 @@ describe('request readers', () => {
   });
 
   it('jsonBodyOf refuses an empty body and non-JSON', () => {
-    expect(() => jsonBodyOf({ body: '', isBase64Encoded: false })).toThrow('Request body is required: a JSON object');
-    expect(() => jsonBodyOf({ body: 'userId=1', isBase64Encoded: false })).toThrow('Request body is not valid JSON');
-    expect(jsonBodyOf({ body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true })).toEqual({ a: 1 });
+    const headers = { 'content-type': 'application/json' };
+    expect(() => jsonBodyOf({ body: '', isBase64Encoded: false, headers })).toThrow(
+      'Request body is required: a JSON object',
+    );
+    expect(() => jsonBodyOf({ body: 'userId=1', isBase64Encoded: false, headers })).toThrow(
+      'Request body is not valid JSON',
+    );
+    const base64 = Buffer.from('{"a":1}').toString('base64');
+    expect(jsonBodyOf({ body: base64, isBase64Encoded: true, headers })).toEqual({ a: 1 });
+  });
+
+  // Issue 9, defect 6: the JSON routes accepted text/plain and application/octet-stream bodies.
+  it.each([
+    ['text/plain', 'got "text/plain"'],
+    ['text/plain;charset=UTF-8', 'got "text/plain;charset=UTF-8"'],
+    ['application/octet-stream', 'got "application/octet-stream"'],
+    ['application/x-www-form-urlencoded', 'got "application/x-www-form-urlencoded"'],
+    ['multipart/form-data; boundary=x', 'got "multipart/form-data; boundary=x"'],
+    ['application/jsonp', 'got "application/jsonp"'],
+    ['text/json', 'got "text/json"'],
+    [undefined, 'the request has none'],
+    ['', 'the request has none'],
+  ])('jsonBodyOf answers 415 unsupported_media_type to Content-Type %j', (contentType, got) => {
+    const headers = contentType === undefined ? {} : { 'content-type': contentType };
+    let caught: unknown;
+    try {
+      jsonBodyOf({ body: '{"userId":"user456","type":"chat","data":{}}', isBase64Encoded: false, headers });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({
+      statusCode: 415,
+      code: 'unsupported_media_type',
+      message: `Content-Type must be application/json (or an application/*+json type), ${got}; send the header "Content-Type: application/json"`,
+    });
+  });
+
+  it.each([
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON;charset=UTF-8',
+    'application/merge-patch+json',
+    'application/vnd.api+json; charset=utf-8',
+  ])('jsonBodyOf accepts Content-Type %j', (contentType) => {
+    const event = { body: '{"a":1}', isBase64Encoded: false, headers: { 'content-type': contentType } };
+    expect(jsonBodyOf(event)).toEqual({ a: 1 });
+  });
+
+  it('jsonBodyOf cuts a huge Content-Type in its message', () => {
+    const headers = { 'content-type': `text/${'x'.repeat(5000)}` };
+    expect(() => jsonBodyOf({ body: '{}', isBase64Encoded: false, headers })).toThrow(/"text\/x{95}…"/);
   });
 
   it('pathUserIdOf names the path parameter', () => {

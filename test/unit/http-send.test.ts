@@ -76,8 +76,9 @@ describe('POST /websocket/message/user', () => {
     expect(body).toEqual({
       messageId: expect.any(String),
       timestamp: expect.any(String),
-      recipients: { user456: { delivered: ['c1', 'c2'], failed: [], stale: [] } },
+      recipients: { user456: 'delivered' },
       notConnected: [],
+      connections: { delivered: 2, failed: 0, stale: 0 },
     });
     const posted = postedEnvelopes();
     expect(posted.map((p) => p.connectionId)).toEqual(['c1', 'c2']);
@@ -107,7 +108,7 @@ describe('POST /websocket/message/user', () => {
       .on(PostToConnectionCommand, { ConnectionId: 'gone' })
       .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
 
-    const { body } = await invoke(eventFrom('http-message-user'));
+    const { body } = await invoke(eventFrom('http-message-user', withPermissions('ws:admin')));
 
     expect(body.recipients.user456).toEqual({ delivered: ['live'], failed: [], stale: ['gone'] });
     expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { Key: { userId: 'user456', connectionId: 'gone' } });
@@ -119,6 +120,81 @@ describe('POST /websocket/message/user', () => {
     expect(statusCode).toBe(200);
     expect(body.notConnected).toEqual(['user456']);
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+});
+
+// Issue 9, defect 5: the report listed the recipients' connection ids (and so their presence, device by device) to
+// any caller, while the status route shows another user's connections only to callers with ws:admin.
+describe('the report tells connection ids only to callers with the admin permission', () => {
+  const failing = () => {
+    registryHolds({ user456: ['live', 'gone'], user789: ['broken'], user999: ['vanished'] });
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'gone' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'vanished' })
+      .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'broken' })
+      .rejects(Object.assign(new Error('boom'), { name: 'InternalServerErrorException' }));
+  };
+  const toFour = withBody({ userIds: ['user456', 'user789', 'user999', 'user000'], type: 'chat', data: {} });
+
+  it.each(['', 'ws:broadcast'])(
+    'a caller with permissions %j gets user outcomes and counts, no connection id',
+    async (permissions) => {
+      failing();
+
+      const { statusCode, body } = await invoke(
+        eventFrom('http-message-users', (e) => {
+          toFour(e);
+          withPermissions(permissions)(e);
+        }),
+      );
+
+      expect(statusCode).toBe(200);
+      expect(body).toEqual({
+        messageId: expect.any(String),
+        timestamp: expect.any(String),
+        recipients: { user456: 'delivered', user789: 'failed' },
+        notConnected: ['user000', 'user999'],
+        connections: { delivered: 1, failed: 1, stale: 2 },
+      });
+      expect(JSON.stringify(body)).not.toMatch(/"(live|gone|broken|vanished)"/);
+    },
+  );
+
+  it('a caller with ws:admin gets every connection id', async () => {
+    failing();
+
+    const { body } = await invoke(
+      eventFrom('http-message-users', (e) => {
+        toFour(e);
+        withPermissions('ws:admin')(e);
+      }),
+    );
+
+    expect(body).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: {
+        user456: { delivered: ['live'], failed: [], stale: ['gone'] },
+        user789: {
+          delivered: [],
+          failed: [{ connectionId: 'broken', error: 'InternalServerErrorException' }],
+          stale: [],
+        },
+        user999: { delivered: [], failed: [], stale: ['vanished'] },
+      },
+      notConnected: ['user000', 'user999'],
+    });
+  });
+
+  it('the notification route summarizes the same way', async () => {
+    registryHolds({ user456: ['c1'] });
+    const { body } = await invoke(eventFrom('http-notification'));
+    expect(body).toMatchObject({ recipients: { user456: 'delivered' }, connections: { delivered: 1 } });
+    expect(JSON.stringify(body)).not.toContain('"c1"');
   });
 });
 
@@ -214,6 +290,36 @@ describe('client mistakes get the one error shape, never a 500', () => {
     expect(response).toMatchObject({ statusCode: status, body: { error: { code, message } } });
   });
 
+  // Issue 9, defect 6: a JSON route accepted text/plain and application/octet-stream.
+  it.each([
+    ['http-message-user', 'text/plain'],
+    ['http-message-users', 'application/octet-stream'],
+    ['http-message-broadcast', 'application/x-www-form-urlencoded'],
+    ['http-notification', undefined],
+  ])('%s answers 415 unsupported_media_type to Content-Type %j and posts nothing', async (fixture, contentType) => {
+    registryHolds({ user456: ['a'] });
+    const event = eventFrom(fixture, (e) => {
+      delete e.headers['content-type'];
+      if (contentType !== undefined) e.headers['content-type'] = contentType;
+    });
+    withPermissions('ws:broadcast')(event);
+
+    const response = await invoke(event);
+
+    expect(response).toMatchObject({
+      statusCode: 415,
+      body: { error: { code: 'unsupported_media_type', message: expect.stringContaining('application/json') } },
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('the permission is still checked before the media type (a caller without it learns nothing)', async () => {
+    const event = eventFrom('http-message-broadcast', (e) => {
+      e.headers['content-type'] = 'text/plain';
+    });
+    expect(await invoke(event)).toMatchObject({ statusCode: 403, body: { error: { code: 'forbidden' } } });
+  });
+
   it('a missing body', async () => {
     const response = await invoke(eventFrom('http-message-user', (event) => delete event.body));
     expect(response).toMatchObject({ statusCode: 400, body: { error: { code: 'invalid_json' } } });
@@ -262,6 +368,36 @@ describe('client mistakes get the one error shape, never a 500', () => {
       statusCode: 404,
       body: { error: { code: 'not_found', message: 'No route POST /websocket/message/everyone' } },
     });
+  });
+});
+
+describe('a data nested 5,000 levels deep (issue 9, defect 1)', () => {
+  // The reviewers' 10 KB body: it answered 500 internal_error from a stack overflow in JSON.stringify. Written as
+  // text, since JSON.stringify cannot write it either.
+  const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+  it.each([
+    ['http-message-user', `{"userId":"user456","type":"chat","data":${deep}}`],
+    ['http-message-users', `{"userIds":["user456"],"type":"chat","data":${deep}}`],
+    ['http-message-broadcast', `{"type":"system","data":${deep}}`],
+    ['http-notification', `{"userId":"user456","title":"Deep","body":"deep","data":{"deep":${deep}}}`],
+  ])('%s answers 400 too_deep in the one error shape and posts nothing', async (fixture, body) => {
+    registryHolds({ user456: ['a'] });
+    const event = eventFrom(fixture, withBody(body));
+    withPermissions('ws:broadcast')(event);
+
+    const response = await invoke(event);
+
+    expect(response).toEqual({
+      statusCode: 400,
+      headers: expect.any(Object),
+      body: {
+        error: {
+          code: 'too_deep',
+          message: 'data nests objects and arrays more than 64 levels deep; at most 64 are accepted',
+        },
+      },
+    });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
   });
 });
 

@@ -163,6 +163,18 @@ describe('verify, secret mode', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'user123' });
   });
 
+  it('accepts an `iat` ahead by no more than the clock tolerance, as for `nbf` (issue 9, defect 3)', async () => {
+    const slightlyAhead = await signTestToken('user123', { claims: { iat: nowInSeconds() + 3 } });
+    await expect(verifier.verify(slightlyAhead)).resolves.toMatchObject({ userId: 'user123' });
+    const tolerant = secretVerifier({ JWT_CLOCK_TOLERANCE_SECONDS: '120' });
+    const aMinuteAhead = await signTestToken('user123', { claims: { iat: nowInSeconds() + 60 } });
+    await expect(tolerant.verify(aMinuteAhead)).resolves.toMatchObject({ userId: 'user123' });
+    expect(await refusalOf(verifier, aMinuteAhead)).toBe('issued_in_future');
+    await expect(verifier.verify(aMinuteAhead)).rejects.toThrow(
+      'The token\'s "iat" is in the future (more than the 5 s clock tolerance ahead)',
+    );
+  });
+
   it('accepts a `sub` of exactly 128 characters', async () => {
     const token = await signTestToken('u'.repeat(128));
     await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'u'.repeat(128) });
@@ -186,6 +198,17 @@ describe('verify, secret mode', () => {
     const cases: [string, () => Promise<string> | string, TokenRejectionReason][] = [
       ['an expired token', () => signTestToken('user123', { expiresInSeconds: -60 }), 'expired'],
       ['a token not yet valid', () => signTestToken('user123', { claims: { nbf: now + 120 } }), 'not_yet_valid'],
+      // Issue 9, defect 3: a token issued ten years from now was accepted.
+      [
+        'a token issued 10 years in the future',
+        () => signTestToken('user123', { claims: { iat: now + 10 * 365 * 86_400, exp: now + 11 * 365 * 86_400 } }),
+        'issued_in_future',
+      ],
+      [
+        'a token issued a minute in the future',
+        () => signTestToken('user123', { claims: { iat: now + 60 } }),
+        'issued_in_future',
+      ],
       ['a token without exp', () => signHmacRaw({ alg: 'HS256' }, withoutExp, testSecret), 'missing_claim'],
       ['a token without sub', () => signHmacRaw({ alg: 'HS256' }, withoutSub, testSecret), 'missing_claim'],
       ['an exp that is not a number', () => signTestToken('u1', { claims: { exp: 'tomorrow' } }), 'invalid_claim'],

@@ -77,6 +77,7 @@ describe('readPolicy settings', () => {
       listConnectedUsers: 'root',
       statusOfOther: 'root',
       disconnectOther: 'root',
+      seeConnectionIds: 'root',
     });
     expect(forbiddenMessageOf(() => authorize(policy, plainUser, 'sendToUsers'))).toBe(
       'The permission "chat:send" is required to send messages to users',

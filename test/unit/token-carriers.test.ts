@@ -1,4 +1,10 @@
-import { bearerTokenOf, chooseSubprotocol, extractToken, headerValue } from '../../lambdas/core/token-carriers';
+import {
+  bearerTokenOf,
+  chooseSubprotocol,
+  extractToken,
+  headerValue,
+  offersNoEchoableSubprotocol,
+} from '../../lambdas/core/token-carriers';
 import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../../lambdas/routes';
 
 const jwtA = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnLWE';
@@ -76,6 +82,30 @@ describe('chooseSubprotocol', () => {
     [{ 'Sec-WebSocket-Protocol': 'realtime-gateway.v2, chat' }],
   ])('chooses nothing for %j', (headers) => {
     expect(chooseSubprotocol(headers)).toBeUndefined();
+  });
+});
+
+// Issue 9, defect 2: a lone bearer entry was accepted and registered, while the client (browser or ws) fails a
+// handshake whose answer echoes none of the subprotocols it offered.
+describe('offersNoEchoableSubprotocol', () => {
+  it.each([
+    ['a lone bearer entry', { 'Sec-WebSocket-Protocol': `bearer.${jwtB}` }],
+    ['a bearer entry with another protocol', { 'sec-websocket-protocol': `chat, bearer.${jwtB}` }],
+    [
+      'another protocol beside an Authorization header',
+      { Authorization: `Bearer ${jwtA}`, 'Sec-WebSocket-Protocol': 'graphql-ws' },
+    ],
+  ])('is true for %s: nothing the server could echo', (_, headers) => {
+    expect(offersNoEchoableSubprotocol(headers)).toBe(true);
+  });
+
+  it.each([
+    ['no subprotocol at all', { Authorization: `Bearer ${jwtA}` }],
+    ['an empty header', { 'Sec-WebSocket-Protocol': ' , ' }],
+    ['the documented browser offer', { 'Sec-WebSocket-Protocol': `${webSocketSubprotocol}, bearer.${jwtB}` }],
+    ['the protocol alone', { 'Sec-WebSocket-Protocol': webSocketSubprotocol }],
+  ])('is false for %s', (_, headers) => {
+    expect(offersNoEchoableSubprotocol(headers)).toBe(false);
   });
 });
 

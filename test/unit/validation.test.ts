@@ -104,6 +104,17 @@ describe('checkMessageType', () => {
     );
   });
 
+  // Issue 9, defect 4: a message of type `Error` was delivered, and a client that folds case reads it as the
+  // server's `error` frame.
+  it.each(['Error', 'ERROR', 'Pong', 'AUTHENTICATED', 'Delivery', 'eRrOr'])(
+    'refuses the server frame type %s whatever its case',
+    (type) => {
+      expect(validationErrorOf(() => checkMessageType(type, rules)).message).toBe(
+        `type "${type}" is reserved for server frames`,
+      );
+    },
+  );
+
   it('applies the closed list when ALLOWED_MESSAGE_TYPES is set', () => {
     const closed = readMessageRules({ ALLOWED_MESSAGE_TYPES: 'chat, notification' });
     expect(checkMessageType('chat', closed)).toBe('chat');
@@ -295,6 +306,9 @@ describe('readMessageRules', () => {
     );
     expect(() => readMessageRules({ ALLOWED_MESSAGE_TYPES: 'chat,delivery' })).toThrow(
       'Configuration setting ALLOWED_MESSAGE_TYPES lists "delivery", which is reserved for server frames',
+    );
+    expect(() => readMessageRules({ ALLOWED_MESSAGE_TYPES: 'chat,Pong' })).toThrow(
+      'Configuration setting ALLOWED_MESSAGE_TYPES lists "Pong", which is reserved for server frames',
     );
   });
 });

@@ -215,6 +215,48 @@ describe('createWebSocketAuthorizer', () => {
     },
   );
 
+  // Issue 9, defect 2: a lone `bearer.<jwt>` was allowed, so `$connect` registered a connection whose handshake the
+  // client then failed (no subprotocol it offered was echoed).
+  it.each([
+    ['a lone bearer entry', (token: string) => `bearer.${token}`],
+    ['a bearer entry beside another protocol', (token: string) => `chat.v2, bearer.${token}`],
+  ])('refuses %s with Unauthorized before verifying the token, and never logs it', async (_, offer) => {
+    const token = await signTestToken('user123');
+    const verify = jest.fn(verifier.verify);
+    const { deps, lines, logs, emfRecords } = authorizerWith({ verify });
+    const authorize = authorizerModule.createWebSocketAuthorizer(deps);
+    const event = browserEvent(token);
+    event.headers = { ...event.headers, 'Sec-WebSocket-Protocol': offer(token) };
+
+    await expect(authorize(event)).rejects.toThrow(/^Unauthorized$/);
+
+    expect(verify).not.toHaveBeenCalled();
+    expect(logs('WARN')[0]).toMatchObject({
+      reason: 'subprotocol_not_offered',
+      detail: expect.stringContaining('does not offer "realtime-gateway.v1"'),
+    });
+    expect(JSON.stringify(lines)).not.toContain(token);
+    expect(emfRecords()).toEqual([refusalRecord('websocket', 'subprotocol_not_offered')]);
+    expectNothingElseTouched();
+  });
+
+  // Issue 9, defect 3: a token issued ten years from now was accepted, on every carrier.
+  it.each([
+    ['the Authorization header', 'ws-authorizer-authorization-header.json', 'authorization-header'],
+    ['the subprotocol', 'ws-authorizer-subprotocol.json', 'subprotocol'],
+    ['the query string', 'ws-authorizer-query-token.json', 'query'],
+  ])('refuses a token issued 10 years in the future on %s', async (_, fixture, carrier) => {
+    const token = await signTestToken('user123', { claims: { iat: nowInSeconds() + 10 * 365 * 86_400 } });
+    const { deps, logs } = authorizerWith(verifier);
+    const authorize = authorizerModule.createWebSocketAuthorizer(deps);
+
+    await expect(authorize(loadEventFixture<WebSocketAuthorizerEvent>(fixture, token))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
+    expect(logs('WARN')[0]).toMatchObject({ reason: 'issued_in_future', carrier });
+    expectNothingElseTouched();
+  });
+
   it('refuses a foreign Origin before reading the token', async () => {
     // GIVEN a verifier that records whether it was asked
     const verify = jest.fn(verifier.verify);

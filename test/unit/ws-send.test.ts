@@ -67,8 +67,9 @@ describe('ws-send', () => {
       data: {
         messageId: expect.any(String),
         timestamp: expect.any(String),
-        recipients: { user456: { delivered: ['b1'], failed: [], stale: [] } },
+        recipients: { user456: 'delivered' },
         notConnected: ['user789'],
+        connections: { delivered: 1, failed: 0, stale: 0 },
       },
       timestamp: expect.any(String),
       id: expect.any(String),
@@ -82,6 +83,36 @@ describe('ws-send', () => {
       timestamp: frame.data.timestamp,
       id: frame.data.messageId,
       from: 'user123',
+    });
+  });
+
+  // Issue 9, defect 5: the report listed the recipients' connection ids to any sender, while the status route shows
+  // them only to admins.
+  it('answers a caller without ws:admin with outcomes and counts, and no connection id', async () => {
+    const frame = await frameOf(sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 1 }));
+
+    expect(frame.data).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: { user456: 'delivered' },
+      notConnected: [],
+      connections: { delivered: 1, failed: 0, stale: 0 },
+    });
+    expect(JSON.stringify(frame)).not.toContain('"b1"');
+  });
+
+  it('answers a caller with ws:admin with the connection ids', async () => {
+    const event = sendEvent({ action: 'send', userId: 'user456', type: 'chat', data: 1 }, (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, permissions: 'ws:admin' };
+    });
+
+    const frame = await frameOf(event);
+
+    expect(frame.data).toEqual({
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      recipients: { user456: { delivered: ['b1'], failed: [], stale: [] } },
+      notConnected: [],
     });
   });
 
@@ -104,6 +135,18 @@ describe('ws-send', () => {
       { action: 'send', userId: 'user456', type: 'delivery', data: 1 },
       'validation_error',
       'type "delivery" is reserved for server frames',
+    ],
+    [
+      'a data nested 5,000 levels deep, a 20 KB frame (issue 9, defect 1)',
+      `{"action":"send","userId":"user456","type":"chat","data":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      'too_deep',
+      'data nests objects and arrays more than 64 levels deep; at most 64 are accepted',
+    ],
+    [
+      'a forged server frame type in another case (issue 9, defect 4)',
+      { action: 'send', userId: 'user456', type: 'Error', data: { code: 'x', message: 'forged' } },
+      'validation_error',
+      'type "Error" is reserved for server frames',
     ],
   ])('answers %s with an error frame saying what is wrong', async (_, frame, code, message) => {
     expect(await frameOf(sendEvent(frame))).toMatchObject({ type: 'error', data: { code, message } });

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, Context } from 'aws-lambda';
 import { type AuthorizerContext, tokenHasExpired } from '../../core/authorizer-context';
-import { NotFoundError, UnauthorizedError, ValidationError } from '../../core/errors';
+import { NotFoundError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors';
 import { type Caller, callerFromContext } from '../../core/policy';
+import { headerValue } from '../../core/token-carriers';
 import { checkUserId, parseJson, requireObject } from '../../core/validation';
 import { type FunctionName, httpRouteKey, httpRoutes, isHttpDefaultRoute } from '../../routes';
 import type { HttpResponse } from './http-response';
@@ -37,16 +38,50 @@ export function callerOf(event: HttpEvent, now: () => number = Date.now): Caller
   });
 }
 
+/** `application/json` and the structured `+json` types (`application/merge-patch+json`), any parameters after `;`. */
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i;
+/** A Content-Type is quoted in the 415 message; past this length it is cut, so an answer never mirrors a huge header. */
+const ECHOED_MEDIA_TYPE_MAX_CHARS = 100;
+
 /**
- * The request body as a JSON object (base64 bodies decoded); 400 `invalid_json` when it does not parse.
+ * Checks that a request declares a JSON body: `application/json` (with parameters such as `charset`) or an
+ * `application/*+json` type; anything else is 415 `unsupported_media_type`, naming what is expected.
+ *
+ * A missing Content-Type is refused too: RFC 9110 §8.3 lets a recipient treat it as `application/octet-stream`,
+ * which is not JSON, and accepting it would leave a hole in a rule that exists so that every accepted body was
+ * meant as JSON (a form post or `text/plain` is what a page can send cross-site without a preflight). Every client
+ * this project ships sets the header; `curl -d` sends `application/x-www-form-urlencoded`, so the message says
+ * which header to add.
+ *
+ * @example
+ * requireJsonContentType({ 'content-type': 'application/json; charset=utf-8' }); // fine
+ * requireJsonContentType({ 'content-type': 'text/plain' }); // throws UnsupportedMediaTypeError (415)
+ */
+export function requireJsonContentType(headers: HttpEvent['headers'] | undefined): void {
+  const contentType = headerValue(headers, 'content-type')?.trim();
+  const essence = contentType?.split(';')[0]?.trim() ?? '';
+  if (JSON_MEDIA_TYPE.test(essence)) return;
+  const got =
+    contentType === undefined || contentType === ''
+      ? 'the request has none'
+      : `got ${JSON.stringify(contentType.length > ECHOED_MEDIA_TYPE_MAX_CHARS ? `${contentType.slice(0, ECHOED_MEDIA_TYPE_MAX_CHARS)}…` : contentType)}`;
+  throw new UnsupportedMediaTypeError(
+    `Content-Type must be application/json (or an application/*+json type), ${got}; send the header "Content-Type: application/json"`,
+  );
+}
+
+/**
+ * The request body as a JSON object (base64 bodies decoded): 400 `invalid_json` when it is missing or does not
+ * parse, 415 `unsupported_media_type` when it is not declared as JSON ({@link requireJsonContentType}).
  *
  * @example
  * const body = jsonBodyOf(event); // { userId: 'user123', type: 'chat', data: { ... } }
  */
-export function jsonBodyOf(event: Pick<HttpEvent, 'body' | 'isBase64Encoded'>): Record<string, unknown> {
+export function jsonBodyOf(event: Pick<HttpEvent, 'body' | 'isBase64Encoded' | 'headers'>): Record<string, unknown> {
   if (event.body === undefined || event.body.length === 0) {
     throw new ValidationError('Request body is required: a JSON object', 'invalid_json');
   }
+  requireJsonContentType(event.headers);
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   return requireObject(parseJson(text, 'Request body'), 'Request body');
 }

@@ -35,6 +35,8 @@ export interface E2eTarget {
   readonly registry?: RegistryProbe;
   /** Signs a valid token for `userId` that lives `ttlSeconds`: local mode only (a stage's key is not ours). */
   readonly signShortLived?: (userId: string, ttlSeconds: number) => Promise<string>;
+  /** Signs any claim set with the stack's key (HS256), e.g. a future `iat`: local mode only. */
+  readonly signClaims?: (claims: Record<string, unknown>) => Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -123,11 +125,17 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
     allowedOrigin: new URL(stack.httpUrl).origin,
     registry,
     signShortLived: (userId, ttlSeconds) => signDevToken(stack.jwtSecret, userId, { ttl: ttlSeconds }),
+    signClaims: (claims) => signClaims(stack.jwtSecret, claims),
     stop: async () => {
       registry.close();
       await stack.stop();
     },
   };
+}
+
+async function signClaims(secret: string, claims: Record<string, unknown>): Promise<string> {
+  const { SignJWT } = await import('jose');
+  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
 }
 
 /** A token whose `exp` passed ten minutes ago (beyond any clock tolerance). */
