@@ -34,22 +34,44 @@ const notConnectedStatus = (userId: string) => ({
   status: 200,
   body: { userId, connected: false, connectionCount: 0, connections: [] },
 });
-/** user456's one socket got the message. */
-const deliveredToUser456 = { user456: { delivered: [expect.any(String)], failed: [], stale: [] } };
+/**
+ * user456's one socket got the message. The sender (user123) has no `ws:admin`, so the report is the summary
+ * without connection ids (docs/protocol.md, "delivery report").
+ */
+const deliveredToUser456 = { user456: 'delivered' };
+const oneConnectionReached = { delivered: 1, failed: 0, stale: 0 };
 
 /** testing-websocket.http: requests that reach no one but the test users. */
 export const safeRequests: Record<string, ExpectedAnswer> = {
   sendToUser: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, recipients: deliveredToUser456, notConnected: [] },
+    body: {
+      messageId: anId,
+      timestamp: anInstant,
+      recipients: deliveredToUser456,
+      notConnected: [],
+      connections: oneConnectionReached,
+    },
   },
   sendToUsers: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, recipients: deliveredToUser456, notConnected: ['user123'] },
+    body: {
+      messageId: anId,
+      timestamp: anInstant,
+      recipients: deliveredToUser456,
+      notConnected: ['user123'],
+      connections: oneConnectionReached,
+    },
   },
   notification: {
     status: 200,
-    body: { messageId: anId, timestamp: anInstant, recipients: deliveredToUser456, notConnected: [] },
+    body: {
+      messageId: anId,
+      timestamp: anInstant,
+      recipients: deliveredToUser456,
+      notConnected: [],
+      connections: oneConnectionReached,
+    },
   },
   connectedUsers: { status: 200, body: { users: ['user456'] } },
   userStatus: {
