@@ -12,6 +12,20 @@ export function newConnectionId(): string {
 }
 
 /**
+ * Whether `id` has the shape of an API Gateway connection id: 16 characters, 15 of the base64 alphabet then one
+ * `=` (11 bytes in base64), like `R1kmxc2VNjMCFIA=` and `TWegAcC4EowCHnA=` in the events captured in aws/aws-lambda-go
+ * `events/testdata/apigw-websocket-request-disconnect.json` and `apigw-websocket-request.json`. Any other string can never
+ * name a connection: `@connections` answers it 400 `BadRequestException`, not 410.
+ *
+ * @example
+ * isWellFormedConnectionId('L0SM9cOFvHcCIhw='); // true
+ * isWellFormedConnectionId('user123'); // false
+ */
+export function isWellFormedConnectionId(id: string): boolean {
+  return /^[A-Za-z0-9+/]{15}=$/.test(id);
+}
+
+/**
  * API Gateway's request id: on WebSocket and HTTP APIs it is the same base64 string as `extendedRequestId`
  * (`Tq7vKHc1joEFa2w=`).
  *

@@ -5,6 +5,7 @@ import { localHttpApi, localWebSocketApi } from '../../local/emulator/api-identi
 import { handleConnectionsRequest } from '../../local/emulator/connections-api';
 import { HttpApiEmulator, type HttpApiEmulatorOptions } from '../../local/emulator/http-api';
 import { createLambdaInvoker, type LambdaHandler, type LambdaInvoker } from '../../local/emulator/lambda-runner';
+import { createSigV4Verifier } from '../../local/emulator/sigv4-verifier';
 import { WebSocketEmulator, type WebSocketEmulatorOptions } from '../../local/emulator/websocket-api';
 
 /** The parts of an emulator event the tests read directly; the rest is asserted with `toMatchObject`. */
@@ -51,6 +52,9 @@ export const allow = (context: Record<string, unknown>) => ({
   context,
 });
 
+/** The key pair the test emulator's `@connections` accepts signatures of (region us-east-1). */
+export const testCredentials = { accessKeyId: 'LOCALTESTKEY00000001', secretAccessKey: 'test-secret-not-a-real-one' };
+
 export interface RunningWebSocketApi {
   emulator: WebSocketEmulator;
   url: string;
@@ -70,8 +74,9 @@ export async function startWebSocketApi(
     maxConnectionMs: 120_000,
     ...options,
   });
+  const verify = createSigV4Verifier({ credentials: testCredentials, region: 'us-east-1', service: 'execute-api' });
   const server = createServer((request, response) => {
-    if (!handleConnectionsRequest(emulator.pool, request, response)) response.writeHead(404).end();
+    if (!handleConnectionsRequest(emulator.pool, request, response, verify)) response.writeHead(404).end();
   });
   server.on('upgrade', (request, socket, head) => emulator.handleUpgrade(request, socket, head));
   const port = await listen(server);
