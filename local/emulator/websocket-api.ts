@@ -39,13 +39,29 @@ export interface WebSocketEmulatorOptions {
 
 const MAX_MESSAGE_BYTES = 128 * 1024;
 
-/** Reasons API Gateway gives in `$disconnect` events for the codes the emulator produces itself. */
+/**
+ * Reasons in `$disconnect` events for the codes the emulator produces itself (a client's own close frame keeps its
+ * own reason, even an empty one). No captured event shows a reason for 1002, 1003 or 1007: they stay empty.
+ */
 const closeReasons: Record<number, string> = {
   1000: 'Connection Closed Normally',
   1001: 'Going away',
+  1002: '',
+  1003: '',
   1005: 'Client-side close frame status not set',
   1006: 'Connection closed abnormally',
+  1007: '',
   1009: 'Message too big',
+};
+
+/**
+ * The close code `ws` sends when it ends a connection over a client's malformed frame (it reports 1006 in `close`
+ * because no close frame came back), by its error code: invalid UTF-8 in a text frame is 1007, an oversized
+ * message 1009, any other protocol violation 1002.
+ */
+const protocolErrorCodes: Record<string, number> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
 };
 
 /**
@@ -142,24 +158,35 @@ export class WebSocketEmulator {
     connection.idleTimer = setTimeout(expire, idleTimeoutMs);
     connection.lifetimeTimer = setTimeout(expire, maxConnectionMs);
 
-    socket.on('message', (data) => {
+    socket.on('message', (data, isBinary) => {
       // A message still parsed after the emulator began closing (an oversized frame) is not delivered.
       if (connection.closedBy) return;
+      if (isBinary) {
+        // API Gateway WebSocket APIs take no binary frames from clients: "API Gateway rejects it and disconnects the
+        // client with code 1003" (developer guide, "Binary media types for WebSocket APIs in API Gateway").
+        this.pool.close(facts.connectionId, 1003, closeReasons[1003]);
+        return;
+      }
       connection.lastActiveAt = Date.now();
       // Only client frames count as activity on API Gateway; server posts do not keep a connection alive.
       connection.idleTimer?.refresh();
       this.#track(this.#dispatch(connection, messageText(data)));
     });
     socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        connection.closedBy ??= { code: 1009, reason: closeReasons[1009] };
-      }
+      if (!error.code?.startsWith('WS_ERR_')) return;
+      // ws has already sent the close frame with this code; $disconnect must report it, not the 1006 of `close`.
+      const code = protocolErrorCodes[error.code ?? ''] ?? 1002;
+      connection.closedBy ??= { code, reason: closeReasons[code] };
     });
     socket.on('close', (code, reason) => {
       clearTimeout(connection.idleTimer);
       clearTimeout(connection.lifetimeTimer);
       this.pool.remove(facts.connectionId);
-      const closedBy = connection.closedBy ?? { code, reason: reason.toString() || closeReasons[code] || '' };
+      // A client's close frame reaches $disconnect with its own reason, an empty one included (aws/aws-lambda-go
+      // events/testdata/apigw-websocket-request-disconnect.json: 1001 with ""); 1005 and 1006, which no close frame
+      // carries, get API Gateway's texts.
+      const clientReason = code === 1005 || code === 1006 ? closeReasons[code] : reason.toString();
+      const closedBy = connection.closedBy ?? { code, reason: clientReason };
       this.#runDisconnect(facts, closedBy.code, closedBy.reason);
     });
   }

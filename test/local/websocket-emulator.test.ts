@@ -367,6 +367,55 @@ describe('WebSocket emulator', () => {
     });
   });
 
+  describe('client frames and closes', () => {
+    it('closes with 1003 on a binary frame and passes nothing to $default', async () => {
+      // Source: API Gateway developer guide, "Binary media types for WebSocket APIs in API Gateway"
+      // (websocket-api-develop-binary-media-types): "If a client app sends a binary frame, API Gateway rejects it and
+      // disconnects the client with code 1003."
+      const { routes, frames, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send(Buffer.from('{"action":"ping"}'), { binary: true });
+
+      expect(await closed(socket)).toBe(1003);
+      await eventually(() => disconnect.events.length === 1);
+      expect(disconnect.events[0].requestContext.disconnectStatusCode).toBe(1003);
+      expect(frames.events).toHaveLength(0);
+    });
+
+    it('keeps the empty reason of a client close 1001 in $disconnect, and a given reason as it is', async () => {
+      // Source: aws/aws-lambda-go events/testdata/apigw-websocket-request-disconnect.json, a captured $disconnect:
+      // "disconnectStatusCode": 1001, "disconnectReason": "".
+      const { routes, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const silent = await open(api.url);
+      const polite = await open(api.url);
+
+      silent.close(1001);
+      await eventually(() => disconnect.events.length === 1);
+      polite.close(1000, 'bye');
+      await eventually(() => disconnect.events.length === 2);
+
+      expect(disconnect.events.map(({ requestContext }) => requestContext.disconnectReason)).toEqual(['', 'bye']);
+      expect(disconnect.events.map(({ requestContext }) => requestContext.disconnectStatusCode)).toEqual([1001, 1000]);
+    });
+
+    it('reports 1007 in $disconnect when a text frame is not UTF-8, the code the client is closed with', async () => {
+      const { routes, frames, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      // A text frame (binary: false) whose bytes are not UTF-8: ws sends them as they are.
+      socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+
+      expect(await closed(socket)).toBe(1007);
+      await eventually(() => disconnect.events.length === 1);
+      expect(disconnect.events[0].requestContext.disconnectStatusCode).toBe(1007);
+      expect(frames.events).toHaveLength(0);
+    });
+  });
+
   describe('shutdown', () => {
     it('closes every socket with 1001 and waits for each $disconnect', async () => {
       const { routes, disconnect } = echoRoutes();
