@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
 import type WebSocket from 'ws';
+import type { LambdaHandler } from '../../local/emulator/lambda-runner';
 import type { WebSocketRouteTarget } from '../../local/emulator/websocket-api';
 import {
   allow,
@@ -173,7 +174,7 @@ describe('WebSocket emulator', () => {
       expect(new Set(ids).size).toBe(1);
     });
 
-    it.each([
+    it.each<[string, LambdaHandler, number]>([
       [
         'the authorizer throws Unauthorized',
         () => {
@@ -192,7 +193,57 @@ describe('WebSocket emulator', () => {
         'the authorizer denies',
         () => ({
           principalId: 'x',
-          policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny' }] },
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: '*' }],
+          },
+        }),
+        403,
+      ],
+      // API Gateway admits only an Allow covering execute-api:Invoke on the methodArn (developer guide, "Control
+      // access to WebSocket APIs with AWS Lambda REQUEST authorizers": the output's policy grants execute-api:Invoke on
+      // the methodArn); any other Allow leaves the request implicitly denied.
+      ...[
+        ['another API', 'arn:aws:execute-api:us-east-1:123456789012:otherapi001/local/$connect'],
+        ['another stage', 'arn:aws:execute-api:us-east-1:123456789012:localws0001/prod/$connect'],
+        ['a resource in other case', 'arn:aws:execute-api:us-east-1:123456789012:LOCALWS0001/local/$connect'],
+      ].map(([what, resource]): [string, LambdaHandler, number] => [
+        `the authorizer allows ${what}`,
+        () => ({
+          principalId: 'x',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }],
+          },
+        }),
+        403,
+      ]),
+      [
+        'the authorizer allows another action',
+        () => ({
+          principalId: 'x',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: '*' }],
+          },
+        }),
+        403,
+      ],
+      [
+        'the authorizer allows the methodArn and denies the API with a wildcard',
+        () => ({
+          principalId: 'x',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Action: 'execute-api:Invoke',
+                Effect: 'Allow',
+                Resource: 'arn:aws:execute-api:us-east-1:123456789012:localws0001/local/$connect',
+              },
+              { Action: ['execute-api:*'], Effect: 'Deny', Resource: ['arn:aws:execute-api:*:*:localws0001/*'] },
+            ],
+          },
         }),
         403,
       ],
@@ -211,6 +262,38 @@ describe('WebSocket emulator', () => {
         expect(api.emulator.pool.size).toBe(0);
       },
     );
+
+    it.each([
+      [
+        'the methodArn itself',
+        {
+          Action: 'execute-api:Invoke',
+          Resource: 'arn:aws:execute-api:us-east-1:123456789012:localws0001/local/$connect',
+        },
+      ],
+      ['a wildcard over the API', { Action: 'execute-api:*', Resource: 'arn:aws:execute-api:*:*:localws0001/*' }],
+      [
+        'a ? wildcard and arrays',
+        {
+          Action: ['sns:Publish', 'EXECUTE-API:invoke'],
+          Resource: ['arn:aws:execute-api:us-east-1:123456789012:localws0001/loca?/$connect'],
+        },
+      ],
+    ])('admits a handshake whose policy allows %s', async (_case, statement) => {
+      const { routes, connect } = echoRoutes();
+      const authorizer = recording('authorizer', () => ({
+        principalId: 'x',
+        policyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', ...statement }] },
+      }));
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+
+      await open(api.url);
+
+      expect(authorizer.events[0].methodArn).toBe(
+        'arn:aws:execute-api:us-east-1:123456789012:localws0001/local/$connect',
+      );
+      expect(connect.events).toHaveLength(1);
+    });
 
     it('refuses with the status $connect returns when it is not 2xx, and 502 when $connect throws', async () => {
       const { routes } = echoRoutes();
