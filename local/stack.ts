@@ -54,7 +54,7 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  /** e.g. `ws://127.0.0.1:8090` */
+  /** The stage URL, e.g. `ws://127.0.0.1:8090/local`: like API Gateway, the WebSocket API answers on `/{stage}` only. */
   wsUrl: string;
   /** e.g. `http://127.0.0.1:8091` */
   httpUrl: string;
@@ -177,7 +177,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     const demoTokens = renewingDemoTokens(jwtSecret);
-    const wsUrl = `ws://${urlHost}:${wsPort}`;
+    const wsUrl = `ws://${urlHost}:${wsPort}/${localWebSocketApi.stage}`;
     const httpUrl = `http://${urlHost}:${httpPort}`;
     const defaultRoute = httpRoutes.find(isHttpDefaultRoute);
     const httpApi = new HttpApiEmulator({

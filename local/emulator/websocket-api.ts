@@ -96,16 +96,25 @@ export class WebSocketEmulator {
     });
   }
 
-  /** Handles one HTTP upgrade request: authorizer, `$connect`, then 101 or a refusal with a status. */
+  /**
+   * Handles one HTTP upgrade request: 403 unless its path is `/{stage}`, then the authorizer, `$connect`, and 101
+   * or a refusal with a status.
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    // A WebSocket API answers on `/{stage}` only: any other path (`/`, socket.io-client's `/socket.io/`) is refused
+    // with 403 Forbidden before any handler runs, as execute-api refuses a path no stage or route matches.
+    if (url.pathname !== `/${this.#options.api.stage}`) {
+      refuseUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
+      return;
+    }
     // A malformed handshake is refused before any handler runs, as the gateway does; otherwise $connect could
     // record a connection that ws then refuses to open.
     if (!isWellFormedHandshake(request)) {
       refuseUpgrade(socket, 400, JSON.stringify({ message: 'Bad Request' }));
       return;
     }
-    const url = new URL(request.url ?? '/', 'http://localhost');
     const facts: ConnectionFacts = {
       connectionId: newConnectionId(),
       connectedAt: Date.now(),

@@ -57,7 +57,10 @@ export const testCredentials = { accessKeyId: 'LOCALTESTKEY00000001', secretAcce
 
 export interface RunningWebSocketApi {
   emulator: WebSocketEmulator;
+  /** The stage URL, `ws://127.0.0.1:<port>/local`. */
   url: string;
+  /** The server's root, without the stage: what a client that forgets the stage connects to. */
+  origin: string;
   callbackUrl: string;
   close(): Promise<void>;
 }
@@ -82,7 +85,8 @@ export async function startWebSocketApi(
   const port = await listen(server);
   return {
     emulator,
-    url: `ws://127.0.0.1:${port}`,
+    url: `ws://127.0.0.1:${port}/${(options.api ?? localWebSocketApi).stage}`,
+    origin: `ws://127.0.0.1:${port}`,
     callbackUrl: `http://127.0.0.1:${port}`,
     close: async () => {
       await emulator.closeAll(1001, 500);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
+import { io as ioClient } from 'socket.io-client';
 import type WebSocket from 'ws';
 import type { LambdaHandler } from '../../local/emulator/lambda-runner';
 import type { WebSocketRouteTarget } from '../../local/emulator/websocket-api';
@@ -350,6 +351,51 @@ describe('WebSocket emulator', () => {
       expect(connect.events).toHaveLength(0);
     });
 
+    // A WebSocket API is reached at wss://{api-id}.execute-api.{region}.amazonaws.com/{stage} (developer guide,
+    // "Invoking WebSocket APIs"); another path matches no stage. execute-api answers such a request 403
+    // {"message":"Forbidden"}, as it does @connections calls without the stage (aws/aws-sdk-js-v3 issue #1830,
+    // "Stage name not included in request path - ForbiddenException").
+    it.each([
+      ['the root', '/'],
+      ["socket.io-client's default path", '/socket.io/?EIO=4&transport=websocket'],
+      ['another stage', '/prod'],
+      ['a path under the stage', '/local/extra'],
+      ['the stage in other case', '/LOCAL'],
+    ])('refuses an upgrade on %s with 403 Forbidden before any handler runs', async (_case, path) => {
+      const { routes, connect } = echoRoutes();
+      const authorizer = recording('authorizer', () => allow({ userId: 'user123' }));
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+
+      await expect(openClient(`${api.origin}${path}`)).rejects.toMatchObject({ statusCode: 403 });
+
+      expect(authorizer.events).toHaveLength(0);
+      expect(connect.events).toHaveLength(0);
+      expect(api.emulator.pool.size).toBe(0);
+    });
+
+    it('refuses an unmodified socket.io-client (default path /socket.io/), as API Gateway would', async () => {
+      const { routes, connect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const client = ioClient(api.origin.replace('ws:', 'http:'), { transports: ['websocket'], reconnection: false });
+
+      const error = await new Promise<Error>((resolve) => client.once('connect_error', resolve));
+      client.close();
+
+      expect(error).toBeInstanceOf(Error);
+      expect(connect.events).toHaveLength(0);
+      expect(api.emulator.pool.size).toBe(0);
+    });
+
+    it('accepts the stage path with a query string', async () => {
+      const { routes, connect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+
+      await open(`${api.url}?token=abc`);
+
+      expect(api.url).toMatch(/\/local$/);
+      expect(connect.events[0].queryStringParameters).toEqual({ token: 'abc' });
+    });
+
     it('works without a $connect route', async () => {
       const { routes } = echoRoutes();
       routes.delete('$connect');
@@ -560,7 +606,7 @@ describe('WebSocket emulator', () => {
         allow({ userId: 'user123', permissions: 'ws:broadcast', tokenExpiresAt: 1795690800 }),
       );
       api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
-      const socket = await open(`${api.url}/?token=abc`, { headers: { 'User-Agent': 'jest' } });
+      const socket = await open(`${api.url}?token=abc`, { headers: { 'User-Agent': 'jest' } });
       socket.send('{"action":"ping"}');
       await nextFrame(socket);
       socket.send('not json');
