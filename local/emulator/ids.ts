@@ -36,6 +36,18 @@ export function newRequestId(): string {
   return randomBytes(11).toString('base64');
 }
 
+/**
+ * The `X-Amzn-Trace-Id` API Gateway adds to the requests it forwards: `Root=1-{epoch seconds, hex}-{96 random bits}`.
+ *
+ * @example
+ * newTraceId(); // 'Root=1-6926d0a0-3b1f2c4d5e6f708192a3b4c5'
+ */
+export function newTraceId(now = Date.now()): string {
+  return `Root=1-${Math.floor(now / 1000)
+    .toString(16)
+    .padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
+}
+
 /** A WebSocket message id (`messageId` in MESSAGE events). */
 export function newMessageId(): string {
   return randomBytes(11).toString('base64');

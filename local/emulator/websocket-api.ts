@@ -4,7 +4,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ApiIdentity } from './api-identity';
 import { ConnectionPool, type PooledConnection } from './connection-pool';
 import { FrameSizeGuard, MAX_FRAME_BYTES } from './frame-size-guard';
-import { newConnectionId } from './ids';
+import { newConnectionId, newTraceId } from './ids';
 import { IntegrationTimeoutError, type LambdaInvoker } from './lambda-runner';
 import { caseKeptHeaders, queryParameters, sourceIpOf } from './request-parts';
 import { compileRouteSelection } from './route-selection';
@@ -122,7 +122,14 @@ export class WebSocketEmulator {
       sourceIp: sourceIpOf(request),
       userAgent: request.headers['user-agent'],
     };
-    const handshake = { ...caseKeptHeaders(request), ...queryParameters(url) };
+    // One trace id per upgrade request: the authorizer's and $connect's events are the same request's.
+    const { headers, multiValueHeaders } = caseKeptHeaders(request);
+    const traceId = newTraceId(facts.connectedAt);
+    const handshake = {
+      headers: { ...headers, 'X-Amzn-Trace-Id': traceId },
+      multiValueHeaders: { ...multiValueHeaders, 'X-Amzn-Trace-Id': [traceId] },
+      ...queryParameters(url),
+    };
     const work = runHandshake({
       api: this.#options.api,
       connection: facts,

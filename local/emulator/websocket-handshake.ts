@@ -128,7 +128,20 @@ export function refuseUpgrade(socket: Duplex, statusCode: number, body: string):
   );
 }
 
-/** The upgrade request's Host header, which API Gateway reports as `domainName`. */
+/**
+ * The upgrade request's host name, which API Gateway reports as `domainName`: without a port, as in every captured
+ * event (`gy415nuibc.execute-api.us-east-1.amazonaws.com`); locally `127.0.0.1` or `localhost`. No handler builds
+ * anything from it: the management endpoint comes from `CALLBACK_URL`.
+ *
+ * @example
+ * domainNameOf(request); // '127.0.0.1' for `Host: 127.0.0.1:8090`
+ */
 export function domainNameOf(request: IncomingMessage): string {
-  return request.headers.host ?? 'localhost';
+  const host = request.headers.host;
+  if (!host) return 'localhost';
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return host;
+  }
 }

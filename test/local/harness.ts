@@ -176,3 +176,50 @@ export function keyStructure(value: unknown, ignore: ReadonlySet<string> = new S
   }
   return typeof value;
 }
+
+/**
+ * Header names (lower case) the gateway itself decides on in WebSocket events: it adds or drops them, or they are
+ * the handshake's own. Any other header is the client's choice and passes through as it came.
+ */
+export const webSocketGatewayHeaders: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'content-length',
+  'host',
+  'sec-websocket-extensions',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'x-amzn-trace-id',
+  'x-forwarded-for',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+  'x-api-key',
+  'x-restapi',
+]);
+
+/** The same for HTTP API events (payload 2.0): `content-length` depends on the client there. */
+export const httpGatewayHeaders: ReadonlySet<string> = new Set([
+  'connection',
+  'host',
+  'x-amzn-trace-id',
+  'x-forwarded-for',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+]);
+
+/**
+ * A copy of an event whose `headers` and `multiValueHeaders` keep only the names in `gatewayNames` (compared in
+ * lower case, kept in their own case), so `keyStructure` compares exactly the headers the gateway is answerable for.
+ */
+export function withGatewayHeadersOnly(
+  event: Record<string, unknown>,
+  gatewayNames: ReadonlySet<string>,
+): Record<string, unknown> {
+  const copy = { ...event };
+  for (const key of ['headers', 'multiValueHeaders']) {
+    const headers = copy[key];
+    if (!headers || typeof headers !== 'object') continue;
+    copy[key] = Object.fromEntries(Object.entries(headers).filter(([name]) => gatewayNames.has(name.toLowerCase())));
+  }
+  return copy;
+}

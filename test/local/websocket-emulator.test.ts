@@ -16,6 +16,8 @@ import {
   type RunningWebSocketApi,
   recording,
   startWebSocketApi,
+  webSocketGatewayHeaders,
+  withGatewayHeadersOnly,
 } from './harness';
 
 const ok = (body?: string) => ({ statusCode: 200, ...(body === undefined ? {} : { body }) });
@@ -596,8 +598,6 @@ describe('WebSocket emulator', () => {
   describe('event shapes', () => {
     const fixture = (name: string) =>
       JSON.parse(readFileSync(resolve(__dirname, '../fixtures/events', name), 'utf8')) as Record<string, unknown>;
-    // Header sets depend on the client; the request context and the event's own keys must match exactly.
-    const ignoreHeaderNames = new Set(['headers', 'multiValueHeaders']);
     let recorded: Record<string, RecordingFunction>;
 
     beforeEach(async () => {
@@ -616,24 +616,74 @@ describe('WebSocket emulator', () => {
       recorded = { authorizer, connect, frames, disconnect };
     });
 
+    // Each fixture's key structure, and the names (exact case) of the headers the gateway adds, drops or passes
+    // on from the handshake, follow real captures: see test/fixtures/events/README.md for each fixture's source.
+    // Headers the client chooses (User-Agent, Origin, Accept-*, ...) differ per client and are left out.
     it.each([
-      ['authorizer', 0, 'ws-authorizer-query-token.json'],
-      ['connect', 0, 'ws-connect.json'],
-      ['frames', 0, 'ws-message-ping.json'],
-      ['frames', 1, 'ws-default-not-json.json'],
-      ['disconnect', 0, 'ws-disconnect.json'],
-    ])('the %s event #%d has the key structure of %s', (name, index, file) => {
+      [
+        'authorizer',
+        0,
+        'ws-authorizer-query-token.json',
+        'powertools-lambda-typescript packages/parser/tests/events/apigw-websocket/connectEvent.json',
+      ],
+      [
+        'connect',
+        0,
+        'ws-connect.json',
+        'aws-lambda-go events/testdata/apigw-websocket-request.json, serverless-offline tests/manual/websocket/main/test/e2e/ws.e2e.js',
+      ],
+      ['frames', 0, 'ws-message-ping.json', 'aws-lambda-go events/testdata/apigw-websocket-request-send-message.json'],
+      [
+        'frames',
+        1,
+        'ws-default-not-json.json',
+        'aws-lambda-go events/testdata/apigw-websocket-request-send-message.json',
+      ],
+      ['disconnect', 0, 'ws-disconnect.json', 'aws-lambda-go events/testdata/apigw-websocket-request-disconnect.json'],
+    ])('the %s event #%d has the key structure and gateway header names of %s (after %s)', (name, index, file) => {
       const actual = recorded[name].events[index];
       const expected = fixture(file);
       const { queryStringParameters: _q, multiValueQueryStringParameters: _m, ...expectedWithoutQuery } = expected;
       const { queryStringParameters: _aq, multiValueQueryStringParameters: _am, ...actualWithoutQuery } = actual;
-      expect(keyStructure(actualWithoutQuery, ignoreHeaderNames)).toEqual(
-        keyStructure(expectedWithoutQuery, ignoreHeaderNames),
+      expect(keyStructure(withGatewayHeadersOnly(actualWithoutQuery, webSocketGatewayHeaders))).toEqual(
+        keyStructure(withGatewayHeadersOnly(expectedWithoutQuery, webSocketGatewayHeaders)),
       );
       if ('queryStringParameters' in expected) {
         expect(actual.queryStringParameters).toEqual({ token: 'abc' });
         expect(actual.multiValueQueryStringParameters).toEqual({ token: ['abc'] });
       }
+    });
+
+    it('gives $connect no Connection or Upgrade header and an X-Amzn-Trace-Id, the authorizer content-length: 0', () => {
+      // Sources: aws/aws-lambda-go events/testdata/apigw-websocket-request.json ($connect headers: Host,
+      // Sec-WebSocket-*, X-Amzn-Trace-Id, X-Forwarded-*); powertools-lambda-typescript
+      // packages/parser/tests/events/apigw-websocket/connectEvent.json (authorizer: Connection, content-length, Upgrade).
+      const connect = recorded.connect.events[0];
+      const authorizer = recorded.authorizer.events[0];
+      for (const headers of [connect.headers, connect.multiValueHeaders] as Record<string, unknown>[]) {
+        expect(Object.keys(headers).map((name) => name.toLowerCase())).not.toEqual(
+          expect.arrayContaining([expect.stringMatching(/^(connection|upgrade)$/)]),
+        );
+      }
+      expect(connect.headers).toMatchObject({
+        'X-Amzn-Trace-Id': expect.stringMatching(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+      });
+      expect(authorizer.headers).toMatchObject({
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'content-length': '0',
+        'X-Amzn-Trace-Id': (connect.headers as Record<string, string>)['X-Amzn-Trace-Id'],
+      });
+      expect(authorizer.multiValueHeaders).toMatchObject({ 'content-length': ['0'] });
+    });
+
+    it('reports the domainName without a port, as every captured event does', () => {
+      // e.g. "domainName": "dl7ptocha9.execute-api.ap-northeast-1.amazonaws.com" in aws/aws-lambda-go
+      // events/testdata/apigw-websocket-request-disconnect.json; serverless-offline's e2e expects url.hostname.
+      for (const name of ['authorizer', 'connect', 'frames', 'disconnect']) {
+        expect(recorded[name].events[0].requestContext.domainName).toBe('127.0.0.1');
+      }
+      expect(recorded.disconnect.events[0].headers).toMatchObject({ Host: '127.0.0.1' });
     });
 
     it('puts the forwarding headers API Gateway adds on the handshake events', () => {
