@@ -300,7 +300,7 @@ describe('@connections API with the real ApiGatewayManagementApiClient', () => {
       await expectRefused(await fetch(connectionUrl(), future), /^Signature not yet current/);
     });
 
-    it('accepts a correctly signed request made without the SDK (curl --aws-sigv4 signs the same way)', async () => {
+    it('accepts a correctly signed request made without the SDK client (the signer alone, over fetch)', async () => {
       const frame = nextFrame(socket);
 
       const response = await fetch(
