@@ -33,7 +33,7 @@ export type { TokenCarrier, WebSocketConstructor, WebSocketLike } from './transp
  *
  * @example
  * // Node: the token goes as the Authorization header, through the `ws` package.
- * const socket = io('ws://localhost:8090', { auth: () => ({ token: signToken() }) });
+ * const socket = io('ws://localhost:8090/local', { auth: () => ({ token: signToken() }) });
  */
 export function io(url: string, options: RealtimeSocketOptions = {}): RealtimeSocket {
   return new RealtimeSocket(url, options);

@@ -60,7 +60,7 @@ export async function resolveWebSocket(given: WebSocketConstructor | undefined):
 
 /** What a handshake should carry. */
 export interface HandshakeRequest {
-  /** The stage URL (`wss://…/stage`, `ws://localhost:8090`); `http(s)` is accepted and turned into `ws(s)`. */
+  /** The stage URL (`wss://…/stage`, `ws://localhost:8090/local`); `http(s)` is accepted and turned into `ws(s)`. */
   url: string;
   token: string | undefined;
   carrier: TokenCarrier;
@@ -73,8 +73,8 @@ export interface HandshakeRequest {
  * Builds the URL, subprotocol list and headers of one handshake.
  *
  * @example
- * buildHandshake({ url: 'ws://localhost:8090', token: 'eyJ…', carrier: 'subprotocol', query: {}, headers: {} });
- * // { url: 'ws://localhost:8090/', protocols: ['realtime-gateway.v1', 'bearer.eyJ…'], headers: {} }
+ * buildHandshake({ url: 'ws://localhost:8090/local', token: 'eyJ…', carrier: 'subprotocol', query: {}, headers: {} });
+ * // { url: 'ws://localhost:8090/local', protocols: ['realtime-gateway.v1', 'bearer.eyJ…'], headers: {} }
  */
 export function buildHandshake(request: HandshakeRequest): {
   url: string;

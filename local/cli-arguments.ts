@@ -133,3 +133,58 @@ export function parseTokenArguments(argv: string[]): TokenArguments {
     region: values.region,
   };
 }
+
+/** What `npm run post` accepts. */
+export interface PostArguments {
+  help: boolean;
+  method: 'POST' | 'GET' | 'DELETE';
+  connectionId?: string;
+  data?: string;
+  /** The callback URL (the WebSocket port, with or without a stage). */
+  url: string;
+}
+
+export const postUsage = `Usage: npm run post -- <connectionId> '<json>'      send one frame to a connection
+       npm run post -- --get <connectionId>          describe it (ConnectedAt, LastActiveAt, Identity)
+       npm run post -- --delete <connectionId>       close it (1000)
+Options: --url <callback URL> (default http://127.0.0.1:8090)
+
+Calls the local stack's @connections with the real ApiGatewayManagementApiClient, signed (SigV4, execute-api,
+us-east-1) with the stack's key pair in .local/dev-credentials.json, which is the only one @connections accepts.`;
+
+/**
+ * Parses `npm run post` arguments; throws an error naming what is missing.
+ *
+ * @example
+ * parsePostArguments(['Jq3x+9bQ2mN/wA4=', '{"type":"chat"}']); // { method: 'POST', connectionId: 'Jq3x…', data: '{"type":"chat"}', … }
+ */
+export function parsePostArguments(argv: string[]): PostArguments {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      get: { type: 'boolean' },
+      delete: { type: 'boolean' },
+      url: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.get && values.delete) throw new Error('give --get or --delete, not both');
+  const method = values.get ? 'GET' : values.delete ? 'DELETE' : 'POST';
+  const expected = method === 'POST' ? 2 : 1;
+  if (!values.help && positionals.length !== expected) {
+    throw new Error(
+      method === 'POST'
+        ? `expected a connectionId and the message, got ${positionals.length} argument(s)`
+        : `expected one connectionId, got ${positionals.length}`,
+    );
+  }
+  return {
+    help: values.help ?? false,
+    method,
+    connectionId: positionals[0],
+    data: method === 'POST' ? positionals[1] : undefined,
+    url: values.url ?? 'http://127.0.0.1:8090',
+  };
+}

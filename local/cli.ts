@@ -61,6 +61,8 @@ Tokens (valid ${demoTokenTtl}; more with: npm run token -- <userId> [--scope "..
 Try:  npx wscat -c "${friendly(stack.wsUrl)}" -H "Authorization: Bearer <token>"   then send {"action":"hello"}
       curl -X POST ${friendly(stack.httpUrl)}/websocket/message/user -H "Authorization: Bearer <token>" \\
            -H "Content-Type: application/json" -d '{"userId":"user123","type":"chat","data":{"message":"Hello!"}}'
+      npm run post -- <connectionId> '{"type":"chat","data":{}}'   @connections by hand (SigV4-signed with the
+           stack's key pair in .local/dev-credentials.json; unsigned requests are refused, as on AWS)
 Ctrl-C stops everything.`);
 }
 

@@ -1,7 +1,8 @@
 import { Setting } from '../lambdas/core/config';
 import { type FunctionName, functions } from '../lambdas/routes';
 import { type EnvironmentValues, environmentFor } from '../lib/function-environment';
-import { localCredentials, localRegion } from './local-dynamo';
+import type { LocalCredentials } from './dev-credentials';
+import { localRegion } from './local-dynamo';
 
 /** Where the local handlers find dynalite and the emulator, and how they verify tokens. */
 export interface LocalEnvironmentInput {
@@ -20,16 +21,20 @@ export interface LocalEnvironmentInput {
 }
 
 /**
- * What every local "Lambda container" has besides its own settings: a region, dummy credentials (dynalite and
- * the emulator check no signature), the SDK's DynamoDB endpoint override, which the SDK reads itself, and
- * metrics switched off (there is no CloudWatch to read EMF lines locally).
+ * What every local "Lambda container" has besides its own settings: a region, the stack's credentials (as the
+ * Lambda runtime hands its role's credentials to a function: the emulator's `@connections` checks their SigV4
+ * signature, dynalite ignores it), the SDK's DynamoDB endpoint override, which the SDK reads itself, and metrics
+ * switched off (there is no CloudWatch to read EMF lines locally).
+ *
+ * @example
+ * runtimeEnvironment('http://127.0.0.1:4567', stackCredentials).AWS_ACCESS_KEY_ID; // stackCredentials.accessKeyId
  */
-export function runtimeEnvironment(dynamoEndpoint: string): Record<string, string> {
+export function runtimeEnvironment(dynamoEndpoint: string, credentials: LocalCredentials): Record<string, string> {
   return {
     AWS_REGION: localRegion,
     AWS_DEFAULT_REGION: localRegion,
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -5,7 +5,10 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import dynalite from 'dynalite';
 import { connectionTableSchema } from '../lambdas/core/table-schema';
 
-/** Credentials dynalite accepts (it checks none); the SDK only needs something to sign with. */
+/**
+ * What the table bootstrap signs dynalite calls with: dynalite checks no signature, the SDK only needs something to
+ * sign with. (The functions use the stack's own pair, `dev-credentials.ts`, which `@connections` does check.)
+ */
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export const localRegion = 'us-east-1';
 

@@ -8,17 +8,19 @@ import {
   routeSelectionExpression,
   webSocketRoutes,
 } from '../lambdas/routes';
+import { type LocalCredentials, readOrCreateDevCredentials } from './dev-credentials';
 import { readOrCreateDevSecret } from './dev-secret';
 import { type DemoTokens, demoTokenTtl, parseTtlSeconds, signDemoTokens } from './dev-tokens';
 import { localHttpApi, localWebSocketApi } from './emulator/api-identity';
 import { handleConnectionsRequest } from './emulator/connections-api';
 import { HttpApiEmulator } from './emulator/http-api';
 import type { LambdaInvoker } from './emulator/lambda-runner';
+import { createSigV4Verifier } from './emulator/sigv4-verifier';
 import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
 import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
-import { createConnectionTable, startLocalDynamo } from './local-dynamo';
+import { createConnectionTable, localRegion, startLocalDynamo } from './local-dynamo';
 import { createLocalPages, isLoopbackHost } from './local-pages';
-import { devSecretFile, rootDir } from './local-paths';
+import { devCredentialsFile, devSecretFile, rootDir } from './local-paths';
 import { loadRouteFunctions } from './route-functions';
 
 export interface LocalStackOptions {
@@ -35,6 +37,12 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** HS256 signing secret. @default - generated on first start and kept in the git-ignored `.local/dev-secret` */
   jwtSecret?: string;
+  /**
+   * The access key pair the functions get (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`) and the only one whose
+   * SigV4 signature `@connections` accepts.
+   * @default - generated on first start and kept in the git-ignored `.local/dev-credentials.json`
+   */
+  credentials?: LocalCredentials;
   /** Extra Lambda settings (e.g. `ALLOWED_ORIGINS`), same names as on AWS, given to every function. */
   environment?: Record<string, string>;
   /** @default 600000 (API Gateway's 10 minutes) */
@@ -46,13 +54,20 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  /** e.g. `ws://127.0.0.1:8090` */
+  /** The stage URL, e.g. `ws://127.0.0.1:8090/local`: like API Gateway, the WebSocket API answers on `/{stage}` only. */
   wsUrl: string;
   /** e.g. `http://127.0.0.1:8091` */
   httpUrl: string;
   /** e.g. `http://127.0.0.1:8090/@connections` */
   connectionsUrl: string;
   jwtSecret: string;
+  /**
+   * The key pair `@connections` accepts signatures of, with `region`: what a backend or a script needs besides the
+   * callback URL (the handlers already get it, as `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`).
+   */
+  credentials: LocalCredentials;
+  /** The region to sign `@connections` calls for (`execute-api` in this region). */
+  region: string;
   tableName: string;
   dynamoEndpoint: string;
   /**
@@ -106,6 +121,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   started = true;
   const host = options.host ?? '127.0.0.1';
   const jwtSecret = options.jwtSecret ?? (await readOrCreateDevSecret(devSecretFile));
+  // One pair for the whole stack: the functions sign with it and @connections verifies against it.
+  const credentials = options.credentials ?? (await readOrCreateDevCredentials(devCredentialsFile));
   const savedEnvironment = { ...process.env };
 
   const dynamo = await startLocalDynamo({ dataDir: options.dataDir });
@@ -124,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0);
 
-    const invokers = await loadRouteFunctions(rootDir, runtimeEnvironment(dynamo.endpoint), (name) =>
+    const invokers = await loadRouteFunctions(rootDir, runtimeEnvironment(dynamo.endpoint, credentials), (name) =>
       localFunctionEnvironment(name, {
         tableName: localTableName,
         dynamoEndpoint: dynamo.endpoint,
@@ -152,14 +169,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: options.quiet ? undefined : (line) => console.error(`[emulator] ${line}`),
     });
     wsServer.on('upgrade', (request, socket, head) => webSocketApi.handleUpgrade(request, socket, head));
+    const verify = createSigV4Verifier({ credentials, region: localRegion, service: 'execute-api' });
     wsServer.on('request', (request, response) => {
-      if (handleConnectionsRequest(webSocketApi.pool, request, response)) return;
+      if (handleConnectionsRequest(webSocketApi.pool, request, response, verify)) return;
       response.writeHead(426, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ message: 'Upgrade Required' }));
     });
 
     const demoTokens = renewingDemoTokens(jwtSecret);
-    const wsUrl = `ws://${urlHost}:${wsPort}`;
+    const wsUrl = `ws://${urlHost}:${wsPort}/${localWebSocketApi.stage}`;
     const httpUrl = `http://${urlHost}:${httpPort}`;
     const defaultRoute = httpRoutes.find(isHttpDefaultRoute);
     const httpApi = new HttpApiEmulator({
@@ -191,6 +209,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       httpUrl,
       connectionsUrl: `${callbackUrl}/@connections`,
       jwtSecret,
+      credentials,
+      region: localRegion,
       tableName: localTableName,
       dynamoEndpoint: dynamo.endpoint,
       demoTokens,

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocket } from 'ws';
 import type { ConnectionPool } from './connection-pool';
+import { isWellFormedConnectionId } from './ids';
 import { readBody } from './request-parts';
+import type { VerificationResult } from './sigv4-verifier';
+
+/** Checks a request's signature (see `createSigV4Verifier`); the body is the one received. */
+export type RequestVerifier = (request: IncomingMessage, body: Buffer) => Promise<VerificationResult>;
 
 /** API Gateway's limit for one posted message. */
 const MAX_POST_BYTES = 128 * 1024;
@@ -17,31 +22,27 @@ function sendError(response: ServerResponse, statusCode: number, errorType: stri
 
 /**
  * Serves the management API (`@connections`) for the connections in `pool`: POST sends the body as one message,
- * GET describes the connection, DELETE closes it. An unknown or closed id is 410 `GoneException`, so the real
- * `ApiGatewayManagementApiClient` behaves as against AWS. Requests are not signature-checked.
+ * GET describes the connection, DELETE closes it. As on AWS (IAM authorization), a request whose SigV4 signature
+ * `verify` refuses is 403 `ForbiddenException`; then a malformed connection id is 400 `BadRequestException`, an
+ * unknown or closed one 410 `GoneException`, so the real `ApiGatewayManagementApiClient` behaves as against AWS.
  * Returns false when the path is not a `@connections` path, so the caller can answer it otherwise.
  *
  * @example
+ * const verify = createSigV4Verifier({ credentials, region: 'us-east-1', service: 'execute-api' });
  * httpServer.on('request', (request, response) => {
- *   if (!handleConnectionsRequest(pool, request, response)) response.writeHead(404).end();
+ *   if (!handleConnectionsRequest(pool, request, response, verify)) response.writeHead(404).end();
  * });
  */
 export function handleConnectionsRequest(
   pool: ConnectionPool,
   request: IncomingMessage,
   response: ServerResponse,
+  verify: RequestVerifier,
 ): boolean {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   const match = connectionPath.exec(path);
   if (!match) return false;
-  let connectionId: string;
-  try {
-    connectionId = decodeURIComponent(match[1]);
-  } catch {
-    sendError(response, 400, 'BadRequestException', 'Malformed connection id');
-    return true;
-  }
-  void serve(pool, connectionId, request, response).catch(() => {
+  void serve(pool, match[1], request, response, verify).catch(() => {
     if (!response.headersSent) sendError(response, 500, 'InternalServerErrorException', 'Internal server error');
   });
   return true;
@@ -49,17 +50,29 @@ export function handleConnectionsRequest(
 
 async function serve(
   pool: ConnectionPool,
-  connectionId: string,
+  encodedId: string,
   request: IncomingMessage,
   response: ServerResponse,
+  verify: RequestVerifier,
 ): Promise<void> {
   const body = await readBody(request, MAX_POST_BYTES);
-  const connection = pool.get(connectionId);
-  const open = connection !== undefined && connection.socket.readyState === WebSocket.OPEN && !connection.closedBy;
-  if (request.method === 'POST' && body === undefined) {
+  if (body === undefined) {
     sendError(response, 413, 'PayloadTooLargeException', 'Message too long');
     return;
   }
+  const verification = await verify(request, body);
+  if (!verification.ok) {
+    sendError(response, 403, 'ForbiddenException', verification.message);
+    return;
+  }
+  const connectionId = decodedId(encodedId);
+  if (connectionId === undefined || !isWellFormedConnectionId(connectionId)) {
+    // AWS answers an id that cannot be one of its ids 400, and 410 only for a well-formed id with no connection.
+    sendError(response, 400, 'BadRequestException', `Invalid connectionId: ${connectionId ?? encodedId}`);
+    return;
+  }
+  const connection = pool.get(connectionId);
+  const open = connection !== undefined && connection.socket.readyState === WebSocket.OPEN && !connection.closedBy;
   if (!['POST', 'GET', 'DELETE'].includes(request.method ?? '')) {
     sendError(response, 403, 'ForbiddenException', 'Forbidden');
     return;
@@ -88,5 +101,13 @@ async function serve(
       // DeleteConnection closes with 1000 on API Gateway; $disconnect then reports "Connection Closed Normally".
       pool.close(connectionId, 1000, 'Connection Closed Normally');
       response.writeHead(204).end();
+  }
+}
+
+function decodedId(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
   }
 }

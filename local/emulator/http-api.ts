@@ -41,7 +41,8 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 interface SimpleAuthorizerResult {
   isAuthorized: boolean;
-  context: Record<string, unknown>;
+  /** null when the authorizer returned none: the event then carries `authorizer.lambda: null`. */
+  context: Record<string, unknown> | null;
 }
 
 type Answer = {
@@ -113,7 +114,7 @@ export class HttpApiEmulator {
     const body = await readBody(request, MAX_BODY_BYTES);
     if (body === undefined) return message(413, 'Request Entity Too Large');
 
-    let authorizerContext: Record<string, unknown> = {};
+    let authorizerContext: Record<string, unknown> | null | undefined;
     if (this.#options.authorizer) {
       const identity = facts.headers.authorization;
       // A missing identity source is refused by the gateway itself; the authorizer is not called.
@@ -161,7 +162,10 @@ function readSimpleResponse(result: unknown): SimpleAuthorizerResult | undefined
   if (!result || typeof result !== 'object') return undefined;
   const { isAuthorized, context } = result as { isAuthorized?: unknown; context?: unknown };
   if (typeof isAuthorized !== 'boolean') return undefined;
-  return { isAuthorized, context: context && typeof context === 'object' ? (context as Record<string, unknown>) : {} };
+  return {
+    isAuthorized,
+    context: context && typeof context === 'object' ? (context as Record<string, unknown>) : null,
+  };
 }
 
 /**

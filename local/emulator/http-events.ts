@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApiIdentity } from './api-identity';
-import { formatRequestTime, newRequestId } from './ids';
+import { formatRequestTime, newRequestId, newTraceId } from './ids';
 import { forwardingHeaders, sourceIpOf } from './request-parts';
 
 /** The parts of one HTTP request every payload-2.0 event is built from. */
@@ -23,7 +23,9 @@ const textContentType = /^(text\/|application\/(json|xml|javascript|x-www-form-u
 
 /**
  * Collects the facts of one request: lower-cased headers (cookies moved to `cookies`), query parameters with
- * repeated values comma-joined, the caller's address.
+ * repeated values comma-joined, the caller's address. As in the captured events of
+ * aws-powertools/powertools-lambda-typescript `packages/parser/tests/events/apigw-http/lambda-authorizer-auth.json`,
+ * the gateway adds `x-amzn-trace-id` and the `x-forwarded-*` headers and drops the hop-by-hop `connection`.
  *
  * @example
  * const facts = httpRequestFacts(request); // facts.headers.authorization === 'Bearer …'
@@ -35,12 +37,14 @@ export function httpRequestFacts(request: IncomingMessage): HttpRequestFacts {
   for (let index = 0; index < request.rawHeaders.length; index += 2) {
     const name = request.rawHeaders[index].toLowerCase();
     const value = request.rawHeaders[index + 1];
+    if (name === 'connection') continue;
     if (name === 'cookie') {
       cookies = [...(cookies ?? []), ...value.split(';').map((cookie) => cookie.trim())];
       continue;
     }
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
+  headers['x-amzn-trace-id'] = newTraceId();
   for (const [name, value] of Object.entries(forwardingHeaders(request))) headers[name.toLowerCase()] = value;
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams)
@@ -117,7 +121,10 @@ export function httpAuthorizerEvent(
 }
 
 /**
- * A route's event in payload format 2.0, with the authorizer's context under `requestContext.authorizer.lambda`.
+ * A route's event in payload format 2.0, with the authorizer's context under `requestContext.authorizer.lambda`:
+ * `null` when the authorizer returned no context (as in powertools-lambda-typescript
+ * `packages/parser/tests/events/apigw-http/lambda-authorizer-auth.json`), and no `authorizer` at all on a route
+ * without one (`undefined`).
  *
  * @example
  * const event = httpApiEvent(localHttpApi, facts, 'POST /websocket/message/user', {}, { userId: 'user123' }, body);
@@ -127,13 +134,16 @@ export function httpApiEvent(
   facts: HttpRequestFacts,
   routeKey: string,
   pathParameters: Record<string, string>,
-  authorizerContext: Record<string, unknown>,
+  authorizerContext: Record<string, unknown> | null | undefined,
   body: Buffer,
 ) {
   const isText = textContentType.test(facts.headers['content-type'] ?? 'application/json');
   return {
     ...commonParts(facts, routeKey, pathParameters),
-    requestContext: { ...requestContext(api, facts, routeKey), authorizer: { lambda: authorizerContext } },
+    requestContext: {
+      ...requestContext(api, facts, routeKey),
+      ...(authorizerContext === undefined ? {} : { authorizer: { lambda: authorizerContext } }),
+    },
     ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
     isBase64Encoded: body.length > 0 && !isText,
   };

@@ -4,7 +4,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ApiIdentity } from './api-identity';
 import { ConnectionPool, type PooledConnection } from './connection-pool';
 import { FrameSizeGuard, MAX_FRAME_BYTES } from './frame-size-guard';
-import { newConnectionId } from './ids';
+import { newConnectionId, newTraceId } from './ids';
 import { IntegrationTimeoutError, type LambdaInvoker } from './lambda-runner';
 import { caseKeptHeaders, queryParameters, sourceIpOf } from './request-parts';
 import { compileRouteSelection } from './route-selection';
@@ -39,13 +39,29 @@ export interface WebSocketEmulatorOptions {
 
 const MAX_MESSAGE_BYTES = 128 * 1024;
 
-/** Reasons API Gateway gives in `$disconnect` events for the codes the emulator produces itself. */
+/**
+ * Reasons in `$disconnect` events for the codes the emulator produces itself (a client's own close frame keeps its
+ * own reason, even an empty one). No captured event shows a reason for 1002, 1003 or 1007: they stay empty.
+ */
 const closeReasons: Record<number, string> = {
   1000: 'Connection Closed Normally',
   1001: 'Going away',
+  1002: '',
+  1003: '',
   1005: 'Client-side close frame status not set',
   1006: 'Connection closed abnormally',
+  1007: '',
   1009: 'Message too big',
+};
+
+/**
+ * The close code `ws` sends when it ends a connection over a client's malformed frame (it reports 1006 in `close`
+ * because no close frame came back), by its error code: invalid UTF-8 in a text frame is 1007, an oversized
+ * message 1009, any other protocol violation 1002.
+ */
+const protocolErrorCodes: Record<string, number> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
 };
 
 /**
@@ -80,16 +96,25 @@ export class WebSocketEmulator {
     });
   }
 
-  /** Handles one HTTP upgrade request: authorizer, `$connect`, then 101 or a refusal with a status. */
+  /**
+   * Handles one HTTP upgrade request: 403 unless its path is `/{stage}`, then the authorizer, `$connect`, and 101
+   * or a refusal with a status.
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    // A WebSocket API answers on `/{stage}` only: any other path (`/`, socket.io-client's `/socket.io/`) is refused
+    // with 403 Forbidden before any handler runs, as execute-api refuses a path no stage or route matches.
+    if (url.pathname !== `/${this.#options.api.stage}`) {
+      refuseUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
+      return;
+    }
     // A malformed handshake is refused before any handler runs, as the gateway does; otherwise $connect could
     // record a connection that ws then refuses to open.
     if (!isWellFormedHandshake(request)) {
       refuseUpgrade(socket, 400, JSON.stringify({ message: 'Bad Request' }));
       return;
     }
-    const url = new URL(request.url ?? '/', 'http://localhost');
     const facts: ConnectionFacts = {
       connectionId: newConnectionId(),
       connectedAt: Date.now(),
@@ -97,7 +122,14 @@ export class WebSocketEmulator {
       sourceIp: sourceIpOf(request),
       userAgent: request.headers['user-agent'],
     };
-    const handshake = { ...caseKeptHeaders(request), ...queryParameters(url) };
+    // One trace id per upgrade request: the authorizer's and $connect's events are the same request's.
+    const { headers, multiValueHeaders } = caseKeptHeaders(request);
+    const traceId = newTraceId(facts.connectedAt);
+    const handshake = {
+      headers: { ...headers, 'X-Amzn-Trace-Id': traceId },
+      multiValueHeaders: { ...multiValueHeaders, 'X-Amzn-Trace-Id': [traceId] },
+      ...queryParameters(url),
+    };
     const work = runHandshake({
       api: this.#options.api,
       connection: facts,
@@ -142,24 +174,35 @@ export class WebSocketEmulator {
     connection.idleTimer = setTimeout(expire, idleTimeoutMs);
     connection.lifetimeTimer = setTimeout(expire, maxConnectionMs);
 
-    socket.on('message', (data) => {
+    socket.on('message', (data, isBinary) => {
       // A message still parsed after the emulator began closing (an oversized frame) is not delivered.
       if (connection.closedBy) return;
+      if (isBinary) {
+        // API Gateway WebSocket APIs take no binary frames from clients: "API Gateway rejects it and disconnects the
+        // client with code 1003" (developer guide, "Binary media types for WebSocket APIs in API Gateway").
+        this.pool.close(facts.connectionId, 1003, closeReasons[1003]);
+        return;
+      }
       connection.lastActiveAt = Date.now();
       // Only client frames count as activity on API Gateway; server posts do not keep a connection alive.
       connection.idleTimer?.refresh();
       this.#track(this.#dispatch(connection, messageText(data)));
     });
     socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        connection.closedBy ??= { code: 1009, reason: closeReasons[1009] };
-      }
+      if (!error.code?.startsWith('WS_ERR_')) return;
+      // ws has already sent the close frame with this code; $disconnect must report it, not the 1006 of `close`.
+      const code = protocolErrorCodes[error.code ?? ''] ?? 1002;
+      connection.closedBy ??= { code, reason: closeReasons[code] };
     });
     socket.on('close', (code, reason) => {
       clearTimeout(connection.idleTimer);
       clearTimeout(connection.lifetimeTimer);
       this.pool.remove(facts.connectionId);
-      const closedBy = connection.closedBy ?? { code, reason: reason.toString() || closeReasons[code] || '' };
+      // A client's close frame reaches $disconnect with its own reason, an empty one included (aws/aws-lambda-go
+      // events/testdata/apigw-websocket-request-disconnect.json: 1001 with ""); 1005 and 1006, which no close frame
+      // carries, get API Gateway's texts.
+      const clientReason = code === 1005 || code === 1006 ? closeReasons[code] : reason.toString();
+      const closedBy = connection.closedBy ?? { code, reason: clientReason };
       this.#runDisconnect(facts, closedBy.code, closedBy.reason);
     });
   }

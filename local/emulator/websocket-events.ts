@@ -45,8 +45,27 @@ function requestContext(api: ApiIdentity, connection: ConnectionFacts, routeKey:
   };
 }
 
+/** A copy of the handshake's headers without `names` (any case) and with `added` (name as API Gateway spells it). */
+function adjustHeaders(
+  handshake: HandshakeFacts,
+  names: readonly string[],
+  added: Record<string, string>,
+): Pick<HandshakeFacts, 'headers' | 'multiValueHeaders'> {
+  const drop = new Set(names.map((name) => name.toLowerCase()));
+  const keep = ([name]: [string, unknown]) => !drop.has(name.toLowerCase());
+  return {
+    headers: { ...Object.fromEntries(Object.entries(handshake.headers).filter(keep)), ...added },
+    multiValueHeaders: {
+      ...Object.fromEntries(Object.entries(handshake.multiValueHeaders).filter(keep)),
+      ...Object.fromEntries(Object.entries(added).map(([name, value]) => [name, [value]])),
+    },
+  };
+}
+
 /**
- * The REQUEST authorizer's event on `$connect` (no `authorizer` in its context: it is the one producing it).
+ * The REQUEST authorizer's event on `$connect` (no `authorizer` in its context: it is the one producing it). It
+ * keeps the client's `Connection` and `Upgrade` and gets `content-length: 0`, as in the captured authorizer event
+ * of aws-powertools/powertools-lambda-typescript `packages/parser/tests/events/apigw-websocket/connectEvent.json`.
  *
  * @example
  * const event = webSocketAuthorizerEvent(localWebSocketApi, connection, handshake);
@@ -58,6 +77,7 @@ export function webSocketAuthorizerEvent(api: ApiIdentity, connection: Connectio
     type: 'REQUEST',
     methodArn: `arn:aws:execute-api:${api.region}:${api.accountId}:${api.apiId}/${api.stage}/$connect`,
     ...handshake,
+    ...adjustHeaders(handshake, ['content-length'], { 'content-length': '0' }),
     stageVariables: {},
     requestContext: requestContext(api, withoutAuthorizer, '$connect', 'CONNECT'),
   };
@@ -68,7 +88,10 @@ function withAuthorizer<T extends object>(context: T, connection: ConnectionFact
 }
 
 /**
- * The `$connect` route's event.
+ * The `$connect` route's event. API Gateway drops the hop-by-hop `Connection` and `Upgrade` headers from it: the
+ * captured `$connect` events (aws/aws-lambda-go `events/testdata/apigw-websocket-request.json`, and the e2e run
+ * against AWS in dherault/serverless-offline `tests/manual/websocket/main/test/e2e/ws.e2e.js`) carry Host, the
+ * Sec-WebSocket-* headers, X-Amzn-Trace-Id and the X-Forwarded-* headers, and neither of those two.
  *
  * @example
  * const event = connectEvent(localWebSocketApi, connection, handshake);
@@ -77,6 +100,7 @@ function withAuthorizer<T extends object>(context: T, connection: ConnectionFact
 export function connectEvent(api: ApiIdentity, connection: ConnectionFacts, handshake: HandshakeFacts) {
   return {
     ...handshake,
+    ...adjustHeaders(handshake, ['Connection', 'Upgrade'], {}),
     requestContext: withAuthorizer(requestContext(api, connection, '$connect', 'CONNECT'), connection),
     isBase64Encoded: false,
   };

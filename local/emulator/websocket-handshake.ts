@@ -1,6 +1,7 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ApiIdentity } from './api-identity';
+import { evaluatePolicy } from './authorizer-policy';
 import type { LambdaInvoker } from './lambda-runner';
 import { type ConnectionFacts, connectEvent, type HandshakeFacts, webSocketAuthorizerEvent } from './websocket-events';
 
@@ -20,21 +21,22 @@ const refusal = (statusCode: number, message: string): HandshakeOutcome => ({
 
 interface PolicyResult {
   principalId?: unknown;
-  policyDocument?: { Statement?: Array<{ Effect?: unknown }> };
+  policyDocument?: unknown;
   context?: unknown;
 }
 
 /**
- * Reads a REQUEST authorizer's answer the way API Gateway does: any `Deny` statement denies (403); an `Allow`
- * admits, and the context (flat string, number and boolean values, at most 8 KB, stringified) plus
- * `principalId` and `integrationLatency` becomes `requestContext.authorizer` of every later event. A malformed answer is API Gateway's 500.
+ * Reads a REQUEST authorizer's answer the way API Gateway does: the policy admits only when an `Allow` statement
+ * covers `execute-api:Invoke` on the `methodArn` and no `Deny` statement does (an Allow for another API, stage or
+ * action is a 403, like a Deny); the context (flat string, number and boolean values, at most 8 KB, stringified)
+ * plus `principalId` and `integrationLatency` becomes `requestContext.authorizer` of every later event. A malformed
+ * answer is API Gateway's 500.
  */
-function readPolicy(result: unknown, integrationLatency: number): HandshakeOutcome {
+function readPolicy(result: unknown, methodArn: string, integrationLatency: number): HandshakeOutcome {
   const policy = (result ?? {}) as PolicyResult;
-  const statements = policy.policyDocument?.Statement;
-  if (!Array.isArray(statements) || statements.length === 0) return refusal(500, 'Internal server error');
-  if (statements.some((statement) => statement.Effect === 'Deny')) return refusal(403, 'Forbidden');
-  if (!statements.some((statement) => statement.Effect === 'Allow')) return refusal(500, 'Internal server error');
+  const decision = evaluatePolicy(policy.policyDocument, 'execute-api:Invoke', methodArn);
+  if (decision === undefined) return refusal(500, 'Internal server error');
+  if (decision !== 'allow') return refusal(403, 'Forbidden');
   const context = (policy.context ?? {}) as Record<string, unknown>;
   const flat = Object.values(context).every((value) => ['string', 'number', 'boolean'].includes(typeof value));
   if (typeof context !== 'object' || !flat || JSON.stringify(context).length > MAX_AUTHORIZER_CONTEXT_BYTES) {
@@ -75,14 +77,15 @@ export async function runHandshake(input: {
   if (input.authorizer) {
     const started = Date.now();
     let result: unknown;
+    const event = webSocketAuthorizerEvent(api, connection, handshake);
     try {
-      result = await input.authorizer.invoke(webSocketAuthorizerEvent(api, connection, handshake));
+      result = await input.authorizer.invoke(event);
     } catch (error) {
       // The Lambda authorizer contract: throwing exactly "Unauthorized" means 401; anything else is a failure.
       if (error instanceof Error && error.message === 'Unauthorized') return refusal(401, 'Unauthorized');
       return refusal(500, 'Internal server error');
     }
-    const outcome = readPolicy(result, Date.now() - started);
+    const outcome = readPolicy(result, event.methodArn, Date.now() - started);
     if (!outcome.accepted) return outcome;
     connection.authorizer = outcome.authorizer;
   }
@@ -125,7 +128,20 @@ export function refuseUpgrade(socket: Duplex, statusCode: number, body: string):
   );
 }
 
-/** The upgrade request's Host header, which API Gateway reports as `domainName`. */
+/**
+ * The upgrade request's host name, which API Gateway reports as `domainName`: without a port, as in every captured
+ * event (`gy415nuibc.execute-api.us-east-1.amazonaws.com`); locally `127.0.0.1` or `localhost`. No handler builds
+ * anything from it: the management endpoint comes from `CALLBACK_URL`.
+ *
+ * @example
+ * domainNameOf(request); // '127.0.0.1' for `Host: 127.0.0.1:8090`
+ */
 export function domainNameOf(request: IncomingMessage): string {
-  return request.headers.host ?? 'localhost';
+  const host = request.headers.host;
+  if (!host) return 'localhost';
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return host;
+  }
 }

@@ -90,11 +90,12 @@ describe('a connection dropped without $disconnect', () => {
     'is removed by the next send, which reports it as stale (410) and still delivers to the live one',
     async () => {
       const registry = target.registry!;
-      // Prepare: a live socket, and a row left behind by a connection API Gateway no longer knows.
+      // Prepare: a live socket, and a row left behind by a connection API Gateway no longer knows. Its id is
+      // well-formed (11 bytes in base64, as API Gateway's are): a malformed one is 400, not 410, on AWS and locally.
       const live = await open('user456');
       const vanished = {
         userId: 'user456',
-        connectionId: 'R2hvc3RDb25uZWN0aW9u',
+        connectionId: 'R2hvc3RDb25uZWM=',
         connectedAt: new Date().toISOString(),
       };
       await registry.put({ ...vanished, expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600 });
@@ -120,7 +121,7 @@ describe('a connection dropped without $disconnect', () => {
     const registry = target.registry!;
     await registry.put({
       userId: 'user789',
-      connectionId: 'U3RhbGVPbmx5Q29ubg==',
+      connectionId: 'U3RhbGVPbmx5Q28=',
       connectedAt: new Date().toISOString(),
       expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600,
     });
@@ -133,7 +134,7 @@ describe('a connection dropped without $disconnect', () => {
 
     expect(status).toBe(200);
     expect(body).toMatchObject({
-      recipients: { user789: { delivered: [], stale: ['U3RhbGVPbmx5Q29ubg=='] } },
+      recipients: { user789: { delivered: [], stale: ['U3RhbGVPbmx5Q28='] } },
       notConnected: ['user789'],
     });
     expect(await registry.rowsOf('user789')).toEqual([]);

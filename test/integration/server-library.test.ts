@@ -38,16 +38,22 @@ describe('server library build (realtime-gateway package entry)', () => {
   });
 
   /** Runs `script` in a fresh Node process with the backend's settings; resolves with its stdout. */
-  function runBackend(script: string, args: string[] = ['-e', script]): Promise<string> {
+  function runBackend(
+    script: string,
+    args: string[] = ['-e', script],
+    overrides: Record<string, string> = {},
+  ): Promise<string> {
     const env = {
       PATH: process.env.PATH,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      // The stack's own key pair: its @connections accepts no other signature.
+      AWS_REGION: stack.region,
+      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
       TABLE_NAME: stack.tableName,
       CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
+      ...overrides,
     };
     return new Promise((resolveRun, reject) =>
       execFile(process.execPath, args, { cwd: root, env, timeout: 20_000 }, (error, stdout, stderr) =>
@@ -69,6 +75,21 @@ describe('server library build (realtime-gateway package entry)', () => {
     const frame = await client.next('chat');
     expect(frame).toMatchObject({ type: 'chat', data: { message: 'from a backend' }, id: report.messageId });
     expect(frame).not.toHaveProperty('from');
+  });
+
+  it('is refused with 403 ForbiddenException when the backend signs with another secret', async () => {
+    const output = await runBackend(
+      `
+      const { ApiGatewayManagementApiClient, PostToConnectionCommand } = require('@aws-sdk/client-apigatewaymanagementapi');
+      new ApiGatewayManagementApiClient({ endpoint: process.env.CALLBACK_URL, maxAttempts: 1 })
+        .send(new PostToConnectionCommand({ ConnectionId: ${JSON.stringify(connectionId)}, Data: '{"from":"forged"}' }))
+        .then(() => console.log('sent'), (error) => console.log(error.name, error.$metadata.httpStatusCode));
+      `,
+      undefined,
+      { AWS_SECRET_ACCESS_KEY: 'guessed' },
+    );
+
+    expect(output.trim()).toBe('ForbiddenException 403');
   });
 
   it('answers presence from ESM, and refuses bad input with a named error', async () => {

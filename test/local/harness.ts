@@ -5,6 +5,7 @@ import { localHttpApi, localWebSocketApi } from '../../local/emulator/api-identi
 import { handleConnectionsRequest } from '../../local/emulator/connections-api';
 import { HttpApiEmulator, type HttpApiEmulatorOptions } from '../../local/emulator/http-api';
 import { createLambdaInvoker, type LambdaHandler, type LambdaInvoker } from '../../local/emulator/lambda-runner';
+import { createSigV4Verifier } from '../../local/emulator/sigv4-verifier';
 import { WebSocketEmulator, type WebSocketEmulatorOptions } from '../../local/emulator/websocket-api';
 
 /** The parts of an emulator event the tests read directly; the rest is asserted with `toMatchObject`. */
@@ -51,9 +52,15 @@ export const allow = (context: Record<string, unknown>) => ({
   context,
 });
 
+/** The key pair the test emulator's `@connections` accepts signatures of (region us-east-1). */
+export const testCredentials = { accessKeyId: 'LOCALTESTKEY00000001', secretAccessKey: 'test-secret-not-a-real-one' };
+
 export interface RunningWebSocketApi {
   emulator: WebSocketEmulator;
+  /** The stage URL, `ws://127.0.0.1:<port>/local`. */
   url: string;
+  /** The server's root, without the stage: what a client that forgets the stage connects to. */
+  origin: string;
   callbackUrl: string;
   close(): Promise<void>;
 }
@@ -70,14 +77,16 @@ export async function startWebSocketApi(
     maxConnectionMs: 120_000,
     ...options,
   });
+  const verify = createSigV4Verifier({ credentials: testCredentials, region: 'us-east-1', service: 'execute-api' });
   const server = createServer((request, response) => {
-    if (!handleConnectionsRequest(emulator.pool, request, response)) response.writeHead(404).end();
+    if (!handleConnectionsRequest(emulator.pool, request, response, verify)) response.writeHead(404).end();
   });
   server.on('upgrade', (request, socket, head) => emulator.handleUpgrade(request, socket, head));
   const port = await listen(server);
   return {
     emulator,
-    url: `ws://127.0.0.1:${port}`,
+    url: `ws://127.0.0.1:${port}/${(options.api ?? localWebSocketApi).stage}`,
+    origin: `ws://127.0.0.1:${port}`,
     callbackUrl: `http://127.0.0.1:${port}`,
     close: async () => {
       await emulator.closeAll(1001, 500);
@@ -166,4 +175,51 @@ export function keyStructure(value: unknown, ignore: ReadonlySet<string> = new S
     );
   }
   return typeof value;
+}
+
+/**
+ * Header names (lower case) the gateway itself decides on in WebSocket events: it adds or drops them, or they are
+ * the handshake's own. Any other header is the client's choice and passes through as it came.
+ */
+export const webSocketGatewayHeaders: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'content-length',
+  'host',
+  'sec-websocket-extensions',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'x-amzn-trace-id',
+  'x-forwarded-for',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+  'x-api-key',
+  'x-restapi',
+]);
+
+/** The same for HTTP API events (payload 2.0): `content-length` depends on the client there. */
+export const httpGatewayHeaders: ReadonlySet<string> = new Set([
+  'connection',
+  'host',
+  'x-amzn-trace-id',
+  'x-forwarded-for',
+  'x-forwarded-port',
+  'x-forwarded-proto',
+]);
+
+/**
+ * A copy of an event whose `headers` and `multiValueHeaders` keep only the names in `gatewayNames` (compared in
+ * lower case, kept in their own case), so `keyStructure` compares exactly the headers the gateway is answerable for.
+ */
+export function withGatewayHeadersOnly(
+  event: Record<string, unknown>,
+  gatewayNames: ReadonlySet<string>,
+): Record<string, unknown> {
+  const copy = { ...event };
+  for (const key of ['headers', 'multiValueHeaders']) {
+    const headers = copy[key];
+    if (!headers || typeof headers !== 'object') continue;
+    copy[key] = Object.fromEntries(Object.entries(headers).filter(([name]) => gatewayNames.has(name.toLowerCase())));
+  }
+  return copy;
 }

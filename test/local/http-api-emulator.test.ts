@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CorsPolicy } from '../../local/emulator/cors';
 import type { LambdaHandler } from '../../local/emulator/lambda-runner';
-import { keyStructure, recording, startHttpApi } from './harness';
+import { httpGatewayHeaders, keyStructure, recording, startHttpApi, withGatewayHeadersOnly } from './harness';
 
 const cors: CorsPolicy = {
   allowOrigins: ['http://localhost:8091', 'null'],
@@ -188,6 +188,45 @@ describe('HTTP API emulator', () => {
       expect(api.integration.events[0]).not.toHaveProperty('body');
     });
 
+    it.each([
+      ['http-message-user.json', 'POST', '/websocket/message/user'],
+      ['http-users-connected.json', 'GET', '/websocket/users/connected?limit=2'],
+    ])(
+      'gives a route the key structure and gateway header names of %s (after powertools-lambda-typescript apigw-http/lambda-authorizer-auth.json)',
+      async (file, method, path) => {
+        api = await start({ authorizer: () => authorized({ userId: 'user123', permissions: '', tokenExpiresAt: 1 }) });
+        const fixture = JSON.parse(readFileSync(resolve(__dirname, '../fixtures/events', file), 'utf8')) as Record<
+          string,
+          unknown
+        >;
+
+        await fetch(`${api.url}${path}`, {
+          method,
+          headers: { authorization: 'Bearer a', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+          ...(method === 'POST' ? { body: '{"userId":"user456","type":"chat","data":{}}' } : {}),
+        });
+
+        const event = api.integration.events[0];
+        expect(keyStructure(withGatewayHeadersOnly(event, httpGatewayHeaders))).toEqual(
+          keyStructure(withGatewayHeadersOnly(fixture, httpGatewayHeaders)),
+        );
+        expect(event.headers).not.toHaveProperty('connection');
+        expect(event.headers).toMatchObject({
+          'x-amzn-trace-id': expect.stringMatching(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+        });
+      },
+    );
+
+    it('gives authorizer.lambda null when the authorizer returns no context, as API Gateway does', async () => {
+      // Source: powertools-lambda-typescript packages/parser/tests/events/apigw-http/lambda-authorizer-auth.json
+      // ("authorizer": { "lambda": null }).
+      api = await start({ authorizer: () => ({ isAuthorized: true }) });
+
+      await fetch(`${api.url}/websocket/users/connected`, { headers: { authorization: 'Bearer a' } });
+
+      expect(api.integration.events[0].requestContext.authorizer).toEqual({ lambda: null });
+    });
+
     it('passes a JSON body as text', async () => {
       api = await start();
 
@@ -208,8 +247,12 @@ describe('HTTP API emulator', () => {
 
       await fetch(`${api.url}/websocket/users/user456/status`, { headers: { authorization: 'Bearer a' } });
 
-      const headerValues = new Set(['headers']);
-      expect(keyStructure(api.authorizer.events[0], headerValues)).toEqual(keyStructure(fixture, headerValues));
+      // Key structure and the names of the headers the gateway adds or drops (x-amzn-trace-id, x-forwarded-*, no
+      // connection), as captured in powertools-lambda-typescript packages/parser/tests/events/apigw-http/
+      // lambda-authorizer-auth.json (see test/fixtures/events/README.md).
+      expect(keyStructure(withGatewayHeadersOnly(api.authorizer.events[0], httpGatewayHeaders))).toEqual(
+        keyStructure(withGatewayHeadersOnly(fixture, httpGatewayHeaders)),
+      );
       expect(api.authorizer.events[0]).toMatchObject({
         identitySource: ['Bearer a'],
         routeArn: expect.stringMatching(/\/\$default\/GET\/websocket\/users\/user456\/status$/),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { newLocalCredentials } from '../../local/dev-credentials';
 import { localFunctionEnvironment, runtimeEnvironment } from '../../local/lambda-environment';
 import { createConnectionTable, localCredentials, startLocalDynamo } from '../../local/local-dynamo';
 import { routedFunctionNames } from '../../local/route-functions';
@@ -54,11 +55,14 @@ describe('each local function gets the settings it gets on AWS', () => {
     }
   });
 
-  it('points the SDK at dynalite through its own endpoint variable, never through handler code', () => {
-    expect(runtimeEnvironment('http://127.0.0.1:4567')).toMatchObject({
+  it('points the SDK at dynalite through its own endpoint variable, and gives the stack key pair to every function', () => {
+    const credentials = newLocalCredentials();
+
+    expect(runtimeEnvironment('http://127.0.0.1:4567', credentials)).toMatchObject({
       AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4567',
       AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: expect.any(String),
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     });
   });
 

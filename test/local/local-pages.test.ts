@@ -7,7 +7,7 @@ const root = resolve(__dirname, '..', '..');
 const indexFile = resolve(root, 'websocket-client.html');
 const clientEntry = resolve(root, 'client', 'index.ts');
 const config: LocalConfig = {
-  wsUrl: 'ws://127.0.0.1:8090',
+  wsUrl: 'ws://127.0.0.1:8090/local',
   httpUrl: 'http://127.0.0.1:8091',
   tokens: { user123: 'a.b.c', user456: 'd.e.f', user789: 'g.h.i', admin: 'j.k.l' },
 };

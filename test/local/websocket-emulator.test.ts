@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
+import { io as ioClient } from 'socket.io-client';
 import type WebSocket from 'ws';
+import type { LambdaHandler } from '../../local/emulator/lambda-runner';
 import type { WebSocketRouteTarget } from '../../local/emulator/websocket-api';
 import {
   allow,
@@ -14,6 +16,8 @@ import {
   type RunningWebSocketApi,
   recording,
   startWebSocketApi,
+  webSocketGatewayHeaders,
+  withGatewayHeadersOnly,
 } from './harness';
 
 const ok = (body?: string) => ({ statusCode: 200, ...(body === undefined ? {} : { body }) });
@@ -173,7 +177,7 @@ describe('WebSocket emulator', () => {
       expect(new Set(ids).size).toBe(1);
     });
 
-    it.each([
+    it.each<[string, LambdaHandler, number]>([
       [
         'the authorizer throws Unauthorized',
         () => {
@@ -192,7 +196,57 @@ describe('WebSocket emulator', () => {
         'the authorizer denies',
         () => ({
           principalId: 'x',
-          policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny' }] },
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: '*' }],
+          },
+        }),
+        403,
+      ],
+      // API Gateway admits only an Allow covering execute-api:Invoke on the methodArn (developer guide, "Control
+      // access to WebSocket APIs with AWS Lambda REQUEST authorizers": the output's policy grants execute-api:Invoke on
+      // the methodArn); any other Allow leaves the request implicitly denied.
+      ...[
+        ['another API', 'arn:aws:execute-api:us-east-1:123456789012:otherapi001/local/$connect'],
+        ['another stage', 'arn:aws:execute-api:us-east-1:123456789012:localws0001/prod/$connect'],
+        ['a resource in other case', 'arn:aws:execute-api:us-east-1:123456789012:LOCALWS0001/local/$connect'],
+      ].map(([what, resource]): [string, LambdaHandler, number] => [
+        `the authorizer allows ${what}`,
+        () => ({
+          principalId: 'x',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }],
+          },
+        }),
+        403,
+      ]),
+      [
+        'the authorizer allows another action',
+        () => ({
+          principalId: 'x',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: '*' }],
+          },
+        }),
+        403,
+      ],
+      [
+        'the authorizer allows the methodArn and denies the API with a wildcard',
+        () => ({
+          principalId: 'x',
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Action: 'execute-api:Invoke',
+                Effect: 'Allow',
+                Resource: 'arn:aws:execute-api:us-east-1:123456789012:localws0001/local/$connect',
+              },
+              { Action: ['execute-api:*'], Effect: 'Deny', Resource: ['arn:aws:execute-api:*:*:localws0001/*'] },
+            ],
+          },
         }),
         403,
       ],
@@ -211,6 +265,38 @@ describe('WebSocket emulator', () => {
         expect(api.emulator.pool.size).toBe(0);
       },
     );
+
+    it.each([
+      [
+        'the methodArn itself',
+        {
+          Action: 'execute-api:Invoke',
+          Resource: 'arn:aws:execute-api:us-east-1:123456789012:localws0001/local/$connect',
+        },
+      ],
+      ['a wildcard over the API', { Action: 'execute-api:*', Resource: 'arn:aws:execute-api:*:*:localws0001/*' }],
+      [
+        'a ? wildcard and arrays',
+        {
+          Action: ['sns:Publish', 'EXECUTE-API:invoke'],
+          Resource: ['arn:aws:execute-api:us-east-1:123456789012:localws0001/loca?/$connect'],
+        },
+      ],
+    ])('admits a handshake whose policy allows %s', async (_case, statement) => {
+      const { routes, connect } = echoRoutes();
+      const authorizer = recording('authorizer', () => ({
+        principalId: 'x',
+        policyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', ...statement }] },
+      }));
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+
+      await open(api.url);
+
+      expect(authorizer.events[0].methodArn).toBe(
+        'arn:aws:execute-api:us-east-1:123456789012:localws0001/local/$connect',
+      );
+      expect(connect.events).toHaveLength(1);
+    });
 
     it('refuses with the status $connect returns when it is not 2xx, and 502 when $connect throws', async () => {
       const { routes } = echoRoutes();
@@ -265,6 +351,51 @@ describe('WebSocket emulator', () => {
       expect(status).toBe(400);
       expect(authorizer.events).toHaveLength(0);
       expect(connect.events).toHaveLength(0);
+    });
+
+    // A WebSocket API is reached at wss://{api-id}.execute-api.{region}.amazonaws.com/{stage} (developer guide,
+    // "Invoking WebSocket APIs"); another path matches no stage. execute-api answers such a request 403
+    // {"message":"Forbidden"}, as it does @connections calls without the stage (aws/aws-sdk-js-v3 issue #1830,
+    // "Stage name not included in request path - ForbiddenException").
+    it.each([
+      ['the root', '/'],
+      ["socket.io-client's default path", '/socket.io/?EIO=4&transport=websocket'],
+      ['another stage', '/prod'],
+      ['a path under the stage', '/local/extra'],
+      ['the stage in other case', '/LOCAL'],
+    ])('refuses an upgrade on %s with 403 Forbidden before any handler runs', async (_case, path) => {
+      const { routes, connect } = echoRoutes();
+      const authorizer = recording('authorizer', () => allow({ userId: 'user123' }));
+      api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
+
+      await expect(openClient(`${api.origin}${path}`)).rejects.toMatchObject({ statusCode: 403 });
+
+      expect(authorizer.events).toHaveLength(0);
+      expect(connect.events).toHaveLength(0);
+      expect(api.emulator.pool.size).toBe(0);
+    });
+
+    it('refuses an unmodified socket.io-client (default path /socket.io/), as API Gateway would', async () => {
+      const { routes, connect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const client = ioClient(api.origin.replace('ws:', 'http:'), { transports: ['websocket'], reconnection: false });
+
+      const error = await new Promise<Error>((resolve) => client.once('connect_error', resolve));
+      client.close();
+
+      expect(error).toBeInstanceOf(Error);
+      expect(connect.events).toHaveLength(0);
+      expect(api.emulator.pool.size).toBe(0);
+    });
+
+    it('accepts the stage path with a query string', async () => {
+      const { routes, connect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+
+      await open(`${api.url}?token=abc`);
+
+      expect(api.url).toMatch(/\/local$/);
+      expect(connect.events[0].queryStringParameters).toEqual({ token: 'abc' });
     });
 
     it('works without a $connect route', async () => {
@@ -367,6 +498,55 @@ describe('WebSocket emulator', () => {
     });
   });
 
+  describe('client frames and closes', () => {
+    it('closes with 1003 on a binary frame and passes nothing to $default', async () => {
+      // Source: API Gateway developer guide, "Binary media types for WebSocket APIs in API Gateway"
+      // (websocket-api-develop-binary-media-types): "If a client app sends a binary frame, API Gateway rejects it and
+      // disconnects the client with code 1003."
+      const { routes, frames, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      socket.send(Buffer.from('{"action":"ping"}'), { binary: true });
+
+      expect(await closed(socket)).toBe(1003);
+      await eventually(() => disconnect.events.length === 1);
+      expect(disconnect.events[0].requestContext.disconnectStatusCode).toBe(1003);
+      expect(frames.events).toHaveLength(0);
+    });
+
+    it('keeps the empty reason of a client close 1001 in $disconnect, and a given reason as it is', async () => {
+      // Source: aws/aws-lambda-go events/testdata/apigw-websocket-request-disconnect.json, a captured $disconnect:
+      // "disconnectStatusCode": 1001, "disconnectReason": "".
+      const { routes, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const silent = await open(api.url);
+      const polite = await open(api.url);
+
+      silent.close(1001);
+      await eventually(() => disconnect.events.length === 1);
+      polite.close(1000, 'bye');
+      await eventually(() => disconnect.events.length === 2);
+
+      expect(disconnect.events.map(({ requestContext }) => requestContext.disconnectReason)).toEqual(['', 'bye']);
+      expect(disconnect.events.map(({ requestContext }) => requestContext.disconnectStatusCode)).toEqual([1001, 1000]);
+    });
+
+    it('reports 1007 in $disconnect when a text frame is not UTF-8, the code the client is closed with', async () => {
+      const { routes, frames, disconnect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+      const socket = await open(api.url);
+
+      // A text frame (binary: false) whose bytes are not UTF-8: ws sends them as they are.
+      socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+
+      expect(await closed(socket)).toBe(1007);
+      await eventually(() => disconnect.events.length === 1);
+      expect(disconnect.events[0].requestContext.disconnectStatusCode).toBe(1007);
+      expect(frames.events).toHaveLength(0);
+    });
+  });
+
   describe('shutdown', () => {
     it('closes every socket with 1001 and waits for each $disconnect', async () => {
       const { routes, disconnect } = echoRoutes();
@@ -418,8 +598,6 @@ describe('WebSocket emulator', () => {
   describe('event shapes', () => {
     const fixture = (name: string) =>
       JSON.parse(readFileSync(resolve(__dirname, '../fixtures/events', name), 'utf8')) as Record<string, unknown>;
-    // Header sets depend on the client; the request context and the event's own keys must match exactly.
-    const ignoreHeaderNames = new Set(['headers', 'multiValueHeaders']);
     let recorded: Record<string, RecordingFunction>;
 
     beforeEach(async () => {
@@ -428,7 +606,7 @@ describe('WebSocket emulator', () => {
         allow({ userId: 'user123', permissions: 'ws:broadcast', tokenExpiresAt: 1795690800 }),
       );
       api = await startWebSocketApi({ routes, authorizer: authorizer.invoker });
-      const socket = await open(`${api.url}/?token=abc`, { headers: { 'User-Agent': 'jest' } });
+      const socket = await open(`${api.url}?token=abc`, { headers: { 'User-Agent': 'jest' } });
       socket.send('{"action":"ping"}');
       await nextFrame(socket);
       socket.send('not json');
@@ -438,24 +616,74 @@ describe('WebSocket emulator', () => {
       recorded = { authorizer, connect, frames, disconnect };
     });
 
+    // Each fixture's key structure, and the names (exact case) of the headers the gateway adds, drops or passes
+    // on from the handshake, follow real captures: see test/fixtures/events/README.md for each fixture's source.
+    // Headers the client chooses (User-Agent, Origin, Accept-*, ...) differ per client and are left out.
     it.each([
-      ['authorizer', 0, 'ws-authorizer-query-token.json'],
-      ['connect', 0, 'ws-connect.json'],
-      ['frames', 0, 'ws-message-ping.json'],
-      ['frames', 1, 'ws-default-not-json.json'],
-      ['disconnect', 0, 'ws-disconnect.json'],
-    ])('the %s event #%d has the key structure of %s', (name, index, file) => {
+      [
+        'authorizer',
+        0,
+        'ws-authorizer-query-token.json',
+        'powertools-lambda-typescript packages/parser/tests/events/apigw-websocket/connectEvent.json',
+      ],
+      [
+        'connect',
+        0,
+        'ws-connect.json',
+        'aws-lambda-go events/testdata/apigw-websocket-request.json, serverless-offline tests/manual/websocket/main/test/e2e/ws.e2e.js',
+      ],
+      ['frames', 0, 'ws-message-ping.json', 'aws-lambda-go events/testdata/apigw-websocket-request-send-message.json'],
+      [
+        'frames',
+        1,
+        'ws-default-not-json.json',
+        'aws-lambda-go events/testdata/apigw-websocket-request-send-message.json',
+      ],
+      ['disconnect', 0, 'ws-disconnect.json', 'aws-lambda-go events/testdata/apigw-websocket-request-disconnect.json'],
+    ])('the %s event #%d has the key structure and gateway header names of %s (after %s)', (name, index, file) => {
       const actual = recorded[name].events[index];
       const expected = fixture(file);
       const { queryStringParameters: _q, multiValueQueryStringParameters: _m, ...expectedWithoutQuery } = expected;
       const { queryStringParameters: _aq, multiValueQueryStringParameters: _am, ...actualWithoutQuery } = actual;
-      expect(keyStructure(actualWithoutQuery, ignoreHeaderNames)).toEqual(
-        keyStructure(expectedWithoutQuery, ignoreHeaderNames),
+      expect(keyStructure(withGatewayHeadersOnly(actualWithoutQuery, webSocketGatewayHeaders))).toEqual(
+        keyStructure(withGatewayHeadersOnly(expectedWithoutQuery, webSocketGatewayHeaders)),
       );
       if ('queryStringParameters' in expected) {
         expect(actual.queryStringParameters).toEqual({ token: 'abc' });
         expect(actual.multiValueQueryStringParameters).toEqual({ token: ['abc'] });
       }
+    });
+
+    it('gives $connect no Connection or Upgrade header and an X-Amzn-Trace-Id, the authorizer content-length: 0', () => {
+      // Sources: aws/aws-lambda-go events/testdata/apigw-websocket-request.json ($connect headers: Host,
+      // Sec-WebSocket-*, X-Amzn-Trace-Id, X-Forwarded-*); powertools-lambda-typescript
+      // packages/parser/tests/events/apigw-websocket/connectEvent.json (authorizer: Connection, content-length, Upgrade).
+      const connect = recorded.connect.events[0];
+      const authorizer = recorded.authorizer.events[0];
+      for (const headers of [connect.headers, connect.multiValueHeaders] as Record<string, unknown>[]) {
+        expect(Object.keys(headers).map((name) => name.toLowerCase())).not.toEqual(
+          expect.arrayContaining([expect.stringMatching(/^(connection|upgrade)$/)]),
+        );
+      }
+      expect(connect.headers).toMatchObject({
+        'X-Amzn-Trace-Id': expect.stringMatching(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+      });
+      expect(authorizer.headers).toMatchObject({
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'content-length': '0',
+        'X-Amzn-Trace-Id': (connect.headers as Record<string, string>)['X-Amzn-Trace-Id'],
+      });
+      expect(authorizer.multiValueHeaders).toMatchObject({ 'content-length': ['0'] });
+    });
+
+    it('reports the domainName without a port, as every captured event does', () => {
+      // e.g. "domainName": "dl7ptocha9.execute-api.ap-northeast-1.amazonaws.com" in aws/aws-lambda-go
+      // events/testdata/apigw-websocket-request-disconnect.json; serverless-offline's e2e expects url.hostname.
+      for (const name of ['authorizer', 'connect', 'frames', 'disconnect']) {
+        expect(recorded[name].events[0].requestContext.domainName).toBe('127.0.0.1');
+      }
+      expect(recorded.disconnect.events[0].headers).toMatchObject({ Host: '127.0.0.1' });
     });
 
     it('puts the forwarding headers API Gateway adds on the handshake events', () => {
