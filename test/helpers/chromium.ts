@@ -7,7 +7,9 @@ import { type Browser, chromium } from 'playwright-core';
 /**
  * Chromium for the browser tests, from npm alone: `@sparticuz/chromium` carries a brotli-compressed Linux Chromium
  * in its tarball (no install script, so npm 11's install-script blocking does not concern it), unpacked here on
- * first use. Nothing outside `npm ci` is needed: no apt package, no browser download.
+ * first use. Nothing outside `npm ci` is needed: no apt package, no browser download. It is pinned to 147.0.0, the
+ * newest release whose declared engines admit this project's Node 20 (148 and later declare Node >= 22.17, and npm
+ * warns EBADENGINE on every install); playwright-core 1.65 drives it. The tarball's Chromium is Linux x64.
  */
 
 const root = resolve(__dirname, '..', '..');
