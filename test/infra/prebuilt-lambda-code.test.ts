@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { prebuiltLambdaCode, prebuiltLambdaFolder } from '../../lib/prebuilt-lambda-code';
 
@@ -31,6 +32,8 @@ describe('prebuiltLambdaCode', () => {
     new nodejs.NodejsFunction(stack, 'Frames', {
       entry: join(compiledDir, 'missing.ts'),
       handler: 'handler',
+      // Given, as the construct does: with \`code\`, NodejsFunction's own default is a deprecated runtime.
+      runtime: lambda.Runtime.NODEJS_22_X,
       ...prebuiltLambdaCode('wsFrames', compiledDir),
     });
 
