@@ -1,10 +1,10 @@
 /**
  * The server library: what a Node backend holding IAM credentials imports to reach connected users without going
- * through the HTTP API (`import { WebSocketService } from 'realtime-gateway'`). The Lambda handlers use the same
- * classes. Built to `dist/server/` by `npm run build`.
+ * through the HTTP API (`import { WebSocketService } from '@realtime-gateway/server'`). The Lambda handlers use the
+ * same classes. Built by `npm run build` (into `dist/server/`) and by `npm pack` in `packages/server/`.
  *
  * @example
- * import { WebSocketService } from 'realtime-gateway';
+ * import { WebSocketService } from '@realtime-gateway/server';
  * // TABLE_NAME and CALLBACK_URL: the stack's ConnectionTableName and CallbackUrl outputs.
  * const service = WebSocketService.fromEnvironment();
  * const report = await service.sendToUser('user123', 'chat', { message: 'Hello!' });

@@ -34,6 +34,7 @@ import {
   type PermissionNames,
   type TokenVerification,
 } from './function-environment';
+import { prebuiltLambdaCode } from './prebuilt-lambda-code';
 
 export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
 
@@ -424,6 +425,8 @@ export class RealtimeGateway extends Construct {
         role,
         entry: path.join(projectRoot, declaration.entry),
         handler: 'handler',
+        // Installed from the @realtime-gateway/cdk package: the code bundled at pack time (bundling is skipped).
+        ...prebuiltLambdaCode(name),
         description: declaration.description,
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,

@@ -2,17 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { launchChromium } from '../helpers/chromium';
 
 /**
- * `websocket-client.html` in Debian's Chromium against the local stack, through the adapter's browser build: the
- * page a tester uses, driven as a tester would. CI installs Chromium with apt; without it this suite fails.
+ * `websocket-client.html` in Chromium against the local stack, through the adapter's browser build: the page a
+ * tester uses, driven as a tester would. The browser comes from npm (`@sparticuz/chromium`, see
+ * test/helpers/chromium.ts), so a fresh machine needs nothing but `npm ci`.
  */
 
 const root = resolve(__dirname, '..', '..');
-const chromiumPath = '/usr/bin/chromium';
 const artifactsDir = resolve(root, 'artifacts');
 
 describe('websocket-client.html in Chromium against the local stack', () => {
@@ -21,9 +22,6 @@ describe('websocket-client.html in Chromium against the local stack', () => {
   let tokens: Record<'user123' | 'user456' | 'admin', string>;
 
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`${chromiumPath} is missing: install it with apt-get install -y chromium (CI's .ci/run does)`);
-    }
     // No build first: the stack bundles the adapter it serves at /client/index.js in memory.
     stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
     tokens = {
@@ -31,18 +29,7 @@ describe('websocket-client.html in Chromium against the local stack', () => {
       user456: await signDevToken(stack.jwtSecret, 'user456'),
       admin: await signDevToken(stack.jwtSecret, 'admin', { scope: 'ws:admin ws:broadcast' }),
     };
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 90_000);
 
   afterAll(async () => {

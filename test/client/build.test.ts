@@ -31,7 +31,7 @@ describe('client build', () => {
 
   it('ships declarations for io and its options', () => {
     const declarations = readFileSync(join(outDir, 'types', 'client', 'index.d.ts'), 'utf8');
-    expect(readFileSync(join(outDir, 'index.d.ts'), 'utf8')).toContain("from './types/client/index'");
+    expect(readFileSync(join(outDir, 'index.d.ts'), 'utf8')).toContain("from './types/client/index.js'");
     expect(declarations).toContain('export declare function io(url: string, options?: RealtimeSocketOptions)');
   });
 

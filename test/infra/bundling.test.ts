@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { esmRequireBanner } from '../../lib/bundling';
 import { RealtimeGateway } from '../../lib/realtime-gateway';
+import { bundleHandler } from '../../scripts/build-construct';
 
 describe('deployed bundles', () => {
   // GIVEN a gateway synthesized WITH esbuild bundling (the other infra tests skip it)
@@ -51,6 +53,23 @@ describe('deployed bundles', () => {
     const required = new Set([...code.matchAll(/require\(["'](@aws-sdk\/[^"']+)["']\)/g)].map((match) => match[1]));
     expect([...required].filter((name) => !/^@aws-sdk\/signature-v4(a|-crt)$/.test(name))).toEqual([]);
   });
+
+  // The @realtime-gateway/cdk package ships handlers bundled at pack time (scripts/build-construct.ts) instead of
+  // bundling at the consumer's synth; they must be the very bundles NodejsFunction makes here, so a bundling option
+  // given to NodejsFunction and not to lib/bundling.ts (which both read) shows up as a difference.
+  it.each(['wsConnect', 'wsFrames'] as const)(
+    '%s equals the pre-bundled code the construct package ships',
+    async (name) => {
+      const packaged = mkdtempSync(join(tmpdir(), 'prebuilt-handler-'));
+      try {
+        await bundleHandler(name, packaged);
+        const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+        expect(digest(join(packaged, 'index.mjs'))).toBe(digest(join(assetDirectory(name), 'index.mjs')));
+      } finally {
+        rmSync(packaged, { recursive: true, force: true });
+      }
+    },
+  );
 
   describe('credentials: the environment-only provider substituted for the default chain', () => {
     // A DynamoDB endpoint on loopback that records what the bundled handler sends and accepts any PutItem.

@@ -112,7 +112,7 @@ describe('server library build (realtime-gateway package entry)', () => {
   });
 
   it('ships declarations for WebSocketService', () => {
-    expect(readFileSync(join(outDir, 'index.d.ts'), 'utf8')).toContain("'./types/lambdas/server-library'");
+    expect(readFileSync(join(outDir, 'index.d.ts'), 'utf8')).toContain("'./types/lambdas/server-library.js'");
     const declarations = readFileSync(join(outDir, 'types', 'lambdas', 'core', 'websocket-service.d.ts'), 'utf8');
     expect(declarations).toContain('sendNotification(');
   });

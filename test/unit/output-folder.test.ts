@@ -13,7 +13,7 @@ describe('prepareOutputFolder (build scripts)', () => {
 
   it('refuses to replace a non-empty folder outside dist/, such as the repository itself', () => {
     expect(() => prepareOutputFolder(root, ['node', 'build', '--out-dir', root], join(root, 'dist', 'x'))).toThrow(
-      /not empty and not under dist\//,
+      /not empty and not under dist\/ or packages\/\*\/dist/,
     );
     expect(existsSync(join(root, 'package.json'))).toBe(true);
   });
@@ -35,5 +35,17 @@ describe('prepareOutputFolder (build scripts)', () => {
     const elsewhere = join(root, 'elsewhere');
     expect(prepareOutputFolder(root, ['--out-dir', elsewhere], previous)).toBe(elsewhere);
     expect(existsSync(elsewhere)).toBe(true);
+  });
+
+  it("replaces a package's own build folder, packages/<name>/dist, but not the package folder", () => {
+    const packageDist = join(root, 'packages', 'client', 'dist');
+    mkdirSync(packageDist, { recursive: true });
+    writeFileSync(join(packageDist, 'stale.js'), '');
+    writeFileSync(join(root, 'packages', 'client', 'package.json'), '{}');
+
+    expect(prepareOutputFolder(root, ['--out-dir', packageDist], join(root, 'dist', 'x'))).toBe(packageDist);
+    expect(readdirSync(packageDist)).toEqual([]);
+    expect(() => prepareOutputFolder(root, ['--out-dir', join(root, 'packages', 'client')], packageDist)).toThrow();
+    expect(existsSync(join(root, 'packages', 'client', 'package.json'))).toBe(true);
   });
 });
