@@ -96,9 +96,10 @@ describe('packages installed from their tarballs into a fresh project', () => {
   const backendEnvironment = (): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    // The local @connections verifies SigV4 against the stack's own key pair, as API Gateway checks IAM.
+    AWS_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
     TABLE_NAME: stack.tableName,
     CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
