@@ -9,14 +9,28 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { esmRequireBanner } from '../../lib/bundling';
 import { RealtimeGateway } from '../../lib/realtime-gateway';
+import { cdkJsonContext } from './app-context';
 
 describe('deployed bundles', () => {
   // GIVEN a gateway synthesized WITH esbuild bundling (the other infra tests skip it)
   let assetDirectory: (functionName: 'wsConnect' | 'wsFrames') => string;
   beforeAll(() => {
-    const app = new App();
+    // CDK announces every bundle on stderr ("Bundling asset ...", when the function is constructed): ten lines of
+    // noise in the test output. Other writes (esbuild's warnings and errors) still pass through.
+    const write = process.stderr.write.bind(process.stderr);
+    const quiet = jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk, ...rest) =>
+        String(chunk).startsWith('Bundling asset ') ? true : write(chunk, ...(rest as [])),
+      );
+    const app = new App({ context: { ...cdkJsonContext } });
     const stack = new Stack(app, 'BundledStack');
-    const gateway = new RealtimeGateway(stack, 'Gateway');
+    let gateway: RealtimeGateway;
+    try {
+      gateway = new RealtimeGateway(stack, 'Gateway');
+    } finally {
+      quiet.mockRestore();
+    }
     const template = Template.fromStack(stack);
     const outdir = app.synth().directory;
     assetDirectory = (functionName) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { addRealtimeGateway } from '../../lib/gateway-app';
+import { testAppContext } from './app-context';
 
 interface ValidationReport {
   pluginReports: {
@@ -13,7 +14,6 @@ interface ValidationReport {
   }[];
 }
 
-const skipBundling = { 'aws:cdk:bundling-stacks': [] };
 const outdirs: string[] = [];
 const newOutdir = () => {
   const outdir = mkdtempSync(join(tmpdir(), 'gateway-nag-'));
@@ -80,7 +80,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   ])('has no unacknowledged finding in %s', (_mode, context) => {
     // GIVEN the app exactly as bin/app.ts builds it
     const outdir = newOutdir();
-    const app = new App({ outdir, context: { ...skipBundling, ...context } });
+    const app = new App({ outdir, context: testAppContext(context) });
     addRealtimeGateway(app);
     // WHEN / THEN
     expect(nagFindings(app, outdir)).toEqual([]);
@@ -89,7 +89,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   it('reports a finding nobody acknowledged (the check above can fail)', () => {
     // GIVEN the app plus a secret without rotation and without an acknowledgement
     const outdir = newOutdir();
-    const app = new App({ outdir, context: skipBundling });
+    const app = new App({ outdir, context: testAppContext() });
     addRealtimeGateway(app);
     new secretsmanager.Secret(new Stack(app, 'Unrelated'), 'Unacknowledged');
     // WHEN / THEN
@@ -97,7 +97,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   });
 
   it('gives every acknowledgement a reason that explains it', () => {
-    const app = new App({ outdir: newOutdir(), context: skipBundling });
+    const app = new App({ outdir: newOutdir(), context: testAppContext() });
     addRealtimeGateway(app);
     const acknowledged = acknowledgements(app);
     expect(acknowledged.map((entry) => entry.rule)).toEqual(
@@ -115,7 +115,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   });
 
   it('acknowledges APIG4 on the WebSocket routes without an authorizer only, never on $connect or HTTP routes', () => {
-    const app = new App({ outdir: newOutdir(), context: skipBundling });
+    const app = new App({ outdir: newOutdir(), context: testAppContext() });
     addRealtimeGateway(app);
     const paths = acknowledgements(app)
       .filter((entry) => entry.rule.includes('APIG4'))
@@ -133,7 +133,7 @@ describe('bin/app.ts', () => {
       env: {
         ...process.env,
         CDK_OUTDIR: outdir,
-        CDK_CONTEXT_JSON: JSON.stringify({ ...skipBundling, ...context }),
+        CDK_CONTEXT_JSON: JSON.stringify(testAppContext(context)),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       encoding: 'utf8',

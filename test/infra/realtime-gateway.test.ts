@@ -12,6 +12,7 @@ import {
 } from '../../lambdas/routes';
 import { addRealtimeGateway } from '../../lib/gateway-app';
 import type { RealtimeGatewayProps } from '../../lib/realtime-gateway';
+import { testAppContext } from './app-context';
 import {
   actionsOfRole,
   integrationFor,
@@ -382,7 +383,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       expect(statements).toEqual([
         {
           Effect: 'Allow',
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          // Sorted: cdk.json pins @aws-cdk/aws-iam:minimizePolicies, which merges and sorts statements' actions.
+          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
           Resource: { Ref: secretId },
         },
       ]);
@@ -586,7 +588,7 @@ describe('RealtimeGateway configuration', () => {
 
   it('sizes the functions from CDK context, as cdk synth -c senderMemoryMb=... does', () => {
     const app = new App({
-      context: { 'aws:cdk:bundling-stacks': [], senderMemoryMb: '2048', directSendTimeoutSeconds: '600' },
+      context: testAppContext({ senderMemoryMb: '2048', directSendTimeoutSeconds: '600' }),
     });
     const template = Template.fromStack(addRealtimeGateway(app));
     template.hasResourceProperties('AWS::Lambda::Function', {
