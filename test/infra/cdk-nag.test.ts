@@ -104,7 +104,6 @@ describe('cdk-nag AwsSolutions on the app', () => {
       expect.arrayContaining([
         expect.stringContaining('AwsSolutions-SMG4'),
         expect.stringContaining('AwsSolutions-APIG4'),
-        expect.stringContaining('AwsSolutions-L1'),
         expect.stringContaining('AwsSolutions-IAM5'),
       ]),
     );
