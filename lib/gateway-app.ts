@@ -1,7 +1,7 @@
 import { type App, type Environment, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RealtimeGatewayStack } from './realtime-gateway-stack';
-import { gatewayPropsFromContext } from './settings';
+import { checkContextKeys, gatewayPropsFromContext } from './settings';
 
 /**
  * Fills a CDK app with the gateway stack configured from the app's context, and registers cdk-nag's AwsSolutions
@@ -11,10 +11,12 @@ import { gatewayPropsFromContext } from './settings';
  * `CDK_DEFAULT_REGION`); without it the template is region-agnostic.
  *
  * @example
- * const stack = addRealtimeGateway(new App()); // throws InvalidContextError naming a bad context key
+ * const stack = addRealtimeGateway(new App()); // throws InvalidContextError naming a bad or unknown context key
  * addRealtimeGateway(new App(), { region: 'eu-central-2' }); // synthesized for one region
  */
 export function addRealtimeGateway(app: App, env?: Environment): RealtimeGatewayStack {
+  // A mistyped key (`-c stagename=dev`) must stop synth, not deploy the defaults.
+  checkContextKeys(Object.keys(app.node.getAllContext()));
   const gateway = gatewayPropsFromContext((key) => app.node.tryGetContext(key));
   const stack = new RealtimeGatewayStack(app, `RealtimeGateway-${gateway.stageName ?? 'prod'}`, {
     description: 'realtime-gateway: JWT-authenticated WebSocket and HTTP APIs with a DynamoDB connection registry',

@@ -147,6 +147,17 @@ describe('bin/app.ts', () => {
     expect(existsSync(join(outdir, 'RealtimeGateway-dev.template.json'))).toBe(true);
   });
 
+  it('exits 1 on a mistyped context key, naming the closest known key', () => {
+    // `cdk synth -c stagename=dev` used to deploy the default stage "prod" without a word.
+    const { status, stderr, outdir } = runApp({ stagename: 'dev' });
+    expect({ status, stderr: stderr.trim() }).toEqual({
+      status: 1,
+      stderr:
+        'CDK context "stagename" is not a key this app reads: did you mean "stageName"? Every key is in docs/configuration.md',
+    });
+    expect(existsSync(join(outdir, 'RealtimeGateway-prod.template.json'))).toBe(false);
+  });
+
   it('exits 1 with the bad key named and no stack trace', () => {
     const { status, stderr } = runApp({ connectionTtlSeconds: '60' });
     expect(status).toBe(1);
