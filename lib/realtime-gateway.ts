@@ -28,6 +28,7 @@ import {
   webSocketRoutes,
 } from '../lambdas/routes';
 import { esmRequireBanner, lambdaBundleOptions, lambdaEsbuildArgs } from './bundling';
+import { DirectSendFailures } from './direct-send-failures';
 import {
   deployedNodeOptions,
   type EnvironmentValues,
@@ -182,6 +183,14 @@ export interface RealtimeGatewayProps {
    */
   readonly directSendTimeout?: Duration;
   /**
+   * Retries of a failed asynchronous invocation of the direct-send function (EventBridge targets, `Event`
+   * invokes), 0 to 2; after them the event goes to the failure queue ({@link RealtimeGateway.directSendFailures}).
+   * A retry runs the whole send again, so users reached before the failure may get the message twice; 0 trades
+   * that for no second chance.
+   * @default 2 - Lambda's default
+   */
+  readonly directSendRetryAttempts?: number;
+  /**
    * What happens to the registry table when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
@@ -238,6 +247,8 @@ export class RealtimeGateway extends Construct {
   readonly functions: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
   /** The function other services invoke to send (`{ userId | userIds | broadcast, type, data }`). */
   readonly sendFunction: lambda.IFunction;
+  /** Where failed asynchronous direct-send events go (an SQS queue) and the alarm on it. */
+  readonly directSendFailures: DirectSendFailures;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
 
@@ -443,6 +454,10 @@ export class RealtimeGateway extends Construct {
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;
     this.sendFunction = this.functions.directSend;
+    this.directSendFailures = new DirectSendFailures(this, 'DirectSendFailures', {
+      fn: this.sendFunction,
+      retryAttempts: props.directSendRetryAttempts,
+    });
 
     // No identity source on purpose: the token may come as an Authorization header, a Sec-WebSocket-Protocol entry
     // or a `token` query parameter, and API Gateway answers 401 without calling the authorizer as soon as any

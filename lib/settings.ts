@@ -9,6 +9,7 @@ import {
   secretAlgorithms,
 } from '../lambdas/core/jwt-algorithms';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
+import { asyncRetryAttemptsRange } from './direct-send-failures';
 import type { PermissionNames } from './function-environment';
 import {
   API_INTEGRATION_TIMEOUT_SECONDS,
@@ -58,6 +59,7 @@ export const ContextKey = {
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
   senderMemoryMb: 'senderMemoryMb',
   directSendTimeoutSeconds: 'directSendTimeoutSeconds',
+  directSendRetryAttempts: 'directSendRetryAttempts',
   tableRemovalPolicy: 'tableRemovalPolicy',
   apiGatewayLogRole: 'apiGatewayLogRole',
 } as const;
@@ -218,6 +220,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
     senderMemorySize: context.integer(ContextKey.senderMemoryMb, lambdaMemoryRangeMb),
     directSendTimeout: directSendTimeoutSeconds === undefined ? undefined : Duration.seconds(directSendTimeoutSeconds),
+    directSendRetryAttempts: context.integer(ContextKey.directSendRetryAttempts, asyncRetryAttemptsRange),
     jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),
     jwtMaxTokenBytes: context.integer(ContextKey.jwtMaxTokenBytes, { min: 256, max: 10_240 }),
     apiGatewayLogRole: context.boolean(ContextKey.apiGatewayLogRole),

@@ -434,6 +434,69 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
     });
   });
 
+  describe('direct-send asynchronous invocations', () => {
+    let queueId: string;
+    beforeAll(() => {
+      queueId = synthesized.logicalId(synthesized.gateway.directSendFailures.queue);
+    });
+
+    it("retries twice (Lambda's default, now explicit), then sends the event to the failure queue", () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: synthesized.functionId('directSend') },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      });
+    });
+
+    it('keeps failures 14 days in a queue encrypted at rest that refuses plain HTTP', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('lets only direct-send write to the queue, with SendMessage and nothing else', () => {
+      for (const name of functionNames) {
+        const sqsStatements = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
+          statement.Action.some((action) => action.startsWith('sqs:')),
+        );
+        const expected =
+          name === 'directSend'
+            ? [{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]
+            : [];
+        expect([name, sqsStatements]).toEqual([name, expected]);
+      }
+    });
+
+    it('raises an alarm as soon as a message waits in the queue', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+  });
+
   describe('signing secret', () => {
     it('generates the signing secret (rotation is manual)', () => {
       template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -446,6 +509,24 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
 });
 
 describe('RealtimeGateway configuration', () => {
+  it('takes the direct-send retry setting from CDK context, as cdk synth -c directSendRetryAttempts=0 does', () => {
+    const app = new App({ context: testAppContext({ directSendRetryAttempts: '0' }) });
+    const stack = addRealtimeGateway(app);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
+    // The stack outputs the queue and its alarm for the operator.
+    template.hasOutput('DirectSendFailureQueueUrl', {
+      Value: { Ref: stack.getLogicalId(stack.gateway.directSendFailures.queue.node.defaultChild as never) },
+    });
+    template.hasOutput('DirectSendFailureAlarmName', { Value: Match.anyValue() });
+  });
+
+  it.each([3, -1, 1.5])('refuses directSendRetryAttempts %s, naming the prop', (attempts) => {
+    expect(() => synthesizeGateway({ directSendRetryAttempts: attempts })).toThrow(
+      `RealtimeGateway directSendRetryAttempts must be 0, 1 or 2 (Lambda's range for asynchronous invocations), got ${attempts}`,
+    );
+  });
+
   it('grantSend lets a grantee invoke the direct-send function and nothing else', () => {
     // GIVEN a backend role in the same stack, WHEN it is granted send
     let backend: iam.Role | undefined;
