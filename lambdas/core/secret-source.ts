@@ -8,9 +8,13 @@ import { type AwsCredentials, signRequest } from './sigv4';
  * Why not the SDK client: `@aws-sdk/client-secrets-manager` brings its middleware stack, protocol and signer into a
  * bundle whose budget is 40 KB (the authorizer runs on every connect, before the handshake completes). Bundled
  * with the deployed esbuild options, a handler holding only that client and one GetSecretValue is 182.6 KB and
- * imports in about 23 ms; this module and `sigv4.ts` are 3.7 KB and about 6 ms (node:crypto's load included). Why not the Parameters and Secrets Lambda Extension (the layer used before):
- * CDK maps its layer ARNs in 21 regions only, so the stack could not be deployed in the other commercial regions
- * (eu-central-2, ap-southeast-4, mx-central-1, ...), and the layer is one more process started in every cold start.
+ * imports in about 23 ms; this module and `sigv4.ts` are 3.7 KB and about 6 ms (node:crypto's load included).
+ *
+ * Why not the Parameters and Secrets Lambda Extension (the layer used before): CDK maps its layer ARNs in 21
+ * regions only, so the stack could not be deployed in the other commercial regions (eu-central-2, ap-southeast-4,
+ * mx-central-1, ...), and the layer is one more process started in every cold start. One path everywhere rather
+ * than the layer where CDK maps it and this call elsewhere: the call is needed anyway, and two paths would mean
+ * the regions on the second one run code the others never exercise.
  * A direct call works wherever Secrets Manager runs, which is every region API Gateway WebSockets run in.
  */
 
