@@ -226,7 +226,7 @@ async function runBroadcastCore(): Promise<ScriptRun | undefined> {
   if (deadlinePassed)
     return { output: 'not run: the whole-run deadline passed', exitCode: null, timedOut: true, elapsedMs: 0 };
   progress(`running ${broadcastCoreScript}`);
-  // The same young-generation size the deployed sending functions get (SENDER_NODE_OPTIONS in lib/realtime-gateway.ts).
+  // The same young-generation size the deployed sending functions get (deployedNodeOptions in lib/function-environment.ts).
   return runTypeScriptScript(broadcastCoreScript, 180_000, ['--max-semi-space-size=32']);
 }
 

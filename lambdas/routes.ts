@@ -170,6 +170,4 @@ export function httpRouteKey(
   return 'routeKey' in route ? route.routeKey : `${route.method} ${route.path}`;
 }
 
-/** Subprotocol that browsers offer and `$connect` echoes; the token rides in a second `bearer.<jwt>` entry. */
-export const webSocketSubprotocol = 'realtime-gateway.v1';
-export const bearerSubprotocolPrefix = 'bearer.';
+export { bearerSubprotocolPrefix, webSocketSubprotocol } from './subprotocol';

@@ -4,7 +4,7 @@
  */
 
 /** The Lambda runtime's Node major; the esbuild target follows it. */
-export const lambdaNodeMajor = 22;
+export const lambdaNodeMajor = 24;
 
 /**
  * ESM bundles import CommonJS dependencies (parts of the AWS SDK, powertools) through `require`, which ESM lacks:

@@ -41,6 +41,15 @@ export class RealtimeGatewayStack extends Stack {
       description: 'Direct-send function for other AWS services (Lambda Invoke, EventBridge, Step Functions)',
       value: this.gateway.sendFunction.functionArn,
     });
+    new CfnOutput(this, 'DirectSendFailureQueueUrl', {
+      description:
+        'SQS queue of direct-send events whose asynchronous invocation failed after every retry (alarm: DirectSendFailureAlarmName)',
+      value: this.gateway.directSendFailures.queue.queueUrl,
+    });
+    new CfnOutput(this, 'DirectSendFailureAlarmName', {
+      description: 'CloudWatch alarm in ALARM while the direct-send failure queue holds a message',
+      value: this.gateway.directSendFailures.alarm.alarmName,
+    });
     if (this.gateway.jwtSecret) {
       new CfnOutput(this, 'JwtSecretArn', {
         description: 'Secrets Manager secret holding the HS* JWT signing secret (token issuers read it)',

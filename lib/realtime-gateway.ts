@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { AssetStaging, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetStaging, type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import {
@@ -27,8 +27,10 @@ import {
   routeSelectionExpression,
   webSocketRoutes,
 } from '../lambdas/routes';
-import { esmRequireBanner, lambdaBundleOptions, lambdaEsbuildArgs, lambdaNodeMajor } from './bundling';
+import { esmRequireBanner, lambdaBundleOptions, lambdaEsbuildArgs } from './bundling';
+import { DirectSendFailures } from './direct-send-failures';
 import {
+  deployedNodeOptions,
   type EnvironmentValues,
   environmentFor,
   type PermissionNames,
@@ -182,6 +184,14 @@ export interface RealtimeGatewayProps {
    */
   readonly directSendTimeout?: Duration;
   /**
+   * Retries of a failed asynchronous invocation of the direct-send function (EventBridge targets, `Event`
+   * invokes), 0 to 2; after them the event goes to the failure queue ({@link RealtimeGateway.directSendFailures}).
+   * A retry runs the whole send again, so users reached before the failure may get the message twice; 0 trades
+   * that for no second chance.
+   * @default 2 - Lambda's default
+   */
+  readonly directSendRetryAttempts?: number;
+  /**
    * What happens to the registry table when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
@@ -194,13 +204,6 @@ const attributeTypes = {
   N: dynamodb.AttributeType.NUMBER,
   B: dynamodb.AttributeType.BINARY,
 } as const;
-
-/**
- * Node flags of the functions that post to connections. A broadcast allocates a short-lived request pipeline per
- * post; a larger young generation keeps that garbage out of repeated scavenges: 12-15% less client CPU per post
- * (about 230 -> 200 µs) in bench/broadcast-core.ts. It cannot be set from inside the code once Node has started.
- */
-const SENDER_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=32';
 
 /** Lambda's memory range in MB; {@link RealtimeGatewayProps.senderMemorySize} must lie within it. */
 export const lambdaMemoryRangeMb = { min: 128, max: 10_240 } as const;
@@ -245,6 +248,8 @@ export class RealtimeGateway extends Construct {
   readonly functions: Readonly<Record<FunctionName, nodejs.NodejsFunction>>;
   /** The function other services invoke to send (`{ userId | userIds | broadcast, type, data }`). */
   readonly sendFunction: lambda.IFunction;
+  /** Where failed asynchronous direct-send events go (an SQS queue) and the alarm on it. */
+  readonly directSendFailures: DirectSendFailures;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
 
@@ -397,17 +402,6 @@ export class RealtimeGateway extends Construct {
       logLevel: props.logLevel ?? 'INFO',
     };
 
-    // Secret mode: the token verifiers read the signing secret through the AWS Parameters and Secrets Lambda
-    // Extension (a layer serving Secrets Manager on localhost), not through an SDK client that would not fit their
-    // 40 KB budget (see lambdas/core/secret-source.ts). It signs with the function's role, so the IAM grant is the
-    // same `grantRead` on the secret. JWKS mode reads no secret and gets no layer.
-    const paramsAndSecrets = jwtSecret
-      ? lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
-          // The verifier keeps the secret for the life of the process; the layer's own logs only need problems.
-          logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
-        })
-      : undefined;
-
     const built: Partial<Record<FunctionName, nodejs.NodejsFunction>> = {};
     for (const [name, declaration] of Object.entries(functions) as [FunctionName, (typeof functions)[FunctionName]][]) {
       const id = pascalCase(name);
@@ -428,17 +422,16 @@ export class RealtimeGateway extends Construct {
         // Installed from the @realtime-gateway/cdk package: the code bundled at pack time (bundling is skipped).
         ...prebuiltLambdaCode(name),
         description: declaration.description,
-        runtime: lambda.Runtime.NODEJS_22_X,
+        runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: declaration.access.manageConnections ? senderMemorySize : NON_SENDER_MEMORY_MB,
         timeout: name === directSendFunction ? directSendTimeout : API_INTEGRATION_TIMEOUT,
         projectRoot,
         depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
         logGroup,
-        paramsAndSecrets: declaration.access.verifiesTokens ? paramsAndSecrets : undefined,
         environment: {
           ...environmentFor(declaration.access, values),
-          NODE_OPTIONS: declaration.access.manageConnections ? SENDER_NODE_OPTIONS : '--enable-source-maps',
+          NODE_OPTIONS: deployedNodeOptions(declaration.access),
         },
         bundling: {
           format: nodejs.OutputFormat.ESM,
@@ -459,17 +452,15 @@ export class RealtimeGateway extends Construct {
           workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
         },
       });
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason:
-          `The project pins the Node ${lambdaNodeMajor} Lambda runtime (issue 2) and measures its bundles against ` +
-          'that target; a newer runtime is a deliberate, tested upgrade.',
-      });
       this.grantAccess(fn, declaration.access, jwtSecret);
       built[name] = fn;
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;
     this.sendFunction = this.functions.directSend;
+    this.directSendFailures = new DirectSendFailures(this, 'DirectSendFailures', {
+      fn: this.sendFunction,
+      retryAttempts: props.directSendRetryAttempts,
+    });
 
     // No identity source on purpose: the token may come as an Authorization header, a Sec-WebSocket-Protocol entry
     // or a `token` query parameter, and API Gateway answers 401 without calling the authorizer as soon as any
@@ -628,15 +619,26 @@ export class RealtimeGateway extends Construct {
     }
     if (access.manageConnections) {
       this.webSocketStage.grantManagementApiAccess(fn);
-      const apiLogicalId = Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement);
+      const stack = Stack.of(this);
+      const apiLogicalId = stack.getLogicalId(this.webSocketApi.node.defaultChild as CfnElement);
+      // cdk-nag names the resource as synthesized: pseudo parameters in a region-agnostic stack, literal values in
+      // a stack pinned to an account and region.
+      const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+      const arnPrefix = `arn:${literal(stack.partition, 'AWS::Partition')}:execute-api:${literal(stack.region, 'AWS::Region')}:${literal(stack.account, 'AWS::AccountId')}`;
       Validations.of(fn.role!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${this.webSocketStage.stageName}/*/@connections/*]`,
+        id: `AwsSolutions-IAM5[Resource::${arnPrefix}:<${apiLogicalId}>/${this.webSocketStage.stageName}/*/@connections/*]`,
         reason:
           'Connection ids exist only at run time, so the grant names this API and stage and the @connections path ' +
           'and leaves the method and connection id open; no other API or stage is reachable.',
       });
     }
-    if (access.verifiesTokens && jwtSecret) jwtSecret.grantRead(fn);
+    // Secret mode: the token verifiers call GetSecretValue themselves (lambdas/core/secret-source.ts), in every
+    // region, with no layer. `grantRead` would add DescribeSecret, which they never call.
+    if (access.verifiesTokens && jwtSecret) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [jwtSecret.secretArn] }),
+      );
+    }
   }
 }
 

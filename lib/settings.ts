@@ -9,6 +9,7 @@ import {
   secretAlgorithms,
 } from '../lambdas/core/jwt-algorithms';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
+import { asyncRetryAttemptsRange } from './direct-send-failures';
 import type { PermissionNames } from './function-environment';
 import {
   API_INTEGRATION_TIMEOUT_SECONDS,
@@ -58,9 +59,82 @@ export const ContextKey = {
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
   senderMemoryMb: 'senderMemoryMb',
   directSendTimeoutSeconds: 'directSendTimeoutSeconds',
+  directSendRetryAttempts: 'directSendRetryAttempts',
   tableRemovalPolicy: 'tableRemovalPolicy',
   apiGatewayLogRole: 'apiGatewayLogRole',
 } as const;
+
+/**
+ * Context keys that are CDK's, not this app's, and pass unchecked: feature flags (`@aws-cdk/...:...`), the CLI's
+ * own (`aws:cdk:...`), lookups cached in cdk.context.json (`availability-zones:account=...:region=...`), anything
+ * else namespaced with `:` or `/`, `cdk-` keys, and `acknowledged-issue-numbers` (written by `cdk acknowledge`).
+ */
+export function isCdkContextKey(key: string): boolean {
+  return (
+    key.includes(':') ||
+    key.includes('/') ||
+    key.startsWith('@') ||
+    key.startsWith('cdk-') ||
+    key.startsWith('aws:') ||
+    key === 'acknowledged-issue-numbers'
+  );
+}
+
+/** Edit distance (insertions, deletions, substitutions), ignoring case: `stagename` is 0 from `stageName`. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[y.length];
+}
+
+/**
+ * The known key closest to a mistyped one, if it is close enough to be what was meant (a case slip, or at most a
+ * third of its letters wrong); undefined otherwise.
+ *
+ * @example
+ * closestContextKey('stagename'); // 'stageName'
+ * closestContextKey('logRetentionDay'); // 'logRetentionDays'
+ * closestContextKey('color'); // undefined
+ */
+export function closestContextKey(
+  key: string,
+  known: readonly string[] = Object.values(ContextKey),
+): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+/**
+ * Refuses a context key this app does not read, naming the closest known key: a mistyped `-c stagename=dev`
+ * would otherwise be ignored and deploy the default stage. CDK's own keys ({@link isCdkContextKey}) pass.
+ *
+ * @example
+ * checkContextKeys(Object.keys(app.node.getAllContext()));
+ * // -c stagename=dev throws: CDK context "stagename" is not a key this app reads: did you mean "stageName"? ...
+ */
+export function checkContextKeys(keys: Iterable<string>): void {
+  const known: readonly string[] = Object.values(ContextKey);
+  for (const key of keys) {
+    if (known.includes(key) || isCdkContextKey(key)) continue;
+    const closest = closestContextKey(key, known);
+    throw new InvalidContextError(
+      key,
+      `is not a key this app reads: ${closest ? `did you mean "${closest}"? ` : ''}Every key is in docs/configuration.md`,
+    );
+  }
+}
 
 const retentionDays = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
@@ -146,6 +220,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
     senderMemorySize: context.integer(ContextKey.senderMemoryMb, lambdaMemoryRangeMb),
     directSendTimeout: directSendTimeoutSeconds === undefined ? undefined : Duration.seconds(directSendTimeoutSeconds),
+    directSendRetryAttempts: context.integer(ContextKey.directSendRetryAttempts, asyncRetryAttemptsRange),
     jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),
     jwtMaxTokenBytes: context.integer(ContextKey.jwtMaxTokenBytes, { min: 256, max: 10_240 }),
     apiGatewayLogRole: context.boolean(ContextKey.apiGatewayLogRole),

@@ -1,7 +1,9 @@
 /**
  * `npm run size`: bundles every function of the route table exactly as deployed (the esbuild options of
  * `lib/bundling.ts`, which the CDK construct uses too) and prints, per handler, its minified size and the median
- * time to import it in a fresh Node process. Figures only: it compares them with the budgets but never fails on
+ * time to import it in a fresh Node process started with the function's deployed `NODE_OPTIONS`
+ * (`deployedNodeOptions`: `--enable-source-maps` makes Node read and parse the bundle's source map at import,
+ * which is part of the deployed cold start). Figures only: it compares them with the budgets but never fails on
  * them; it exits non-zero only when a handler cannot be bundled or imported at all (then there is no figure).
  *
  *   npm run size                # 5 fresh processes per handler
@@ -16,10 +18,11 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { type FunctionName, functions } from '../lambdas/routes';
 import { lambdaBundleOptions } from '../lib/bundling';
-import { environmentFor } from '../lib/function-environment';
+import { deployedNodeOptions, environmentFor } from '../lib/function-environment';
 
 const projectRoot = resolve(__dirname, '..');
-const budgets = { handlerKb: 400, authorizerKb: 40, importMs: 150 };
+// The authorizers run on every connect and every uncached HTTP call, before anything else: the tighter budgets.
+const budgets = { handlerKb: 400, handlerImportMs: 150, authorizerKb: 40, authorizerImportMs: 60 };
 const authorizers: readonly FunctionName[] = ['wsAuthorizer', 'httpAuthorizer'];
 
 function runsFromArguments(argv: string[]): number {
@@ -34,12 +37,14 @@ function runsFromArguments(argv: string[]): number {
 }
 
 /**
- * Settings that pass every reader's cold-start checks without reaching AWS: the inline secret (as the local stack
- * uses) instead of a Secrets Manager ARN, a callback URL nobody is called on, and dummy credentials.
+ * The deployed settings of a function, with values that pass every reader's cold-start checks without reaching
+ * AWS: a secret ARN (the verifiers read it at the first verification, never at import), a callback URL nobody is
+ * called on, dummy credentials, and the deployed NODE_OPTIONS.
  */
 function probeEnvironment(name: FunctionName): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
+    NODE_OPTIONS: deployedNodeOptions(functions[name].access),
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'size-probe',
     AWS_SECRET_ACCESS_KEY: 'size-probe',
@@ -47,7 +52,10 @@ function probeEnvironment(name: FunctionName): NodeJS.ProcessEnv {
     ...environmentFor(functions[name].access, {
       tableName: 'size-probe',
       callbackUrl: 'http://127.0.0.1:9/probe',
-      tokenVerification: { mode: 'secret', secret: 'size-probe-secret-of-at-least-thirty-two-bytes' },
+      tokenVerification: {
+        mode: 'secret',
+        secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:size-AbCdEf',
+      },
       logLevel: 'ERROR',
     }),
   };
@@ -96,11 +104,18 @@ interface Row {
   packages?: [string, number][];
   budgetKb: number;
   importMs?: number;
+  budgetMs: number;
+  nodeOptions: string;
   error?: string;
 }
 
 async function measure(name: FunctionName, outdir: string, runs: number): Promise<Row> {
-  const budgetKb = authorizers.includes(name) ? budgets.authorizerKb : budgets.handlerKb;
+  const authorizer = authorizers.includes(name);
+  const budget = {
+    budgetKb: authorizer ? budgets.authorizerKb : budgets.handlerKb,
+    budgetMs: authorizer ? budgets.authorizerImportMs : budgets.handlerImportMs,
+    nodeOptions: deployedNodeOptions(functions[name].access),
+  };
   const bundle = join(outdir, name, 'index.mjs');
   let packages: [string, number][];
   try {
@@ -124,38 +139,47 @@ async function measure(name: FunctionName, outdir: string, runs: number): Promis
     });
     packages = packageWeights(Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs)));
   } catch (error) {
-    return { name, budgetKb, error: `bundling failed: ${(error as Error).message.split('\n')[0]}` };
+    return { name, ...budget, error: `bundling failed: ${(error as Error).message.split('\n')[0]}` };
   }
   const sizeKb = statSync(bundle).size / 1024;
   try {
     const environment = probeEnvironment(name);
     const times = Array.from({ length: runs }, () => importMilliseconds(bundle, environment));
-    return { name, sizeKb, budgetKb, importMs: median(times), packages };
+    return { name, sizeKb, ...budget, importMs: median(times), packages };
   } catch (error) {
-    return { name, sizeKb, budgetKb, packages, error: (error as Error).message };
+    return { name, sizeKb, ...budget, packages, error: (error as Error).message };
   }
 }
 
 function printTable(rows: Row[], runs: number): void {
-  const header = ['handler', 'minified KB', 'budget KB', `import ms (median of ${runs})`, 'budget ms', 'note'];
+  const header = [
+    'handler',
+    'minified KB',
+    'budget KB',
+    `import ms (median of ${runs})`,
+    'budget ms',
+    'NODE_OPTIONS',
+    'note',
+  ];
   const lines = rows.map((row) => {
     const notes: string[] = [];
     if (row.sizeKb !== undefined && row.sizeKb > row.budgetKb) notes.push('size over budget');
-    if (row.importMs !== undefined && row.importMs > budgets.importMs) notes.push('import over budget');
+    if (row.importMs !== undefined && row.importMs > row.budgetMs) notes.push('import over budget');
     if (row.error) notes.push(row.error);
     return [
       row.name,
       row.sizeKb === undefined ? '-' : row.sizeKb.toFixed(1),
       String(row.budgetKb),
       row.importMs === undefined ? '-' : row.importMs.toFixed(1),
-      String(budgets.importMs),
+      String(row.budgetMs),
+      row.nodeOptions,
       notes.join('; '),
     ];
   });
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column].length)));
   const format = (cells: string[]) =>
     cells.map((cell, column) =>
-      column === 0 || column === 5 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]),
+      column === 0 || column >= 5 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]),
     );
   console.log(format(header).join('  ').trimEnd());
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
@@ -168,7 +192,8 @@ async function main(): Promise<void> {
   try {
     console.log(
       `Bundling ${Object.keys(functions).length} handlers as deployed (${lambdaBundleOptions.format}, ` +
-        `${lambdaBundleOptions.target}, minified, AWS SDK bundled); node ${process.version} imports each ${runs} times.\n`,
+        `${lambdaBundleOptions.target}, minified, AWS SDK bundled); node ${process.version} imports each ${runs} times ` +
+        "with the function's deployed NODE_OPTIONS.\n",
     );
     const rows: Row[] = [];
     // One at a time: parallel imports on a shared 2-core machine would measure contention, not the handler.

@@ -18,7 +18,7 @@ import {
 } from './config';
 import { ConfigurationError } from './errors';
 import { jwksAlgorithms, reservedClaims, secretAlgorithms } from './jwt-algorithms';
-import { extensionSecretSource, type SecretSource } from './secret-source';
+import { type SecretSource, secretArnPattern, secretsManagerSecretSource } from './secret-source';
 import { MAX_USER_ID_LENGTH, userIdProblem } from './user-id';
 
 /**
@@ -26,8 +26,9 @@ import { MAX_USER_ID_LENGTH, userIdProblem } from './user-id';
  *
  * Two mutually exclusive modes:
  * - **secret**: an HS256/384/512 shared secret. On AWS only its ARN is configured (`JWT_SECRET_ARN`) and the
- *   secret string is read from Secrets Manager once per cold start, through the Parameters and Secrets Lambda
- *   Extension rather than the SDK (see `secret-source.ts`: the authorizer's 40 KB budget); `JWT_SECRET` holds the secret itself and is
+ *   secret string is read from Secrets Manager at the first verification and refreshed every
+ *   {@link SECRET_REFRESH_MS} (a direct signed call rather than the SDK, see `secret-source.ts`: the authorizer's
+ *   40 KB budget); `JWT_SECRET` holds the secret itself and is
  *   meant for the local stack and tests only (an environment variable is visible to anyone who can read the
  *   function's configuration).
  * - **jwks**: asymmetric tokens (RS*, PS*, ES*) checked against the key set at `JWKS_URL` (Cognito, Auth0, ...),
@@ -52,6 +53,15 @@ export const DEFAULT_PERMISSIONS_CLAIM = 'permissions';
 export const MIN_SECRET_BYTES = 32;
 /** Longest accepted `sub`: the userId rule's bound (`user-id.ts`), shared with every userId a request names. */
 export const MAX_SUBJECT_LENGTH = MAX_USER_ID_LENGTH;
+/**
+ * How long a verifier uses the secret it read before asking Secrets Manager again. Without a refresh, a warm
+ * authorizer would keep verifying with the old secret after a rotation and refuse every new token until Lambda
+ * recycles it (hours). Five minutes bounds that window at about one `GetSecretValue` per sandbox per 5 minutes
+ * (the same default as the Parameters and Secrets extension's cache).
+ */
+export const SECRET_REFRESH_MS = 5 * 60_000;
+/** After a failed refresh the verifier keeps the secret it has and asks again no sooner than this. */
+export const SECRET_RETRY_MS = 30_000;
 
 /** Where the verification key comes from. */
 export type VerificationKeySource =
@@ -106,6 +116,12 @@ export function readJwtConfig(env: Environment): JwtConfig {
   }
   if (chosen.length > 1) {
     throw new ConfigurationError(chosen[1]!, `cannot be set together with ${chosen[0]}: set exactly one token mode`);
+  }
+  if (secretArn !== undefined && !secretArnPattern.test(secretArn)) {
+    throw new ConfigurationError(
+      Setting.jwtSecretArn,
+      `must be a Secrets Manager secret ARN (arn:{partition}:secretsmanager:{region}:{account}:secret:{name}), got "${secretArn}"`,
+    );
   }
 
   const issuer = optionalString(env, Setting.jwtIssuer);
@@ -241,8 +257,10 @@ export interface TokenVerifier {
 }
 
 export interface TokenVerifierDependencies {
-  /** Required in secrets-manager mode; used once, the secret is then kept for the life of the process. */
+  /** Required in secrets-manager mode; asked at the first verification, then every {@link SECRET_REFRESH_MS}. */
   secretSource?: SecretSource;
+  /** The clock of the secret's refresh (tests pass their own); defaults to `Date.now`. */
+  now?: () => number;
 }
 
 type KeyResolver = { kind: 'symmetric'; key: () => Promise<Uint8Array> } | { kind: 'jwks'; keySet: JWTVerifyGetKey };
@@ -253,7 +271,7 @@ type KeyResolver = { kind: 'symmetric'; key: () => Promise<Uint8Array> } | { kin
  * fetch anything else).
  *
  * @example
- * const verifier = createTokenVerifier(readJwtConfig(process.env), { secretSource: extensionSecretSource(process.env) });
+ * const verifier = createTokenVerifier(readJwtConfig(process.env), { secretSource: secretsManagerSecretSource(process.env) });
  * const { userId, permissions } = await verifier.verify(token);
  */
 export function createTokenVerifier(config: JwtConfig, deps: TokenVerifierDependencies = {}): TokenVerifier {
@@ -324,15 +342,30 @@ function createKeyResolver(config: JwtConfig, deps: TokenVerifierDependencies): 
     case 'secrets-manager': {
       const secretSource = deps.secretSource;
       if (!secretSource) throw new ConfigurationError(Setting.jwtSecretArn, 'is set but no secret source was given');
+      const now = deps.now ?? Date.now;
+      let cached: { secret: Uint8Array; refreshAt: number } | undefined;
       let pending: Promise<Uint8Array> | undefined;
+      const load = async (): Promise<Uint8Array> => {
+        try {
+          const secret = await fetchSecret(secretSource, source.secretArn);
+          cached = { secret, refreshAt: now() + SECRET_REFRESH_MS };
+          return secret;
+        } catch (error) {
+          // A failed first read fails the verification (the next one tries again); a failed refresh keeps the
+          // secret in hand, so a Secrets Manager outage does not turn into refused connections.
+          if (!cached) throw error;
+          cached.refreshAt = now() + SECRET_RETRY_MS;
+          return cached.secret;
+        } finally {
+          pending = undefined;
+        }
+      };
       return {
         kind: 'symmetric',
         key: () => {
-          // One fetch per process; a failed fetch is forgotten so that the next invocation tries again.
-          pending ??= fetchSecret(secretSource, source.secretArn).catch((error: unknown) => {
-            pending = undefined;
-            throw error;
-          });
+          if (cached && now() < cached.refreshAt) return Promise.resolve(cached.secret);
+          // One read at a time, however many verifications arrive meanwhile.
+          pending ??= load();
           return pending;
         },
       };
@@ -459,8 +492,8 @@ let sharedVerifier: TokenVerifier | undefined;
 
 /**
  * The process's one verifier: configuration read from the environment on the first call (handlers make it at
- * module scope, so a bad setting fails the cold start and names the setting), and in secrets-manager mode the
- * Parameters and Secrets extension as the secret source, asked on the first verification and then kept.
+ * module scope, so a bad setting fails the cold start and names the setting), and in secrets-manager mode a direct
+ * `GetSecretValue` call as the secret source, asked on the first verification and then every few minutes.
  *
  * @example
  * const verifier = sharedTokenVerifier(); // at module scope of an authorizer
@@ -470,7 +503,7 @@ export function sharedTokenVerifier(env: Environment = process.env): TokenVerifi
   if (!sharedVerifier) {
     const config = readJwtConfig(env);
     const deps: TokenVerifierDependencies =
-      config.keySource.kind === 'secrets-manager' ? { secretSource: extensionSecretSource(env) } : {};
+      config.keySource.kind === 'secrets-manager' ? { secretSource: secretsManagerSecretSource(env) } : {};
     sharedVerifier = createTokenVerifier(config, deps);
   }
   return sharedVerifier;

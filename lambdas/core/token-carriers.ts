@@ -1,4 +1,4 @@
-import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../routes';
+import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../subprotocol';
 
 /**
  * Where a token may ride on a request, strongest first:

@@ -8,17 +8,36 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { esmRequireBanner } from '../../lib/bundling';
+import { build } from 'esbuild';
+import { type FunctionName, functions } from '../../lambdas/routes';
+import { esmRequireBanner, lambdaBundleOptions, lambdaNodeMajor } from '../../lib/bundling';
+import { deployedNodeOptions } from '../../lib/function-environment';
 import { RealtimeGateway } from '../../lib/realtime-gateway';
 import { bundleHandler } from '../../scripts/build-construct';
+import { type SecretsManagerStandIn, secretAnswer, startSecretsManager } from '../helpers/secrets-manager';
+import { loadEventFixture, signTestToken, testSecret } from '../helpers/tokens';
+import { cdkJsonContext } from './app-context';
 
 describe('deployed bundles', () => {
   // GIVEN a gateway synthesized WITH esbuild bundling (the other infra tests skip it)
-  let assetDirectory: (functionName: 'wsConnect' | 'wsFrames') => string;
+  let assetDirectory: (functionName: FunctionName) => string;
   beforeAll(() => {
-    const app = new App();
+    // CDK announces every bundle on stderr ("Bundling asset ...", when the function is constructed): ten lines of
+    // noise in the test output. Other writes (esbuild's warnings and errors) still pass through.
+    const write = process.stderr.write.bind(process.stderr);
+    const quiet = jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk, ...rest) =>
+        String(chunk).startsWith('Bundling asset ') ? true : write(chunk, ...(rest as [])),
+      );
+    const app = new App({ context: { ...cdkJsonContext } });
     const stack = new Stack(app, 'BundledStack');
-    const gateway = new RealtimeGateway(stack, 'Gateway');
+    let gateway: RealtimeGateway;
+    try {
+      gateway = new RealtimeGateway(stack, 'Gateway');
+    } finally {
+      quiet.mockRestore();
+    }
     const template = Template.fromStack(stack);
     const outdir = app.synth().directory;
     assetDirectory = (functionName) => {
@@ -169,4 +188,87 @@ describe('deployed bundles', () => {
       expect(dynamo.requests).toEqual([]);
     }, 30_000);
   });
+  describe('secret mode: the deployed httpAuthorizer reads the secret with its own signed call', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-central-2:123456789012:secret:realtime-gateway-jwt-AbCdEf';
+    let secretsManager: SecretsManagerStandIn;
+    beforeAll(async () => {
+      secretsManager = await startSecretsManager(() => secretAnswer(testSecret, secretArn));
+    });
+    afterAll(() => secretsManager.close());
+
+    it('authorizes a token after one GetSecretValue, signed as the SDK would sign it', async () => {
+      // GIVEN the HTTP authorizer fixture with a valid token, and the bundle's deployed settings
+      const eventFile = join(mkdtempSync(join(tmpdir(), 'bundle-event-')), 'event.json');
+      writeFileSync(
+        eventFile,
+        JSON.stringify(loadEventFixture('http-authorizer-bearer.json', await signTestToken('user123'))),
+      );
+      const script = [
+        `const { handler } = await import(${JSON.stringify(pathToFileURL(join(assetDirectory('httpAuthorizer'), 'index.mjs')).href)});`,
+        `const event = JSON.parse((await import('node:fs')).readFileSync(${JSON.stringify(eventFile)}, 'utf8'));`,
+        "const context = { awsRequestId: 'bundle-test', functionName: 'http-authorizer', getRemainingTimeInMillis: () => 29000 };",
+        'try { process.stdout.write(JSON.stringify(await handler(event, context))); }',
+        "catch (error) { process.stdout.write('threw: ' + error.message); }",
+      ].join('\n');
+
+      // WHEN
+      const child = spawn(process.execPath, ['--input-type=module', '--eval', script], {
+        env: {
+          PATH: process.env.PATH,
+          NODE_OPTIONS: deployedNodeOptions(functions.httpAuthorizer.access),
+          AWS_REGION: 'eu-central-2',
+          JWT_SECRET_ARN: secretArn,
+          LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+          ...secretsManager.environment,
+        },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      await new Promise((done) => child.on('close', done));
+      rmSync(eventFile, { force: true });
+
+      // THEN
+      expect(JSON.parse(output)).toMatchObject({ isAuthorized: true, context: { userId: 'user123' } });
+      expect(
+        secretsManager.requests.map(({ target, secretId, signatureValid }) => ({ target, secretId, signatureValid })),
+      ).toEqual([{ target: 'secretsmanager.GetSecretValue', secretId: secretArn, signatureValid: true }]);
+    }, 30_000);
+  });
+});
+
+describe(`the node${lambdaNodeMajor} bundles on this machine's Node`, () => {
+  // The deployed runtime is newer than the Node the tests run on. esbuild's target only decides which syntax it
+  // lowers; while our sources and dependencies use nothing newer than Node 20 supports, a bundle built for the
+  // deployed runtime is byte for byte the one built for Node 20, so the suites here run the deployed code. A
+  // dependency that starts using newer syntax makes the bundles differ, and this test says so.
+  it.each(Object.keys(functions) as FunctionName[])(
+    '%s is the same bundle for node20 as for the Lambda runtime',
+    async (name) => {
+      const bundle = async (target: string) => {
+        const result = await build({
+          entryPoints: [functions[name].entry],
+          bundle: true,
+          platform: 'node',
+          write: false,
+          outfile: 'out/index.mjs',
+          logLevel: 'silent',
+          ...lambdaBundleOptions,
+          mainFields: [...lambdaBundleOptions.mainFields],
+          external: [...lambdaBundleOptions.external],
+          alias: { ...lambdaBundleOptions.alias },
+          target,
+        });
+        return result.outputFiles.find((file) => file.path.endsWith('.mjs'))?.text ?? '';
+      };
+      const [deployed, local] = await Promise.all([bundle(lambdaBundleOptions.target), bundle('node20')]);
+      // Compared by length and equality, so a failure does not print two 300 KB bundles.
+      expect({ length: deployed.length, identical: deployed === local }).toEqual({
+        length: local.length,
+        identical: true,
+      });
+    },
+  );
 });

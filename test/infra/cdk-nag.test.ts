@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { addRealtimeGateway } from '../../lib/gateway-app';
+import { testAppContext } from './app-context';
 
 interface ValidationReport {
   pluginReports: {
@@ -13,7 +14,6 @@ interface ValidationReport {
   }[];
 }
 
-const skipBundling = { 'aws:cdk:bundling-stacks': [] };
 const outdirs: string[] = [];
 const newOutdir = () => {
   const outdir = mkdtempSync(join(tmpdir(), 'gateway-nag-'));
@@ -80,7 +80,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   ])('has no unacknowledged finding in %s', (_mode, context) => {
     // GIVEN the app exactly as bin/app.ts builds it
     const outdir = newOutdir();
-    const app = new App({ outdir, context: { ...skipBundling, ...context } });
+    const app = new App({ outdir, context: testAppContext(context) });
     addRealtimeGateway(app);
     // WHEN / THEN
     expect(nagFindings(app, outdir)).toEqual([]);
@@ -89,7 +89,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   it('reports a finding nobody acknowledged (the check above can fail)', () => {
     // GIVEN the app plus a secret without rotation and without an acknowledgement
     const outdir = newOutdir();
-    const app = new App({ outdir, context: skipBundling });
+    const app = new App({ outdir, context: testAppContext() });
     addRealtimeGateway(app);
     new secretsmanager.Secret(new Stack(app, 'Unrelated'), 'Unacknowledged');
     // WHEN / THEN
@@ -97,14 +97,13 @@ describe('cdk-nag AwsSolutions on the app', () => {
   });
 
   it('gives every acknowledgement a reason that explains it', () => {
-    const app = new App({ outdir: newOutdir(), context: skipBundling });
+    const app = new App({ outdir: newOutdir(), context: testAppContext() });
     addRealtimeGateway(app);
     const acknowledged = acknowledgements(app);
     expect(acknowledged.map((entry) => entry.rule)).toEqual(
       expect.arrayContaining([
         expect.stringContaining('AwsSolutions-SMG4'),
         expect.stringContaining('AwsSolutions-APIG4'),
-        expect.stringContaining('AwsSolutions-L1'),
         expect.stringContaining('AwsSolutions-IAM5'),
       ]),
     );
@@ -115,7 +114,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
   });
 
   it('acknowledges APIG4 on the WebSocket routes without an authorizer only, never on $connect or HTTP routes', () => {
-    const app = new App({ outdir: newOutdir(), context: skipBundling });
+    const app = new App({ outdir: newOutdir(), context: testAppContext() });
     addRealtimeGateway(app);
     const paths = acknowledgements(app)
       .filter((entry) => entry.rule.includes('APIG4'))
@@ -133,7 +132,7 @@ describe('bin/app.ts', () => {
       env: {
         ...process.env,
         CDK_OUTDIR: outdir,
-        CDK_CONTEXT_JSON: JSON.stringify({ ...skipBundling, ...context }),
+        CDK_CONTEXT_JSON: JSON.stringify(testAppContext(context)),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       encoding: 'utf8',
@@ -146,6 +145,17 @@ describe('bin/app.ts', () => {
     const { status, stderr, outdir } = runApp({ stageName: 'dev' });
     expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
     expect(existsSync(join(outdir, 'RealtimeGateway-dev.template.json'))).toBe(true);
+  });
+
+  it('exits 1 on a mistyped context key, naming the closest known key', () => {
+    // `cdk synth -c stagename=dev` used to deploy the default stage "prod" without a word.
+    const { status, stderr, outdir } = runApp({ stagename: 'dev' });
+    expect({ status, stderr: stderr.trim() }).toEqual({
+      status: 1,
+      stderr:
+        'CDK context "stagename" is not a key this app reads: did you mean "stageName"? Every key is in docs/configuration.md',
+    });
+    expect(existsSync(join(outdir, 'RealtimeGateway-prod.template.json'))).toBe(false);
   });
 
   it('exits 1 with the bad key named and no stack trace', () => {

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { FunctionName } from '../../lambdas/routes';
 import { RealtimeGateway, type RealtimeGatewayProps } from '../../lib/realtime-gateway';
+import { testAppContext } from './app-context';
 
 /** A synthesized gateway and the logical ids the assertions refer to. */
 export interface SynthesizedGateway {
@@ -26,7 +27,7 @@ export function synthesizeGateway(
   /** Adds to the stack before synthesis (the tree is frozen after it). */
   arrange?: (stack: Stack, gateway: RealtimeGateway) => void,
 ): SynthesizedGateway {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: testAppContext() });
   const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'eu-west-1' } });
   const gateway = new RealtimeGateway(stack, 'Gateway', props);
   arrange?.(stack, gateway);

@@ -10,8 +10,10 @@ import {
   routeSelectionExpression,
   webSocketRoutes,
 } from '../../lambdas/routes';
+import { lambdaNodeMajor } from '../../lib/bundling';
 import { addRealtimeGateway } from '../../lib/gateway-app';
 import type { RealtimeGatewayProps } from '../../lib/realtime-gateway';
+import { testAppContext } from './app-context';
 import {
   actionsOfRole,
   integrationFor,
@@ -205,10 +207,11 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
   });
 
   describe('functions', () => {
-    it.each(functionNames)('%s runs Node 22 on arm64 with source maps and its own log group', (name) => {
+    it.each(functionNames)('%s runs Node 24 on arm64 with source maps and its own log group', (name) => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: functions[name].description,
-        Runtime: 'nodejs22.x',
+        // The runtime the bundles target (lib/bundling.ts), so what `npm run size` measures is what runs.
+        Runtime: `nodejs${lambdaNodeMajor}.x`,
         Architectures: ['arm64'],
         Handler: 'index.handler',
         Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.stringLikeRegexp('^--enable-source-maps') }) },
@@ -302,22 +305,11 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
     );
   });
 
-  describe('Parameters and Secrets extension', () => {
-    const extensionLayer =
-      /^arn:aws:lambda:eu-west-1:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/;
-
-    it.each(functionNames)('%s has the extension layer only if it verifies tokens (secret mode)', (name) => {
-      const { Layers, Environment } =
-        template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties;
-      if (functions[name].access.verifiesTokens) {
-        expect(Layers).toEqual([expect.stringMatching(extensionLayer)]);
-        // The port the layer listens on is the one the secret source asks (its default, 2773).
-        expect(Environment.Variables.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).toBe('2773');
-      } else {
-        expect(Layers).toBeUndefined();
-        expect(Object.keys(Environment.Variables).filter((key) => key.startsWith('PARAMETERS_SECRETS_'))).toEqual([]);
-      }
-    });
+  it.each(functionNames)('%s has no layer: the verifiers read the secret with a call of their own', (name) => {
+    const { Layers, Environment } =
+      template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties;
+    expect(Layers).toBeUndefined();
+    expect(Object.keys(Environment.Variables).filter((key) => key.startsWith('PARAMETERS_SECRETS_'))).toEqual([]);
   });
 
   describe('least privilege', () => {
@@ -382,7 +374,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       expect(statements).toEqual([
         {
           Effect: 'Allow',
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+          Action: ['secretsmanager:GetSecretValue'],
           Resource: { Ref: secretId },
         },
       ]);
@@ -442,6 +434,69 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
     });
   });
 
+  describe('direct-send asynchronous invocations', () => {
+    let queueId: string;
+    beforeAll(() => {
+      queueId = synthesized.logicalId(synthesized.gateway.directSendFailures.queue);
+    });
+
+    it("retries twice (Lambda's default, now explicit), then sends the event to the failure queue", () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: synthesized.functionId('directSend') },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+      });
+    });
+
+    it('keeps failures 14 days in a queue encrypted at rest that refuses plain HTTP', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('lets only direct-send write to the queue, with SendMessage and nothing else', () => {
+      for (const name of functionNames) {
+        const sqsStatements = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
+          statement.Action.some((action) => action.startsWith('sqs:')),
+        );
+        const expected =
+          name === 'directSend'
+            ? [{ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]
+            : [];
+        expect([name, sqsStatements]).toEqual([name, expected]);
+      }
+    });
+
+    it('raises an alarm as soon as a message waits in the queue', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+  });
+
   describe('signing secret', () => {
     it('generates the signing secret (rotation is manual)', () => {
       template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -454,6 +509,24 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
 });
 
 describe('RealtimeGateway configuration', () => {
+  it('takes the direct-send retry setting from CDK context, as cdk synth -c directSendRetryAttempts=0 does', () => {
+    const app = new App({ context: testAppContext({ directSendRetryAttempts: '0' }) });
+    const stack = addRealtimeGateway(app);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 });
+    // The stack outputs the queue and its alarm for the operator.
+    template.hasOutput('DirectSendFailureQueueUrl', {
+      Value: { Ref: stack.getLogicalId(stack.gateway.directSendFailures.queue.node.defaultChild as never) },
+    });
+    template.hasOutput('DirectSendFailureAlarmName', { Value: Match.anyValue() });
+  });
+
+  it.each([3, -1, 1.5])('refuses directSendRetryAttempts %s, naming the prop', (attempts) => {
+    expect(() => synthesizeGateway({ directSendRetryAttempts: attempts })).toThrow(
+      `RealtimeGateway directSendRetryAttempts must be 0, 1 or 2 (Lambda's range for asynchronous invocations), got ${attempts}`,
+    );
+  });
+
   it('grantSend lets a grantee invoke the direct-send function and nothing else', () => {
     // GIVEN a backend role in the same stack, WHEN it is granted send
     let backend: iam.Role | undefined;
@@ -496,8 +569,6 @@ describe('RealtimeGateway configuration', () => {
       });
       expect(variables).not.toHaveProperty('JWT_SECRET_ARN');
       expect(actionsOfRole(template, roleId(name)).some((action) => action.startsWith('secretsmanager:'))).toBe(false);
-      // No secret to read: no Parameters and Secrets extension either.
-      expect(template.findResources('AWS::Lambda::Function')[functionId(name)].Properties.Layers).toBeUndefined();
     }
   });
 
@@ -586,7 +657,7 @@ describe('RealtimeGateway configuration', () => {
 
   it('sizes the functions from CDK context, as cdk synth -c senderMemoryMb=... does', () => {
     const app = new App({
-      context: { 'aws:cdk:bundling-stacks': [], senderMemoryMb: '2048', directSendTimeoutSeconds: '600' },
+      context: testAppContext({ senderMemoryMb: '2048', directSendTimeoutSeconds: '600' }),
     });
     const template = Template.fromStack(addRealtimeGateway(app));
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -1,6 +1,13 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { gatewayPropsFromContext, InvalidContextError } from '../../lib/settings';
+import {
+  ContextKey,
+  checkContextKeys,
+  closestContextKey,
+  gatewayPropsFromContext,
+  InvalidContextError,
+} from '../../lib/settings';
+import { cdkJsonContext } from './app-context';
 
 /** Context as `cdk synth -c key=value` gives it: every value a string. */
 const fromContext = (context: Record<string, unknown>) => gatewayPropsFromContext((key) => context[key]);
@@ -63,6 +70,7 @@ describe('gatewayPropsFromContext', () => {
       broadcastTimeMarginMs: '3000',
       senderMemoryMb: '3008',
       directSendTimeoutSeconds: '900',
+      directSendRetryAttempts: '0',
       jwtClockToleranceSeconds: '10',
       jwtMaxTokenBytes: '4096',
       tableRemovalPolicy: 'retain',
@@ -86,6 +94,7 @@ describe('gatewayPropsFromContext', () => {
       broadcastTimeMargin: Duration.millis(3000),
       senderMemorySize: 3008,
       directSendTimeout: Duration.seconds(900),
+      directSendRetryAttempts: 0,
       jwtClockTolerance: Duration.seconds(10),
       jwtMaxTokenBytes: 4096,
       tableRemovalPolicy: RemovalPolicy.RETAIN,
@@ -195,6 +204,12 @@ describe('gatewayPropsFromContext', () => {
       'directSendTimeoutSeconds',
       /must be a number, got "5m"/,
     ],
+    [
+      'more direct-send retries than Lambda makes',
+      { directSendRetryAttempts: '3' },
+      'directSendRetryAttempts',
+      /at most 2, got 3/,
+    ],
     ['a permission with a space', { adminPermission: 'ws admin' }, 'adminPermission', /must not contain spaces/],
     ['an empty permissions claim', { permissionsClaim: '' }, 'permissionsClaim', /must not be empty/],
     ['sub as the permissions claim', { permissionsClaim: 'sub' }, 'permissionsClaim', /registered claim "sub"/],
@@ -215,5 +230,59 @@ describe('gatewayPropsFromContext', () => {
     expect(error.key).toBe(key);
     expect(error.message).toMatch(new RegExp(`^CDK context "${key}" `));
     expect(error.message).toMatch(message);
+  });
+});
+
+describe('checkContextKeys', () => {
+  const refusal = (keys: string[]): InvalidContextError | undefined => {
+    try {
+      checkContextKeys(keys);
+    } catch (error) {
+      if (error instanceof InvalidContextError) return error;
+      throw error;
+    }
+    return undefined;
+  };
+
+  it.each([
+    ['stagename', 'stageName'],
+    ['stage_name', 'stageName'],
+    ['logRetentionDay', 'logRetentionDays'],
+    ['allowedOrigin', 'allowedOrigins'],
+    ['jwtmode', 'jwtMode'],
+    ['jwksURL', 'jwksUrl'],
+  ])('refuses %s, suggesting %s', (typo, suggestion) => {
+    const error = refusal([typo]);
+    expect(error?.key).toBe(typo);
+    expect(error?.message).toBe(
+      `CDK context "${typo}" is not a key this app reads: did you mean "${suggestion}"? Every key is in docs/configuration.md`,
+    );
+  });
+
+  it('refuses a key close to none without a suggestion', () => {
+    expect(refusal(['color'])?.message).toBe(
+      'CDK context "color" is not a key this app reads: Every key is in docs/configuration.md',
+    );
+    expect(closestContextKey('deploymentBucket')).toBeUndefined();
+  });
+
+  it('accepts every key the app reads', () => {
+    expect(refusal(Object.values(ContextKey))).toBeUndefined();
+  });
+
+  it("passes CDK's own keys: feature flags, the CLI's, lookups, acknowledgements", () => {
+    expect(
+      refusal([
+        ...Object.keys(cdkJsonContext),
+        'aws:cdk:enable-path-metadata',
+        'aws:cdk:bundling-stacks',
+        '@aws-cdk/core:bootstrapQualifier',
+        '@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver',
+        'availability-zones:account=123456789012:region=eu-central-2',
+        'hosted-zone:account=123456789012:domainName=example.com:region=eu-west-1',
+        'acknowledged-issue-numbers',
+        'cdk-deploy-role',
+      ]),
+    ).toBeUndefined();
   });
 });

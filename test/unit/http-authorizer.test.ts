@@ -5,9 +5,9 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
-import { extensionSecretSource } from '../../lambdas/core/secret-source';
+import { secretsManagerSecretSource } from '../../lambdas/core/secret-source';
 import { lambdaContextFor } from '../helpers/lambda-context';
-import { secretAnswer, startSecretsExtension } from '../helpers/secrets-extension';
+import { errorAnswer, secretAnswer, startSecretsManager } from '../helpers/secrets-manager';
 import { capturedTelemetry } from '../helpers/telemetry';
 import {
   craftToken,
@@ -188,17 +188,13 @@ describe('createHttpAuthorizer', () => {
   });
 
   it('fails the invocation (500), not with Unauthorized, when the secret cannot be read', async () => {
-    // GIVEN the extension relays Secrets Manager's refusal
-    const extension = await startSecretsExtension(() => ({
-      status: 400,
-      body: 'AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue',
-    }));
+    // GIVEN Secrets Manager refuses
+    const extension = await startSecretsManager(() =>
+      errorAnswer(400, 'AccessDeniedException', 'User is not authorized to perform: secretsmanager:GetSecretValue'),
+    );
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf';
     const unavailable = createTokenVerifier(readJwtConfig({ JWT_SECRET_ARN: secretArn }), {
-      secretSource: extensionSecretSource({
-        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
-        AWS_SESSION_TOKEN: 't',
-      }),
+      secretSource: secretsManagerSecretSource(extension.environment),
     });
     const { authorize, emfRecords, logs } = authorizerWith(unavailable);
 
@@ -213,7 +209,7 @@ describe('createHttpAuthorizer', () => {
     expect(emfRecords()).toEqual([]);
     expect(logs('ERROR')).toHaveLength(1);
 
-    // AND once the extension answers, the same verifier recovers
+    // AND once Secrets Manager answers, the same verifier recovers
     extension.answerWith(() => secretAnswer(testSecret, secretArn));
     await expect(authorize(httpEvent(await signTestToken('user123')))).resolves.toMatchObject({ isAuthorized: true });
     await extension.close();

@@ -3,13 +3,15 @@ import {
   authorizerContextOf,
   createTokenVerifier,
   readJwtConfig,
+  SECRET_REFRESH_MS,
+  SECRET_RETRY_MS,
   TokenRejectedError,
   type TokenRejectionReason,
   type TokenVerifier,
   VerificationKeyUnavailableError,
 } from '../../lambdas/core/jwt';
-import { extensionSecretSource } from '../../lambdas/core/secret-source';
-import { type SecretsExtensionStandIn, secretAnswer, startSecretsExtension } from '../helpers/secrets-extension';
+import { secretsManagerSecretSource } from '../../lambdas/core/secret-source';
+import { errorAnswer, type SecretsManagerStandIn, secretAnswer, startSecretsManager } from '../helpers/secrets-manager';
 import {
   craftToken,
   createSigningKey,
@@ -314,19 +316,19 @@ describe('verify, secret mode', () => {
   });
 });
 
-describe('verify, Secrets Manager mode (through the Parameters and Secrets extension)', () => {
+describe('verify, Secrets Manager mode (a signed GetSecretValue call)', () => {
   const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:realtime-gateway-jwt-AbCdEf';
-  let extension: SecretsExtensionStandIn;
+  let extension: SecretsManagerStandIn;
+  let clock = 0;
   const newVerifier = (): TokenVerifier =>
     createTokenVerifier(readJwtConfig({ JWT_SECRET_ARN: secretArn }), {
-      secretSource: extensionSecretSource({
-        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
-        AWS_SESSION_TOKEN: 'session-token',
-      }),
+      secretSource: secretsManagerSecretSource(extension.environment),
+      now: () => clock,
     });
 
   beforeEach(async () => {
-    extension = await startSecretsExtension(() => secretAnswer(testSecret, secretArn));
+    clock = 1_000_000;
+    extension = await startSecretsManager(() => secretAnswer(testSecret, secretArn));
   });
   afterEach(() => extension.close());
 
@@ -354,7 +356,11 @@ describe('verify, Secrets Manager mode (through the Parameters and Secrets exten
     // GIVEN the first request is refused, the second answered
     extension.answerWith(() => {
       extension.answerWith(() => secretAnswer(testSecret, secretArn));
-      return { status: 400, body: 'ThrottlingException: Rate exceeded' };
+      return errorAnswer(
+        400,
+        'AccessDeniedException',
+        'User is not authorized to perform: secretsmanager:GetSecretValue',
+      );
     });
     const verifier = newVerifier();
     const token = await signTestToken('user123');
@@ -364,10 +370,58 @@ describe('verify, Secrets Manager mode (through the Parameters and Secrets exten
     expect(error).toBeInstanceOf(VerificationKeyUnavailableError);
     expect((error as Error).message).toBe(
       'Could not read the JWT secret named by JWT_SECRET_ARN from Secrets Manager: ' +
-        'The Parameters and Secrets extension answered 400: ThrottlingException: Rate exceeded',
+        'Secrets Manager answered 400 AccessDeniedException: User is not authorized to perform: secretsmanager:GetSecretValue',
     );
     await expect(verifier.verify(token)).resolves.toMatchObject({ userId: 'user123' });
     expect(extension.requests).toHaveLength(2);
+  });
+
+  it('reads the secret again after SECRET_REFRESH_MS, so a rotation reaches warm verifiers', async () => {
+    // GIVEN a verifier that has read the secret
+    const verifier = newVerifier();
+    await verifier.verify(await signTestToken('u1'));
+    const rotated = createTestSecret();
+    extension.answerWith(() => secretAnswer(rotated, secretArn));
+
+    // WHEN the refresh time has not come, the old secret is still used; once it has, the new one
+    clock += SECRET_REFRESH_MS - 1;
+    await expect(verifier.verify(await signTestToken('u2'))).resolves.toMatchObject({ userId: 'u2' });
+    expect(extension.requests).toHaveLength(1);
+    clock += 1;
+    await expect(verifier.verify(await signTestToken('u3', { secret: rotated }))).resolves.toMatchObject({
+      userId: 'u3',
+    });
+
+    // THEN
+    expect(extension.requests).toHaveLength(2);
+    expect(await refusalOf(verifier, await signTestToken('u4'))).toBe('bad_signature');
+  });
+
+  it('keeps the secret it has when a refresh fails, and tries again after SECRET_RETRY_MS', async () => {
+    // GIVEN a verifier past its refresh time while Secrets Manager refuses
+    const verifier = newVerifier();
+    await verifier.verify(await signTestToken('u1'));
+    extension.answerWith(() => errorAnswer(400, 'AccessDeniedException', 'denied'));
+    clock += SECRET_REFRESH_MS;
+
+    // WHEN / THEN verifications go on with the secret in hand, asking again only after the retry delay
+    await expect(verifier.verify(await signTestToken('u2'))).resolves.toMatchObject({ userId: 'u2' });
+    await expect(verifier.verify(await signTestToken('u3'))).resolves.toMatchObject({ userId: 'u3' });
+    expect(extension.requests).toHaveLength(2);
+    clock += SECRET_RETRY_MS;
+    extension.answerWith(() => secretAnswer(testSecret, secretArn));
+    await verifier.verify(await signTestToken('u4'));
+    expect(extension.requests).toHaveLength(3);
+  });
+
+  it.each([
+    'jwt-secret',
+    'arn:aws:ssm:eu-west-1:123456789012:parameter/jwt',
+    'arn:aws:secretsmanager:eu-west-1:1:secret:x',
+  ])('refuses JWT_SECRET_ARN=%s at cold start, naming it', (arn) => {
+    const read = () => readJwtConfig({ JWT_SECRET_ARN: arn });
+    expect(read).toThrow(ConfigurationError);
+    expect(read).toThrow(/^Configuration setting JWT_SECRET_ARN must be a Secrets Manager secret ARN/);
   });
 
   it('refuses a stored secret shorter than 32 bytes, naming the setting', async () => {

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { createTokenVerifier, readJwtConfig, type TokenVerifier } from '../../lambdas/core/jwt';
 import { readOriginPolicy } from '../../lambdas/core/origin';
-import { extensionSecretSource } from '../../lambdas/core/secret-source';
+import { secretsManagerSecretSource } from '../../lambdas/core/secret-source';
 import type { WebSocketAuthorizerEvent, WebSocketAuthorizerResult } from '../../lambdas/handlers/ws-authorizer';
 import { lambdaContextFor } from '../helpers/lambda-context';
 import { capturedTelemetry, type WrittenLine } from '../helpers/telemetry';
@@ -311,11 +311,15 @@ describe('createWebSocketAuthorizer', () => {
   });
 
   it('fails the invocation (500), not with Unauthorized, when the secret cannot be read', async () => {
-    // GIVEN the Parameters and Secrets extension is not there (nothing listens on port 1)
+    // GIVEN Secrets Manager cannot be reached (nothing listens on port 1)
     const unavailable = createTokenVerifier(
       readJwtConfig({ JWT_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf' }),
       {
-        secretSource: extensionSecretSource({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '1', AWS_SESSION_TOKEN: 't' }),
+        secretSource: secretsManagerSecretSource({
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:1',
+          AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'example',
+        }),
       },
     );
     const { deps, logs, emfRecords } = authorizerWith(unavailable);
@@ -328,12 +332,12 @@ describe('createWebSocketAuthorizer', () => {
     expect(error.name).toBe('VerificationKeyUnavailableError');
     expect(error.message).not.toBe('Unauthorized');
     expect(emfRecords()).toEqual([]);
-    // The log says why, cause included, so the operator sees the missing layer.
+    // The log says why, cause included, so the operator sees which endpoint did not answer.
     expect(logs('ERROR')[0]).toMatchObject({
       message: 'Token verification could not run',
       error: {
         name: 'VerificationKeyUnavailableError',
-        cause: { name: 'SecretUnavailableError', message: expect.stringMatching(/is its layer attached/) },
+        cause: { name: 'SecretUnavailableError', message: 'Secrets Manager at 127.0.0.1:1 did not answer' },
       },
     });
   });
