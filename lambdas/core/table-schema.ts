@@ -29,3 +29,21 @@ export interface ConnectionItem {
   /** Epoch seconds after which the item is dead even if `$disconnect` never ran. */
   expiresAt: number;
 }
+
+/**
+ * The fan-out's state table, declared once like the registry's: the CDK construct and the local stack both build it
+ * from this. It is a table of its own so that a broadcast's Scan of the registry never reads fan-out state.
+ *
+ * Generic keys, one item family per prefix of `pk` (each family documents its `pk`/`sk` where it is written):
+ * a broadcast's status and counters, the checkpoint of each slice of a broadcast, and the windows of the global post
+ * budget. `expiresAt` (epoch seconds) is the TTL attribute: state outlives its broadcast by a documented time, and
+ * readers filter expired items themselves (DynamoDB's TTL deletes late; dynalite never does).
+ */
+export const broadcastTableSchema = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+export type BroadcastTableSchema = typeof broadcastTableSchema;
