@@ -1,41 +1,20 @@
 // End-to-end: connecting (every token carrier, every refusal), the frames each way, and the socket limits.
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { webSocketSubprotocol } from '../../lambdas/routes';
-import { connect, eventually, type TestClient, type TokenCarrier } from './support/sockets';
-import {
-  type E2eTarget,
-  itWithExpiredToken,
-  itWithRegistry,
-  startTarget,
-  waitUntilDisconnected,
-} from './support/target';
+import { useE2eSession } from './support/session';
+import { connect, eventually, type TokenCarrier } from './support/sockets';
+import { itWithExpiredToken, itWithRegistry } from './support/target';
 
-let target: E2eTarget;
-const clients: TestClient[] = [];
-const open = async (...args: Parameters<typeof connect>) => {
-  const client = await connect(...args);
-  clients.push(client);
-  return client;
-};
-
-beforeAll(async () => {
-  target = await startTarget();
-}, 150_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  // Each test starts with no connection of the demo users.
-  await waitUntilDisconnected(target, ['user123']);
-});
-afterAll(() => target.stop());
+const session = useE2eSession(['user123']);
 
 describe('connecting', () => {
   it.each<TokenCarrier>(['header', 'subprotocol', 'query'])(
     'admits a valid token on the %s carrier, records the connection and answers hello with authenticated',
     async (carrier) => {
       // Prepare
-      const origin = carrier === 'subprotocol' ? target.allowedOrigin : undefined;
+      const origin = carrier === 'subprotocol' ? session.target.allowedOrigin : undefined;
       // Act
-      const client = await open(target.wsUrl, target.tokens.user123, { carrier, origin });
+      const client = await session.connect(session.target.wsUrl, session.target.tokens.user123, { carrier, origin });
       client.send({ action: 'hello' });
       const frame = await client.next('authenticated');
       // Assess
@@ -46,9 +25,9 @@ describe('connecting', () => {
         id: expect.any(String),
       });
       if (carrier === 'subprotocol') expect(client.socket.protocol).toBe(webSocketSubprotocol);
-      if (target.registry) {
+      if (session.target.registry) {
         const { connectionId } = frame.data as { connectionId: string };
-        const rows = await target.registry.rowsOf('user123');
+        const rows = await session.target.registry.rowsOf('user123');
         expect(rows).toEqual([
           {
             userId: 'user123',
@@ -65,33 +44,35 @@ describe('connecting', () => {
 
   const refusals: Array<[string, () => string | undefined, { origin?: string; carrier?: TokenCarrier }, number]> = [
     ['no token', () => undefined, {}, 401],
-    ['a token with a bad signature', () => `${target.tokens.user123.slice(0, -4)}AAAA`, {}, 401],
+    ['a token with a bad signature', () => `${session.target.tokens.user123.slice(0, -4)}AAAA`, {}, 401],
     ['a token that is not a JWT', () => 'not-a-jwt', {}, 401],
     ['an unsigned token (alg none)', () => unsignedToken('user123'), {}, 401],
-    ['a foreign browser origin', () => target.tokens.user123, { origin: 'https://evil.example' }, 403],
+    ['a foreign browser origin', () => session.target.tokens.user123, { origin: 'https://evil.example' }, 403],
     [
       'a foreign origin on the subprotocol carrier',
-      () => target.tokens.user123,
+      () => session.target.tokens.user123,
       { origin: 'https://evil.example', carrier: 'subprotocol' },
       403,
     ],
   ];
   it.each(refusals)('refuses %s with the right status and records nothing', async (_case, token, options, status) => {
-    await expect(connect(target.wsUrl, token(), options)).rejects.toMatchObject({ statusCode: status });
+    await expect(connect(session.target.wsUrl, token(), options)).rejects.toMatchObject({ statusCode: status });
 
-    if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
+    if (session.target.registry) expect(await session.target.registry.rowsOf('user123')).toEqual([]);
   });
 
   itWithExpiredToken('refuses an expired token with 401 and records nothing', async () => {
-    await expect(connect(target.wsUrl, target.expiredToken!)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(connect(session.target.wsUrl, session.target.expiredToken!)).rejects.toMatchObject({
+      statusCode: 401,
+    });
 
-    if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
+    if (session.target.registry) expect(await session.target.registry.rowsOf('user123')).toEqual([]);
   });
 });
 
 describe('frames', () => {
   it('answers ping with pong carrying the server time', async () => {
-    const client = await open(target.wsUrl, target.tokens.user123);
+    const client = await session.connect(session.target.wsUrl, session.target.tokens.user123);
 
     client.send({ action: 'ping' });
     const pong = await client.next();
@@ -106,7 +87,7 @@ describe('frames', () => {
     ['a frame that is not JSON', 'hello there', 'not_json'],
     ['a frame without an action', { type: 'chat' }, 'missing_action'],
   ])('answers %s with an error frame that says what is wrong', async (_case, frame, code) => {
-    const client = await open(target.wsUrl, target.tokens.user123);
+    const client = await session.connect(session.target.wsUrl, session.target.tokens.user123);
 
     client.send(frame);
     const answer = await client.next();
@@ -116,26 +97,28 @@ describe('frames', () => {
   });
 
   it('closes a connection that sends more than 128 KB with 1009, and removes its registry row', async () => {
-    const client = await open(target.wsUrl, target.tokens.user123);
-    if (target.registry) await eventually(async () => (await target.registry!.rowsOf('user123')).length === 1);
+    const client = await session.connect(session.target.wsUrl, session.target.tokens.user123);
+    if (session.target.registry)
+      await eventually(async () => (await session.target.registry!.rowsOf('user123')).length === 1);
 
     client.send({ action: 'ping', padding: 'x'.repeat(128 * 1024) });
 
     expect((await client.closed).code).toBe(1009);
-    if (target.registry) await eventually(async () => (await target.registry!.rowsOf('user123')).length === 0);
+    if (session.target.registry)
+      await eventually(async () => (await session.target.registry!.rowsOf('user123')).length === 0);
   });
 });
 
 describe('disconnecting', () => {
   itWithRegistry('removes every row of a user whose sockets close', async () => {
-    const first = await open(target.wsUrl, target.tokens.user123);
-    const second = await open(target.wsUrl, target.tokens.user123, { carrier: 'query' });
-    await eventually(async () => (await target.registry!.rowsOf('user123')).length === 2);
+    const first = await session.connect(session.target.wsUrl, session.target.tokens.user123);
+    const second = await session.connect(session.target.wsUrl, session.target.tokens.user123, { carrier: 'query' });
+    await eventually(async () => (await session.target.registry!.rowsOf('user123')).length === 2);
 
     await first.close();
     await second.close();
 
-    await eventually(async () => (await target.registry!.rowsOf('user123')).length === 0);
+    await eventually(async () => (await session.target.registry!.rowsOf('user123')).length === 0);
   });
 });
 

@@ -2,34 +2,12 @@
 // real HTTP. Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import WebSocket from 'ws';
 import { callApi } from './support/http';
-import { connect, type TestClient } from './support/sockets';
-import {
-  type DemoUser,
-  type E2eTarget,
-  itWithRegistry,
-  itWithTokenSigning,
-  startTarget,
-  waitUntilDisconnected,
-} from './support/target';
+import { useE2eSession } from './support/session';
+import { connect } from './support/sockets';
+import { itWithRegistry, itWithTokenSigning } from './support/target';
 
-let target: E2eTarget;
-const clients: TestClient[] = [];
-const open = async (user: DemoUser) => {
-  const client = await connect(target.wsUrl, target.tokens[user]);
-  clients.push(client);
-  client.send({ action: 'hello' });
-  const hello = await client.next('authenticated');
-  return Object.assign(client, { connectionId: (hello.data as { connectionId: string }).connectionId });
-};
-
-beforeAll(async () => {
-  target = await startTarget();
-}, 150_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await waitUntilDisconnected(target, ['user123', 'user456', 'user789', 'admin']);
-});
-afterAll(() => target.stop());
+const session = useE2eSession(['user123', 'user456', 'user789', 'admin']);
+const { open } = session;
 
 /** JSON text of `depth` nested arrays (JSON.stringify could not write it: that was the defect). */
 const nestedText = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
@@ -48,7 +26,13 @@ describe('a data nested thousands of levels deep (defect 1)', () => {
   ] as const)('POST %s answers 400 too_deep, not 500, and delivers nothing', async (path, caller, body) => {
     const recipient = await open('user456');
 
-    const { status, body: answer } = await callApi(target.httpUrl, 'POST', path, target.tokens[caller], body);
+    const { status, body: answer } = await callApi(
+      session.target.httpUrl,
+      'POST',
+      path,
+      session.target.tokens[caller],
+      body,
+    );
 
     expect({ status, answer }).toEqual({
       status: 400,
@@ -75,7 +59,13 @@ describe('a data nested thousands of levels deep (defect 1)', () => {
     const recipient = await open('user456');
     const body = `{"userId":"user456","type":"chat","data":${nestedText(64)}}`;
 
-    const { status } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, body);
+    const { status } = await callApi(
+      session.target.httpUrl,
+      'POST',
+      '/websocket/message/user',
+      session.target.tokens.user123,
+      body,
+    );
 
     expect(status).toBe(200);
     expect(await recipient.next('chat')).toMatchObject({ from: 'user123' });
@@ -85,18 +75,20 @@ describe('a data nested thousands of levels deep (defect 1)', () => {
 describe('a token issued 10 years in the future (defect 3)', () => {
   const futureToken = () => {
     const now = Math.floor(Date.now() / 1000);
-    return target.signClaims!({ sub: 'user123', iat: now + 10 * 365 * 86_400, exp: now + 3600 });
+    return session.target.signClaims!({ sub: 'user123', iat: now + 10 * 365 * 86_400, exp: now + 3600 });
   };
 
   itWithTokenSigning.each(['header', 'subprotocol', 'query'] as const)(
     'is refused at the handshake with 401 on the %s carrier',
     async (carrier) => {
-      await expect(connect(target.wsUrl, await futureToken(), { carrier })).rejects.toMatchObject({ statusCode: 401 });
+      await expect(connect(session.target.wsUrl, await futureToken(), { carrier })).rejects.toMatchObject({
+        statusCode: 401,
+      });
     },
   );
 
   itWithTokenSigning('is refused by the HTTP API with 401', async () => {
-    const { status } = await callApi(target.httpUrl, 'GET', '/websocket/me/status', await futureToken());
+    const { status } = await callApi(session.target.httpUrl, 'GET', '/websocket/me/status', await futureToken());
     expect(status).toBe(401);
   });
 });
@@ -105,7 +97,7 @@ describe('a lone Sec-WebSocket-Protocol: bearer.<jwt> (defect 2)', () => {
   /** The handshake's answer: the refusing status, or 101 and the protocol the server chose. */
   const handshake = (protocols: string[]) =>
     new Promise<{ status: number; protocol?: string }>((resolve) => {
-      const socket = new WebSocket(target.wsUrl, protocols);
+      const socket = new WebSocket(session.target.wsUrl, protocols);
       socket.once('unexpected-response', (_request, response) => {
         response.resume();
         socket.terminate();
@@ -121,30 +113,35 @@ describe('a lone Sec-WebSocket-Protocol: bearer.<jwt> (defect 2)', () => {
     });
 
   it('is refused with 401: a browser or ws would abort a 101 that echoes none of its protocols', async () => {
-    expect(await handshake([`bearer.${target.tokens.user789}`])).toEqual({ status: 401 });
+    expect(await handshake([`bearer.${session.target.tokens.user789}`])).toEqual({ status: 401 });
   });
 
   itWithRegistry('registers nothing, so no connected user appears', async () => {
-    await handshake([`bearer.${target.tokens.user789}`]);
+    await handshake([`bearer.${session.target.tokens.user789}`]);
 
-    expect(await target.registry!.rowsOf('user789')).toEqual([]);
-    const { body } = await callApi(target.httpUrl, 'GET', '/websocket/users/connected', target.tokens.admin);
+    expect(await session.target.registry!.rowsOf('user789')).toEqual([]);
+    const { body } = await callApi(
+      session.target.httpUrl,
+      'GET',
+      '/websocket/users/connected',
+      session.target.tokens.admin,
+    );
     expect(body).toMatchObject({ users: [] });
   });
 
   it('the documented offer still connects and is echoed realtime-gateway.v1 only', async () => {
-    const answer = await handshake(['realtime-gateway.v1', `bearer.${target.tokens.user789}`]);
+    const answer = await handshake(['realtime-gateway.v1', `bearer.${session.target.tokens.user789}`]);
     expect(answer).toEqual({ status: 101, protocol: 'realtime-gateway.v1' });
   });
 });
 
 describe('bodies that are not declared as JSON (defect 6)', () => {
   const post = (contentType: string | undefined, body: string) =>
-    fetch(`${target.httpUrl}/websocket/message/user`, {
+    fetch(`${session.target.httpUrl}/websocket/message/user`, {
       method: 'POST',
       // A Blob without a type makes fetch send no Content-Type at all.
       headers: {
-        Authorization: `Bearer ${target.tokens.user123}`,
+        Authorization: `Bearer ${session.target.tokens.user123}`,
         ...(contentType === undefined ? {} : { 'Content-Type': contentType }),
       },
       body: contentType === undefined ? new Blob([body]) : body,
@@ -178,11 +175,17 @@ describe('userIds a token could never hold (defect 6) and reserved types in anot
     ['a control character', 'user\u0007456'],
     ['only whitespace', '   '],
   ])('a userId with %s answers 400', async (_, userId) => {
-    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
-      userId,
-      type: 'chat',
-      data: {},
-    });
+    const { status, body } = await callApi(
+      session.target.httpUrl,
+      'POST',
+      '/websocket/message/user',
+      session.target.tokens.user123,
+      {
+        userId,
+        type: 'chat',
+        data: {},
+      },
+    );
     expect({ status, body }).toEqual({
       status: 400,
       body: { error: { code: 'validation_error', message: expect.stringMatching(/^userId must not/) } },
@@ -191,18 +194,24 @@ describe('userIds a token could never hold (defect 6) and reserved types in anot
 
   it('a userId path parameter with a control character answers 400', async () => {
     const path = `/websocket/users/${encodeURIComponent('user\n123')}/status`;
-    const { status } = await callApi(target.httpUrl, 'GET', path, target.tokens.admin);
+    const { status } = await callApi(session.target.httpUrl, 'GET', path, session.target.tokens.admin);
     expect(status).toBe(400);
   });
 
   it('a message of type Error is refused on HTTP and on the socket, and never delivered', async () => {
     const [sender, recipient] = [await open('user123'), await open('user456')];
 
-    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.user123, {
-      userId: 'user456',
-      type: 'Error',
-      data: { code: 'x', message: 'forged' },
-    });
+    const { status, body } = await callApi(
+      session.target.httpUrl,
+      'POST',
+      '/websocket/message/user',
+      session.target.tokens.user123,
+      {
+        userId: 'user456',
+        type: 'Error',
+        data: { code: 'x', message: 'forged' },
+      },
+    );
     sender.send({ action: 'send', userId: 'user456', type: 'ERROR', data: { code: 'x', message: 'forged' } });
 
     expect({ status, body }).toEqual({

@@ -1,36 +1,13 @@
 // End-to-end: every HTTP API endpoint with the bodies of the HTTP API issue, and its error cases.
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
-import { connect, type TestClient } from './support/sockets';
-import {
-  type DemoUser,
-  type E2eTarget,
-  itWithExpiredToken,
-  startTarget,
-  waitUntilDisconnected,
-} from './support/target';
+import { useE2eSession } from './support/session';
+import { type DemoUser, itWithExpiredToken } from './support/target';
 
-let target: E2eTarget;
-const clients: TestClient[] = [];
-const open = async (user: DemoUser) => {
-  const client = await connect(target.wsUrl, target.tokens[user]);
-  clients.push(client);
-  // The registry row is written by $connect before the handshake completes; hello proves the socket is routed.
-  client.send({ action: 'hello' });
-  await client.next('authenticated');
-  return client;
-};
+const session = useE2eSession(['user123', 'user456', 'user789', 'admin']);
+const { open } = session;
 const api = (method: 'GET' | 'POST' | 'DELETE', path: string, as: DemoUser | undefined, body?: unknown) =>
-  callApi(target.httpUrl, method, path, as === undefined ? undefined : target.tokens[as], body);
-
-beforeAll(async () => {
-  target = await startTarget();
-}, 150_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await waitUntilDisconnected(target, ['user123', 'user456', 'user789', 'admin']);
-});
-afterAll(() => target.stop());
+  callApi(session.target.httpUrl, method, path, as === undefined ? undefined : session.target.tokens[as], body);
 
 describe('POST /websocket/message/user', () => {
   it('delivers to every connection of the user, stamps the sender from the token, and reports it', async () => {
@@ -140,7 +117,7 @@ describe('POST /websocket/message/broadcast', () => {
     }
     expect(body).toMatchObject({ messageId: expect.any(String), complete: true, failed: 0 });
     const { delivered } = body as { delivered: number };
-    if (target.registry) expect(delivered).toBe(3);
+    if (session.target.registry) expect(delivered).toBe(3);
     else expect(delivered).toBeGreaterThanOrEqual(3);
   });
 });
@@ -222,7 +199,7 @@ describe('status and connected users', () => {
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     expect(users).toEqual(expect.arrayContaining(['user123', 'user456', 'user789']));
     expect(new Set(users).size).toBe(users.length);
-    if (target.registry) expect(users.sort()).toEqual(['user123', 'user456', 'user789']);
+    if (session.target.registry) expect(users.sort()).toEqual(['user123', 'user456', 'user789']);
   });
 });
 
@@ -235,7 +212,7 @@ describe('DELETE /websocket/users/{userId}/disconnect', () => {
     expect(status).toBe(200);
     expect(body).toEqual({ userId: 'user123', disconnected: 2 });
     await Promise.all([first.closed, second.closed]);
-    if (target.registry) expect(await target.registry.rowsOf('user123')).toEqual([]);
+    if (session.target.registry) expect(await session.target.registry.rowsOf('user123')).toEqual([]);
   });
 
   it('needs ws:admin to disconnect someone else', async () => {
@@ -301,14 +278,14 @@ describe('errors', () => {
       type: 'chat',
       data: {},
     });
-    const bad = await callApi(target.httpUrl, 'GET', '/websocket/me/status', 'not-a-jwt');
+    const bad = await callApi(session.target.httpUrl, 'GET', '/websocket/me/status', 'not-a-jwt');
 
     expect(missing.status).toBe(401);
     expect(bad.status).toBe(401);
   });
 
   itWithExpiredToken('answers 401 for an expired token', async () => {
-    const expired = await callApi(target.httpUrl, 'GET', '/websocket/me/status', target.expiredToken!);
+    const expired = await callApi(session.target.httpUrl, 'GET', '/websocket/me/status', session.target.expiredToken!);
 
     expect(expired.status).toBe(401);
   });
@@ -337,7 +314,7 @@ describe('errors', () => {
 
   it('answers an unknown route 401 without a valid token: the catch-all sits behind the authorizer', async () => {
     const missing = await api('GET', '/websocket/nothing-here', undefined);
-    const bad = await callApi(target.httpUrl, 'GET', '/websocket/nothing-here', 'not-a-jwt');
+    const bad = await callApi(session.target.httpUrl, 'GET', '/websocket/nothing-here', 'not-a-jwt');
 
     expect(missing.status).toBe(401);
     expect(bad.status).toBe(401);

@@ -1,27 +1,11 @@
 // End-to-end: the socket's send route, and the clean-up of a connection that vanished without $disconnect.
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
-import { connect, type TestClient } from './support/sockets';
-import { type DemoUser, type E2eTarget, itWithRegistry, startTarget, waitUntilDisconnected } from './support/target';
+import { useE2eSession } from './support/session';
+import { itWithRegistry } from './support/target';
 
-let target: E2eTarget;
-const clients: TestClient[] = [];
-const open = async (user: DemoUser) => {
-  const client = await connect(target.wsUrl, target.tokens[user]);
-  clients.push(client);
-  client.send({ action: 'hello' });
-  const hello = await client.next('authenticated');
-  return Object.assign(client, { connectionId: (hello.data as { connectionId: string }).connectionId });
-};
-
-beforeAll(async () => {
-  target = await startTarget();
-}, 150_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await waitUntilDisconnected(target, ['user123', 'user456', 'user789', 'admin']);
-});
-afterAll(() => target.stop());
+const session = useE2eSession(['user123', 'user456', 'user789', 'admin']);
+const { open } = session;
 
 describe('the socket send route', () => {
   it('delivers to the addressed user and answers the sender with a delivery frame', async () => {
@@ -89,7 +73,7 @@ describe('a connection dropped without $disconnect', () => {
   itWithRegistry(
     'is removed by the next send, which reports it as stale (410) and still delivers to the live one',
     async () => {
-      const registry = target.registry!;
+      const registry = session.target.registry!;
       // Prepare: a live socket, and a row left behind by a connection API Gateway no longer knows. Its id is
       // well-formed (11 bytes in base64, as API Gateway's are): a malformed one is 400, not 410, on AWS and locally.
       const live = await open('user456');
@@ -101,11 +85,17 @@ describe('a connection dropped without $disconnect', () => {
       await registry.put({ ...vanished, expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600 });
       // Act
       // As the admin: only a caller with ws:admin sees which connections were stale.
-      const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/message/user', target.tokens.admin, {
-        userId: 'user456',
-        type: 'chat',
-        data: { message: 'still there?' },
-      });
+      const { status, body } = await callApi(
+        session.target.httpUrl,
+        'POST',
+        '/websocket/message/user',
+        session.target.tokens.admin,
+        {
+          userId: 'user456',
+          type: 'chat',
+          data: { message: 'still there?' },
+        },
+      );
       // Assess
       expect(status).toBe(200);
       expect(body).toMatchObject({
@@ -118,7 +108,7 @@ describe('a connection dropped without $disconnect', () => {
   );
 
   itWithRegistry('leaves a user with only stale rows reported stale, and their rows gone', async () => {
-    const registry = target.registry!;
+    const registry = session.target.registry!;
     await registry.put({
       userId: 'user789',
       connectionId: 'U3RhbGVPbmx5Q28=',
@@ -126,11 +116,17 @@ describe('a connection dropped without $disconnect', () => {
       expiresAt: Math.floor(Date.now() / 1000) + 3 * 3600,
     });
 
-    const { status, body } = await callApi(target.httpUrl, 'POST', '/websocket/notification', target.tokens.admin, {
-      userId: 'user789',
-      title: 'Ping',
-      body: 'anyone?',
-    });
+    const { status, body } = await callApi(
+      session.target.httpUrl,
+      'POST',
+      '/websocket/notification',
+      session.target.tokens.admin,
+      {
+        userId: 'user789',
+        title: 'Ping',
+        body: 'anyone?',
+      },
+    );
 
     expect(status).toBe(200);
     expect(body).toMatchObject({
