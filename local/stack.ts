@@ -264,3 +264,22 @@ function restoreEnvironment(saved: NodeJS.ProcessEnv): void {
   for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
   Object.assign(process.env, saved);
 }
+
+/**
+ * The settings a Node backend gives the server library (`WebSocketService`) to use this local stack as it would a
+ * deployed stage: the stack's own key pair and region (its `@connections` checks SigV4 against them), dynalite as
+ * DynamoDB, the registry table and the callback URL.
+ *
+ * @example
+ * execFile(process.execPath, ['backend.mjs'], { env: { PATH: process.env.PATH, ...serverLibraryEnvironment(stack) } });
+ */
+export function serverLibraryEnvironment(stack: LocalStack): Record<string, string> {
+  return {
+    AWS_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
+    TABLE_NAME: stack.tableName,
+    CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
+  };
+}

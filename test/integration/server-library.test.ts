@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { signDevToken } from '../../local/dev-tokens';
-import { type LocalStack, startLocalStack } from '../../local/stack';
+import { type LocalStack, serverLibraryEnvironment, startLocalStack } from '../../local/stack';
 import { connect, type TestClient } from '../e2e/support/sockets';
 
 /**
@@ -46,13 +46,8 @@ describe('server library build (realtime-gateway package entry)', () => {
     const env = {
       PATH: process.env.PATH,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // The stack's own key pair: its @connections accepts no other signature.
-      AWS_REGION: stack.region,
-      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
-      TABLE_NAME: stack.tableName,
-      CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
+      // The stack's own key pair among them: its @connections accepts no other signature.
+      ...serverLibraryEnvironment(stack),
       ...overrides,
     };
     return new Promise((resolveRun, reject) =>

@@ -8,7 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { Browser } from 'playwright-core';
 import { type FunctionName, functions } from '../../lambdas/routes';
 import { signDevToken } from '../../local/dev-tokens';
-import { type LocalStack, startLocalStack } from '../../local/stack';
+import { type LocalStack, serverLibraryEnvironment, startLocalStack } from '../../local/stack';
 import { launchChromium } from '../helpers/chromium';
 
 /**
@@ -97,12 +97,7 @@ describe('packages installed from their tarballs into a fresh project', () => {
     PATH: process.env.PATH,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // The local @connections verifies SigV4 against the stack's own key pair, as API Gateway checks IAM.
-    AWS_REGION: stack.region,
-    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
-    TABLE_NAME: stack.tableName,
-    CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
+    ...serverLibraryEnvironment(stack),
   });
 
   beforeAll(async () => {

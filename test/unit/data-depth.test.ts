@@ -19,6 +19,7 @@ import {
   validateUsersMessage,
 } from '../../lambdas/core/validation';
 import { WebSocketService } from '../../lambdas/core/websocket-service';
+import { thrownBy } from '../helpers/thrown';
 
 // Issue 9, defect 1: a `data` nested ~5,000 levels deep (a 10 KB body) overflowed the stack in JSON.stringify
 // inside encodeEnvelope and answered 500. The limit is checked on every path that accepts `data`, without
@@ -28,15 +29,6 @@ import { WebSocketService } from '../../lambdas/core/websocket-service';
 const nestedText = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 /** A value of `depth` nested objects and arrays, as JSON.parse builds it from a request. */
 const nested = (depth: number): unknown => JSON.parse(nestedText(depth));
-
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 const tooDeep = expect.objectContaining({
   name: 'ValidationError',

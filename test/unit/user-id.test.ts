@@ -14,6 +14,7 @@ import {
 } from '../../lambdas/core/validation';
 import { WebSocketService } from '../../lambdas/core/websocket-service';
 import { pathUserIdOf } from '../../lambdas/handlers/middleware/http-request';
+import { thrownBy } from '../helpers/thrown';
 import { signHmacRaw, signTestToken, testSecret, validClaims } from '../helpers/tokens';
 
 // Issue 9, defect 6: `checkUserId` accepted ids that a token's `sub` refuses, so a send could address a user no
@@ -126,12 +127,3 @@ describe('the one userId rule (issue 9, defect 6)', () => {
     await expect(service.disconnectUser(bad)).rejects.toBeInstanceOf(ValidationError);
   });
 });
-
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
