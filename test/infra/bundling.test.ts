@@ -132,16 +132,10 @@ describe('deployed bundles', () => {
 
     /** Runs the deployed wsConnect bundle on its `$connect` fixture in a fresh Node process; its outcome. */
     function connectWithBundle(credentials: Record<string, string>): Promise<string> {
-      const fixture = resolve(__dirname, '..', 'fixtures', 'events', 'ws-connect.json');
-      const script = [
-        `const { handler } = await import(${JSON.stringify(pathToFileURL(join(assetDirectory('wsConnect'), 'index.mjs')).href)});`,
-        `const event = JSON.parse((await import('node:fs')).readFileSync(${JSON.stringify(fixture)}, 'utf8'));`,
-        "const context = { awsRequestId: 'bundle-test', functionName: 'ws-connect', getRemainingTimeInMillis: () => 29000 };",
-        'try { process.stdout.write(JSON.stringify(await handler(event, context))); }',
-        "catch (error) { process.stdout.write('threw: ' + error.message); }",
-      ].join('\n');
-      const child = spawn(process.execPath, ['--input-type=module', '--eval', script], {
-        env: {
+      return runBundledHandler(
+        join(assetDirectory('wsConnect'), 'index.mjs'),
+        resolve(__dirname, '..', 'fixtures', 'events', 'ws-connect.json'),
+        {
           PATH: process.env.PATH,
           HOME: home,
           AWS_REGION: 'eu-west-1',
@@ -153,12 +147,7 @@ describe('deployed bundles', () => {
           POWERTOOLS_METRICS_DISABLED: 'true',
           ...credentials,
         },
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      return new Promise((done) => child.on('close', () => done(output)));
+      );
     }
 
     it('signs the call with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN', async () => {
@@ -203,31 +192,16 @@ describe('deployed bundles', () => {
         eventFile,
         JSON.stringify(loadEventFixture('http-authorizer-bearer.json', await signTestToken('user123'))),
       );
-      const script = [
-        `const { handler } = await import(${JSON.stringify(pathToFileURL(join(assetDirectory('httpAuthorizer'), 'index.mjs')).href)});`,
-        `const event = JSON.parse((await import('node:fs')).readFileSync(${JSON.stringify(eventFile)}, 'utf8'));`,
-        "const context = { awsRequestId: 'bundle-test', functionName: 'http-authorizer', getRemainingTimeInMillis: () => 29000 };",
-        'try { process.stdout.write(JSON.stringify(await handler(event, context))); }',
-        "catch (error) { process.stdout.write('threw: ' + error.message); }",
-      ].join('\n');
-
       // WHEN
-      const child = spawn(process.execPath, ['--input-type=module', '--eval', script], {
-        env: {
-          PATH: process.env.PATH,
-          NODE_OPTIONS: deployedNodeOptions(functions.httpAuthorizer.access),
-          AWS_REGION: 'eu-central-2',
-          JWT_SECRET_ARN: secretArn,
-          LOG_LEVEL: 'SILENT',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-          ...secretsManager.environment,
-        },
+      const output = await runBundledHandler(join(assetDirectory('httpAuthorizer'), 'index.mjs'), eventFile, {
+        PATH: process.env.PATH,
+        NODE_OPTIONS: deployedNodeOptions(functions.httpAuthorizer.access),
+        AWS_REGION: 'eu-central-2',
+        JWT_SECRET_ARN: secretArn,
+        LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        ...secretsManager.environment,
       });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      await new Promise((done) => child.on('close', done));
       rmSync(eventFile, { force: true });
 
       // THEN
@@ -238,6 +212,26 @@ describe('deployed bundles', () => {
     }, 30_000);
   });
 });
+
+/**
+ * Runs a deployed bundle's handler (`index.mjs` of its asset) on the event in `eventFile`, in a fresh Node process with only `env`, the way
+ * Lambda loads it; resolves with what it returned (JSON) or `threw: <message>`.
+ */
+function runBundledHandler(bundleFile: string, eventFile: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const script = [
+    `const { handler } = await import(${JSON.stringify(pathToFileURL(bundleFile).href)});`,
+    `const event = JSON.parse((await import('node:fs')).readFileSync(${JSON.stringify(eventFile)}, 'utf8'));`,
+    `const context = { awsRequestId: 'bundle-test', functionName: 'bundle-test', getRemainingTimeInMillis: () => 29000 };`,
+    'try { process.stdout.write(JSON.stringify(await handler(event, context))); }',
+    "catch (error) { process.stdout.write('threw: ' + error.message); }",
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '--eval', script], { env });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return new Promise((done) => child.on('close', () => done(output)));
+}
 
 describe(`the node${lambdaNodeMajor} bundles on this machine's Node`, () => {
   // The deployed runtime is newer than the Node the tests run on. esbuild's target only decides which syntax it
