@@ -1,4 +1,4 @@
-import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../routes';
+import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../subprotocol';
 import type { AuthorizerContext } from './authorizer-context';
 import {
   authorizerContextOf,
