@@ -1,0 +1,184 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/**
+ * AWS Signature Version 4 for the management API's requests, tuned for a broadcast's thousands of posts through
+ * one client: the signing key is derived once per day, region, service and secret (four HMACs saved per request),
+ * the payload hash is computed once per `Uint8Array` (a broadcast posts one encoded envelope to every connection),
+ * and only the headers SigV4 requires are signed: `host`, `x-amz-date` and, with temporary credentials,
+ * `x-amz-security-token`. Everything else the SDK sends (user agent, invocation id, content type and length) is
+ * left unsigned, which SigV4 allows: the receiver checks exactly the headers named in `SignedHeaders`.
+ *
+ * The algorithm is the one of `@smithy/signature-v4` for a non-S3 service (path segments normalised and URI-encoded
+ * a second time, query sorted by encoded key); `test/unit/sigv4.test.ts` checks every signature against it.
+ */
+
+/** The credentials a request is signed with (the SDK's `AwsCredentialIdentity`). */
+export interface SigV4Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** The parts of an HTTP request that SigV4 covers; `headers` is written to (host, date, token, authorization). */
+export interface SigV4Request {
+  method: string;
+  /** The path as sent on the wire (already URI-encoded once, as the SDK's serializers produce it). */
+  path: string;
+  query?: Record<string, string | Array<string | null> | null>;
+  headers: Record<string, string>;
+  body?: unknown;
+  hostname: string;
+  port?: number;
+}
+
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+const EMPTY_PAYLOAD_HASH = createHash('sha256').digest('hex');
+
+/**
+ * `encodeURIComponent` plus the characters RFC 3986 reserves that it leaves alone, as SigV4 wants.
+ *
+ * @example
+ * escapeUri("it's (x)"); // "it%27s%20%28x%29"
+ */
+export function escapeUri(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/**
+ * The canonical URI of a non-S3 request: empty and `.` segments dropped, `..` resolved, then every segment
+ * URI-encoded again (so `%3D` on the wire is `%253D` here).
+ *
+ * @example
+ * canonicalPath('/prod/@connections/abc%3D'); // '/prod/%40connections/abc%253D'
+ */
+export function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${
+    segments.length > 0 && path.endsWith('/') ? '/' : ''
+  }`;
+  return escapeUri(normalized).replace(/%2F/g, '/');
+}
+
+function canonicalQuery(query: SigV4Request['query']): string {
+  if (query === undefined) return '';
+  const serialized = new Map<string, string>();
+  for (const key of Object.keys(query)) {
+    const value = query[key];
+    if (key.toLowerCase() === 'x-amz-signature') continue;
+    const encodedKey = escapeUri(key);
+    if (typeof value === 'string') serialized.set(encodedKey, `${encodedKey}=${escapeUri(value)}`);
+    else if (Array.isArray(value)) {
+      const pairs = value.map((item) => `${encodedKey}=${escapeUri(String(item))}`);
+      serialized.set(encodedKey, pairs.sort().join('&'));
+    }
+  }
+  return [...serialized.keys()]
+    .sort()
+    .map((key) => serialized.get(key))
+    .filter((pair) => pair)
+    .join('&');
+}
+
+/** What a request is signed for, and when. */
+export interface SigV4Scope {
+  credentials: SigV4Credentials;
+  region: string;
+  /** The signing name: `execute-api` for the management API. */
+  service: string;
+  /** The signing time (the SDK's clock-skew-corrected time). */
+  date: Date;
+}
+
+/**
+ * Signs requests, keeping what does not change between them: the signing key for the day (per region, service and
+ * secret), the payload hash per body array, the `x-amz-date` string per second.
+ *
+ * A `Uint8Array` body must not be changed after it is first signed: its hash is kept per array.
+ *
+ * @example
+ * const signer = new SigV4Signer();
+ * signer.sign(request, { credentials, region: 'eu-west-1', service: 'execute-api', date: new Date() });
+ * // request.headers now hold host, x-amz-date and authorization
+ */
+export class SigV4Signer {
+  private readonly payloadHashes = new WeakMap<Uint8Array, string>();
+  private signingKey?: { scope: string; secretAccessKey: string; key: Buffer };
+  private amzDate = { second: Number.NaN, value: '' };
+
+  /** Sets `host` (unless present), `x-amz-date`, `x-amz-security-token` (or removes it) and `authorization`. */
+  sign(request: SigV4Request, { credentials, region, service, date }: SigV4Scope): void {
+    const headers = request.headers;
+    const amzDate = this.formatDate(date);
+    const dateStamp = amzDate.slice(0, 8);
+    const host =
+      headers.host ?? (request.port === undefined ? request.hostname : `${request.hostname}:${request.port}`);
+    headers.host = host;
+    headers['x-amz-date'] = amzDate;
+    let canonicalHeaders = `host:${host.trim()}\nx-amz-date:${amzDate}\n`;
+    let signedHeaders = 'host;x-amz-date';
+    if (credentials.sessionToken) {
+      headers['x-amz-security-token'] = credentials.sessionToken;
+      canonicalHeaders += `x-amz-security-token:${credentials.sessionToken.trim()}\n`;
+      signedHeaders += ';x-amz-security-token';
+    } else {
+      delete headers['x-amz-security-token'];
+    }
+    const scope = `${dateStamp}/${region}/${service}/aws4_request`;
+    const canonicalRequest = `${request.method}\n${canonicalPath(request.path)}\n${canonicalQuery(request.query)}\n${canonicalHeaders}\n${signedHeaders}\n${this.payloadHash(request.body)}`;
+    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+    const signature = createHmac('sha256', this.keyFor(scope, credentials.secretAccessKey))
+      .update(stringToSign)
+      .digest('hex');
+    headers.authorization = `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  }
+
+  /** `YYYYMMDDTHHMMSSZ`, formatted once per second (a broadcast signs hundreds of requests in each). */
+  private formatDate(date: Date): string {
+    const second = Math.floor(date.getTime() / 1000);
+    if (second !== this.amzDate.second) {
+      const iso = date.toISOString();
+      this.amzDate = {
+        second,
+        value: `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`,
+      };
+    }
+    return this.amzDate.value;
+  }
+
+  /**
+   * The signing key of a scope (`date/region/service/aws4_request`): derived again only when the day, region,
+   * service or secret (credentials rotated) changes.
+   */
+  private keyFor(scope: string, secretAccessKey: string): Buffer {
+    const cached = this.signingKey;
+    if (cached !== undefined && cached.scope === scope && cached.secretAccessKey === secretAccessKey) return cached.key;
+    const [dateStamp, ...rest] = scope.split('/');
+    let key = createHmac('sha256', `AWS4${secretAccessKey}`).update(dateStamp).digest();
+    for (const part of rest) key = createHmac('sha256', key).update(part).digest();
+    this.signingKey = { scope, secretAccessKey, key };
+    return key;
+  }
+
+  private payloadHash(body: unknown): string {
+    if (body === undefined || body === null) return EMPTY_PAYLOAD_HASH;
+    if (body instanceof Uint8Array) {
+      let hash = this.payloadHashes.get(body);
+      if (hash === undefined) {
+        hash = createHash('sha256').update(body).digest('hex');
+        this.payloadHashes.set(body, hash);
+      }
+      return hash;
+    }
+    if (typeof body === 'string')
+      return body.length === 0 ? EMPTY_PAYLOAD_HASH : createHash('sha256').update(body).digest('hex');
+    throw new TypeError('SigV4Signer signs bodies given as a Uint8Array or a string, not streams');
+  }
+}
