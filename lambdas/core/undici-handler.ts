@@ -12,6 +12,8 @@ export interface UndiciHandlerOptions {
   connectTimeoutMs: number;
   /** Milliseconds to wait for the answer's headers, then between body chunks, before a TimeoutError. */
   requestTimeoutMs: number;
+  /** Certificate authorities to trust instead of Node's bundled ones (a test server's own); default: Node's. */
+  ca?: string | Buffer;
 }
 
 /** undici's timeout error codes: the SDK retries an error named `TimeoutError`, as NodeHttpHandler raises it. */
@@ -38,8 +40,8 @@ function asSdkTransportError(error: Error & { code?: string }): Error {
  * does no more than undici needs: no `http.ClientRequest`, no agent bookkeeping, no stream for a response of a few
  * bytes (the body is collected into one `Uint8Array`, which the SDK's deserializers read as is).
  *
- * TLS is undici's: an `https:` origin is connected with Node's `tls` and the system's CA store, `http:` (the local
- * emulator) in the clear.
+ * TLS is undici's: an `https:` origin is connected with Node's `tls` (certificate and host name verified against
+ * Node's CA bundle), `http:` (the local emulator) in the clear.
  *
  * @example
  * const requestHandler = new UndiciHttpHandler(new URL('https://abc.execute-api.eu-west-1.amazonaws.com'), {
@@ -58,6 +60,7 @@ export class UndiciHttpHandler implements HttpHandler<{ requestTimeout?: number 
       connections: options.connections,
       pipelining: 1,
       connectTimeout: options.connectTimeoutMs,
+      ...(options.ca === undefined ? {} : { connect: { ca: options.ca } }),
     });
   }
 
