@@ -1,6 +1,6 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { endpointMiddlewareOptions } from '@smithy/core/endpoints';
-import { extendedEncodeURIComponent, HttpRequest, HttpResponse } from '@smithy/core/protocols';
+import { collectBody, extendedEncodeURIComponent, HttpRequest, HttpResponse } from '@smithy/core/protocols';
 import { deserializerMiddlewareOption, getSchemaSerdePlugin, serializerMiddlewareOption } from '@smithy/core/schema';
 import type {
   AwsCredentialIdentity,
@@ -151,6 +151,9 @@ export function serializePostsDirectly(client: Client): void {
     return async (args) => {
       const { response } = await next(args);
       if (HttpResponse.isInstance(response) && response.statusCode < 300) {
+        // A handler that streams bodies (the SDK's NodeHttpHandler) frees the socket only once the body is read:
+        // read it as the SDK's deserializer does. UndiciHttpHandler hands over a Uint8Array, which needs nothing.
+        if (response.body != null && !(response.body instanceof Uint8Array)) await collectBody(response.body, config);
         const headers = response.headers;
         const output: MetadataBearer = {
           $metadata: {

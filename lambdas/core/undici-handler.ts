@@ -1,9 +1,17 @@
 import { type HttpHandler, type HttpRequest, HttpResponse } from '@smithy/core/protocols';
 import type { HttpHandlerOptions } from '@smithy/types';
-import type { Dispatcher } from 'undici';
-// Pool alone, not `undici`'s index: the index also brings fetch, WebSocket, caches and mocks, 520 KB minified
-// against 280 KB for the pool (most of it the HTTP parser's WebAssembly, in its SIMD and plain builds).
-import Pool from 'undici/lib/dispatcher/pool.js';
+import type { Dispatcher, Pool } from 'undici';
+
+/**
+ * undici's pool, loaded when the first handler is built rather than on import. Two reasons, both about the Lambda
+ * bundles: the pool module alone, not `undici`'s index (which adds fetch, WebSocket, caches and mocks: 520 KB
+ * minified against 280 KB, most of the 280 the HTTP parser's WebAssembly in its SIMD and plain builds); and a
+ * `require` inside a function, which esbuild drops with the function from the bundles of handlers that never build
+ * a management client (an `import` of a CommonJS module it must keep for its side effects).
+ */
+function loadPool(): typeof Pool {
+  return require('undici/lib/dispatcher/pool.js') as typeof Pool;
+}
 
 export interface UndiciHandlerOptions {
   /** Sockets kept open to the endpoint (undici `connections`); one request at a time on each (no pipelining). */
@@ -56,7 +64,8 @@ export class UndiciHttpHandler implements HttpHandler<{ requestTimeout?: number 
   constructor(origin: URL, options: UndiciHandlerOptions) {
     this.hostname = origin.hostname;
     this.requestTimeoutMs = options.requestTimeoutMs;
-    this.pool = new Pool(origin.origin, {
+    const PoolClass = loadPool();
+    this.pool = new PoolClass(origin.origin, {
       connections: options.connections,
       pipelining: 1,
       connectTimeout: options.connectTimeoutMs,
