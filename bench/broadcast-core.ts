@@ -12,8 +12,10 @@
  * 1.2 s here (1.2 × the floor).
  *
  * Run: `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
- * --page-size N --runs N --message-bytes N --clients today,tuned,floor`). Round 1 includes the JIT warm-up and the
- * SDK's lazy loading, as a broadcast right after a cold start would; the medians leave it out.
+ * --page-size N --runs N --message-bytes N --clients today,tuned,floor --tls --session-token-bytes N`; `--tls`
+ * serves the endpoint over HTTPS with a certificate made for the run, `--session-token-bytes 1000` signs as a Lambda
+ * role would). Round 1 includes the JIT warm-up and the SDK's lazy loading, as a broadcast right after a cold start
+ * would; the medians leave it out.
  *
  * What is real: the delivery core (`broadcast`), the clients with their keep-alive socket pools and SigV4 signing,
  * and a local HTTP server standing in for `@connections`, running in a child process so its event loop and CPU
@@ -26,8 +28,10 @@
  * client's CPU per post.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createManagementClient } from '../lambdas/core/clients';
@@ -48,6 +52,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     'message-bytes': { type: 'string' },
     clients: { type: 'string', default: 'today,tuned,floor' },
+    tls: { type: 'boolean', default: false },
+    'session-token-bytes': { type: 'string' },
   },
 });
 const connections = Number(values.connections);
@@ -63,17 +69,25 @@ const messageBytes = values['message-bytes'] === undefined ? undefined : Number(
 process.env.AWS_REGION ??= 'eu-west-1';
 process.env.AWS_ACCESS_KEY_ID ??= 'bench';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+// A Lambda role's credentials carry a session token of about a kilobyte, sent and signed with every post.
+if (values['session-token-bytes'] !== undefined) {
+  process.env.AWS_SESSION_TOKEN = 'T'.repeat(Number(values['session-token-bytes']));
+}
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 /** The stand-in management endpoint: answers every request after `delayMs`, counts them. */
 const endpointSource = `
-const { createServer } = require('node:http');
+const { readFileSync } = require('node:fs');
 const delayMs = Number(process.argv[1]);
+const [keyFile, certFile] = process.argv.slice(2);
 let posts = 0;
-const server = createServer((request, response) => {
+const handle = (request, response) => {
   request.resume();
   request.on('end', () => setTimeout(() => { posts++; response.writeHead(200).end(); }, delayMs));
-});
+};
+const server = keyFile === undefined
+  ? require('node:http').createServer(handle)
+  : require('node:https').createServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, handle);
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (message) => {
@@ -82,8 +96,45 @@ process.on('message', (message) => {
 });
 `;
 
-function startEndpoint(): Promise<{ endpoint: ChildProcess; port: number }> {
-  const endpoint = spawn(process.execPath, ['-e', endpointSource, String(delayMs)], {
+/**
+ * A certificate for the endpoint's HTTPS (`--tls`), made for this run with openssl in a temporary folder (no key
+ * kept anywhere). The clients are told not to verify it (NODE_TLS_REJECT_UNAUTHORIZED=0, this process only): what
+ * is measured is the cost of encrypting and decrypting on warm sockets, as on AWS, not the chain check.
+ */
+function makeCertificate(): { keyFile: string; certFile: string; folder: string } {
+  const folder = mkdtempSync(join(tmpdir(), 'broadcast-core-tls-'));
+  const keyFile = join(folder, 'key.pem');
+  const certFile = join(folder, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { keyFile, certFile, folder };
+}
+
+function startEndpoint(tlsFiles?: {
+  keyFile: string;
+  certFile: string;
+}): Promise<{ endpoint: ChildProcess; port: number }> {
+  const tlsArguments = tlsFiles === undefined ? [] : [tlsFiles.keyFile, tlsFiles.certFile];
+  const endpoint = spawn(process.execPath, ['-e', endpointSource, String(delayMs), ...tlsArguments], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve) =>
@@ -199,7 +250,10 @@ async function runOnce(registry: MemoryRegistry, managementClient: ApiGatewayMan
 }
 
 async function main(): Promise<void> {
-  const { endpoint, port } = await startEndpoint();
+  const certificate = values.tls ? makeCertificate() : undefined;
+  if (certificate !== undefined) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  const { endpoint, port } = await startEndpoint(certificate);
+  if (certificate !== undefined) rmSync(certificate.folder, { recursive: true, force: true });
   const registry = new MemoryRegistry({ pageSize });
   for (let i = 0; i < connections; i++) {
     await registry.register({ userId: `user${i % 2500}`, connectionId: `conn${String(i).padStart(6, '0')}=` });
@@ -208,9 +262,13 @@ async function main(): Promise<void> {
   console.log(
     `broadcast-core: ${connections} connections, endpoint delay ${delayMs} ms, concurrency ${concurrency}, ` +
       `segments ${segments}, page size ${pageSize}, envelope ${encodeEnvelope(createEnvelope('system', { message: benchMessage(), level: 'info' })).byteLength} bytes, node ${process.version}, ${cpus().length} CPUs, ` +
-      `load average ${loadavg()[0].toFixed(1)}, node flags: ${nodeFlags() || 'none'}`,
+      `load average ${loadavg()[0].toFixed(1)}, node flags: ${nodeFlags() || 'none'}, ` +
+      `${values.tls ? 'HTTPS' : 'HTTP'}, session token ${process.env.AWS_SESSION_TOKEN?.length ?? 0} bytes`,
   );
-  const clients = buildClients(new URL(`http://127.0.0.1:${port}/bench`), values.clients.split(','));
+  const clients = buildClients(
+    new URL(`${values.tls ? 'https' : 'http'}://127.0.0.1:${port}/bench`),
+    values.clients.split(','),
+  );
   const figures = new Map<string, RunFigures[]>(clients.map(({ key }) => [key, []]));
   console.log(
     'run | client | elapsed ms | posts/s | elapsed / floor | client CPU µs per post | delivered | failed | complete',
