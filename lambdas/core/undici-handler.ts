@@ -1,16 +1,21 @@
+/// <reference path="./undici-pool.d.ts" />
 import { type HttpHandler, type HttpRequest, HttpResponse } from '@smithy/core/protocols';
 import type { HttpHandlerOptions } from '@smithy/types';
 import type { Dispatcher, Pool } from 'undici';
 
+let poolClass: Promise<typeof Pool> | undefined;
+
 /**
- * undici's pool, loaded when the first handler is built rather than on import. Two reasons, both about the Lambda
- * bundles: the pool module alone, not `undici`'s index (which adds fetch, WebSocket, caches and mocks: 520 KB
- * minified against 280 KB, most of the 280 the HTTP parser's WebAssembly in its SIMD and plain builds); and a
- * `require` inside a function, which esbuild drops with the function from the bundles of handlers that never build
- * a management client (an `import` of a CommonJS module it must keep for its side effects).
+ * undici's pool, loaded by the first request rather than on import, for the Lambda bundles: the pool module alone,
+ * not `undici`'s index (which adds fetch, WebSocket, caches and mocks: 520 KB minified against 280 KB, most of the
+ * 280 the HTTP parser's WebAssembly in its SIMD and plain builds); and a dynamic `import()` inside a function, which
+ * esbuild drops with the function from the bundles of handlers that never build a management client (a static
+ * `import` of a CommonJS module it keeps for its side effects, +276 KB each). Dynamic, not `require`: the server
+ * library's ESM build keeps its dependencies external and has no `require`.
  */
-function loadPool(): typeof Pool {
-  return require('undici/lib/dispatcher/pool.js') as typeof Pool;
+function loadPool(): Promise<typeof Pool> {
+  poolClass ??= import('undici/lib/dispatcher/pool.js').then((module) => module.default);
+  return poolClass;
 }
 
 export interface UndiciHandlerOptions {
@@ -57,23 +62,40 @@ function asSdkTransportError(error: Error & { code?: string }): Error {
  * new ApiGatewayManagementApiClient({ endpoint, requestHandler });
  */
 export class UndiciHttpHandler implements HttpHandler<{ requestTimeout?: number }> {
-  private readonly pool: Dispatcher;
+  /** Set once the pool module is loaded (the first request waits for it). */
+  private pool?: Dispatcher;
+  private poolLoading?: Promise<Dispatcher>;
+  private destroyed = false;
   private readonly hostname: string;
   private requestTimeoutMs: number;
 
-  constructor(origin: URL, options: UndiciHandlerOptions) {
+  constructor(
+    private readonly origin: URL,
+    private readonly options: UndiciHandlerOptions,
+  ) {
     this.hostname = origin.hostname;
     this.requestTimeoutMs = options.requestTimeoutMs;
-    const PoolClass = loadPool();
-    this.pool = new PoolClass(origin.origin, {
-      connections: options.connections,
-      pipelining: 1,
-      connectTimeout: options.connectTimeoutMs,
-      ...(options.ca === undefined ? {} : { connect: { ca: options.ca } }),
+  }
+
+  private openPool(): Promise<Dispatcher> {
+    this.poolLoading ??= loadPool().then((PoolClass) => {
+      const pool = new PoolClass(this.origin.origin, {
+        connections: this.options.connections,
+        pipelining: 1,
+        connectTimeout: this.options.connectTimeoutMs,
+        ...(this.options.ca === undefined ? {} : { connect: { ca: this.options.ca } }),
+      });
+      // A destroy() that came while the module loaded closes the pool at once.
+      if (this.destroyed) pool.destroy().catch(() => undefined);
+      this.pool = pool;
+      return pool;
     });
+    return this.poolLoading;
   }
 
   handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+    const pool = this.pool;
+    if (pool === undefined) return this.openPool().then(() => this.handle(request, options));
     if (request.hostname !== this.hostname) {
       return Promise.reject(
         new Error(`UndiciHttpHandler is bound to ${this.hostname} and cannot send to ${request.hostname}`),
@@ -93,7 +115,7 @@ export class UndiciHttpHandler implements HttpHandler<{ requestTimeout?: number 
       const settle = () => {
         if (onAbort !== undefined) abortSignal?.removeEventListener('abort', onAbort);
       };
-      this.pool.dispatch(
+      pool.dispatch(
         {
           method: request.method as Dispatcher.HttpMethod,
           path: request.path,
@@ -144,6 +166,7 @@ export class UndiciHttpHandler implements HttpHandler<{ requestTimeout?: number 
 
   /** Closes the pool's sockets (the SDK client's `destroy()` calls this). */
   destroy(): void {
-    this.pool.destroy().catch(() => undefined);
+    this.destroyed = true;
+    this.pool?.destroy().catch(() => undefined);
   }
 }

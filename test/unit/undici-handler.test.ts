@@ -162,6 +162,16 @@ describe('UndiciHttpHandler', () => {
     );
   });
 
+  it('opens no socket for a handler destroyed before its first request (the pool is loaded on first use)', async () => {
+    const url = origin(plain, 'http:');
+    let connections = 0;
+    plain.on('connection', () => connections++);
+    const handler = handlerFor(url);
+    handler.destroy();
+    await expect(handler.handle(requestTo(url))).rejects.toMatchObject({ code: 'UND_ERR_DESTROYED' });
+    expect(connections).toBe(0);
+  });
+
   it('takes a new request timeout from the SDK (updateHttpClientConfig)', () => {
     const handler = handlerFor(origin(plain, 'http:'));
     handler.updateHttpClientConfig('requestTimeout', 1234);
