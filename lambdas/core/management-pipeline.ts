@@ -40,6 +40,9 @@ interface ResolvedConfig {
  * the client's CPU per post in the profile, self time). The endpoint middleware is added per command when the
  * command's handler is built, so it is replaced in the stack that build concatenates (once per command class, the
  * client caching its handlers).
+ *
+ * @example
+ * resolveEndpointOnce(client, readManagementClientConfig(process.env).endpoint);
  */
 export function resolveEndpointOnce(client: Client, endpoint: URL): void {
   const config = client.config as unknown as ResolvedConfig;
@@ -86,6 +89,9 @@ interface PostToConnectionInput {
  * SDK's (de)serializer still handles GetConnection and DeleteConnection, and every error answer of a post: a 410
  * is a `GoneException` with `$metadata.httpStatusCode` 410, a 429 a `LimitExceededException`, from the SDK's own
  * error deserializer.
+ *
+ * @example
+ * serializePostsDirectly(client); // then client.send(new PostToConnectionCommand(...)) skips the schema walk
  */
 export function serializePostsDirectly(client: Client): void {
   const config = client.config;
@@ -201,6 +207,9 @@ interface SigningProperties {
  * the session token signed) in place of a fresh `SignatureV4` per request. The SDK's signer object stays for what
  * follows the answer: its `successHandler` and `errorHandler` keep the clock-skew correction (`systemClockOffset`
  * from the answer's `Date`), which the signing time here includes exactly as the SDK's does.
+ *
+ * @example
+ * signWithCachedKey(client); // every command of the client is signed by one SigV4Signer
  */
 export function signWithCachedKey(client: Client): void {
   const signer = new SigV4Signer();
@@ -241,6 +250,9 @@ export function signWithCachedKey(client: Client): void {
  * Drops the steps a post does not need: the logger step (the client's logger is the SDK's no-op one), the
  * recursion-detection step (it forwards Lambda's X-Ray trace id to stop Lambda-to-Lambda loops; a post to a
  * WebSocket cannot start one), and the host and content-length steps (the signer sets `host`, undici the length).
+ *
+ * @example
+ * removeStepsPostsDoNotNeed(client);
  */
 export function removeStepsPostsDoNotNeed(client: Client): void {
   for (const name of [
@@ -276,6 +288,9 @@ export function formatUserAgentSection([name, version]: readonly [string, string
  * feature flags): 10% of the client CPU per post in the broadcast (254 -> 229 µs). This one builds it once, from
  * the client's own `defaultUserAgentProvider` (SDK, OS, Node and API versions), and sets the same two headers
  * (`user-agent`, `x-amz-user-agent`); only the per-request feature list (`m/...`) is left out.
+ *
+ * @example
+ * useStaticUserAgent(client); // user-agent and x-amz-user-agent built on the first request, then reused
  */
 export function useStaticUserAgent(client: ApiGatewayManagementApiClient): void {
   let headers: { userAgent: string; amzUserAgent: string } | undefined;
