@@ -6,7 +6,9 @@ import { createHash, createHmac } from 'node:crypto';
  * the payload hash is computed once per `Uint8Array` (a broadcast posts one encoded envelope to every connection),
  * and only the headers SigV4 requires are signed: `host`, `x-amz-date` and, with temporary credentials,
  * `x-amz-security-token`. Everything else the SDK sends (user agent, invocation id, content type and length) is
- * left unsigned, which SigV4 allows: the receiver checks exactly the headers named in `SignedHeaders`.
+ * left unsigned, which SigV4 allows: the receiver checks exactly the headers named in `SignedHeaders`. A verifier
+ * that re-signs a received request must therefore canonicalise those headers only, as API Gateway does
+ * (`test/helpers/sigv4-reference.ts` does it with `@smithy/signature-v4`).
  *
  * The algorithm is the one of `@smithy/signature-v4` for a non-S3 service (path segments normalised and URI-encoded
  * a second time, query sorted by encoded key); `test/unit/sigv4.test.ts` checks every signature against it.
