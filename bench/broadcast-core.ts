@@ -4,7 +4,8 @@
  * The floor is 10,000 × 20 ms / 200 = 1 s.
  *
  * Three clients run the same broadcast, round after round in rotating order (the machine is shared and noisy:
- * compare them within a run, as ratios, and read the medians):
+ * compare them within a run, as ratios, and read the medians), each round of each client in a fresh process that
+ * first warms up with one broadcast (JIT, lazy loading, sockets) and then measures the next, as a warm Lambda would:
  * - today's SDK client: the management client as `clients.ts` built it before issue 10 (`baseline-management-client.ts`);
  * - the tuned SDK client: `createManagementClient` of `clients.ts`, as the Lambda functions get it;
  * - the floor: a SigV4-signed undici keep-alive POST and nothing else (`floor-client.ts`).
@@ -14,8 +15,7 @@
  * Run: `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
  * --page-size N --runs N --message-bytes N --clients today,tuned,floor --tls --session-token-bytes N`; `--tls`
  * serves the endpoint over HTTPS with a certificate made for the run, `--session-token-bytes 1000` signs as a Lambda
- * role would). Round 1 includes the JIT warm-up and the SDK's lazy loading, as a broadcast right after a cold start
- * would; the medians leave it out.
+ * role would).
  *
  * What is real: the delivery core (`broadcast`), the clients with their keep-alive socket pools and SigV4 signing,
  * and a local HTTP server standing in for `@connections`, running in a child process so its event loop and CPU
@@ -53,6 +53,9 @@ const { values } = parseArgs({
     'message-bytes': { type: 'string' },
     clients: { type: 'string', default: 'today,tuned,floor' },
     tls: { type: 'boolean', default: false },
+    // Internal: run one client's warm-up and measured broadcast in this process against the given endpoint.
+    worker: { type: 'string' },
+    'endpoint-url': { type: 'string' },
     'session-token-bytes': { type: 'string' },
   },
 });
@@ -166,12 +169,6 @@ function nodeFlags(): string {
 const TARGET_CPU_US_PER_POST = 80;
 const TARGET_ELAPSED_OVER_FLOOR = 1.2;
 
-interface ClientUnderTest {
-  key: string;
-  label: string;
-  client: ApiGatewayManagementApiClient;
-}
-
 interface RunFigures {
   elapsedMs: number;
   postsPerSecond: number;
@@ -187,23 +184,29 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-function buildClients(endpoint: URL, keys: string[]): ClientUnderTest[] {
-  const all: Record<string, () => ClientUnderTest> = {
-    today: () => ({
-      key: 'today',
-      label: "today's SDK client",
-      client: createBaselineManagementClient({ endpoint, maxSockets: concurrency }),
-    }),
-    // clients.ts builds it exactly as the Lambda functions get it.
-    tuned: () => ({
-      key: 'tuned',
-      label: 'tuned SDK client',
-      client: createManagementClient({ endpoint, maxSockets: concurrency }),
-    }),
-    floor: () => ({
-      key: 'floor',
-      label: 'floor: SigV4 + undici',
-      client: createFloorClient({
+const clientLabels: Record<string, string> = {
+  today: "today's SDK client",
+  tuned: 'tuned SDK client',
+  floor: 'floor: SigV4 + undici',
+};
+
+function buildLabels(keys: string[]): [string, string][] {
+  return keys.map((key) => {
+    const label = clientLabels[key];
+    if (label === undefined) throw new Error(`--clients: unknown client "${key}" (today, tuned, floor)`);
+    return [key, label];
+  });
+}
+
+function buildClient(endpoint: URL, key: string): ApiGatewayManagementApiClient {
+  switch (key) {
+    case 'today':
+      return createBaselineManagementClient({ endpoint, maxSockets: concurrency });
+    case 'tuned':
+      // clients.ts builds it exactly as the Lambda functions get it.
+      return createManagementClient({ endpoint, maxSockets: concurrency });
+    case 'floor':
+      return createFloorClient({
         endpoint,
         connections: concurrency,
         region: process.env.AWS_REGION ?? 'eu-west-1',
@@ -212,14 +215,10 @@ function buildClients(endpoint: URL, keys: string[]): ClientUnderTest[] {
           secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'bench',
           sessionToken: process.env.AWS_SESSION_TOKEN,
         },
-      }),
-    }),
-  };
-  return keys.map((key) => {
-    const make = all[key];
-    if (make === undefined) throw new Error(`--clients: unknown client "${key}" (today, tuned, floor)`);
-    return make();
-  });
+      });
+    default:
+      throw new Error(`--clients: unknown client "${key}" (today, tuned, floor)`);
+  }
 }
 
 async function runOnce(registry: MemoryRegistry, managementClient: ApiGatewayManagementApiClient): Promise<RunFigures> {
@@ -249,15 +248,58 @@ async function runOnce(registry: MemoryRegistry, managementClient: ApiGatewayMan
   };
 }
 
-async function main(): Promise<void> {
-  const certificate = values.tls ? makeCertificate() : undefined;
-  if (certificate !== undefined) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
-  const { endpoint, port } = await startEndpoint(certificate);
-  if (certificate !== undefined) rmSync(certificate.folder, { recursive: true, force: true });
+async function registryOfConnections(): Promise<MemoryRegistry> {
   const registry = new MemoryRegistry({ pageSize });
   for (let i = 0; i < connections; i++) {
     await registry.register({ userId: `user${i % 2500}`, connectionId: `conn${String(i).padStart(6, '0')}=` });
   }
+  return registry;
+}
+
+/**
+ * One client in a process of its own: a warm-up broadcast (JIT, lazy loading, sockets opened), then the measured
+ * one, whose figures go to the parent. A fresh process per client and round, so no client pays for another's heap
+ * (today's client leaves much more garbage behind, which the next client's collections would pay for) or sockets.
+ */
+async function worker(key: string, endpointUrl: URL): Promise<void> {
+  const registry = await registryOfConnections();
+  const client = buildClient(endpointUrl, key);
+  await runOnce(registry, client);
+  const measured = await runOnce(registry, client);
+  client.destroy();
+  process.send?.(measured);
+}
+
+function runWorker(key: string, endpointUrl: URL): Promise<RunFigures> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      process.argv[1],
+      ...process.argv.slice(2),
+      '--worker',
+      key,
+      '--endpoint-url',
+      endpointUrl.href,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message as RunFigures));
+    child.once('exit', (code) => reject(new Error(`the ${key} worker exited (code ${code}) without figures`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const certificate = values.tls ? makeCertificate() : undefined;
+  if (certificate !== undefined) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  if (values.worker !== undefined && values['endpoint-url'] !== undefined) {
+    await worker(values.worker, new URL(values['endpoint-url']));
+    return;
+  }
+  const { endpoint, port } = await startEndpoint(certificate);
+  if (certificate !== undefined) rmSync(certificate.folder, { recursive: true, force: true });
+  const endpointUrl = new URL(`${values.tls ? 'https' : 'http'}://127.0.0.1:${port}/bench`);
   const floorMs = (connections * delayMs) / concurrency;
   console.log(
     `broadcast-core: ${connections} connections, endpoint delay ${delayMs} ms, concurrency ${concurrency}, ` +
@@ -265,34 +307,29 @@ async function main(): Promise<void> {
       `load average ${loadavg()[0].toFixed(1)}, node flags: ${nodeFlags() || 'none'}, ` +
       `${values.tls ? 'HTTPS' : 'HTTP'}, session token ${process.env.AWS_SESSION_TOKEN?.length ?? 0} bytes`,
   );
-  const clients = buildClients(
-    new URL(`${values.tls ? 'https' : 'http'}://127.0.0.1:${port}/bench`),
-    values.clients.split(','),
-  );
-  const figures = new Map<string, RunFigures[]>(clients.map(({ key }) => [key, []]));
+  const keys = values.clients.split(',');
+  const labels = new Map(buildLabels(keys));
+  const figures = new Map<string, RunFigures[]>(keys.map((key) => [key, []]));
   console.log(
     'run | client | elapsed ms | posts/s | elapsed / floor | client CPU µs per post | delivered | failed | complete',
   );
   for (let run = 1; run <= runs; run++) {
-    // Rotating order: no client always runs right after the same other one (GC debt, socket state, machine load).
-    for (let index = 0; index < clients.length; index++) {
-      const { key, label, client } = clients[(run - 1 + index) % clients.length];
-      const result = await runOnce(registry, client);
+    // Rotating order: no client always runs right after the same other one (machine load drifts).
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[(run - 1 + index) % keys.length];
+      const result = await runWorker(key, endpointUrl);
       figures.get(key)?.push(result);
       console.log(
-        `${run} | ${label} | ${result.elapsedMs.toFixed(0)} | ${result.postsPerSecond.toFixed(0)} | ` +
+        `${run} | ${labels.get(key)} | ${result.elapsedMs.toFixed(0)} | ${result.postsPerSecond.toFixed(0)} | ` +
           `${(result.elapsedMs / floorMs).toFixed(2)} | ${result.cpuUsPerPost.toFixed(0)} | ${result.delivered} | ` +
           `${result.failed} | ${result.complete}`,
       );
     }
   }
-  for (const { client } of clients) client.destroy();
 
-  // Medians leave out run 1 (warm-up) when there is more than one run.
-  const measured = (key: string) => (figures.get(key) ?? []).slice(runs > 1 ? 1 : 0);
   const medians = new Map(
-    clients.map(({ key }) => {
-      const rows = measured(key);
+    keys.map((key) => {
+      const rows = figures.get(key) ?? [];
       return [
         key,
         {
@@ -304,13 +341,13 @@ async function main(): Promise<void> {
     }),
   );
   const floorCpu = medians.get('floor')?.cpuUsPerPost;
-  console.log(`\nmedians of runs ${runs > 1 ? `2-${runs}` : '1'}:`);
+  console.log(`\nmedians of ${runs} runs:`);
   console.log('client | elapsed ms | posts/s | elapsed / floor | client CPU µs per post | CPU / raw floor');
-  for (const { key, label } of clients) {
+  for (const key of keys) {
     const row = medians.get(key);
     if (row === undefined) continue;
     console.log(
-      `${label} | ${row.elapsedMs.toFixed(0)} | ${row.postsPerSecond.toFixed(0)} | ${(row.elapsedMs / floorMs).toFixed(2)} | ` +
+      `${labels.get(key)} | ${row.elapsedMs.toFixed(0)} | ${row.postsPerSecond.toFixed(0)} | ${(row.elapsedMs / floorMs).toFixed(2)} | ` +
         `${row.cpuUsPerPost.toFixed(0)} | ${floorCpu === undefined ? '-' : `${(row.cpuUsPerPost / floorCpu).toFixed(2)}×`}`,
     );
   }
