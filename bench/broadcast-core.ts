@@ -291,12 +291,12 @@ function runWorker(key: string, endpointUrl: URL): Promise<RunFigures> {
 }
 
 async function main(): Promise<void> {
-  const certificate = values.tls ? makeCertificate() : undefined;
-  if (certificate !== undefined) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  if (values.tls) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   if (values.worker !== undefined && values['endpoint-url'] !== undefined) {
     await worker(values.worker, new URL(values['endpoint-url']));
     return;
   }
+  const certificate = values.tls ? makeCertificate() : undefined;
   const { endpoint, port } = await startEndpoint(certificate);
   if (certificate !== undefined) rmSync(certificate.folder, { recursive: true, force: true });
   const endpointUrl = new URL(`${values.tls ? 'https' : 'http'}://127.0.0.1:${port}/bench`);
