@@ -1,12 +1,17 @@
-import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HttpRequest } from '@smithy/core/protocols';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type Environment, optionalInteger, requireUrl, Setting } from './config';
+import {
+  removeStepsPostsDoNotNeed,
+  resolveEndpointOnce,
+  serializePostsDirectly,
+  signWithCachedKey,
+  useStaticUserAgent,
+} from './management-pipeline';
+import { UndiciHttpHandler } from './undici-handler';
+
+export { formatUserAgentSection } from './management-pipeline';
 
 /**
  * The AWS clients every function shares. Each is built once per process (on first use, which handlers do at
@@ -77,143 +82,52 @@ export function createDocumentClient(
 }
 
 /**
- * Builds a management API client for `@connections` (post, get, delete) with a keep-alive socket pool sized
- * for the posts in flight. Both agents are set because the local emulator answers on plain HTTP.
+ * Builds a management API client for `@connections` (post, get, delete) on a keep-alive pool of `maxSockets`
+ * sockets, tuned for a broadcast's thousands of posts (issue 10) while keeping what the SDK does for correctness:
+ * SigV4 signing, standard retries (throttling retried, 3 attempts), clock-skew correction, modelled errors
+ * (`GoneException`, `$metadata.httpStatusCode`).
  *
- * A broadcast posts thousands of times through this one client and is CPU-bound in the SDK's per-request pipeline
- * (bench/broadcast-core.ts: 10,000 posts, 20 ms endpoint, 200 in flight), so the client is tuned for that while
- * keeping everything the SDK does for correctness: SigV4 signing, standard retries (throttling retried, 3
- * attempts), clock-skew correction, modelled errors (`GoneException`, `$metadata.httpStatusCode`). Figures are
- * client CPU per post, each change against the same client without it, alternated run by run in one process;
- * the signer and user-agent changes together: 263 -> 229 µs (13% less). Measured and not kept (within noise):
- * a pre-parsed endpoint object, `scheduling: 'lifo'` sockets, no handler timeouts.
+ * Where the SDK's time went (`node --cpu-prof` over bench/broadcast-core.ts: 10,000 posts, 20 ms endpoint, 200 in
+ * flight, ~220 µs of client CPU per post with the earlier tuning of cached middleware, one signer, static user
+ * agent; self time, start-up excluded): Node's `http` client, its agent and the socket writes 42%, the schema
+ * serializer and deserializer 14% (each request copies the whole client configuration into a context and walks the
+ * operation's schema), SigV4 11% (a `SignatureV4` signing nine headers, checking its key cache through an HMAC of
+ * the secret), garbage collection 10%, promise machinery 5%, endpoint resolution 4% (rules, four configuration
+ * providers and a URL parse per request), retries 3%, user-agent / host / recursion-detection / logger steps 2%.
+ * Hence: undici as the request handler ({@link UndiciHttpHandler}; the pipeline below costs about 130 µs per post
+ * on the SDK's NodeHttpHandler, 55 on undici), and `management-pipeline.ts`: the endpoint resolved once, PostToConnection (de)serialized
+ * directly (errors still by the SDK), a signer with the day's key cached that signs only the headers SigV4 requires,
+ * the steps a post does not need removed. `npx tsx bench/broadcast-core.ts` prints today's client, this one and the
+ * raw floor (SigV4 + undici, no SDK) side by side: about 220, 60 and 40 µs per post here. Measured and not kept:
+ * a leaner auth-scheme step (about 2 µs less, but it would bypass the SDK's scheme and identity resolution).
  *
  * A `Data` given as a `Uint8Array` must not be changed after it is first sent through the client: its SHA-256 is
- * computed once per array (see {@link hashEachPayloadOnce}). The delivery core encodes each envelope once and never
- * changes it.
+ * computed once per array. The delivery core encodes each envelope once and never changes it.
  *
  * @example
  * const client = createManagementClient({ endpoint: new URL('http://127.0.0.1:3001/local'), maxSockets: 200 });
  * await client.send(new PostToConnectionCommand({ ConnectionId: id, Data: JSON.stringify(envelope) }));
  */
 export function createManagementClient(config: ManagementClientConfig): ApiGatewayManagementApiClient {
-  const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
   const client = new ApiGatewayManagementApiClient({
     ...retryOptions,
     endpoint: config.endpoint.toString(),
     // Resolves the middleware stack once per command class instead of once per send: about 20% less CPU per post.
     cacheMiddleware: true,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-      // A post that hangs would hold one of the bounded slots until the invocation times out; time it out
-      // instead (a TimeoutError, which the SDK retries like any transient error). Without
-      // throwOnRequestTimeout this SDK version only logs a warning when requestTimeout passes.
-      connectionTimeout: MANAGEMENT_CONNECT_TIMEOUT_MS,
-      requestTimeout: config.requestTimeoutMs ?? MANAGEMENT_REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
+    // A post that hangs would hold one of the bounded slots until the invocation times out; time it out instead
+    // (a TimeoutError, which the SDK retries like any transient error).
+    requestHandler: new UndiciHttpHandler(config.endpoint, {
+      connections: config.maxSockets,
+      connectTimeoutMs: MANAGEMENT_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: config.requestTimeoutMs ?? MANAGEMENT_REQUEST_TIMEOUT_MS,
     }),
   });
-  reuseSigner(client);
+  resolveEndpointOnce(client, config.endpoint);
+  serializePostsDirectly(client);
+  signWithCachedKey(client);
+  removeStepsPostsDoNotNeed(client);
   useStaticUserAgent(client);
-  hashEachPayloadOnce(client);
   return client;
-}
-
-/**
- * The SDK's default SigV4 signer provider builds a new `SignatureV4` for every request, copying the whole client
- * configuration into it; with a fixed endpoint (no endpoint auth scheme) every one of those signers is the same.
- * Build it once and reuse it: signing itself (date, region, service, credentials read per request from the
- * client's memoized provider, clock-skew offset) is unchanged. Measured: 7% less client CPU per post (254 -> 236 µs).
- */
-function reuseSigner(client: ApiGatewayManagementApiClient): void {
-  const sdkSigner = client.config.signer;
-  let shared: ReturnType<typeof sdkSigner> | undefined;
-  client.config.signer = (authScheme) => {
-    if (authScheme !== undefined) return sdkSigner(authScheme);
-    if (shared === undefined) {
-      shared = sdkSigner();
-      // A failure (no region, say) is not kept: the next request asks the SDK again.
-      shared.catch(() => {
-        shared = undefined;
-      });
-    }
-    return shared;
-  };
-}
-
-/**
- * SigV4 signs the payload's SHA-256, and a broadcast posts the same encoded envelope (one `Uint8Array`) to every
- * connection: the signer would hash it again for each post, which for a large envelope costs more than the rest
- * of the signing. The signer takes the hash from the `x-amz-content-sha256` header when it is there (the header
- * it would set itself), so this sets it from a per-array cache. Measured with 120 KB envelopes: 297 -> 236 µs client
- * CPU per post (21% less); with small ones (228 -> 224 µs) no difference beyond noise. Keyed on the array itself, so
- * a new array (the next message) is hashed afresh; other bodies (strings) are left to the signer.
- */
-function hashEachPayloadOnce(client: ApiGatewayManagementApiClient): void {
-  const payloadHashes = new WeakMap<Uint8Array, string>();
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const request = args.request;
-      if (HttpRequest.isInstance(request) && request.body instanceof Uint8Array) {
-        let hash = payloadHashes.get(request.body);
-        if (hash === undefined) {
-          hash = createHash('sha256').update(request.body).digest('hex');
-          payloadHashes.set(request.body, hash);
-        }
-        request.headers['x-amz-content-sha256'] = hash;
-      }
-      return next(args);
-    },
-    { step: 'build', name: 'sharedPayloadHashMiddleware' },
-  );
-}
-
-/** The SDK's user-agent escaping: a character outside these sets becomes `-` (versions may also hold `#`). */
-const USER_AGENT_NAME_UNSAFE = /[^!$%&'*+\-.^_`|~\w]/g;
-const USER_AGENT_VERSION_UNSAFE = /[^!$%&'*+\-.^_`|~\w#]/g;
-
-/**
- * Formats one user-agent section as the SDK does: `aws-sdk-js/3.x`, `os/linux#6.1`, `api/apigatewaymanagementapi#3.x`.
- *
- * @example
- * formatUserAgentSection(['api/ApiGatewayManagementApi', '3.1168.0']); // 'api/apigatewaymanagementapi#3.1168.0'
- */
-export function formatUserAgentSection([name, version]: readonly [string, string?]): string {
-  const [prefix, ...rest] = name.split('/').map((part) => part.replace(USER_AGENT_NAME_UNSAFE, '-'));
-  const escapedName =
-    rest.length === 0 ? prefix : `${prefix}/${prefix === 'api' ? rest.join('/').toLowerCase() : rest.join('/')}`;
-  if (!version) return escapedName;
-  return `${escapedName}${rest.length === 0 ? '/' : '#'}${version.replace(USER_AGENT_VERSION_UNSAFE, '-')}`;
-}
-
-/**
- * The SDK's user-agent middleware rebuilds the same header on every request (escaping each section, collecting
- * feature flags): 10% of the client CPU per post in the broadcast (254 -> 229 µs). This one builds it once, from
- * the client's own `defaultUserAgentProvider` (SDK, OS, Node and API versions), and sets the same two headers
- * (`user-agent`, `x-amz-user-agent`); only the per-request feature list (`m/...`) is left out.
- */
-function useStaticUserAgent(client: ApiGatewayManagementApiClient): void {
-  let headers: { userAgent: string; amzUserAgent: string } | undefined;
-  const buildHeaders = async (): Promise<{ userAgent: string; amzUserAgent: string }> => {
-    const sections = (await client.config.defaultUserAgentProvider()).map(formatUserAgentSection);
-    return {
-      userAgent: sections.join(' '),
-      amzUserAgent: sections.filter((section) => section.startsWith('aws-sdk-')).join(' '),
-    };
-  };
-  client.middlewareStack.remove('getUserAgentMiddleware');
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      if (HttpRequest.isInstance(args.request)) {
-        headers ??= await buildHeaders();
-        args.request.headers['user-agent'] = headers.userAgent;
-        args.request.headers['x-amz-user-agent'] = headers.amzUserAgent;
-      }
-      return next(args);
-    },
-    { step: 'build', priority: 'low', name: 'staticUserAgentMiddleware', tags: ['SET_USER_AGENT', 'USER_AGENT'] },
-  );
 }
 
 let documentClient: DynamoDBDocumentClient | undefined;

@@ -1,5 +1,5 @@
 import type { Environment } from './config';
-import { type AwsCredentials, signRequest } from './sigv4';
+import { type SigV4Credentials, signRequest } from './sigv4';
 
 /**
  * Reads a Secrets Manager secret without the AWS SDK: one `GetSecretValue` call over Node's `fetch`, signed with
@@ -85,7 +85,7 @@ export function secretsManagerEndpoint(secretArn: string, env: Environment): { u
 }
 
 /** The execution role's credentials, which Lambda puts in the environment of every function. */
-function credentialsFrom(env: Environment): AwsCredentials {
+function credentialsFrom(env: Environment): SigV4Credentials {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {

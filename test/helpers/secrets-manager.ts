@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { referenceAuthorization } from './sigv4-reference';
+import { referenceAuthorizationFor } from './sigv4-reference';
 
 /** The credentials the stand-in expects requests to be signed with (never real ones). */
 export const standInCredentials = {
@@ -89,7 +89,7 @@ async function signatureIsValid(request: IncomingMessage, body: string): Promise
   const headers: Record<string, string> = {};
   for (const name of signedHeaders.split(';')) headers[name] = headerOf(request, name) ?? '';
   const date = new Date(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
-  const expected = await referenceAuthorization(
+  const expected = await referenceAuthorizationFor(
     { method: request.method ?? '', url: new URL(request.url ?? '/', `http://${headers.host}`), headers, body },
     {
       credentials: {

@@ -1,4 +1,3 @@
-import { createHash, createHmac } from 'node:crypto';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -7,7 +6,11 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   createManagementClient,
   DEFAULT_SEND_CONCURRENCY,
@@ -18,6 +21,7 @@ import {
   readSendConcurrency,
 } from '../../lambdas/core/clients';
 import { ConfigurationError } from '../../lambdas/core/errors';
+import { type ReferenceCredentials, referenceAuthorization } from '../helpers/sigv4-reference';
 
 // A loopback stand-in for the `@connections` endpoint: records each post's socket and answers with whatever
 // the test queued (default 200).
@@ -26,8 +30,18 @@ let endpoint: URL;
 const sockets: Socket[] = [];
 const paths: string[] = [];
 const requests: Array<{ method: string; url: string; headers: IncomingHttpHeaders; body: Buffer }> = [];
-/** Queued answers; `hang` never answers (the socket stays open until the client gives up). */
-let answers: { status: number; errorType?: string; hang?: boolean }[] = [];
+/**
+ * Queued answers; `hang` never answers (the socket stays open until the client gives up), `destroy` closes the
+ * socket without an answer, `body` and `headers` are sent as given.
+ */
+let answers: {
+  status: number;
+  errorType?: string;
+  hang?: boolean;
+  destroy?: boolean;
+  body?: string;
+  headers?: Record<string, string>;
+}[] = [];
 
 beforeAll(async () => {
   process.env.AWS_REGION = 'eu-west-1';
@@ -47,10 +61,15 @@ beforeAll(async () => {
       });
       const answer = answers.shift() ?? { status: 200 };
       if (answer.hang) return;
+      if (answer.destroy) {
+        request.socket.destroy();
+        return;
+      }
       response.statusCode = answer.status;
       if (answer.errorType) response.setHeader('x-amzn-ErrorType', answer.errorType);
       response.setHeader('content-type', 'application/json');
-      response.end(answer.status === 200 ? '' : JSON.stringify({ message: answer.errorType }));
+      for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
+      response.end(answer.body ?? (answer.status === 200 ? '' : JSON.stringify({ message: answer.errorType })));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -72,34 +91,13 @@ beforeEach(() => {
 const post = (connectionId: string) =>
   new PostToConnectionCommand({ ConnectionId: connectionId, Data: '{"type":"x"}' });
 
-/**
- * Recomputes a request's SigV4 signature from what reached the server (an independent implementation of the
- * algorithm, so a signer reused across requests is checked against the specification, not against itself).
- */
-function expectedSignature(request: (typeof requests)[number], secretAccessKey: string): string {
-  const authorization = String(request.headers.authorization);
-  const [, scope, signedHeaders] =
-    /^AWS4-HMAC-SHA256 Credential=[^/]+\/([^,]+), SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(authorization) ??
-    [];
-  const [date, region, service] = scope.split('/');
-  const canonicalPath = encodeURIComponent(request.url).replace(/%2F/g, '/');
-  const canonicalHeaders = signedHeaders
-    .split(';')
-    .map((name) => `${name}:${String(request.headers[name]).trim().replace(/\s+/g, ' ')}\n`)
-    .join('');
-  const payloadHash = createHash('sha256').update(request.body).digest('hex');
-  const canonicalRequest = [request.method, canonicalPath, '', canonicalHeaders, signedHeaders, payloadHash].join('\n');
-  const stringToSign = [
-    'AWS4-HMAC-SHA256',
-    request.headers['x-amz-date'],
-    scope,
-    createHash('sha256').update(canonicalRequest).digest('hex'),
-  ].join('\n');
-  const key = [date, region, service, 'aws4_request'].reduce<Buffer | string>(
-    (previous, part) => createHmac('sha256', previous).update(part).digest(),
-    `AWS4${secretAccessKey}`,
-  );
-  return createHmac('sha256', key).update(stringToSign).digest('hex');
+const unitCredentials: ReferenceCredentials = { accessKeyId: 'unit', secretAccessKey: 'unit' };
+
+/** Each received request's authorization header against the one @smithy/signature-v4 computes for it. */
+async function expectAuthentic(received: typeof requests, credentials = unitCredentials): Promise<void> {
+  for (const request of received) {
+    expect(request.headers.authorization).toBe(await referenceAuthorization(request, credentials));
+  }
 }
 
 describe('management client', () => {
@@ -110,11 +108,13 @@ describe('management client', () => {
     client.destroy();
   });
 
-  it('keeps connections alive: sequential posts reuse one socket', async () => {
+  it("keeps connections alive: sequential posts reuse the pool's sockets", async () => {
     const client = createManagementClient({ endpoint, maxSockets: 4 });
-    for (const id of ['a=', 'b=', 'c=']) await client.send(post(id));
-    expect(sockets).toHaveLength(3);
-    expect(new Set(sockets).size).toBe(1);
+    for (const id of ['a=', 'b=', 'c=', 'd=', 'e=', 'f=']) await client.send(post(id));
+    expect(sockets).toHaveLength(6);
+    // undici lets a socket rest one event-loop turn before reusing it (pipelining 1), so a post sent the moment the
+    // previous one is answered may open a second socket; after that the two alternate. Without keep-alive: 6.
+    expect(new Set(sockets).size).toBeLessThanOrEqual(2);
     client.destroy();
   });
 
@@ -159,13 +159,13 @@ describe('management client', () => {
       expect(request.headers.authorization).toMatch(
         /^AWS4-HMAC-SHA256 Credential=unit\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=\S*host;\S*x-amz-date\S*, Signature=/,
       );
-      expect(String(request.headers.authorization).slice(-64)).toBe(expectedSignature(request, 'unit'));
     }
+    await expectAuthentic(requests);
     expect(requests[0].headers.authorization).not.toBe(requests[1].headers.authorization);
     client.destroy();
   });
 
-  it('hashes a payload shared by many posts once, and every post still carries its true SHA-256 and a valid signature', async () => {
+  it('signs each post over its own body when posts share one payload array, and a new array over the new body', async () => {
     const client = createManagementClient({ endpoint, maxSockets: 4 });
     const shared = new TextEncoder().encode(JSON.stringify({ type: 'system', data: 'x'.repeat(64 * 1024) }));
     const next = new TextEncoder().encode(JSON.stringify({ type: 'system', data: 'y'.repeat(64 * 1024) }));
@@ -176,11 +176,9 @@ describe('management client', () => {
       shared.byteLength,
       next.byteLength,
     ]);
-    for (const request of requests) {
-      expect(request.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(request.body).digest('hex'));
-      expect(String(request.headers.authorization).slice(-64)).toBe(expectedSignature(request, 'unit'));
-    }
-    expect(requests[2].headers['x-amz-content-sha256']).not.toBe(requests[0].headers['x-amz-content-sha256']);
+    expect(Buffer.compare(requests[2].body, Buffer.from(next))).toBe(0);
+    // The signature covers the payload's SHA-256: a hash kept from the first array would not verify here.
+    await expectAuthentic(requests);
     client.destroy();
   });
 
@@ -193,7 +191,6 @@ describe('management client', () => {
         /^aws-sdk-js\/3\.\d+\.\d+ ua\/2\.1 os\/\S+ lang\/js md\/nodejs#\d+\.\d+\.\d+ api\/apigatewaymanagementapi#3\.\d+\.\d+/,
       );
       expect(headers['x-amz-user-agent']).toMatch(/^aws-sdk-js\/3\.\d+\.\d+$/);
-      expect(String(headers.authorization)).toContain('x-amz-user-agent');
     }
     client.destroy();
   });
@@ -207,6 +204,146 @@ describe('management client', () => {
     ];
     await expect(client.send(post('slow='))).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(paths).toHaveLength(3);
+    client.destroy();
+  });
+
+  it('signs each retry afresh, every attempt valid, and counts the attempts in $metadata', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    answers = [
+      { status: 429, errorType: 'LimitExceededException' },
+      { status: 429, errorType: 'LimitExceededException' },
+      { status: 200, headers: { 'x-amzn-RequestId': 'req-3' } },
+    ];
+    const output = await client.send(post('busy='));
+    expect(output.$metadata).toMatchObject({ httpStatusCode: 200, requestId: 'req-3', attempts: 3 });
+    expect(requests.map(({ headers }) => headers['amz-sdk-request'])).toEqual([
+      'attempt=1; max=3',
+      'attempt=2; max=3',
+      'attempt=3; max=3',
+    ]);
+    await expectAuthentic(requests);
+    client.destroy();
+  });
+
+  it('answers a successful post with the $metadata the SDK gives (status, request id, one attempt)', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    answers = [{ status: 200, headers: { 'x-amzn-RequestId': 'req-1', 'x-amz-id-2': 'ext', 'x-amz-cf-id': 'cf' } }];
+    const output = await client.send(post('abc='));
+    expect(output).toEqual({
+      $metadata: {
+        httpStatusCode: 200,
+        requestId: 'req-1',
+        extendedRequestId: 'ext',
+        cfId: 'cf',
+        attempts: 1,
+        totalRetryDelay: 0,
+      },
+    });
+    client.destroy();
+  });
+
+  it.each([
+    [403, 'ForbiddenException'],
+    [413, 'PayloadTooLargeException'],
+  ])('surfaces a %i answer as the modelled %s, from the SDK deserializer', async (status, errorType) => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    answers = [{ status, errorType, headers: { 'x-amzn-RequestId': 'req-e' } }];
+    await expect(client.send(post('abc='))).rejects.toMatchObject({
+      name: errorType,
+      $fault: 'client',
+      $metadata: { httpStatusCode: status, requestId: 'req-e', attempts: 1 },
+    });
+    client.destroy();
+  });
+
+  it('posts a string Data as its UTF-8 bytes, signed over them', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    await client.send(new PostToConnectionCommand({ ConnectionId: 'abc=', Data: '{"text":"é ✓"}' }));
+    expect(requests[0].body.toString('utf8')).toBe('{"text":"é ✓"}');
+    expect(requests[0].headers['content-type']).toBe('application/octet-stream');
+    await expectAuthentic(requests);
+    client.destroy();
+  });
+
+  it('encodes a connection id with +, / and = as one path segment, signed as received', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    await client.send(post('a+b/c='));
+    expect(paths).toEqual(['POST /prod/@connections/a%2Bb%2Fc%3D']);
+    await expectAuthentic(requests);
+    client.destroy();
+  });
+
+  it('rejects a post without a connection id before sending anything, as the SDK does', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    await expect(client.send(new PostToConnectionCommand({ Data: 'x' } as never))).rejects.toThrow(
+      'No value provided for input HTTP label: ConnectionId.',
+    );
+    expect(paths).toEqual([]);
+    client.destroy();
+  });
+
+  it('gets and deletes connections through the SDK serializer, signed by the same signer', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    answers = [
+      {
+        status: 200,
+        body: JSON.stringify({
+          connectedAt: '2026-11-27T12:00:00.000Z',
+          identity: { sourceIp: '192.0.2.1', userAgent: 'test' },
+          lastActiveAt: '2026-11-27T12:05:00.000Z',
+        }),
+      },
+      { status: 204 },
+    ];
+    const connection = await client.send(new GetConnectionCommand({ ConnectionId: 'abc=' }));
+    expect(connection).toMatchObject({
+      ConnectedAt: new Date('2026-11-27T12:00:00.000Z'),
+      Identity: { SourceIp: '192.0.2.1', UserAgent: 'test' },
+      $metadata: { httpStatusCode: 200 },
+    });
+    await client.send(new DeleteConnectionCommand({ ConnectionId: 'abc=' }));
+    expect(paths).toEqual(['GET /prod/@connections/abc%3D', 'DELETE /prod/@connections/abc%3D']);
+    await expectAuthentic(requests);
+    client.destroy();
+  });
+
+  it('signs with temporary credentials: the session token is sent and signed', async () => {
+    process.env.AWS_SESSION_TOKEN = 'unit-session-token';
+    try {
+      const client = createManagementClient({ endpoint, maxSockets: 4 });
+      await client.send(post('abc='));
+      expect(requests[0].headers['x-amz-security-token']).toBe('unit-session-token');
+      expect(requests[0].headers.authorization).toContain('SignedHeaders=host;x-amz-date;x-amz-security-token,');
+      await expectAuthentic(requests, { ...unitCredentials, sessionToken: 'unit-session-token' });
+      client.destroy();
+    } finally {
+      delete process.env.AWS_SESSION_TOKEN;
+    }
+  });
+
+  it('retries a post whose socket is closed without an answer (ECONNRESET), as with the SDK handler', async () => {
+    const client = createManagementClient({ endpoint, maxSockets: 4 });
+    answers = [{ status: 200, destroy: true }];
+    await client.send(post('abc='));
+    expect(paths).toHaveLength(2);
+    answers = [1, 2, 3].map(() => ({ status: 200, destroy: true }));
+    await expect(client.send(post('abc='))).rejects.toMatchObject({ code: 'ECONNRESET', $metadata: { attempts: 3 } });
+    client.destroy();
+  });
+
+  it('retries a refused connection (ECONNREFUSED), 3 attempts', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const client = createManagementClient({ endpoint: new URL(`http://127.0.0.1:${port}/prod`), maxSockets: 4 });
+    const error = (await client.send(post('abc=')).catch((caught: unknown) => caught)) as Error & {
+      $metadata?: { attempts?: number };
+    };
+    // Node's error comes from another realm than jest's modules, so the SDK wraps it (keeping its message); run
+    // outside jest it is Node's error itself, with its `code`.
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.$metadata?.attempts).toBe(3);
     client.destroy();
   });
 });

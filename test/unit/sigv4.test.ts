@@ -1,11 +1,202 @@
-import { signRequest } from '../../lambdas/core/sigv4';
-import { referenceAuthorization } from '../helpers/sigv4-reference';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/core/protocols';
+import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  canonicalPath,
+  type SigV4Credentials,
+  type SigV4Request,
+  SigV4Signer,
+  signRequest,
+} from '../../lambdas/core/sigv4';
+import { referenceAuthorizationFor } from '../helpers/sigv4-reference';
 
-const credentials = {
+// Every signature here is compared with @smithy/signature-v4, the AWS SDK's signer, given the same request with
+// only the headers SigV4 requires (host; it adds x-amz-date and the session token itself).
+
+const credentials: SigV4Credentials = {
   accessKeyId: 'AKIDEXAMPLE',
   secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
 };
-const session = { ...credentials, accessKeyId: 'ASIAEXAMPLE', sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE//session+token=' };
+const temporary: SigV4Credentials = {
+  ...credentials,
+  sessionToken: 'IQoJb3JpZ2luX2VjEJr//////////wEaCWV1LXdlc3QtMSJHMEUCIQ+token=',
+};
+
+function requestOf(overrides: Partial<SigV4Request> = {}): SigV4Request {
+  return {
+    method: 'POST',
+    hostname: 'abc123.execute-api.eu-west-1.amazonaws.com',
+    path: '/prod/@connections/L0SM9cOFvHcCIhw%3D',
+    headers: { 'content-type': 'application/octet-stream', 'user-agent': 'aws-sdk-js/3' },
+    body: new TextEncoder().encode('{"type":"system","data":{"message":"hi"}}'),
+    ...overrides,
+  };
+}
+
+async function reference(
+  request: SigV4Request,
+  scope: { credentials: SigV4Credentials; region: string; service: string; date: Date },
+): Promise<string> {
+  const signer = new SignatureV4({ ...scope, sha256: Sha256, applyChecksum: false });
+  const host = request.port === undefined ? request.hostname : `${request.hostname}:${request.port}`;
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: request.method,
+      protocol: 'https:',
+      hostname: request.hostname,
+      port: request.port,
+      path: request.path,
+      query: request.query as Record<string, string>,
+      headers: { host },
+      body: request.body,
+    }),
+    { signingDate: scope.date },
+  );
+  return String(signed.headers.authorization);
+}
+
+const at = new Date('2026-11-27T13:05:09.123Z');
+const scopeAt = (date: Date, withCredentials: SigV4Credentials = credentials) => ({
+  credentials: withCredentials,
+  region: 'eu-west-1',
+  service: 'execute-api',
+  date,
+});
+
+describe('SigV4Signer, checked against @smithy/signature-v4', () => {
+  it.each<[string, Partial<SigV4Request>]>([
+    ['a post with a binary body', {}],
+    ['a post with a string body', { body: '{"type":"system","data":"é ✓"}' }],
+    ['an empty string body', { body: '' }],
+    ['a GET without body', { method: 'GET', body: undefined }],
+    ['a DELETE without body', { method: 'DELETE', body: undefined }],
+    ['an id with + / = encoded', { path: '/prod/@connections/a%2Bb%2Fc%3D' }],
+    ['an id with reserved characters', { path: `/prod/@connections/${encodeURIComponent("it's (x)*!")}` }],
+    ['an id with spaces and unicode', { path: `/prod/@connections/${encodeURIComponent('a b ✓')}` }],
+    ['dot segments and double slashes', { path: '/prod/./x/../@connections//abc%3D' }],
+    ['a trailing slash', { path: '/prod/@connections/' }],
+    ['the root path', { path: '/' }],
+    ['a port', { port: 3001, hostname: '127.0.0.1' }],
+    ['a query', { query: { b: 'two words', a: 'x=1&y', 'Z*': '(z)' } }],
+    ['a query with repeated keys', { query: { k: ['b', 'a', 'c'], j: 'v' } }],
+  ])('%s', async (_name, overrides) => {
+    const request = requestOf(overrides);
+    new SigV4Signer().sign(request, scopeAt(at));
+    expect(request.headers.authorization).toBe(await reference(requestOf(overrides), scopeAt(at)));
+  });
+
+  it('signs exactly host and x-amz-date, leaving the other headers unsigned, and sets both', async () => {
+    const request = requestOf();
+    new SigV4Signer().sign(request, scopeAt(at));
+    expect(request.headers.authorization).toContain('SignedHeaders=host;x-amz-date,');
+    expect(request.headers.host).toBe('abc123.execute-api.eu-west-1.amazonaws.com');
+    expect(request.headers['x-amz-date']).toBe('20261127T130509Z');
+    expect(request.headers['x-amz-security-token']).toBeUndefined();
+  });
+
+  it('signs and sends the session token of temporary credentials (Lambda role credentials)', async () => {
+    const request = requestOf();
+    new SigV4Signer().sign(request, scopeAt(at, temporary));
+    expect(request.headers['x-amz-security-token']).toBe(temporary.sessionToken);
+    expect(request.headers.authorization).toContain('SignedHeaders=host;x-amz-date;x-amz-security-token,');
+    expect(request.headers.authorization).toBe(await reference(requestOf(), scopeAt(at, temporary)));
+  });
+
+  it('removes a session token left from an earlier signature when the credentials no longer have one', async () => {
+    const signer = new SigV4Signer();
+    const request = requestOf();
+    signer.sign(request, scopeAt(at, temporary));
+    signer.sign(request, scopeAt(at, credentials));
+    expect(request.headers['x-amz-security-token']).toBeUndefined();
+    expect(request.headers.authorization).toBe(await reference(requestOf(), scopeAt(at)));
+  });
+
+  it('keeps an existing host header (what the request will carry) rather than rebuilding it', async () => {
+    const request = requestOf({ headers: { host: 'custom.example.com' } });
+    new SigV4Signer().sign(request, scopeAt(at));
+    expect(request.headers.host).toBe('custom.example.com');
+    expect(request.headers.authorization).toBe(
+      await reference(requestOf({ hostname: 'custom.example.com' }), scopeAt(at)),
+    );
+  });
+
+  it('derives a new signing key when the day changes (one signer across midnight)', async () => {
+    const signer = new SigV4Signer();
+    const before = new Date('2026-11-27T23:59:59.900Z');
+    const after = new Date('2026-11-28T00:00:00.100Z');
+    for (const date of [before, after, before]) {
+      const request = requestOf();
+      signer.sign(request, scopeAt(date));
+      expect(request.headers.authorization).toBe(await reference(requestOf(), scopeAt(date)));
+    }
+  });
+
+  it('derives a new signing key when the credentials rotate, the region or the service changes', async () => {
+    const signer = new SigV4Signer();
+    const rotated: SigV4Credentials = { accessKeyId: 'AKIDROTATED', secretAccessKey: 'another-secret' };
+    const scopes = [
+      scopeAt(at),
+      scopeAt(at, rotated),
+      { ...scopeAt(at), region: 'us-east-1' },
+      { ...scopeAt(at), service: 'execute-api-other' },
+      scopeAt(at),
+    ];
+    for (const scope of scopes) {
+      const request = requestOf();
+      signer.sign(request, scope);
+      expect(request.headers.authorization).toBe(await reference(requestOf(), scope));
+    }
+  });
+
+  it('hashes each body array it is given: a second message is signed over its own bytes', async () => {
+    const signer = new SigV4Signer();
+    const first = new TextEncoder().encode('first message');
+    const second = new TextEncoder().encode('second message');
+    for (const body of [first, first, second, first]) {
+      const request = requestOf({ body });
+      signer.sign(request, scopeAt(at));
+      expect(request.headers.authorization).toBe(await reference(requestOf({ body }), scopeAt(at)));
+    }
+  });
+
+  it('formats x-amz-date per second, also when consecutive signatures fall in different seconds', async () => {
+    const signer = new SigV4Signer();
+    for (const date of [at, new Date(at.getTime() + 500), new Date(at.getTime() + 1000)]) {
+      const request = requestOf();
+      signer.sign(request, scopeAt(date));
+      expect(request.headers.authorization).toBe(await reference(requestOf(), scopeAt(date)));
+    }
+  });
+
+  it('refuses a streamed body, which it cannot hash without consuming it', () => {
+    const request = requestOf({ body: { pipe: () => undefined } });
+    expect(() => new SigV4Signer().sign(request, scopeAt(at))).toThrow(
+      'SigV4Signer signs bodies given as a Uint8Array or a string, not streams',
+    );
+  });
+});
+
+describe('canonicalPath', () => {
+  it.each([
+    ['/prod/@connections/abc%3D', '/prod/%40connections/abc%253D'],
+    ['/prod/./a/../b//c/', '/prod/b/c/'],
+    ['/', '/'],
+  ])('%s -> %s', (path, expected) => {
+    expect(canonicalPath(path)).toBe(expected);
+  });
+});
+
+// signRequest: the token verifiers' GetSecretValue, every header signed.
+
+const secretCredentials = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+};
+const session = {
+  ...secretCredentials,
+  accessKeyId: 'ASIAEXAMPLE',
+  sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE//session+token=',
+};
 const date = new Date('2026-11-27T13:05:09.123Z');
 
 interface Case {
@@ -13,7 +204,7 @@ interface Case {
   url: string;
   headers: Record<string, string>;
   body: string;
-  credentials: typeof credentials & { sessionToken?: string };
+  credentials: typeof secretCredentials & { sessionToken?: string };
   region: string;
   service: string;
   date: Date;
@@ -90,7 +281,7 @@ describe('signRequest (SigV4 with node:crypto)', () => {
     const lowerCased = Object.fromEntries(
       Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
     );
-    const expected = await referenceAuthorization(
+    const expected = await referenceAuthorizationFor(
       {
         method: request.method,
         url,
