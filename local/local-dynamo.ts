@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { connectionTableSchema } from '../lambdas/core/table-schema';
+import { broadcastTableSchema, connectionTableSchema } from '../lambdas/core/table-schema';
 
 /**
  * What the table bootstrap signs dynalite calls with: dynalite checks no signature, the SDK only needs something to
@@ -52,8 +52,27 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
  * await createConnectionTable('http://127.0.0.1:4567', 'realtime-gateway-connections');
  */
 export async function createConnectionTable(endpoint: string, tableName: string): Promise<void> {
+  await createTableFromSchema(endpoint, tableName, connectionTableSchema);
+}
+
+/**
+ * Creates the fan-out state table (asynchronous broadcasts) from its declaration, like the registry's: no TTL call
+ * (dynalite has none; the state's readers filter expired items themselves).
+ *
+ * @example
+ * await createFanOutTable('http://127.0.0.1:4567', 'realtime-gateway-fan-out');
+ */
+export async function createFanOutTable(endpoint: string, tableName: string): Promise<void> {
+  await createTableFromSchema(endpoint, tableName, broadcastTableSchema);
+}
+
+async function createTableFromSchema(
+  endpoint: string,
+  tableName: string,
+  schema: typeof connectionTableSchema | typeof broadcastTableSchema,
+): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
-  const { partitionKey, sortKey, billingMode } = connectionTableSchema;
+  const { partitionKey, sortKey, billingMode } = schema;
   try {
     await client.send(
       new CreateTableCommand({
