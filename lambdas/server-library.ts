@@ -23,8 +23,12 @@ export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export type { ConnectionItem } from './core/table-schema';
 export {
-  type BroadcastReport,
+  type BroadcastAcceptance,
+  type BroadcastStatus,
   ConnectionPresence,
+  type FanOutOptions,
+  readFanOut,
+  readFanOutState,
   type DeliveryReport,
   type RecipientReport,
   type SendOptions,

@@ -10,6 +10,8 @@ import { routedFunctionNames } from '../../local/route-functions';
 
 const input = {
   tableName: 'connections',
+  fanOutTableName: 'fan-out',
+  queueUrls: { broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices' },
   dynamoEndpoint: 'http://127.0.0.1:4567',
   callbackUrl: 'http://127.0.0.1:8090',
   jwtSecret: 'local-secret',
