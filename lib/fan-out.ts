@@ -164,7 +164,6 @@ export class FanOut extends Construct {
  * consumerTimeoutSeconds('broadcastWorker'); // 300
  */
 export function consumerTimeoutSeconds(name: FunctionName): number | undefined {
-  return Object.values(queues as Record<QueueName, QueueDeclaration>).find(
-    (queue) => queue.consumer.function === name,
-  )?.consumer.timeoutSeconds;
+  return Object.values(queues as Record<QueueName, QueueDeclaration>).find((queue) => queue.consumer.function === name)
+    ?.consumer.timeoutSeconds;
 }

@@ -37,6 +37,8 @@ export interface EnvironmentValues {
   readonly queueUrls: Readonly<Record<QueueName, string>>;
   /** Slices (Scan segments) per broadcast. */
   readonly broadcastSegments?: number;
+  /** Posts per second all broadcast workers together may start. */
+  readonly postBudgetPerSecond?: number;
   /** The WebSocket stage's callback URL (the emulator's URL locally). */
   readonly callbackUrl: string;
   readonly tokenVerification: TokenVerification;
@@ -66,6 +68,7 @@ export interface EnvironmentValues {
  * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
  *   posts in flight, broadcast time margin);
  * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
+ * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`;
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
  *   the permissions claim and the allowed origins.
@@ -103,6 +106,8 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
   }
 
   if (access.fanOutTable.length > 0) put(Setting.fanOutTableName, values.fanOutTableName);
+  // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.
+  if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
 
   if (access.sendsTo.includes('broadcastSlices')) {
     put(Setting.sliceQueueUrl, values.queueUrls.broadcastSlices);

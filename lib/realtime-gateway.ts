@@ -199,6 +199,13 @@ export interface RealtimeGatewayProps {
    */
   readonly broadcastSegments?: number;
   /**
+   * Posts per second all broadcast workers together may start (`POST_BUDGET_PER_SECOND`), counted in the fan-out
+   * state table; keep it well below the account's API Gateway throttle (10,000 requests/s by default), which every
+   * API in the account and region shares.
+   * @default - the worker's default, 2,000
+   */
+  readonly postBudgetPerSecond?: number;
+  /**
    * What happens to the registry table (and the fan-out state table) when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
@@ -399,6 +406,7 @@ export class RealtimeGateway extends Construct {
       fanOutTableName: this.fanOut.table.tableName,
       queueUrls: this.fanOut.queueUrls(),
       broadcastSegments: props.broadcastSegments,
+      postBudgetPerSecond: props.postBudgetPerSecond,
       callbackUrl: this.webSocketStage.callbackUrl,
       tokenVerification,
       // Unset: the authorizers' own pinned default applies (defaults live in one place, the readers).

@@ -78,6 +78,7 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
     fanOutTableName: 'probe',
     queueUrls: { broadcastSlices: 'probe' },
     broadcastSegments: 0,
+    postBudgetPerSecond: 0,
     callbackUrl: 'probe',
     tokenVerification: { mode: 'secret', secret: 'probe' },
     jwtAlgorithms: ['probe'],

@@ -1,7 +1,7 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type BroadcastAcceptance, type SliceQueue, startBroadcast } from './broadcast-fan-out';
 import { DEFAULT_SEND_CONCURRENCY, getDocumentClient, getManagementClient, readSendConcurrency } from './clients';
 import { type Environment, optionalInteger, requireString, Setting } from './config';
-import { type BroadcastAcceptance, type SliceQueue, startBroadcast } from './broadcast-fan-out';
 import {
   type DeliveryDependencies,
   type DeliveryLogger,

@@ -2,8 +2,8 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { BroadcastAcceptance } from '../core/broadcast-fan-out';
 import type { DeliveryReport } from '../core/delivery';
-import type { BroadcastStatus } from '../core/fan-out-state';
 import { NotFoundError } from '../core/errors';
+import type { BroadcastStatus } from '../core/fan-out-state';
 import { logger, metrics, observability } from '../core/observability';
 import { readMessageRules, validateDirectSendEvent } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
@@ -33,7 +33,10 @@ import { WebSocketService } from '../core/websocket-service';
 const rules = readMessageRules(process.env);
 const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true });
 
-async function directSend(event: unknown, context: Context): Promise<DeliveryReport | BroadcastAcceptance | BroadcastStatus> {
+async function directSend(
+  event: unknown,
+  context: Context,
+): Promise<DeliveryReport | BroadcastAcceptance | BroadcastStatus> {
   const request = validateDirectSendEvent(event, rules);
   const options = { remainingTimeMs: () => context.getRemainingTimeInMillis() };
   switch (request.kind) {

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getDocumentClient } from '../core/clients';
+import { NotFoundError } from '../core/errors';
 import { logger, observability } from '../core/observability';
 import { authorize, authorizeForUser, readPolicy } from '../core/policy';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
-import { NotFoundError } from '../core/errors';
 import { checkBroadcastId } from '../core/validation';
 import { ConnectionPresence, readFanOutState } from '../core/websocket-service';
 import { httpErrors } from './middleware/http-errors';

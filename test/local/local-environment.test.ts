@@ -68,9 +68,10 @@ describe('each local function gets the settings it gets on AWS', () => {
     });
   });
 
-  it('loads both authorizers and every routed function, and not the direct-invoke one', () => {
+  it('loads both authorizers, every routed function and the queue consumer, and not the direct-invoke one', () => {
     expect(routedFunctionNames().sort()).toEqual(
       [
+        'broadcastWorker',
         'httpAuthorizer',
         'httpDisconnect',
         'httpSend',
