@@ -111,7 +111,13 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
         waitTimeSeconds: remaining / 1000,
         signal: stopping.signal,
       });
-      batch.push(...more);
+      for (const message of more) {
+        // Received again within the window (its visibility timeout is shorter than the window): keep one record,
+        // with the latest handle, the only one that can still delete it.
+        const earlier = batch.findIndex((held) => held.MessageId === message.MessageId);
+        if (earlier >= 0) batch.splice(earlier, 1);
+        batch.push(message);
+      }
     }
     return batch;
   }
