@@ -271,9 +271,10 @@ describe('local SQS with the real SQS client', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     await client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl('work'), MessageBody: 'arrived' }));
     const { Messages } = await polling;
-    // Without the early return the poll would answer empty after 20 s, and this would fail.
     expect(Messages?.map((message) => message.Body)).toEqual(['arrived']);
-  });
+    // A poll that held on for its full 20 s would overrun this test's 10 s limit (a bound far from the expected
+    // few milliseconds, so a loaded machine does not trip it).
+  }, 10_000);
 
   test('"Using dead-letter queues in Amazon SQS": past maxReceiveCount receives, the next receive moves the message to the DLQ', async () => {
     await client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl('poison'), MessageBody: 'poison' }));
@@ -401,10 +402,10 @@ describe('local SQS with the real SQS client', () => {
     const stopped = sqs.stop();
     const { Messages } = await polling;
     await stopped;
-    // Answered empty at once, not left hanging for its 20 s (the test's timeout would end it first).
+    // Answered empty at once, not left hanging for its 20 s (this test's 10 s limit would end it first).
     expect(Messages ?? []).toEqual([]);
     sqs = await startLocalSqs({ region: 'us-east-1', queues: [] });
-  });
+  }, 10_000);
 });
 
 describe('startLocalSqs declarations', () => {

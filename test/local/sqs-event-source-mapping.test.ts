@@ -213,6 +213,24 @@ describe('event source mapping over the local SQS', () => {
     expect(seen).toEqual(['once']);
   });
 
+  test('a batching window longer than the visibility timeout still puts a message in the batch once', async () => {
+    // The message becomes visible again while its batch is still gathering, and is received a second time.
+    const batches: string[][] = [];
+    const mapping = start({
+      batchSize: 5,
+      maximumBatchingWindowSeconds: 0.3,
+      // One poller, so the second receive is this batch's own (with more, another poller may take it: SQS's way).
+      maxConcurrency: 1,
+      invoke: async (event) => {
+        batches.push(event.Records.map((record) => `${record.body}#${record.attributes.ApproximateReceiveCount}`));
+      },
+    });
+    await sendBodies(['slow']);
+    await mapping.idle();
+    // The latest receive is kept: its handle is the one that deletes the message.
+    expect(batches).toEqual([['slow#2']]);
+  });
+
   test('a message that always fails is delivered maxReceiveCount (3) times, then moved to the DLQ', async () => {
     const counts: string[] = [];
     const errors: unknown[] = [];
