@@ -300,7 +300,7 @@ describe('local SQS with the real SQS client', () => {
     await client.send(
       new SendMessageCommand({ QueueUrl: sqs.queueUrl('poison'), MessageBody: 'c', DelaySeconds: 900 }),
     );
-    await receive('poison');
+    const held = (await receive('poison')).Messages?.[0].ReceiptHandle;
     const { Attributes } = await client.send(
       new GetQueueAttributesCommand({ QueueUrl: sqs.queueUrl('poison'), AttributeNames: ['All'] }),
     );
@@ -317,6 +317,8 @@ describe('local SQS with the real SQS client', () => {
     });
     await client.send(new PurgeQueueCommand({ QueueUrl: sqs.queueUrl('poison') }));
     expect(sqs.counts('poison')).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    // A consumer still holding a purged message can delete it without an error.
+    await client.send(new DeleteMessageCommand({ QueueUrl: sqs.queueUrl('poison'), ReceiptHandle: held }));
   });
 
   test('ChangeMessageVisibility: 0 makes a message receivable at once; a forged handle or one not in flight is refused', async () => {

@@ -137,6 +137,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
         for (const message of batch) {
           if (toDelete.has(message.MessageId)) queue.delete(message.ReceiptHandle);
         }
+      } catch (error) {
+        // Only a bug can land here (the handles were issued by this queue); report it, keep the slot polling.
+        options.onInvocationError?.(error, event);
       } finally {
         busy -= 1;
         checkIdle();
