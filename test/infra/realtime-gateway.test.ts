@@ -322,10 +322,11 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsFrames: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpAuthorizer: [],
-      httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpStatus: ['dynamodb:Query', 'dynamodb:Scan'],
       httpDisconnect: ['dynamodb:DeleteItem', 'dynamodb:Query'],
-      directSend: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      directSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:Scan'],
     };
 
     it.each(functionNames)('%s has only the table actions its code uses, on the table only', (name) => {
