@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { FinalizeHandler, FinalizeHandlerArguments, MiddlewareStack } from '@smithy/types';
 
 /**
  * The global post budget: every fan-out path together (broadcast workers, senders) posts to `@connections` at no
@@ -354,6 +355,42 @@ export class DynamoPostBudget implements PostBudget {
     if (used >= this.windowLimit) this.spentWindow = window;
     return Math.max(0, Math.min(n, this.windowLimit - before));
   }
+}
+
+/**
+ * Tells `budget` about every 429 (`LimitExceededException`) the client meets, each attempt's: the SDK retries
+ * throttling itself (standard mode, 3 attempts), so a caller only sees the 429s that outlasted the retries, and a
+ * budget told only of those would back off late. Sits just inside the SDK's retry step, so it sees each attempt;
+ * the error still goes on to the retry step and the caller unchanged.
+ *
+ * @example
+ * const managementClient = createManagementClient(config);
+ * reportThrottling(managementClient, budget);
+ */
+export function reportThrottling(
+  // biome-ignore lint/suspicious/noExplicitAny: any SDK client's stack; the middleware reads no input or output
+  client: { middlewareStack: MiddlewareStack<any, any> },
+  budget: Pick<PostBudget, 'throttled'>,
+): void {
+  client.middlewareStack.addRelativeTo(
+    // biome-ignore lint/suspicious/noExplicitAny: see the client parameter
+    (next: FinalizeHandler<any, any>) => async (args: FinalizeHandlerArguments<any>) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (isThrottlingAnswer(error)) budget.throttled();
+        throw error;
+      }
+    },
+    { relation: 'after', toMiddleware: 'retryMiddleware', name: 'postBudgetThrottleFeedback' },
+  );
+}
+
+/** API Gateway throttled the request: the modelled error's name, or the status code. */
+function isThrottlingAnswer(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  return candidate.name === 'LimitExceededException' || candidate.$metadata?.httpStatusCode === 429;
 }
 
 /** Counts over a sliding set of time slots (the rate a holder really used lately). */
