@@ -49,7 +49,7 @@ export const Setting = {
   sliceQueueUrl: 'SLICE_QUEUE_URL',
   /** Scan segments (slices) one broadcast is split into. */
   broadcastSegments: 'BROADCAST_SEGMENTS',
-  /** Posts per second all fan-out together may start (the global post budget). */
+  /** Posts per second all broadcast workers together may start (the global post budget). */
   postBudgetPerSecond: 'POST_BUDGET_PER_SECOND',
 } as const;
 

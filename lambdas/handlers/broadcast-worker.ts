@@ -7,7 +7,7 @@ import { errorLabel } from '../core/delivery';
 import { createFanOutState, DEFAULT_FAN_OUT_STATE_TTL_SECONDS, SliceBusyError } from '../core/fan-out-state';
 import { faultHook, readFaultRules } from '../core/fault-injection';
 import { logger, metrics, observability } from '../core/observability';
-import type { PostBudget } from '../core/post-budget';
+import { DEFAULT_POSTS_PER_SECOND, DynamoPostBudget } from '../core/post-budget';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
 import { createSqsSliceQueue, getSqsClient, parseSliceMessage, readSliceQueueConfig } from '../core/slice-queue';
 import { DEFAULT_BROADCAST_TIME_MARGIN_MS } from '../core/websocket-service';
@@ -23,10 +23,17 @@ import { queues } from '../routes';
 
 const env = process.env;
 const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) });
+const fanOutTableName = requireString(env, Setting.fanOutTableName);
 const state = createFanOutState({
   client: getDocumentClient(),
-  tableName: requireString(env, Setting.fanOutTableName),
+  tableName: fanOutTableName,
   ttlSeconds: DEFAULT_FAN_OUT_STATE_TTL_SECONDS,
+});
+// One budget for every worker of every invocation, counted in the fan-out state table (post-budget.ts).
+const budget = new DynamoPostBudget({
+  client: getDocumentClient(),
+  tableName: fanOutTableName,
+  ratePerSecond: optionalInteger(env, Setting.postBudgetPerSecond, DEFAULT_POSTS_PER_SECOND, { min: 1, max: 100_000 }),
 });
 const queue = createSqsSliceQueue({ client: getSqsClient(), queueUrl: readSliceQueueConfig(env).queueUrl });
 const managementClient = getManagementClient(env);
@@ -34,8 +41,6 @@ const groupSize = readSendConcurrency(env);
 const timeMarginMs = optionalInteger(env, Setting.broadcastTimeMarginMs, DEFAULT_BROADCAST_TIME_MARGIN_MS, { min: 0 });
 const afterPost = faultHook(readFaultRules(env));
 const { maxReceiveCount } = queues.broadcastSlices;
-/** Until the global budget is wired: every post may start at once. */
-const budget: PostBudget = { take: async (count) => count, throttled: () => undefined };
 
 async function runRecord(record: SQSRecord, context: Context): Promise<void> {
   let message: SliceMessage | undefined;

@@ -3,6 +3,8 @@ import { type EnvironmentValues, environmentFor } from '../../lib/function-envir
 
 const secretArnValues: EnvironmentValues = {
   tableName: 'RegistryTable',
+  fanOutTableName: 'FanOutTable',
+  queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices' },
   callbackUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
   tokenVerification: { mode: 'secret', secretArn: 'arn:aws:secretsmanager:eu-west-1:123:secret:jwt' },
   jwtAlgorithms: ['HS256', 'HS512'],
@@ -88,6 +90,8 @@ describe('environmentFor', () => {
   it('leaves out settings whose value is not given, so the reader default applies', () => {
     const environment = environmentFor(functions.wsConnect.access, {
       tableName: 'T1x',
+      fanOutTableName: 'F1x',
+      queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices' },
       callbackUrl: 'http://127.0.0.1:3001',
       tokenVerification: { mode: 'secret', secret: 's' },
     });
