@@ -1,4 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { FinalizeHandler, FinalizeHandlerArguments, MiddlewareStack } from '@smithy/types';
+import { type Environment, optionalInteger, Setting } from './config';
 
 /**
  * The global post budget: every fan-out path together (broadcast workers, senders) posts to `@connections` at no
@@ -17,12 +19,33 @@ export interface PostBudget {
 
 /**
  * Posts per second all fan-out together may start when no rate is configured. API Gateway's account throttle for
- * `@connections` and every other API in the region is 10,000 requests/s (burst 5,000), shared with whatever else the
- * account runs: 2,000/s leaves four fifths of it to the rest, lets a burst of one 100 ms budget window (200 posts)
- * land inside the account's burst many times over, and still reaches 100,000 connections in 50 s. Raise it (after
- * raising the account quota if need be) for larger audiences; the arithmetic is in bench/README.md.
+ * `@connections` and every other API in the Region is 10,000 requests/s with a burst bucket (5,000 where the quota
+ * page states it), shared with whatever else the account runs: 2,000/s leaves four fifths of it to the rest, one
+ * 100 ms budget window (200 posts) is a small burst, and 100,000 connections are reached in 50 s. In the Regions
+ * whose default throttle is 2,500/s (Zurich, Milan, Cape Town, Jakarta, ... per the quota page) set
+ * `POST_BUDGET_PER_SECOND` lower, e.g. 500. Raise it (with the account quota) for larger audiences: the arithmetic for
+ * a million connections is in bench/README.md.
  */
 export const DEFAULT_POSTS_PER_SECOND = 2_000;
+
+/** The highest `POST_BUDGET_PER_SECOND` accepted: ten times the default account throttle, for raised quotas. */
+export const MAX_POSTS_PER_SECOND = 100_000;
+
+/**
+ * Reads `POST_BUDGET_PER_SECOND` (default {@link DEFAULT_POSTS_PER_SECOND}, 1 to {@link MAX_POSTS_PER_SECOND}).
+ *
+ * @example
+ * readPostBudgetConfig({ POST_BUDGET_PER_SECOND: '500' }); // { ratePerSecond: 500 }
+ * readPostBudgetConfig({}); // { ratePerSecond: 2000 }
+ */
+export function readPostBudgetConfig(env: Environment): { ratePerSecond: number } {
+  return {
+    ratePerSecond: optionalInteger(env, Setting.postBudgetPerSecond, DEFAULT_POSTS_PER_SECOND, {
+      min: 1,
+      max: MAX_POSTS_PER_SECOND,
+    }),
+  };
+}
 
 /** Length of one global budget window: short enough that a window's posts are a small burst for API Gateway. */
 export const DEFAULT_BUDGET_WINDOW_MS = 100;
@@ -354,6 +377,42 @@ export class DynamoPostBudget implements PostBudget {
     if (used >= this.windowLimit) this.spentWindow = window;
     return Math.max(0, Math.min(n, this.windowLimit - before));
   }
+}
+
+/**
+ * Tells `budget` about every 429 (`LimitExceededException`) the client meets, each attempt's: the SDK retries
+ * throttling itself (standard mode, 3 attempts), so a caller only sees the 429s that outlasted the retries, and a
+ * budget told only of those would back off late. Sits just inside the SDK's retry step, so it sees each attempt;
+ * the error still goes on to the retry step and the caller unchanged.
+ *
+ * @example
+ * const managementClient = createManagementClient(config);
+ * reportThrottling(managementClient, budget);
+ */
+export function reportThrottling(
+  // biome-ignore lint/suspicious/noExplicitAny: any SDK client's stack; the middleware reads no input or output
+  client: { middlewareStack: MiddlewareStack<any, any> },
+  budget: Pick<PostBudget, 'throttled'>,
+): void {
+  client.middlewareStack.addRelativeTo(
+    // biome-ignore lint/suspicious/noExplicitAny: see the client parameter
+    (next: FinalizeHandler<any, any>) => async (args: FinalizeHandlerArguments<any>) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (isThrottlingAnswer(error)) budget.throttled();
+        throw error;
+      }
+    },
+    { relation: 'after', toMiddleware: 'retryMiddleware', name: 'postBudgetThrottleFeedback' },
+  );
+}
+
+/** API Gateway throttled the request: the modelled error's name, or the status code. */
+function isThrottlingAnswer(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  return candidate.name === 'LimitExceededException' || candidate.$metadata?.httpStatusCode === 429;
 }
 
 /** Counts over a sliding set of time slots (the rate a holder really used lately). */

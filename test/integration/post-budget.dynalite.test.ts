@@ -2,9 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/core/clients';
 import { DynamoPostBudget } from '../../lambdas/core/post-budget';
-import { broadcastTableSchema } from '../../lambdas/core/table-schema';
 import {
-  createTable,
+  createFanOutTable,
   type LocalDynamo,
   localCredentials,
   localRegion,
@@ -29,7 +28,7 @@ const client = () =>
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
   // The same table the stack builds, from the one schema declaration.
-  await createTable(dynamo.endpoint, tableName, broadcastTableSchema);
+  await createFanOutTable(dynamo.endpoint, tableName);
 });
 
 afterAll(async () => {

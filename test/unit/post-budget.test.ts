@@ -2,7 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { AdaptiveRate, DynamoPostBudget, TokenBucketPostBudget } from '../../lambdas/core/post-budget';
+import {
+  AdaptiveRate,
+  DynamoPostBudget,
+  readPostBudgetConfig,
+  TokenBucketPostBudget,
+} from '../../lambdas/core/post-budget';
 
 // The budget's arithmetic on jest's fake clock (it fakes setTimeout and Date.now together), so no assertion here
 // depends on how fast this machine runs. The shared, DynamoDB-backed limit is proven on dynalite in
@@ -247,5 +252,17 @@ describe('DynamoPostBudget', () => {
 
   it('refuses a window too short to admit one post', () => {
     expect(() => budget({ ratePerSecond: 5, windowMs: 100 })).toThrow(/admits no post/);
+  });
+});
+
+describe('readPostBudgetConfig', () => {
+  it('reads POST_BUDGET_PER_SECOND and defaults to 2,000/s', () => {
+    expect(readPostBudgetConfig({ POST_BUDGET_PER_SECOND: '500' })).toEqual({ ratePerSecond: 500 });
+    expect(readPostBudgetConfig({})).toEqual({ ratePerSecond: 2000 });
+  });
+
+  it('names the setting when it is not a usable rate', () => {
+    expect(() => readPostBudgetConfig({ POST_BUDGET_PER_SECOND: '0' })).toThrow(/POST_BUDGET_PER_SECOND/);
+    expect(() => readPostBudgetConfig({ POST_BUDGET_PER_SECOND: 'fast' })).toThrow(/POST_BUDGET_PER_SECOND/);
   });
 });
