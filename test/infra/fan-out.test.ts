@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 import { broadcastTableSchema } from '../../lambdas/core/table-schema';
 import { type FunctionName, functions, queues, visibilityTimeoutSeconds } from '../../lambdas/routes';
 import { RealtimeGatewayStack } from '../../lib/realtime-gateway-stack';
+import { testAppContext } from './app-context';
 import { type SynthesizedGateway, statementsOfRole, synthesizeGateway } from './gateway-template';
 
 const functionNames = Object.keys(functions) as FunctionName[];
@@ -160,7 +161,7 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
   });
 
   it('outputs the state table, the slice queue, its DLQ and the DLQ alarm (the deployable stack)', () => {
-    const stack = new RealtimeGatewayStack(new App(), 'OutputsStack', {
+    const stack = new RealtimeGatewayStack(new App({ context: testAppContext() }), 'OutputsStack', {
       env: { account: '123456789012', region: 'eu-west-1' },
     });
     const outputs = Template.fromStack(stack);
