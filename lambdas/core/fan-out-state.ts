@@ -203,9 +203,11 @@ export function createFanOutState(options: FanOutStateOptions): FanOutState {
           TableName: tableName,
           Key: keyOf(key),
           UpdateExpression: update,
-          ConditionExpression: '#owner = :owner',
+          // The lease must still hold: a run that outlived its invocation (a zombie, which Lambda never lets live
+          // but an in-process runner can) stops at its next write even before another run takes over.
+          ConditionExpression: '#owner = :owner AND leaseUntil > :leaseNow',
           ExpressionAttributeNames: { '#owner': 'owner', ...names },
-          ExpressionAttributeValues: { ':owner': owner, ...values },
+          ExpressionAttributeValues: { ':owner': owner, ':leaseNow': now(), ...values },
         }),
       );
     } catch (error) {

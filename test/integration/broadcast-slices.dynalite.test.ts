@@ -12,7 +12,7 @@ import {
 } from '../../lambdas/core/broadcast-fan-out';
 import { createDocumentClient, createManagementClient } from '../../lambdas/core/clients';
 import { createEnvelope } from '../../lambdas/core/envelope';
-import { createFanOutState, type FanOutState, SliceBusyError } from '../../lambdas/core/fan-out-state';
+import { createFanOutState, type FanOutState, LeaseLostError, SliceBusyError } from '../../lambdas/core/fan-out-state';
 import type { PostBudget } from '../../lambdas/core/post-budget';
 import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
 import { createConnectionTable, createFanOutTable } from '../../local/local-dynamo';
@@ -220,6 +220,16 @@ describe('a broadcast drained slice by slice', () => {
     });
     expect((await registry.connectionsOf('user-9')).map((item) => item.connectionId)).not.toContain('conn-9=');
     await registry.register({ userId: 'user-9', connectionId: 'conn-9=' });
+  });
+
+  it('stops a run that outlived its lease at its next write, even before another run takes over', async () => {
+    const { state, id } = await newBroadcast(1);
+    const key = { broadcastId: id, segment: 0 };
+    await state.acquireSlice(key, 'zombie', clock + 1_000);
+
+    clock += 2_000; // the invocation's deadline has passed, but nobody has taken the slice yet
+
+    await expect(state.claimGroup(key, 'zombie', { inFlight: 25, retry: [] })).rejects.toBeInstanceOf(LeaseLostError);
   });
 
   it('hands the rest of a segment on in a continuation when time runs short', async () => {
