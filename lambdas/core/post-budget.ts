@@ -1,5 +1,13 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { FinalizeHandler, FinalizeHandlerArguments, MiddlewareStack } from '@smithy/types';
+import type {
+  FinalizeHandler,
+  FinalizeHandlerArguments,
+  MiddlewareStack,
+  RetryErrorInfo,
+  RetryStrategy,
+  RetryStrategyV2,
+  RetryToken,
+} from '@smithy/types';
 import { type Environment, optionalInteger, Setting } from './config';
 
 /**
@@ -406,6 +414,42 @@ export function reportThrottling(
     },
     { relation: 'after', toMiddleware: 'retryMiddleware', name: 'postBudgetThrottleFeedback' },
   );
+}
+
+/**
+ * Leaves throttling to the caller and its budget: the client's SDK retry strategy keeps retrying transient errors
+ * (timeouts, resets, 5xx) but hands a 429 back at once. Without this the SDK retries a 429 up to twice after its
+ * throttling backoff (from about half a second), outside the budget, while a broadcast worker's whole group waits
+ * for that one post; with it the worker puts the post on its slice's retry list and posts it again through the
+ * budget, which has slowed down meanwhile (see {@link reportThrottling}). A client whose strategy is not the SDK's
+ * current (token-based) kind is left as it is.
+ *
+ * @example
+ * const managementClient = createManagementClient(config);
+ * reportThrottling(managementClient, budget);
+ * retryThrottlingThroughBudget(managementClient);
+ */
+export function retryThrottlingThroughBudget(client: {
+  config: { retryStrategy: () => Promise<RetryStrategy | RetryStrategyV2> };
+}): void {
+  const sdkStrategy = client.config.retryStrategy;
+  let wrapped: Promise<RetryStrategy | RetryStrategyV2> | undefined;
+  client.config.retryStrategy = () => {
+    wrapped ??= sdkStrategy().then((strategy) => {
+      if (!('refreshRetryTokenForRetry' in strategy)) return strategy;
+      const noThrottlingRetry: RetryStrategyV2 = {
+        acquireInitialRetryToken: (scope: string) => strategy.acquireInitialRetryToken(scope),
+        refreshRetryTokenForRetry: (token: RetryToken, errorInfo: RetryErrorInfo) => {
+          // Any rejection here makes the SDK throw the request's own error (the 429) to the caller.
+          if (errorInfo.errorType === 'THROTTLING') return Promise.reject(errorInfo.error);
+          return strategy.refreshRetryTokenForRetry(token, errorInfo);
+        },
+        recordSuccess: (token: RetryToken) => strategy.recordSuccess(token),
+      };
+      return Object.assign(noThrottlingRetry, { mode: (strategy as { mode?: string }).mode });
+    });
+    return wrapped;
+  };
 }
 
 /** API Gateway throttled the request: the modelled error's name, or the status code. */
