@@ -234,10 +234,11 @@ export function createFanOutState(options: FanOutStateOptions): FanOutState {
             Key: keyOf(key),
             // The item is created by the first run; `expiresAt` keeps the state a week after the last run.
             UpdateExpression:
-              'SET #owner = :owner, leaseUntil = :leaseUntil, expiresAt = :expiresAt, #segment = :segment ' +
-              'ADD runs :one',
+              'SET #owner = :owner, leaseUntil = :leaseUntil, expiresAt = :expiresAt, #segment = :segment, ' +
+              // A dead-lettered slice runs again only when an operator redrives its message: it is live again.
+              'deadLettered = :false ADD runs :one',
             ConditionExpression:
-              '(attribute_not_exists(done) OR done = :false) AND (attribute_not_exists(deadLettered) OR deadLettered = :false) ' +
+              '(attribute_not_exists(done) OR done = :false) ' +
               'AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR #owner = :owner)',
             ExpressionAttributeNames: { '#owner': 'owner', '#segment': 'segment' },
             ExpressionAttributeValues: {
@@ -258,7 +259,7 @@ export function createFanOutState(options: FanOutStateOptions): FanOutState {
         const current = await client.send(
           new GetCommand({ TableName: tableName, Key: keyOf(key), ConsistentRead: true }),
         );
-        if (current.Item?.done === true || current.Item?.deadLettered === true) return undefined;
+        if (current.Item?.done === true) return undefined;
         throw new SliceBusyError(key.broadcastId, key.segment);
       }
       const checkpoint = toCheckpoint(item, key.segment);

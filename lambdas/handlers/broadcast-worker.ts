@@ -7,7 +7,7 @@ import { errorLabel } from '../core/delivery';
 import { createFanOutState, DEFAULT_FAN_OUT_STATE_TTL_SECONDS, SliceBusyError } from '../core/fan-out-state';
 import { faultHook, readFaultRules } from '../core/fault-injection';
 import { logger, metrics, observability } from '../core/observability';
-import { DEFAULT_POSTS_PER_SECOND, DynamoPostBudget } from '../core/post-budget';
+import { DynamoPostBudget, readPostBudgetConfig, reportThrottling } from '../core/post-budget';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
 import { createSqsSliceQueue, getSqsClient, parseSliceMessage, readSliceQueueConfig } from '../core/slice-queue';
 import { DEFAULT_BROADCAST_TIME_MARGIN_MS } from '../core/websocket-service';
@@ -33,10 +33,12 @@ const state = createFanOutState({
 const budget = new DynamoPostBudget({
   client: getDocumentClient(),
   tableName: fanOutTableName,
-  ratePerSecond: optionalInteger(env, Setting.postBudgetPerSecond, DEFAULT_POSTS_PER_SECOND, { min: 1, max: 100_000 }),
+  ...readPostBudgetConfig(env),
 });
 const queue = createSqsSliceQueue({ client: getSqsClient(), queueUrl: readSliceQueueConfig(env).queueUrl });
 const managementClient = getManagementClient(env);
+// The budget hears of every 429 attempt, the SDK's own retries included, so its backoff starts at the first one.
+reportThrottling(managementClient, budget);
 const groupSize = readSendConcurrency(env);
 const timeMarginMs = optionalInteger(env, Setting.broadcastTimeMarginMs, DEFAULT_BROADCAST_TIME_MARGIN_MS, { min: 0 });
 const afterPost = faultHook(readFaultRules(env));

@@ -11,10 +11,10 @@ const USERS = 600;
 const CONNECTIONS_PER_USER = 4;
 const SOCKETS = USERS * CONNECTIONS_PER_USER;
 /**
- * The worker's timeout here: 2 s, so the slice queue's visibility timeout (six times it, as on AWS) brings a crashed
- * slice back in 12 s rather than 30 min. Slices longer than that continue in new messages, as they do on AWS.
+ * The worker's timeout here: 1 s, so the slice queue's visibility timeout (six times it, as on AWS) brings a crashed
+ * slice back in 6 s rather than 30 min. Slices longer than that continue in new messages, as they do on AWS.
  */
-const WORKER_TIMEOUT_MS = 2_000;
+const WORKER_TIMEOUT_MS = 1_000;
 const CRASH_AFTER_POSTS = 30;
 
 let stack: LocalStack;

@@ -43,7 +43,27 @@ describe('environmentFor', () => {
       CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
       MAX_USER_IDS: '100',
       SEND_CONCURRENCY: '200',
+      FAN_OUT_TABLE_NAME: 'FanOutTable',
+      SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
     });
+  });
+
+  it('gives the broadcast worker the fan-out table, the slice queue and the post budget, and nobody else the budget', () => {
+    const values = { ...secretArnValues, broadcastSegments: 8, postBudgetPerSecond: 1500 };
+
+    const worker = environmentFor(functions.broadcastWorker.access, values);
+
+    expect(worker).toMatchObject({
+      TABLE_NAME: 'RegistryTable',
+      CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+      FAN_OUT_TABLE_NAME: 'FanOutTable',
+      SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
+      POST_BUDGET_PER_SECOND: '1500',
+    });
+    expect(environmentFor(functions.httpSend.access, values)).not.toHaveProperty('POST_BUDGET_PER_SECOND');
+    expect(environmentFor(functions.httpStatus.access, values)).toMatchObject({ FAN_OUT_TABLE_NAME: 'FanOutTable' });
+    expect(environmentFor(functions.httpStatus.access, values)).not.toHaveProperty('SLICE_QUEUE_URL');
+    expect(environmentFor(functions.wsSend.access, values)).not.toHaveProperty('FAN_OUT_TABLE_NAME');
   });
 
   it('gives the read-only status function the table but no callback URL', () => {

@@ -80,13 +80,14 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
   const { sqs } = options;
   const queue = sqs.queue(options.queueName);
   const stopping = new AbortController();
-  let inFlight = 0;
+  /** Slots holding a batch (gathering it or invoking with it). */
+  let busy = 0;
   let invocations = 0;
   const idleWaiters = new Set<() => void>();
 
   const isIdle = () => {
     const counts = queue.counts();
-    return inFlight === 0 && counts.visible + counts.inFlight + counts.delayed === 0;
+    return busy === 0 && counts.visible + counts.inFlight + counts.delayed === 0;
   };
   const checkIdle = () => {
     if (idleWaiters.size === 0 || !isIdle()) return;
@@ -101,7 +102,10 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       waitTimeSeconds: POLL_WAIT_SECONDS,
       signal: stopping.signal,
     });
-    if (batch.length === 0 || windowSeconds === 0) return batch;
+    if (batch.length === 0) return batch;
+    // From the first message on, the slot holds a batch: not idle, even before the function is invoked.
+    busy += 1;
+    if (windowSeconds === 0) return batch;
     const deadline = Date.now() + windowSeconds * 1000;
     while (batch.length < batchSize && !stopping.signal.aborted) {
       const remaining = deadline - Date.now();
@@ -111,7 +115,13 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
         waitTimeSeconds: remaining / 1000,
         signal: stopping.signal,
       });
-      batch.push(...more);
+      for (const message of more) {
+        // Received again within the window (its visibility timeout is shorter than the window): keep one record,
+        // with the latest handle, the only one that can still delete it.
+        const earlier = batch.findIndex((held) => held.MessageId === message.MessageId);
+        if (earlier >= 0) batch.splice(earlier, 1);
+        batch.push(message);
+      }
     }
     return batch;
   }
@@ -121,15 +131,17 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       const batch = await gatherBatch();
       if (batch.length === 0) continue;
       const event: SQSEvent = { Records: batch.map((message) => toRecord(message, queue, sqs.region)) };
-      inFlight += 1;
       invocations += 1;
       try {
         const toDelete = await outcome(event, options);
         for (const message of batch) {
           if (toDelete.has(message.MessageId)) queue.delete(message.ReceiptHandle);
         }
+      } catch (error) {
+        // Only a bug can land here (the handles were issued by this queue); report it, keep the slot polling.
+        options.onInvocationError?.(error, event);
       } finally {
-        inFlight -= 1;
+        busy -= 1;
         checkIdle();
       }
     }

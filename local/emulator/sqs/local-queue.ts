@@ -331,8 +331,9 @@ export class LocalQueue {
 
   /** Deletes every message (PurgeQueue). */
   purge(): void {
+    // Handles stay known: deleting a purged message one still holds succeeds like deleting an already deleted one
+    // (how SQS answers that case after a purge was not checked against AWS).
     this.#messages.clear();
-    this.#handles.clear();
     this.#changed();
   }
 
