@@ -30,7 +30,7 @@ import { runSlice, type SliceMessage, type SliceQueue, startBroadcast } from '..
 import { createDocumentClient, createManagementClient } from '../lambdas/core/clients';
 import { createEnvelope } from '../lambdas/core/envelope';
 import { createFanOutState, SliceBusyError } from '../lambdas/core/fan-out-state';
-import { DynamoPostBudget, reportThrottling } from '../lambdas/core/post-budget';
+import { DynamoPostBudget, reportThrottling, retryThrottlingThroughBudget } from '../lambdas/core/post-budget';
 import { createFanOutTable, localCredentials, localRegion, startLocalDynamo } from '../local/local-dynamo';
 import { MemoryRegistry } from './memory-registry';
 import type { EndpointConfig, EndpointMessage, EndpointReport } from './throttled-endpoint';
@@ -51,6 +51,8 @@ const { values } = parseArgs({
     'gone-every': { type: 'string', default: '1000' },
     'invocation-ms': { type: 'string', default: '30000' },
     'time-margin-ms': { type: 'string', default: '3000' },
+    /** `budget` (default): a 429 comes back at once and is posted again through the budget; `sdk`: the SDK retries it. */
+    'throttle-retries': { type: 'string', default: 'budget' },
   },
 });
 
@@ -65,6 +67,10 @@ const groupSize = Number(values['group-size']);
 const goneEvery = Number(values['gone-every']);
 const invocationMs = Number(values['invocation-ms']);
 const timeMarginMs = Number(values['time-margin-ms']);
+const throttleRetries = values['throttle-retries'];
+if (throttleRetries !== 'budget' && throttleRetries !== 'sdk') {
+  throw new Error(`--throttle-retries takes "budget" or "sdk", got "${throttleRetries}"`);
+}
 const floorMs = (connections / budgetPerSecond) * 1000;
 const deadlineMs = 3 * floorMs + 60_000;
 
@@ -150,7 +156,8 @@ async function main(): Promise<void> {
   console.log(
     `scale-fan-out: ${connections} connections (every ${goneEvery}th gone), budget ${budgetPerSecond}/s, ` +
       `endpoint ${delayMs} ms/post with an account throttle of ${throttlePerSecond}/s (burst ${throttleBurst}), ` +
-      `${workers} workers, ${slices} slices, groups of ${groupSize}, invocations of ${invocationMs} ms; ` +
+      `${workers} workers, ${slices} slices, groups of ${groupSize}, invocations of ${invocationMs} ms, ` +
+      `429s retried by the ${throttleRetries === 'budget' ? 'worker through the budget' : 'SDK, then the worker'}; ` +
       `node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)}`,
   );
 
@@ -175,6 +182,7 @@ async function main(): Promise<void> {
     const budget = new DynamoPostBudget({ client: budgetClient, tableName, ratePerSecond: budgetPerSecond });
     budgets.push(budget);
     reportThrottling(managementClient, budget);
+    if (throttleRetries === 'budget') retryThrottlingThroughBudget(managementClient);
     try {
       while (results.done + results.duplicate < slices && !runDeadline.aborted) {
         const message = queue.waiting.shift();
@@ -253,7 +261,7 @@ async function main(): Promise<void> {
   console.log(`| lost (live connections that never got it) | ${seen.lost} |`);
   console.log(`| duplicated (connections that got it twice) | ${seen.duplicated} |`);
   console.log(
-    `| product's status | ${status?.state}: delivered ${c?.delivered}, stale ${c?.stale}, failed ${c?.failed}, unknown ${c?.unknown}, pending ${c?.pending}, throttled after SDK retries ${c?.throttled} |`,
+    `| product's status | ${status?.state}: delivered ${c?.delivered}, stale ${c?.stale}, failed ${c?.failed}, unknown ${c?.unknown}, pending ${c?.pending}, 429s the worker retried ${c?.throttled} |`,
   );
   console.log(
     `| invocations | ${results.invocations} (slices done ${results.done}, continued ${results.continued}, duplicate ${results.duplicate}, busy ${results.busy}, errors ${results.errors}${firstError ? `: ${firstError}` : ''}) |`,

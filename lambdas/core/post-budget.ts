@@ -1,5 +1,13 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { FinalizeHandler, FinalizeHandlerArguments, MiddlewareStack } from '@smithy/types';
+import type {
+  FinalizeHandler,
+  FinalizeHandlerArguments,
+  MiddlewareStack,
+  RetryErrorInfo,
+  RetryStrategy,
+  RetryStrategyV2,
+  RetryToken,
+} from '@smithy/types';
 import { type Environment, optionalInteger, Setting } from './config';
 
 /**
@@ -261,15 +269,18 @@ export interface DynamoPostBudgetOptions {
  * below a partition's 1,000 WRU/s at these rates.
  *
  * Clock skew: each Lambda computes the window from its own clock. Two clocks `d` ms apart can spend overlapping
- * windows, so any stretch of time `T` admits at most `rate × (T + d) / 1000 + limit` posts. Lambda clocks are kept
- * by the Amazon Time Sync Service (well under a millisecond apart), so the excess is a couple of posts at 2,000/s, and
- * a lease answered late is spent late (at most one lease per taker): a burst of a few hundred posts at worst, which
- * API Gateway's 5,000-request burst allowance absorbs.
+ * windows, so any stretch of time `T` admits at most `rate × (T + d) / 1000 + limit` posts. Lambda's execution
+ * environments keep their clocks with NTP (Lambda developer guide, the `TZ` entry of the runtime environment
+ * variables), so `d` is milliseconds: even at 10 ms the excess is 20 posts at 2,000/s. A lease answered late is spent
+ * late (at most one lease per holder). Both are bursts of a few hundred posts at worst, against an account throttle
+ * that is itself a token bucket with a burst allowance.
  *
  * 429s: each holder also paces itself with a local {@link TokenBucketPostBudget} that runs at the full rate until
  * `throttled()` is called, then halves from what this holder really used and climbs back linearly (AIMD). Every
  * holder sees the account's 429s at about the same time, so together they back off. The post that got the 429 is
- * the caller's to retry (through `take` again), never to drop.
+ * the caller's to retry (through `take` again), never to drop. Wire the holder's management client with
+ * {@link reportThrottling} (every 429 heard at once) and {@link retryThrottlingThroughBudget} (a 429 retried through
+ * the budget, not by the SDK outside it): `npm run bench -- scale` measures both.
  *
  * @example
  * const budget = new DynamoPostBudget({ client: createDocumentClient(), tableName: process.env.BROADCAST_TABLE_NAME,
@@ -406,6 +417,42 @@ export function reportThrottling(
     },
     { relation: 'after', toMiddleware: 'retryMiddleware', name: 'postBudgetThrottleFeedback' },
   );
+}
+
+/**
+ * Leaves throttling to the caller and its budget: the client's SDK retry strategy keeps retrying transient errors
+ * (timeouts, resets, 5xx) but hands a 429 back at once. Without this the SDK retries a 429 up to twice after its
+ * throttling backoff (from about half a second), outside the budget, while a broadcast worker's whole group waits
+ * for that one post; with it the worker puts the post on its slice's retry list and posts it again through the
+ * budget, which has slowed down meanwhile (see {@link reportThrottling}). A client whose strategy is not the SDK's
+ * current (token-based) kind is left as it is.
+ *
+ * @example
+ * const managementClient = createManagementClient(config);
+ * reportThrottling(managementClient, budget);
+ * retryThrottlingThroughBudget(managementClient);
+ */
+export function retryThrottlingThroughBudget(client: {
+  config: { retryStrategy: () => Promise<RetryStrategy | RetryStrategyV2> };
+}): void {
+  const sdkStrategy = client.config.retryStrategy;
+  let wrapped: Promise<RetryStrategy | RetryStrategyV2> | undefined;
+  client.config.retryStrategy = () => {
+    wrapped ??= sdkStrategy().then((strategy) => {
+      if (!('refreshRetryTokenForRetry' in strategy)) return strategy;
+      const noThrottlingRetry: RetryStrategyV2 = {
+        acquireInitialRetryToken: (scope: string) => strategy.acquireInitialRetryToken(scope),
+        refreshRetryTokenForRetry: (token: RetryToken, errorInfo: RetryErrorInfo) => {
+          // Any rejection here makes the SDK throw the request's own error (the 429) to the caller.
+          if (errorInfo.errorType === 'THROTTLING') return Promise.reject(errorInfo.error);
+          return strategy.refreshRetryTokenForRetry(token, errorInfo);
+        },
+        recordSuccess: (token: RetryToken) => strategy.recordSuccess(token),
+      };
+      return Object.assign(noThrottlingRetry, { mode: (strategy as { mode?: string }).mode });
+    });
+    return wrapped;
+  };
 }
 
 /** API Gateway throttled the request: the modelled error's name, or the status code. */
