@@ -1,13 +1,23 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { runSlice, type SliceMessage } from '../core/broadcast-fan-out';
-import { getDocumentClient, getManagementClient, readSendConcurrency } from '../core/clients';
+import {
+  createManagementClient,
+  getDocumentClient,
+  readManagementClientConfig,
+  readSendConcurrency,
+} from '../core/clients';
 import { optionalInteger, requireString, Setting } from '../core/config';
 import { errorLabel } from '../core/delivery';
 import { createFanOutState, DEFAULT_FAN_OUT_STATE_TTL_SECONDS, SliceBusyError } from '../core/fan-out-state';
 import { faultHook, readFaultRules } from '../core/fault-injection';
 import { logger, metrics, observability } from '../core/observability';
-import { DynamoPostBudget, readPostBudgetConfig, reportThrottling } from '../core/post-budget';
+import {
+  DynamoPostBudget,
+  readPostBudgetConfig,
+  reportThrottling,
+  retryThrottlingThroughBudget,
+} from '../core/post-budget';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
 import { createSqsSliceQueue, getSqsClient, parseSliceMessage, readSliceQueueConfig } from '../core/slice-queue';
 import { DEFAULT_BROADCAST_TIME_MARGIN_MS } from '../core/websocket-service';
@@ -36,9 +46,13 @@ const budget = new DynamoPostBudget({
   ...readPostBudgetConfig(env),
 });
 const queue = createSqsSliceQueue({ client: getSqsClient(), queueUrl: readSliceQueueConfig(env).queueUrl });
-const managementClient = getManagementClient(env);
-// The budget hears of every 429 attempt, the SDK's own retries included, so its backoff starts at the first one.
+// A client of its own (not the process's shared one): its retry strategy is changed below, which the other senders'
+// clients must not share when the local stack runs every handler in one process.
+const managementClient = createManagementClient(readManagementClientConfig(env));
+// The budget hears of every 429 attempt, so its backoff starts at the first one; and a 429 comes back at once instead
+// of being retried by the SDK outside the budget: runSlice posts it again from the slice's retry list.
 reportThrottling(managementClient, budget);
+retryThrottlingThroughBudget(managementClient);
 const groupSize = readSendConcurrency(env);
 const timeMarginMs = optionalInteger(env, Setting.broadcastTimeMarginMs, DEFAULT_BROADCAST_TIME_MARGIN_MS, { min: 0 });
 const afterPost = faultHook(readFaultRules(env));
