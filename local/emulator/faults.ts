@@ -85,6 +85,8 @@ export class FaultInjector {
   };
   /** Connections the `gonePosts` fault killed: no `$disconnect` ran for them. */
   readonly vanished = new Set<string>();
+  /** Connections whose `$disconnect` was dropped. */
+  readonly disconnectsDropped = new Set<string>();
   readonly #random: () => number;
   #tokens: number;
   #refilledAt = Date.now();
@@ -123,10 +125,13 @@ export class FaultInjector {
     return this.#random() < share;
   }
 
-  /** Whether this `$disconnect` event is lost. */
-  dropsDisconnect(): boolean {
+  /** Whether the `$disconnect` event of this closed connection is lost. */
+  dropsDisconnect(connectionId: string): boolean {
     const dropped = this.#strikes(this.options.dropDisconnect);
-    if (dropped) this.counts.droppedDisconnects++;
+    if (dropped) {
+      this.counts.droppedDisconnects++;
+      this.disconnectsDropped.add(connectionId);
+    }
     return dropped;
   }
 

@@ -208,7 +208,7 @@ export class WebSocketEmulator {
       const closedBy = connection.closedBy ?? { code, reason: clientReason };
       // A vanished connection (network loss) gets no $disconnect; nor does one whose event the faults drop.
       if (connection.vanished) return;
-      if (this.#options.faults?.dropsDisconnect()) {
+      if (this.#options.faults?.dropsDisconnect(facts.connectionId)) {
         this.#options.log?.(`$disconnect of ${facts.connectionId} dropped (injected fault)`);
         return;
       }
