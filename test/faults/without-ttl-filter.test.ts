@@ -24,8 +24,16 @@ afterAll(async () => {
 }, 30_000);
 
 it('detects expired rows readable through the status routes when the TTL filter is off', async () => {
-  const outcome = await runFaultScenario(stack, { users: 12, socketsPerUser: 3, churn: 16, sends: 20 });
+  const outcome = await runFaultScenario(stack, {
+    users: 12,
+    socketsPerUser: 3,
+    churn: 16,
+    sends: 20,
+    // Not the safeguard under test, and its redelivery takes 12 s.
+    workerCrash: false,
+  });
 
   const readable = outcome.violations.filter((violation) => violation.invariant === 'expired-unreadable');
+  console.info(`detected (${readable.length}): ${JSON.stringify(readable.slice(0, 3))}`);
   expect(readable.length).toBeGreaterThan(0);
 }, 150_000);
