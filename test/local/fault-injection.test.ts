@@ -12,6 +12,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { parseStartArguments } from '../../local/cli-arguments';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../local/dynamo-fault-proxy';
 import { FaultInjector } from '../../local/emulator/faults';
 import type { WebSocketRouteTarget } from '../../local/emulator/websocket-api';
@@ -198,5 +199,34 @@ describe('the DynamoDB fault proxy with the real SDK', () => {
 
     expect(answer.TableNames).toEqual([]);
     expect(faults.counts).toMatchObject({ throttledDynamo: 0, exhaustedDynamoCalls: 0 });
+  });
+});
+
+describe('npm start fault flags', () => {
+  it('reads every fault flag into the stack options, and none means no faults', () => {
+    const argv = ['--fault-seed', '42', '--drop-disconnect', '0.2', '--gone-posts', '0.05', '--posts-per-second', '40'];
+    argv.push('--dynamo-throttle', '0.05', '--dynamo-fail', '0.01', '--fan-out-faults', '[]');
+
+    expect(parseStartArguments(argv)).toMatchObject({
+      faults: {
+        seed: 42,
+        dropDisconnect: 0.2,
+        gonePosts: 0.05,
+        postsPerSecond: 40,
+        dynamoThrottle: 0.05,
+        dynamoFail: 0.01,
+      },
+      fanOutFaults: '[]',
+    });
+    expect(parseStartArguments([])).not.toHaveProperty('faults');
+  });
+
+  it.each([
+    [['--drop-disconnect', '20%'], /--drop-disconnect must be a share from 0 to 1, got "20%"/],
+    [['--gone-posts', '1.5'], /--gone-posts must be a share from 0 to 1/],
+    [['--posts-per-second', '0'], /--posts-per-second must be a positive number/],
+    [['--fault-seed', '1.5'], /--fault-seed must be a non-negative integer/],
+  ])('refuses %p naming the flag', (argv, message) => {
+    expect(() => parseStartArguments(argv)).toThrow(message);
   });
 });
