@@ -78,6 +78,8 @@ export interface ScenarioOutcome {
   serverErrors: number;
   handshakes: number;
   sends: number;
+  /** The sends' reports added up: connections delivered, failed (e.g. 429 after the SDK's retries), stale (410). */
+  sendConnections: { delivered: number; failed: number; stale: number };
   broadcasts: BroadcastStatus[];
 }
 
@@ -144,6 +146,7 @@ export class FaultScenario {
   readonly violations: Violation[] = [];
   serverErrors = 0;
   handshakes = 0;
+  readonly sendConnections = { delivered: 0, failed: 0, stale: 0 };
   #tokens = new Map<string, string>();
   #adminToken = '';
   #tag = 0;
@@ -295,6 +298,11 @@ export class FaultScenario {
           return this.#violate('no-client-5xx', `send ${tag}: ${outcome.status} ${JSON.stringify(outcome.body)}`);
         }
         const report = outcome.body as DetailedReport;
+        for (const recipient of Object.values(report.recipients)) {
+          this.sendConnections.delivered += recipient.delivered.length;
+          this.sendConnections.failed += recipient.failed.length;
+          this.sendConnections.stale += recipient.stale.length;
+        }
         for (const [userId, peers] of liveBefore) {
           const delivered = new Set(report.recipients[userId]?.delivered ?? []);
           for (const peer of peers) if (delivered.has(peer.connectionId)) expected.push({ peer, tag });
@@ -557,6 +565,7 @@ export async function runFaultScenario(stack: LocalStack, size: ScenarioSize): P
     serverErrors: scenario.serverErrors,
     handshakes: scenario.handshakes,
     sends: size.sends,
+    sendConnections: scenario.sendConnections,
     broadcasts: broadcasts.filter((status): status is BroadcastStatus => status !== undefined),
   };
   await scenario.closeAll();
