@@ -1,6 +1,6 @@
 // The fault suite (issue 13): a realistic mix on the local stack (about 160 sockets of 40 users, churn opening and
-// closing 90 more, 80 sends to one or two users, client mistakes, two broadcasts under faults and one after) while it
-// injects every fault at once, at the rates of FAULT_RATES: 20% of $disconnect dropped, 5% of posts finding their
+// closing 90 more, 80 HTTP sends to one or two users and 20 over sockets, client mistakes on both, two broadcasts
+// under faults and one after) while it injects every fault at once, at the rates of FAULT_RATES: 20% of $disconnect dropped, 5% of posts finding their
 // connection vanished (socket killed, no $disconnect, 410), 429 above 40 posts/s (the load is well above it), 5% of
 // DynamoDB requests throttled and 1% failing (each retried by the SDK), and one broadcast worker crash mid-slice.
 // Invariants asserted (test/faults/support/scenario.ts), from what the sockets received and what the HTTP API answers:
@@ -12,7 +12,8 @@
 //   5xx is allowed only as a 500 `internal_error` (or a 500/502 handshake), and there are no more of them than
 //   DynamoDB calls whose last SDK attempt was faulted (a failure of ours, not the client's);
 // - reported, never silently lost: every open socket of a send's recipients is in its report (delivered, failed or
-//   stale); a socket received a send iff the report says delivered; per broadcast, sockets reached >= delivered,
+//   stale); a socket received a send iff the report says delivered (a socket send's summary: delivered = sockets
+//   reached, open sockets missed <= failed); per broadcast, sockets reached >= delivered,
 //   sockets reached <= delivered + unknown, open sockets missed <= failed + unknown + pending;
 // - at most once: no socket receives a broadcast twice (docs/protocol.md: at most once per connection) nor a send
 //   twice (lambdas/core/delivery.ts: delivery is at most once; the emulator answers a 429 without delivering);
@@ -45,13 +46,14 @@ describe('the product under injected faults', () => {
     expect(counts.throttledDynamo).toBeGreaterThan(0);
     expect(counts.failedDynamo).toBeGreaterThan(0);
     const [, crashed] = outcome.broadcasts;
+    expect(outcome.socketDeliveries).toBeGreaterThan(0);
     expect(crashed.connections.unknown).toBeGreaterThanOrEqual(CRASH_AFTER_POSTS);
 
     expect(outcome.violations).toEqual([]);
     // A 5xx only where a DynamoDB call failed on the SDK's last attempt: our fault, never the client's.
     expect(outcome.serverErrors).toBeLessThanOrEqual(counts.exhaustedDynamoCalls);
     console.info(
-      `fault suite: seed ${seed}, ${outcome.handshakes} handshakes, ${outcome.sends} sends ${JSON.stringify(outcome.sendConnections)}, faults ${JSON.stringify(counts)}, ` +
+      `fault suite: seed ${seed}, ${outcome.handshakes} handshakes, ${outcome.sends} sends ${JSON.stringify(outcome.sendConnections)}, ${outcome.socketDeliveries} socket sends, faults ${JSON.stringify(counts)}, ` +
         `${outcome.serverErrors} server errors, broadcasts ${JSON.stringify(outcome.broadcasts.map((b) => b.connections))}`,
     );
   }, 150_000);

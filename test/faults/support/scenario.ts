@@ -80,6 +80,8 @@ export interface ScenarioOutcome {
   sends: number;
   /** The sends' reports added up: connections delivered, failed (e.g. 429 after the SDK's retries), stale (410). */
   sendConnections: { delivered: number; failed: number; stale: number };
+  /** Sends over sockets answered with a `delivery` frame. */
+  socketDeliveries: number;
   broadcasts: BroadcastStatus[];
 }
 
@@ -90,6 +92,20 @@ interface Peer {
   /** Frames received, by the `tag` of their data. */
   received: Map<string, number>;
   state: 'open' | 'closed' | 'vanished';
+  /** Waits for the answer to this socket's own `send` frame (a `delivery` or `error` frame, or API Gateway's error). */
+  reply?: (frame: ServerFrame) => void;
+}
+
+interface ServerFrame {
+  type?: string;
+  data?: { connectionId?: string; tag?: string; code?: string } & Partial<SummaryReport>;
+  /** API Gateway's own frame when the integration failed: `{ message, connectionId, requestId }`. */
+  message?: string;
+}
+
+interface SummaryReport {
+  recipients: Record<string, string>;
+  connections: { delivered: number; failed: number; stale: number };
 }
 
 interface BroadcastStatus {
@@ -147,6 +163,8 @@ export class FaultScenario {
   serverErrors = 0;
   handshakes = 0;
   readonly sendConnections = { delivered: 0, failed: 0, stale: 0 };
+  /** Socket sends answered with a `delivery` frame (and checked). */
+  socketDeliveries = 0;
   #tokens = new Map<string, string>();
   #adminToken = '';
   #tag = 0;
@@ -195,7 +213,11 @@ export class FaultScenario {
   async #open(userId: string): Promise<void> {
     this.handshakes++;
     const token = this.#tokens.get(userId)!;
-    const socket = new WebSocket(this.#stack.wsUrl, { headers: { Authorization: `Bearer ${token}` } });
+    const socket = new WebSocket(this.#stack.wsUrl, {
+      headers: { Authorization: `Bearer ${token}` },
+      // The authorizer and $connect run within API Gateway's 29 s; a handshake unanswered after that is an error.
+      handshakeTimeout: 35_000,
+    });
     const peer: Peer = { userId, socket, connectionId: '', received: new Map(), state: 'open' };
     const opened = await new Promise<boolean>((resolve) => {
       socket.once('open', () => resolve(true));
@@ -220,8 +242,9 @@ export class FaultScenario {
     const authenticated = new Promise<string>((resolve) => {
       socket.once('close', () => resolve(''));
       socket.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as { type?: string; data?: { connectionId?: string; tag?: string } };
+        const frame = JSON.parse(data.toString()) as ServerFrame;
         if (frame.type === 'authenticated') resolve(String(frame.data?.connectionId));
+        if (frame.type === 'delivery' || frame.type === 'error' || frame.message !== undefined) peer.reply?.(frame);
         const tag = frame.data?.tag;
         if (typeof tag === 'string') peer.received.set(tag, (peer.received.get(tag) ?? 0) + 1);
       });
@@ -337,6 +360,82 @@ export class FaultScenario {
         }
       }
     }
+  }
+
+  /** Sends `frame` on `peer`'s socket and waits for its answer; undefined when the socket vanished first. */
+  async #ask(peer: Peer, frame: unknown): Promise<ServerFrame | undefined> {
+    // A socket that vanished since (a concurrent send's post hit the fault) fires no more `close`: nothing to ask.
+    if (peer.state !== 'open' || peer.socket.readyState !== WebSocket.OPEN) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<ServerFrame | undefined>((resolve) => {
+      peer.reply = resolve;
+      peer.socket.once('close', () => resolve(undefined));
+      // API Gateway answers every routed frame within its 29 s integration timeout: none at all is a lost answer.
+      timer = setTimeout(() => {
+        this.#violate('reported-not-lost', `no answer to ${JSON.stringify(frame)} on ${peer.connectionId}`);
+        resolve(undefined);
+      }, 35_000);
+    });
+    peer.socket.send(JSON.stringify(frame));
+    const reply = await answer;
+    clearTimeout(timer);
+    peer.reply = undefined;
+    return reply;
+  }
+
+  /**
+   * Sends over the socket's own `send` route, from a plain user (whose `delivery` frame carries the summary, without
+   * connection ids), and socket-side mistakes: each answer is a `delivery` frame, an `error` frame for a mistake, or
+   * API Gateway's "Internal server error" as a server error (never for a mistake). Checked: the summary's delivered
+   * count equals the recipient's sockets that received it, each at most once, and every open socket that missed it
+   * is counted failed.
+   */
+  async socketSends(count: number): Promise<void> {
+    const senders = [...this.#live()].sort(() => this.#random() - 0.5).slice(0, count);
+    const checks: Array<() => void> = [];
+    const waits: Array<() => boolean> = [];
+    await inBatches(senders, 6, async (sender) => {
+      const mistake = await this.#ask(sender, { action: 'send', userId: 'someone', type: 'pong', data: {} });
+      if (mistake === undefined) return;
+      if (mistake.type !== 'error')
+        this.#violate('no-client-5xx', `socket send of type pong: ${JSON.stringify(mistake)}`);
+      const tag = `socket-send-${++this.#tag}`;
+      const userId = this.#pick(this.#users);
+      const liveBefore = this.#live(userId);
+      const reply = await this.#ask(sender, { action: 'send', userId, type: 'chat', data: { tag } });
+      if (reply === undefined) return;
+      if (reply.message !== undefined) {
+        this.serverErrors++;
+        if (reply.message !== 'Internal server error') this.#violate('no-client-5xx', `socket send: ${reply.message}`);
+        return;
+      }
+      if (reply.type !== 'delivery') {
+        return this.#violate('no-client-5xx', `socket send ${tag}: ${JSON.stringify(reply)}`);
+      }
+      this.socketDeliveries++;
+      const connections = reply.data?.connections ?? { delivered: 0, failed: 0, stale: 0 };
+      const recipients = () => this.peers.filter((peer) => peer.userId === userId);
+      const reached = () => recipients().filter((peer) => peer.received.has(tag)).length;
+      waits.push(() => reached() >= connections.delivered);
+      checks.push(() => {
+        if (reached() !== connections.delivered) {
+          this.#violate(
+            'reported-not-lost',
+            `${tag}: ${connections.delivered} delivered, ${reached()} sockets have it`,
+          );
+        }
+        for (const peer of recipients()) {
+          if ((peer.received.get(tag) ?? 0) > 1)
+            this.#violate('at-most-once', `${tag} reached ${peer.connectionId} twice`);
+        }
+        const missed = liveBefore.filter((peer) => peer.state === 'open' && !peer.received.has(tag)).length;
+        if (missed > connections.failed) {
+          this.#violate('reported-not-lost', `${tag}: ${missed} open sockets missed it, ${connections.failed} failed`);
+        }
+      });
+    });
+    await eventually(() => waits.every((done) => done()), 10_000);
+    for (const check of checks) check();
   }
 
   /** Client mistakes while the faults run: each must get its 4xx (a 5xx only as a DynamoDB failure of ours). */
@@ -550,7 +649,7 @@ export async function runFaultScenario(stack: LocalStack, size: ScenarioSize): P
   const scenario = new FaultScenario(stack, size);
   await scenario.connect();
   await scenario.churn(size.churn);
-  await Promise.all([scenario.sends(), scenario.clientMistakes()]);
+  await Promise.all([scenario.sends(), scenario.socketSends(Math.ceil(size.sends / 4)), scenario.clientMistakes()]);
   const broadcasts = [await scenario.broadcast('fault-broadcast')];
   if (size.workerCrash ?? true) broadcasts.push(await scenario.broadcast(CRASH_TYPE));
   await scenario.churn(Math.ceil(size.churn / 2));
@@ -566,6 +665,7 @@ export async function runFaultScenario(stack: LocalStack, size: ScenarioSize): P
     handshakes: scenario.handshakes,
     sends: size.sends,
     sendConnections: scenario.sendConnections,
+    socketDeliveries: scenario.socketDeliveries,
     broadcasts: broadcasts.filter((status): status is BroadcastStatus => status !== undefined),
   };
   await scenario.closeAll();
