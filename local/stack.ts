@@ -173,7 +173,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let sqs: LocalSqs | undefined;
   let dynamoProxy: DynamoFaultProxy | undefined;
   const faults = options.faults && new FaultInjector(options.faults);
-  if (faults && !options.quiet) console.error(`[faults] ${faults.describe()}`);
   const mappings: EventSourceMapping[] = [];
   try {
     await createConnectionTable(dynamo.endpoint, localTableName);
