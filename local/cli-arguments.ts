@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { FaultOptions } from './emulator/faults';
 
 /** What `npm start` accepts, as parsed from its arguments. */
 export interface StartArguments {
@@ -8,6 +9,10 @@ export interface StartArguments {
   httpPort?: number;
   dataDir?: string;
   secret?: string;
+  /** Injected faults, when any fault option was given. */
+  faults?: FaultOptions;
+  /** The broadcast worker's crash rules (`FAN_OUT_FAULTS`), as given. */
+  fanOutFaults?: string;
 }
 
 export const startUsage = `Usage: npm start -- [options]
@@ -22,6 +27,17 @@ Options:
   --secret <secret>    HS256 signing secret (default: $JWT_SECRET, else .local/dev-secret, created on first start)
   --help               show this help
 
+Fault injection (off by default; see local/README.md):
+  --fault-seed <n>            seed of every fault decision (default: random, printed at start)
+  --drop-disconnect <share>   share (0-1) of $disconnect events never delivered (the socket still closes)
+  --gone-posts <share>        share (0-1) of @connections POSTs whose connection vanishes: socket killed, no
+                              $disconnect, answer 410 GoneException
+  --posts-per-second <n>      @connections POST rate; above it 429 LimitExceededException
+  --dynamo-throttle <share>   share (0-1) of DynamoDB calls answered ProvisionedThroughputExceededException
+  --dynamo-fail <share>       share (0-1) of DynamoDB calls answered 500 InternalServerError
+  --fan-out-faults <json>     broadcast worker crash rules (FAN_OUT_FAULTS), e.g.
+                              '[{"messageType":"crash-once","afterPosts":40,"times":1}]'
+
 Environment: JWT_SECRET, and the Lambda settings (ALLOWED_ORIGINS, LOG_LEVEL, MAX_USER_IDS, ... see
 docs/configuration.md) reach the handlers that get them on AWS.`;
 
@@ -29,6 +45,29 @@ function port(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value > 65535) throw new Error(`--${name} must be a port number (0-65535), got "${raw}"`);
+  return value;
+}
+
+function share(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new Error(`--${name} must be a share from 0 to 1, got "${raw}"`);
+  }
+  return value;
+}
+
+function positive(name: string, raw: string | undefined, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (
+    raw.trim() === '' ||
+    !Number.isFinite(value) ||
+    value < (integer ? 0 : Number.MIN_VALUE) ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new Error(`--${name} must be a ${integer ? 'non-negative integer' : 'positive number'}, got "${raw}"`);
+  }
   return value;
 }
 
@@ -47,11 +86,27 @@ export function parseStartArguments(argv: string[]): StartArguments {
       'http-port': { type: 'string' },
       'data-dir': { type: 'string' },
       secret: { type: 'string' },
+      'fault-seed': { type: 'string' },
+      'drop-disconnect': { type: 'string' },
+      'gone-posts': { type: 'string' },
+      'posts-per-second': { type: 'string' },
+      'dynamo-throttle': { type: 'string' },
+      'dynamo-fail': { type: 'string' },
+      'fan-out-faults': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
   });
+  const faults: FaultOptions = {
+    seed: positive('fault-seed', values['fault-seed'], true),
+    dropDisconnect: share('drop-disconnect', values['drop-disconnect']),
+    gonePosts: share('gone-posts', values['gone-posts']),
+    postsPerSecond: positive('posts-per-second', values['posts-per-second'], false),
+    dynamoThrottle: share('dynamo-throttle', values['dynamo-throttle']),
+    dynamoFail: share('dynamo-fail', values['dynamo-fail']),
+  };
+  const anyFault = Object.values(faults).some((value) => value !== undefined);
   return {
     help: values.help ?? false,
     host: values.host,
@@ -59,6 +114,8 @@ export function parseStartArguments(argv: string[]): StartArguments {
     httpPort: port('http-port', values['http-port']),
     dataDir: values['data-dir'],
     secret: values.secret,
+    ...(anyFault ? { faults } : {}),
+    ...(values['fan-out-faults'] === undefined ? {} : { fanOutFaults: values['fan-out-faults'] }),
   };
 }
 

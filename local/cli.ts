@@ -33,6 +33,9 @@ async function main(): Promise<void> {
     const value = process.env[name];
     if (value && !stackOwnedSettings.has(name)) environment[name] = value;
   }
+  // The worker's crash rules: the flag, else the shell's FAN_OUT_FAULTS (the worker refuses a malformed value).
+  const fanOutFaults = args.fanOutFaults ?? process.env.FAN_OUT_FAULTS;
+  if (fanOutFaults) environment.FAN_OUT_FAULTS = fanOutFaults;
   const { startLocalStack } = await import('./stack');
   const stack = await startLocalStack({
     host: args.host,
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     dataDir: args.dataDir,
     jwtSecret: args.secret ?? process.env.JWT_SECRET,
     environment,
+    faults: args.faults,
   });
   installShutdown(stack);
 
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
   @connections    ${friendly(stack.connectionsUrl)}
   registry        table ${stack.tableName} on dynalite ${stack.dynamoEndpoint}${args.dataDir ? ` (data in ${args.dataDir})` : ' (in memory)'}
 
+${stack.faults ? `  ${stack.faults.describe()}   (replay with --fault-seed ${stack.faults.seed})\n` : ''}${fanOutFaults ? `  worker faults   FAN_OUT_FAULTS=${fanOutFaults}\n` : ''}
 Tokens (valid ${demoTokenTtl}; more with: npm run token -- <userId> [--scope "..."] [--ttl 1h]):`);
   for (const [user, token] of tokens) {
     console.log(`  ${user.padEnd(8)}${user === 'admin' ? ` (${demoAdminScope})` : ''}\n    ${token}`);

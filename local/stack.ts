@@ -15,8 +15,10 @@ import {
 import { type LocalCredentials, readOrCreateDevCredentials } from './dev-credentials';
 import { readOrCreateDevSecret } from './dev-secret';
 import { type DemoTokens, demoTokenTtl, parseTtlSeconds, signDemoTokens } from './dev-tokens';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from './dynamo-fault-proxy';
 import { localHttpApi, localWebSocketApi } from './emulator/api-identity';
 import { handleConnectionsRequest } from './emulator/connections-api';
+import { FaultInjector, type FaultOptions } from './emulator/faults';
 import { HttpApiEmulator } from './emulator/http-api';
 import type { LambdaInvoker } from './emulator/lambda-runner';
 import { createSigV4Verifier } from './emulator/sigv4-verifier';
@@ -64,6 +66,13 @@ export interface LocalStackOptions {
    * @default - the route table's declared timeout (300 s)
    */
   queueConsumerTimeoutMs?: number;
+  /**
+   * Faults injected on purpose (dropped `$disconnect`, vanished connections and throttling on `@connections`,
+   * throttled and failing DynamoDB calls), drawn from one seeded generator; see local/README.md. A worker crash is the
+   * `FAN_OUT_FAULTS` setting, in `environment`.
+   * @default - none
+   */
+  faults?: FaultOptions;
 }
 
 export interface LocalStack {
@@ -94,6 +103,11 @@ export interface LocalStack {
    * serves: signed once, and again once half their lifetime has passed.
    */
   demoTokens(): Promise<DemoTokens>;
+  /**
+   * The injected faults (their seed, counts, and the switch that turns them off), when `faults` was given. The
+   * functions reach dynalite through a fault proxy then; `dynamoEndpoint` stays dynalite's own, without faults.
+   */
+  faults?: FaultInjector;
   /** Closes sockets with 1001, runs `$disconnect` for each, stops the servers and dynalite. */
   stop(): Promise<void>;
 }
@@ -157,6 +171,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const httpServer = createServer();
   const queueNames = localQueueNames();
   let sqs: LocalSqs | undefined;
+  let dynamoProxy: DynamoFaultProxy | undefined;
+  const faults = options.faults && new FaultInjector(options.faults);
   const mappings: EventSourceMapping[] = [];
   try {
     await createConnectionTable(dynamo.endpoint, localTableName);
@@ -190,6 +206,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     });
     const localSqs = sqs;
+    const { dynamoThrottle, dynamoFail } = options.faults ?? {};
+    if (faults && (dynamoThrottle || dynamoFail)) dynamoProxy = await startDynamoFaultProxy(dynamo.endpoint, faults);
+    const functionsDynamoEndpoint = dynamoProxy?.endpoint ?? dynamo.endpoint;
     const wsPort = await listen(wsServer, host, options.wsPort ?? 8090);
     const httpPort = await listen(httpServer, host, options.httpPort ?? 8091);
     // Handlers and clients reach the servers over loopback even when they listen on every interface.
@@ -203,7 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const invokers = await loadRouteFunctions(
       rootDir,
-      { ...runtimeEnvironment(dynamo.endpoint, credentials), AWS_ENDPOINT_URL_SQS: localSqs.endpoint },
+      { ...runtimeEnvironment(functionsDynamoEndpoint, credentials), AWS_ENDPOINT_URL_SQS: localSqs.endpoint },
       (name) =>
         localFunctionEnvironment(name, {
           tableName: localTableName,
@@ -211,7 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           queueUrls: Object.fromEntries(
             Object.entries(queueNames).map(([queue, names]) => [queue, localSqs.queueUrl(names.queue)]),
           ) as Record<QueueName, string>,
-          dynamoEndpoint: dynamo.endpoint,
+          dynamoEndpoint: functionsDynamoEndpoint,
           callbackUrl,
           jwtSecret,
           allowedOrigins,
@@ -251,12 +270,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       routeSelectionExpression,
       idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60_000,
       maxConnectionMs: options.maxConnectionMs ?? 2 * 3_600_000,
+      faults,
       log: options.quiet ? undefined : (line) => console.error(`[emulator] ${line}`),
     });
     wsServer.on('upgrade', (request, socket, head) => webSocketApi.handleUpgrade(request, socket, head));
     const verify = createSigV4Verifier({ credentials, region: localRegion, service: 'execute-api' });
     wsServer.on('request', (request, response) => {
-      if (handleConnectionsRequest(webSocketApi.pool, request, response, verify)) return;
+      if (handleConnectionsRequest(webSocketApi.pool, request, response, verify, faults)) return;
       response.writeHead(426, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ message: 'Upgrade Required' }));
     });
@@ -302,12 +322,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: localSqs,
       queueNames,
       demoTokens,
+      faults,
       stop() {
         stopping ??= (async () => {
+          // Shutdown closes every socket with its $disconnect: no fault then.
+          if (faults) faults.enabled = false;
           await Promise.all(mappings.map((mapping) => mapping.stop()));
           await localSqs.stop();
           await webSocketApi.closeAll(1001);
           await Promise.all([close(wsServer), close(httpServer)]);
+          await dynamoProxy?.stop();
           await dynamo.stop();
           restoreEnvironment(savedEnvironment);
         })();
@@ -320,6 +344,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs?.stop(),
       close(wsServer),
       close(httpServer),
+      dynamoProxy?.stop(),
       dynamo.stop(),
     ]);
     restoreEnvironment(savedEnvironment);

@@ -9,6 +9,8 @@ export interface PooledConnection {
   lastActiveAt: number;
   /** Set when the emulator itself closes the socket, so `$disconnect` reports its code, not the echo. */
   closedBy?: { code: number; reason: string };
+  /** Set when the connection vanished (an injected network loss): its socket died and no `$disconnect` follows. */
+  vanished?: boolean;
   idleTimer?: NodeJS.Timeout;
   lifetimeTimer?: NodeJS.Timeout;
 }
@@ -43,6 +45,19 @@ export class ConnectionPool {
 
   all(): PooledConnection[] {
     return [...this.#connections.values()];
+  }
+
+  /**
+   * Kills one connection without a close frame and without `$disconnect`, as a network loss does (the injected
+   * `gonePosts` fault): it leaves the pool at once, so every later `@connections` call for it is 410.
+   */
+  vanish(connectionId: string): boolean {
+    const connection = this.#connections.get(connectionId);
+    if (!connection || connection.closedBy) return false;
+    connection.vanished = true;
+    this.#connections.delete(connectionId);
+    connection.socket.terminate();
+    return true;
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocket } from 'ws';
 import type { ConnectionPool } from './connection-pool';
+import type { FaultInjector } from './faults';
 import { isWellFormedConnectionId } from './ids';
 import { readBody } from './request-parts';
 import type { VerificationResult } from './sigv4-verifier';
@@ -25,7 +26,9 @@ function sendError(response: ServerResponse, statusCode: number, errorType: stri
  * GET describes the connection, DELETE closes it. As on AWS (IAM authorization), a request whose SigV4 signature
  * `verify` refuses is 403 `ForbiddenException`; then a malformed connection id is 400 `BadRequestException`, an
  * unknown or closed one 410 `GoneException`, so the real `ApiGatewayManagementApiClient` behaves as against AWS.
- * Returns false when the path is not a `@connections` path, so the caller can answer it otherwise.
+ * Returns false when the path is not a `@connections` path, so the caller can answer it otherwise. With `faults`, a
+ * POST above the account's rate is 429 `LimitExceededException`, and a share of POSTs to open connections find them
+ * vanished: the socket dies without `$disconnect` and the answer is 410 (see `FaultInjector`).
  *
  * @example
  * const verify = createSigV4Verifier({ credentials, region: 'us-east-1', service: 'execute-api' });
@@ -38,11 +41,12 @@ export function handleConnectionsRequest(
   request: IncomingMessage,
   response: ServerResponse,
   verify: RequestVerifier,
+  faults?: FaultInjector,
 ): boolean {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
   const match = connectionPath.exec(path);
   if (!match) return false;
-  void serve(pool, match[1], request, response, verify).catch(() => {
+  void serve(pool, match[1], request, response, verify, faults).catch(() => {
     if (!response.headersSent) sendError(response, 500, 'InternalServerErrorException', 'Internal server error');
   });
   return true;
@@ -54,6 +58,7 @@ async function serve(
   request: IncomingMessage,
   response: ServerResponse,
   verify: RequestVerifier,
+  faults: FaultInjector | undefined,
 ): Promise<void> {
   const body = await readBody(request, MAX_POST_BYTES);
   if (body === undefined) {
@@ -75,6 +80,16 @@ async function serve(
   const open = connection !== undefined && connection.socket.readyState === WebSocket.OPEN && !connection.closedBy;
   if (!['POST', 'GET', 'DELETE'].includes(request.method ?? '')) {
     sendError(response, 403, 'ForbiddenException', 'Forbidden');
+    return;
+  }
+  // Throttling is the account's, before the connection is looked at: a POST to a gone connection can be 429 too.
+  if (request.method === 'POST' && faults?.throttlesPost()) {
+    sendError(response, 429, 'LimitExceededException', 'Rate exceeded (injected fault)');
+    return;
+  }
+  if (open && request.method === 'POST' && faults?.vanishesOnPost(connectionId)) {
+    pool.vanish(connectionId);
+    sendError(response, 410, 'GoneException', `Connection ${connectionId} is gone`);
     return;
   }
   if (!open) {

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ApiIdentity } from './api-identity';
 import { ConnectionPool, type PooledConnection } from './connection-pool';
+import type { FaultInjector } from './faults';
 import { FrameSizeGuard, MAX_FRAME_BYTES } from './frame-size-guard';
 import { newConnectionId, newTraceId } from './ids';
 import { IntegrationTimeoutError, type LambdaInvoker } from './lambda-runner';
@@ -33,6 +34,8 @@ export interface WebSocketEmulatorOptions {
   maxMessageBytes?: number;
   /** A larger single frame closes the connection with 1009. API Gateway: 32 KB. */
   maxFrameBytes?: number;
+  /** Injected faults: a share of `$disconnect` events is never delivered (the socket closes all the same). */
+  faults?: FaultInjector;
   /** Where emulator-level problems (a failing `$disconnect`, ...) are reported. */
   log?: (message: string) => void;
 }
@@ -203,6 +206,12 @@ export class WebSocketEmulator {
       // carries, get API Gateway's texts.
       const clientReason = code === 1005 || code === 1006 ? closeReasons[code] : reason.toString();
       const closedBy = connection.closedBy ?? { code, reason: clientReason };
+      // A vanished connection (network loss) gets no $disconnect; nor does one whose event the faults drop.
+      if (connection.vanished) return;
+      if (this.#options.faults?.dropsDisconnect(facts.connectionId)) {
+        this.#options.log?.(`$disconnect of ${facts.connectionId} dropped (injected fault)`);
+        return;
+      }
       this.#runDisconnect(facts, closedBy.code, closedBy.reason);
     });
   }

@@ -79,7 +79,9 @@ export async function startWebSocketApi(
   });
   const verify = createSigV4Verifier({ credentials: testCredentials, region: 'us-east-1', service: 'execute-api' });
   const server = createServer((request, response) => {
-    if (!handleConnectionsRequest(emulator.pool, request, response, verify)) response.writeHead(404).end();
+    if (!handleConnectionsRequest(emulator.pool, request, response, verify, options.faults)) {
+      response.writeHead(404).end();
+    }
   });
   server.on('upgrade', (request, socket, head) => emulator.handleUpgrade(request, socket, head));
   const port = await listen(server);
