@@ -75,6 +75,8 @@ export interface LocalStack {
    * serves: signed once, and again once half their lifetime has passed.
    */
   demoTokens(): Promise<DemoTokens>;
+  /** The WebSocket connections open right now (what `@connections` can reach), for a soak to compare with the registry. */
+  openConnectionCount(): number;
   /** Closes sockets with 1001, runs `$disconnect` for each, stops the servers and dynalite. */
   stop(): Promise<void>;
 }
@@ -214,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName: localTableName,
       dynamoEndpoint: dynamo.endpoint,
       demoTokens,
+      openConnectionCount: () => webSocketApi.pool.size,
       stop() {
         stopping ??= (async () => {
           await webSocketApi.closeAll(1001);
