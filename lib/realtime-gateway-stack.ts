@@ -46,10 +46,24 @@ export class RealtimeGatewayStack extends Stack {
         'SQS queue of direct-send events whose asynchronous invocation failed after every retry (alarm: DirectSendFailureAlarmName)',
       value: this.gateway.directSendFailures.queue.queueUrl,
     });
-    new CfnOutput(this, 'DirectSendFailureAlarmName', {
-      description: 'CloudWatch alarm in ALARM while the direct-send failure queue holds a message',
-      value: this.gateway.directSendFailures.alarm.alarmName,
-    });
+    if (this.gateway.directSendFailures.alarm) {
+      new CfnOutput(this, 'DirectSendFailureAlarmName', {
+        description: 'CloudWatch alarm in ALARM while the direct-send failure queue holds a message',
+        value: this.gateway.directSendFailures.alarm.alarmName,
+      });
+    }
+    if (this.gateway.operations.alarmTopic) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: 'SNS topic every alarm of the gateway notifies (subscribe on-call here)',
+        value: this.gateway.operations.alarmTopic.topicArn,
+      });
+    }
+    if (this.gateway.operations.dashboard) {
+      new CfnOutput(this, 'DashboardName', {
+        description: 'CloudWatch dashboard of the gateway',
+        value: this.gateway.operations.dashboard.dashboardName,
+      });
+    }
     if (this.gateway.jwtSecret) {
       new CfnOutput(this, 'JwtSecretArn', {
         description: 'Secrets Manager secret holding the HS* JWT signing secret (token issuers read it)',

@@ -36,6 +36,7 @@ import {
   type PermissionNames,
   type TokenVerification,
 } from './function-environment';
+import { type GatewayAlarmsProps, GatewayOperations } from './operations';
 import { prebuiltLambdaCode } from './prebuilt-lambda-code';
 
 export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
@@ -197,6 +198,17 @@ export interface RealtimeGatewayProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Creates the CloudWatch dashboard ({@link RealtimeGateway.operations}).
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * The alarms: on or off, their thresholds, and the SNS topic they notify (created here unless one is passed).
+   * `{ enabled: false }` creates no alarm at all, the direct-send failure alarm included.
+   * @default - every alarm on with `defaultAlarmSettings` (lib/operations.ts), notifying a topic created here
+   */
+  readonly alarms?: GatewayAlarmsProps;
 }
 
 const attributeTypes = {
@@ -252,6 +264,8 @@ export class RealtimeGateway extends Construct {
   readonly directSendFailures: DirectSendFailures;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
+  /** The dashboard, the alarms and their topic; queues of later parts join with `operations.watchQueue`. */
+  readonly operations: GatewayOperations;
 
   constructor(scope: Construct, id: string, props: RealtimeGatewayProps = {}) {
     super(scope, id);
@@ -460,6 +474,7 @@ export class RealtimeGateway extends Construct {
     this.directSendFailures = new DirectSendFailures(this, 'DirectSendFailures', {
       fn: this.sendFunction,
       retryAttempts: props.directSendRetryAttempts,
+      alarm: props.alarms?.enabled ?? true,
     });
 
     // No identity source on purpose: the token may come as an Authorization header, a Sec-WebSocket-Protocol entry
@@ -576,6 +591,17 @@ export class RealtimeGateway extends Construct {
         authorizer: httpAuthorizer,
       });
     }
+
+    this.operations = new GatewayOperations(this, 'Operations', {
+      functions: this.functions,
+      webSocketApi: this.webSocketApi,
+      webSocketStage: this.webSocketStage,
+      httpApi: this.httpApi,
+      httpStage: this.httpStage,
+      dashboard: props.dashboard,
+      alarms: props.alarms,
+    });
+    if (this.directSendFailures.alarm) this.operations.addAlarm(this.directSendFailures.alarm);
   }
 
   /** The `wss://` URL clients connect to. */
