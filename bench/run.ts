@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { renderComparisonCharts } from './charts';
 import {
   killAllChildren,
   processGroupCpuMs,
@@ -322,6 +323,13 @@ async function main(): Promise<void> {
   writeFileSync(file, markdown);
   process.stdout.write(`${markdown}\n`);
   progress(`written to ${file}`);
+  if (!only) {
+    // Charts of the table beside it, linked from it (bench/charts.ts); a drawing failure leaves the report as it is.
+    await renderComparisonCharts(file).then(
+      (charts) => progress(`charts: ${charts.join(', ')}`),
+      (error: unknown) => progress(`charts not drawn: ${messageOf(error)}`),
+    );
+  }
 }
 
 process.on('exit', killAllChildren);

@@ -19,7 +19,8 @@ export interface SoakSample {
   cpuMs: number;
 }
 
-export type SoakSystemCommand = { kind: 'stop' } | { kind: 'sample'; id: number };
+/** `snapshotFile`: also write a V8 heap snapshot there after the collection (`--heap-snapshots`, to find what grows). */
+export type SoakSystemCommand = { kind: 'stop' } | { kind: 'sample'; id: number; snapshotFile?: string };
 
 export type SoakSystemReport =
   | { kind: 'ready'; endpoints: SystemEndpoints }

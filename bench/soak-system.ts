@@ -1,3 +1,4 @@
+import { writeHeapSnapshot } from 'node:v8';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { localCredentials, localRegion } from '../local/local-dynamo';
 import { startLocalStack } from '../local/stack';
@@ -49,13 +50,14 @@ async function main(): Promise<void> {
     credentials: localCredentials,
   });
 
-  const sample = async (): Promise<SoakSample> => {
+  const sample = async (snapshotFile?: string): Promise<SoakSample> => {
     const cpu = process.cpuUsage();
     // Sockets first, rows right after: the closer in time, the fairer the comparison.
     const openConnections = stack.openConnectionCount();
     const registryRows = await countRows(dynamo, stack.tableName);
     collectGarbage();
     const memory = process.memoryUsage();
+    if (snapshotFile) writeHeapSnapshot(snapshotFile);
     return {
       at: Date.now(),
       rssBytes: memory.rss,
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
   process.on('message', (command: SoakSystemCommand) => {
     if (command.kind === 'stop') void stopAndExit();
     if (command.kind === 'sample') {
-      sample().then(
+      sample(command.snapshotFile).then(
         (figures) => report({ kind: 'sample', id: command.id, sample: figures }),
         (error: unknown) =>
           report({

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import WebSocket from 'ws';
+import { renderSoakCharts } from './charts';
 import { benchUserId, type SystemEndpoints } from './protocol';
 import {
   emptyCounters,
@@ -26,7 +27,9 @@ import { signBenchToken } from './tokens';
  * Traffic goes to 127.0.0.1 only; every loop is bounded and the run stops by itself (a deadline a few minutes past
  * the planned duration kills the stack's process whatever happens). Not part of `npm test`: it takes minutes.
  *
- * Options: `--minutes N` (default 10), `--clients N` (2500), `--sample-seconds N` (10), `--warmup-minutes N` (2).
+ * Options: `--minutes N` (default 10), `--clients N` (2500), `--sample-seconds N` (10), `--warmup-minutes N` (2),
+ * `--heap-snapshots` (writes the stack's heap at the end of the warm-up and at the end, as
+ * `bench/results/soak-*.heapsnapshot.tmp`, to compare in Chrome DevTools' Memory tab when something grows).
  */
 
 interface SoakOptions {
@@ -34,6 +37,7 @@ interface SoakOptions {
   clients: number;
   sampleSeconds: number;
   warmupMinutes: number;
+  heapSnapshots: boolean;
 }
 
 const load = {
@@ -77,7 +81,7 @@ function integerOption(name: string, fallback: number, min: number, max: number)
 
 interface SoakSystem {
   endpoints: SystemEndpoints;
-  sample(): Promise<SoakSample>;
+  sample(snapshotFile?: string): Promise<SoakSample>;
   stop(): Promise<void>;
   kill(): void;
 }
@@ -136,11 +140,11 @@ function startSoakSystem(jwtSecret: string, logFile: string): Promise<SoakSystem
       if (report.kind !== 'ready') return reject(new Error(`the stack failed to start: ${JSON.stringify(report)}`));
       resolve({
         endpoints: report.endpoints,
-        sample: () =>
+        sample: (snapshotFile?: string) =>
           new Promise((resolveSample, rejectSample) => {
             const id = nextId++;
             waiting.set(id, { resolve: resolveSample, reject: rejectSample });
-            send({ kind: 'sample', id });
+            send({ kind: 'sample', id, snapshotFile });
           }),
         stop: async () => {
           send({ kind: 'stop' });
@@ -343,6 +347,7 @@ async function main(): Promise<void> {
     clients: integerOption('clients', 2500, 200, 8000),
     sampleSeconds: integerOption('sample-seconds', 10, 2, 60),
     warmupMinutes: integerOption('warmup-minutes', 2, 0, 30),
+    heapSnapshots: process.argv.includes('--heap-snapshots'),
   };
   if (options.warmupMinutes >= options.minutes) throw new Error('--warmup-minutes must be less than --minutes');
   const deadline = setTimeout(
@@ -493,10 +498,18 @@ async function main(): Promise<void> {
     // Samples, and a printed row per minute.
     const points: SoakPoint[] = [];
     let printedMinutes = 0;
+    let tookFirstSnapshot = false;
     while (Date.now() < loadEndsAt) {
       await new Promise((resolve) => setTimeout(resolve, options.sampleSeconds * 1000));
       const clientsOpen = clients.openCount();
-      const sample = await system.sample();
+      const warmedUp = minuteOf(Date.now()) >= options.warmupMinutes;
+      const lastSample = Date.now() + options.sampleSeconds * 1000 >= loadEndsAt;
+      let snapshotFile: string | undefined;
+      if (options.heapSnapshots && warmedUp && (!tookFirstSnapshot || lastSample)) {
+        snapshotFile = `${resultsFolder}/soak-${tookFirstSnapshot ? 'end' : 'warm'}.heapsnapshot.tmp`;
+        tookFirstSnapshot = true;
+      }
+      const sample = await system.sample(snapshotFile);
       points.push({
         minute: minuteOf(sample.at),
         rssMb: formatMb(sample.rssBytes),
@@ -554,6 +567,10 @@ async function main(): Promise<void> {
     writeFileSync(`${resultsFolder}/soak.md`, markdown);
     process.stdout.write(`\n${markdown}`);
     progress(`written to ${resultsFolder}/soak.md and soak.json`);
+    await renderSoakCharts(result, resultsFolder).then(
+      (charts) => progress(`charts: ${charts.join(', ')}`),
+      (error: unknown) => progress(`charts not drawn: ${error instanceof Error ? error.message : String(error)}`),
+    );
   } finally {
     progress('closing clients and stopping the stack');
     await clients.closeAll();
