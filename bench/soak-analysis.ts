@@ -16,6 +16,8 @@ export interface SoakPoint {
   registryRows: number;
   /** Sockets the load generator holds open at that moment. */
   clientsOpen: number;
+  /** The machine's 1-minute load average: the machine is shared, and latency follows it. */
+  loadAverage?: number;
 }
 
 /** One send → receive measurement. */
@@ -44,6 +46,7 @@ export interface MinuteRow extends MinuteCounters {
   openConnections: number;
   registryRows: number;
   clientsOpen: number;
+  loadAverage?: number;
   sends: number;
   lost: number;
   p50Ms: number;
@@ -114,6 +117,7 @@ export function minuteRows(
       openConnections: last.openConnections,
       registryRows: last.registryRows,
       clientsOpen: last.clientsOpen,
+      loadAverage: last.loadAverage,
       sends: minuteSends.length,
       lost: minuteSends.length - latencies.length,
       p50Ms: percentile(latencies, 50),

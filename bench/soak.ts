@@ -306,20 +306,22 @@ function renderMarkdown(result: SoakResult): string {
       `${load.sendEveryMs} ms (at most ${load.maxSendsInFlight} in flight, lost after ${load.receiveTimeoutMs / 1000} s); ` +
       `a broadcast every ${load.broadcastEveryMs / 1000} s; a \`{"action":"ping"}\` from each client every ` +
       `${load.heartbeatEveryMs / 60_000} min. The stack (emulator, handlers, dynalite) runs alone in its process; ` +
-      `memory is sampled every ${options.sampleSeconds} s after a full collection (\`--expose-gc\`). ` +
+      `memory is sampled every ${options.sampleSeconds} s after a full collection (\`--expose-gc\`), and no send ` +
+      'starts during a sample (sends already in flight may wait for it). ' +
       `The stack used ${fixed(result.stackCpuPercentOfOneCore, 0)}% of one core on average.`,
     '',
     `Sends: ${result.sends.total} made, ${result.sends.lost} lost; p50 ${fixed(result.sends.p50Ms)} ms, p99 ${fixed(result.sends.p99Ms)} ms over the run.`,
     '',
     '![memory of the stack](soak-memory.svg) ![send → receive latency](soak-latency.svg) ![registry rows and open sockets](soak-registry.svg)',
     '',
-    '| minute | RSS MB | heap after GC MB | p50 ms | p99 ms | sends (lost) | registry rows | sockets open | clients open | reconnects (no close) | broadcast receipts |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| minute | RSS MB | heap after GC MB | p50 ms | p99 ms | sends (lost) | registry rows | sockets open | clients open | reconnects (no close) | broadcast receipts | load average |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (row) =>
         `| ${row.minute} | ${fixed(row.rssMb)} | ${fixed(row.heapMb)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ` +
         `${row.sends} (${row.lost}) | ${row.registryRows} | ${row.openConnections} | ${row.clientsOpen} | ` +
-        `${row.reconnects} (${row.dropsWithoutClose}) | ${row.broadcastReceived}/${row.broadcastExpected} |`,
+        `${row.reconnects} (${row.dropsWithoutClose}) | ${row.broadcastReceived}/${row.broadcastExpected} | ` +
+        `${fixed(row.loadAverage ?? Number.NaN, 2)} |`,
     ),
     '',
     `## Does anything grow? (least-squares slope over the samples after the first ${options.warmupMinutes} min)`,
@@ -438,6 +440,7 @@ async function main(): Promise<void> {
     const sends: SendOutcome[] = [];
     let sequence = 0;
     let inFlight = 0;
+    let sampling = false;
     const sendOne = async () => {
       const target = Math.floor(Math.random() * load.stableClients);
       const probe: LatencyProbe = { sequence: sequence++, sentAt: performance.now() };
@@ -467,7 +470,9 @@ async function main(): Promise<void> {
       }
     };
     const sendTimer = setInterval(() => {
-      if (inFlight >= load.maxSendsInFlight) return;
+      // No send starts while the stack takes a sample: its full collection and registry count stop the stack's
+      // event loop for tens of milliseconds, a stall of the measurement, not of the product.
+      if (inFlight >= load.maxSendsInFlight || sampling) return;
       inFlight++;
       void sendOne().finally(() => inFlight--);
     }, load.sendEveryMs);
@@ -509,7 +514,10 @@ async function main(): Promise<void> {
         snapshotFile = `${resultsFolder}/soak-${tookFirstSnapshot ? 'end' : 'warm'}.heapsnapshot.tmp`;
         tookFirstSnapshot = true;
       }
-      const sample = await system.sample(snapshotFile);
+      sampling = true;
+      const sample = await system.sample(snapshotFile).finally(() => {
+        sampling = false;
+      });
       points.push({
         minute: minuteOf(sample.at),
         rssMb: formatMb(sample.rssBytes),
@@ -517,6 +525,7 @@ async function main(): Promise<void> {
         openConnections: sample.openConnections,
         registryRows: sample.registryRows,
         clientsOpen,
+        loadAverage: loadavg()[0],
       });
       const wholeMinutes = Math.floor(minuteOf(Date.now()));
       if (wholeMinutes > printedMinutes) {

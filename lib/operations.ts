@@ -112,6 +112,11 @@ export interface WatchedQueue {
   readonly name: string;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The dead-letter alarm the queue's owner already built: it joins the topic instead of a second one being made.
+   * @default - an alarm built here with the `deadLetters` setting
+   */
+  readonly deadLetterAlarm?: cloudwatch.Alarm;
 }
 
 export interface GatewayOperationsProps {
@@ -324,6 +329,10 @@ export class GatewayOperations extends Construct {
         }),
       ]),
     );
+    if (watched.deadLetterAlarm) {
+      this.addAlarm(watched.deadLetterAlarm);
+      return;
+    }
     this.createAlarm(
       `${pascalCase(watched.name)}DeadLetters`,
       'deadLetters',

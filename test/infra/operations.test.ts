@@ -1,5 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MetricName, metricsNamespace, serviceName } from '../../lambdas/core/metric-names';
@@ -275,6 +276,24 @@ describe('GatewayOperations configured', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: Match.anyValue(),
     });
+  });
+  it("folds a watched queue's own dead-letter alarm into the topic instead of making a second one", () => {
+    let ownAlarmId = '';
+    const { template, gateway, logicalId } = synthesizeGateway({}, (stack, built) => {
+      const deadLetterQueue = new sqs.Queue(stack, 'SlicesDlq');
+      const queue = new sqs.Queue(stack, 'Slices', { deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 } });
+      const deadLetterAlarm = new cloudwatch.Alarm(stack, 'OwnDlqAlarm', {
+        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+        threshold: 0,
+        evaluationPeriods: 1,
+      });
+      built.operations.watchQueue({ name: 'broadcastSlices', queue, deadLetterQueue, deadLetterAlarm });
+      ownAlarmId = stack.getLogicalId(deadLetterAlarm.node.defaultChild as never);
+    });
+    const topicRef = { Ref: logicalId(gateway.operations.alarmTopic as never) };
+    const alarms = alarmsOf(template);
+    expect(alarms[ownAlarmId].Properties.AlarmActions).toEqual([topicRef]);
+    expect(Object.keys(alarms).filter((id) => id.includes('BroadcastSlicesDeadLetters'))).toEqual([]);
   });
 });
 
