@@ -18,7 +18,7 @@ const font = 'Helvetica, Arial, sans-serif';
 const config = {
   font,
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' as const },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' as const, labelLimit: 0 },
   title: { fontSize: 14, anchor: 'start' as const },
   background: 'white',
 };
@@ -174,7 +174,8 @@ function lineSpec(
     width: 520,
     height: 220,
     data: { values },
-    mark: { type: 'line', point: { size: 18 }, interpolate: 'monotone' },
+    // Straight segments between samples: a smoothed curve would draw values that were never measured.
+    mark: { type: 'line', point: { size: 18 } },
     encoding: {
       x: { field: 'minute', type: 'quantitative', title: 'minutes of load' },
       y: {
@@ -205,15 +206,32 @@ export async function renderSoakCharts(result: SoakResult, folder: string): Prom
       { minute: row.minute, series: 'p99', value: row.p99Ms },
     ].filter((value) => Number.isFinite(value.value)),
   );
+  // Differences, so that a stale row or a lost socket shows as a step away from 0 rather than a hair on a line at 2,500.
   const registry = result.points.flatMap((point) => [
-    { minute: round(point.minute), series: 'registry rows', value: point.registryRows },
-    { minute: round(point.minute), series: 'sockets open (emulator)', value: point.openConnections },
-    { minute: round(point.minute), series: 'clients open (generator)', value: point.clientsOpen },
+    {
+      minute: round(point.minute),
+      series: 'registry rows − open sockets',
+      value: point.registryRows - point.openConnections,
+    },
+    {
+      minute: round(point.minute),
+      series: 'clients open − open sockets',
+      value: point.clientsOpen - point.openConnections,
+    },
   ]);
+  const sockets = result.points.map((point) => point.openConnections);
   const charts: Array<[string, Spec]> = [
     ['soak-memory.svg', lineSpec("Memory of the local stack's process", memory, 'MB')],
     ['soak-latency.svg', lineSpec('HTTP send → receive, per minute', latency, 'ms (log scale)', { logScale: true })],
-    ['soak-registry.svg', lineSpec('Registry rows against open sockets', registry, 'connections', { zero: false })],
+    [
+      'soak-registry.svg',
+      lineSpec(
+        `Registry rows and clients against the emulator's open sockets (${Math.min(...sockets)} to ${Math.max(...sockets)})`,
+        registry,
+        'difference (0: equal)',
+        { zero: false },
+      ),
+    ],
   ];
   for (const [file, spec] of charts) writeFileSync(join(folder, file), await renderSvg(spec));
   return charts.map(([file]) => file);
