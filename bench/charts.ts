@@ -204,6 +204,7 @@ export async function renderSoakCharts(result: SoakResult, folder: string): Prom
     [
       { minute: row.minute, series: 'p50', value: row.p50Ms },
       { minute: row.minute, series: 'p99', value: row.p99Ms },
+      { minute: row.minute, series: 'p99 of sends no broadcast overlapped', value: row.p99AwayFromBroadcastsMs },
     ].filter((value) => Number.isFinite(value.value)),
   );
   // Differences, so that a stale row or a lost socket shows as a step away from 0 rather than a hair on a line at 2,500.

@@ -26,6 +26,8 @@ export interface SendOutcome {
   minute: number;
   /** Undefined: not received within the timeout (or the send failed). */
   latencyMs?: number;
+  /** A broadcast was being sent while this send was in flight (the one-process stack serves them in turn). */
+  besideBroadcast?: boolean;
 }
 
 /** Counters per minute that are not latency samples. */
@@ -51,6 +53,8 @@ export interface MinuteRow extends MinuteCounters {
   lost: number;
   p50Ms: number;
   p99Ms: number;
+  /** p99 of the sends no broadcast overlapped. */
+  p99AwayFromBroadcastsMs: number;
 }
 
 /** A limit a slope is held to, in the figure's unit per minute. */
@@ -109,6 +113,9 @@ export function minuteRows(
     if (!last) continue;
     const minuteSends = sends.filter((send) => send.minute > minute - 1 && send.minute <= minute);
     const latencies = minuteSends.flatMap((send) => (send.latencyMs === undefined ? [] : [send.latencyMs]));
+    const away = minuteSends.flatMap((send) =>
+      send.latencyMs === undefined || send.besideBroadcast ? [] : [send.latencyMs],
+    );
     const counted = counters.get(minute) ?? emptyCounters();
     rows.push({
       minute,
@@ -122,6 +129,7 @@ export function minuteRows(
       lost: minuteSends.length - latencies.length,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      p99AwayFromBroadcastsMs: percentile(away, 99),
       ...counted,
     });
   }

@@ -269,7 +269,8 @@ function fixed(value: number, digits = 1): string {
 function minuteLine(row: MinuteRow): string {
   return (
     `min ${String(row.minute).padStart(2)}: RSS ${fixed(row.rssMb)} MB, heap ${fixed(row.heapMb)} MB, ` +
-    `p50 ${fixed(row.p50Ms)} ms, p99 ${fixed(row.p99Ms)} ms (${row.sends} sends, ${row.lost} lost), ` +
+    `p50 ${fixed(row.p50Ms)} ms, p99 ${fixed(row.p99Ms)} ms (${fixed(row.p99AwayFromBroadcastsMs)} away from broadcasts; ` +
+    `${row.sends} sends, ${row.lost} lost), ` +
     `registry ${row.registryRows} rows / ${row.openConnections} sockets open (${row.clientsOpen} clients), ` +
     `${row.reconnects} reconnects (${row.dropsWithoutClose} without close), ` +
     `broadcasts ${row.broadcastReceived}/${row.broadcastExpected}`
@@ -314,11 +315,12 @@ function renderMarkdown(result: SoakResult): string {
     '',
     '![memory of the stack](soak-memory.svg) ![send → receive latency](soak-latency.svg) ![registry rows and open sockets](soak-registry.svg)',
     '',
-    '| minute | RSS MB | heap after GC MB | p50 ms | p99 ms | sends (lost) | registry rows | sockets open | clients open | reconnects (no close) | broadcast receipts | load average |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| minute | RSS MB | heap after GC MB | p50 ms | p99 ms | p99 away from broadcasts ms | sends (lost) | registry rows | sockets open | clients open | reconnects (no close) | broadcast receipts | load average |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (row) =>
         `| ${row.minute} | ${fixed(row.rssMb)} | ${fixed(row.heapMb)} | ${fixed(row.p50Ms)} | ${fixed(row.p99Ms)} | ` +
+        `${fixed(row.p99AwayFromBroadcastsMs)} | ` +
         `${row.sends} (${row.lost}) | ${row.registryRows} | ${row.openConnections} | ${row.clientsOpen} | ` +
         `${row.reconnects} (${row.dropsWithoutClose}) | ${row.broadcastReceived}/${row.broadcastExpected} | ` +
         `${fixed(row.loadAverage ?? Number.NaN, 2)} |`,
@@ -440,11 +442,16 @@ async function main(): Promise<void> {
     const sends: SendOutcome[] = [];
     let sequence = 0;
     let inFlight = 0;
+    let broadcastsInFlight = 0;
+    let broadcastsStarted = 0;
     let sampling = false;
     const sendOne = async () => {
       const target = Math.floor(Math.random() * load.stableClients);
       const probe: LatencyProbe = { sequence: sequence++, sentAt: performance.now() };
       const sentMinute = minuteOf(Date.now());
+      // Overlapped by a broadcast: one was in flight at the send, or one started before the receipt.
+      const inFlightAtSend = broadcastsInFlight > 0;
+      const startedAtSend = broadcastsStarted;
       let timer: NodeJS.Timeout | undefined;
       const received = new Promise<number | undefined>((resolve) => {
         clients.latencyWaiters.set(probe.sequence, resolve);
@@ -461,6 +468,7 @@ async function main(): Promise<void> {
         sends.push({
           minute: sentMinute,
           latencyMs: receivedAt === undefined ? undefined : receivedAt - probe.sentAt,
+          besideBroadcast: inFlightAtSend || broadcastsStarted > startedAtSend,
         });
       } catch {
         sends.push({ minute: sentMinute });
@@ -483,9 +491,14 @@ async function main(): Promise<void> {
     const broadcastTimer = setInterval(() => {
       const run = ++broadcastRun;
       broadcastsSent.push({ run, expected: clients.openCount(), minute: Math.floor(minuteOf(Date.now())) + 1 });
+      broadcastsInFlight++;
+      broadcastsStarted++;
       void post('/websocket/message/broadcast', broadcasterToken, { type: broadcastType, data: { run } })
         .then((response) => response.arrayBuffer())
-        .catch(() => {});
+        .catch(() => {})
+        .finally(() => {
+          broadcastsInFlight--;
+        });
     }, load.broadcastEveryMs);
 
     // Heartbeats, spread over the period.
