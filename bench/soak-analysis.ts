@@ -3,7 +3,8 @@ import { percentile } from './stats';
 /**
  * The soak's figures and its verdict, as pure functions of what was recorded, so they can be tested apart from a
  * ten-minute run. "Grows without bound" is decided by a least-squares line through the samples taken after the
- * warm-up: a slope above the stated threshold, over the measured window, is growth; below it the figure is flat.
+ * warm-up: a slope above the stated limit, and more than two standard errors above zero (so that the scatter of a
+ * shared machine's p99 alone cannot make it), is growth; otherwise the figure is flat.
  */
 
 /** What the runner records at each sample: the stack's process and the clients' side of the same moment. */
@@ -68,6 +69,8 @@ export interface GrowthRule {
 
 export interface GrowthFinding extends GrowthRule {
   slopePerMinute: number;
+  /** Standard error of the slope ({@link slopeStandardError}). */
+  standardError: number;
   first: number;
   last: number;
   grows: boolean;
@@ -91,6 +94,28 @@ export function slope(x: readonly number[], y: readonly number[]): number {
     variance += (x[index] - meanX) ** 2;
   }
   return variance === 0 ? 0 : covariance / variance;
+}
+
+/**
+ * The standard error of the least-squares slope of `y` over `x`: how far the slope could be from the true one under
+ * the scatter seen around the line. NaN with fewer than three points.
+ *
+ * @example
+ * slopeStandardError([0, 1, 2, 3], [0, 2, 1, 3]); // ≈ 0.424 (slope 0.8)
+ */
+export function slopeStandardError(x: readonly number[], y: readonly number[]): number {
+  const n = Math.min(x.length, y.length);
+  if (n < 3) return Number.NaN;
+  const b = slope(x, y);
+  const meanX = x.slice(0, n).reduce((sum, value) => sum + value, 0) / n;
+  const meanY = y.slice(0, n).reduce((sum, value) => sum + value, 0) / n;
+  let squaredResiduals = 0;
+  let variance = 0;
+  for (let index = 0; index < n; index++) {
+    squaredResiduals += (y[index] - (meanY + b * (x[index] - meanX))) ** 2;
+    variance += (x[index] - meanX) ** 2;
+  }
+  return variance === 0 ? Number.NaN : Math.sqrt(squaredResiduals / (n - 2) / variance);
 }
 
 /**
@@ -195,12 +220,17 @@ export function growthFindings(
   const measuredRows = rows.filter((row) => row.minute > warmupMinutes && Number.isFinite(row.p99Ms));
   const finding = (rule: GrowthRule, x: readonly number[], y: readonly number[]): GrowthFinding => {
     const slopePerMinute = slope(x, y);
+    const standardError = slopeStandardError(x, y);
     return {
       ...rule,
       slopePerMinute,
+      standardError,
       first: y[0] ?? Number.NaN,
       last: y.at(-1) ?? Number.NaN,
-      grows: slopePerMinute > rule.maxSlopePerMinute,
+      // Growth: a slope above the limit that the scatter cannot explain (more than two standard errors above 0).
+      grows:
+        slopePerMinute > rule.maxSlopePerMinute &&
+        !(Number.isFinite(standardError) && slopePerMinute <= 2 * standardError),
     };
   };
   return [

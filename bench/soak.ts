@@ -326,14 +326,16 @@ function renderMarkdown(result: SoakResult): string {
         `${fixed(row.loadAverage ?? Number.NaN, 2)} |`,
     ),
     '',
-    `## Does anything grow? (least-squares slope over the samples after the first ${options.warmupMinutes} min)`,
+    `## Does anything grow? (least-squares slope over the samples after the first ${options.warmupMinutes} min; ` +
+      'growth is a slope above the limit and more than two standard errors above zero)',
     '',
-    '| figure | first → last | slope per minute | limit per minute | verdict | why that limit |',
+    '| figure | first → last | slope per minute (± 2 standard errors) | limit per minute | verdict | why that limit |',
     '| --- | --- | --- | --- | --- | --- |',
     ...findings.map(
       (finding) =>
         `| ${finding.figure} | ${fixed(finding.first)} → ${fixed(finding.last)} ${finding.unit} | ` +
-        `${fixed(finding.slopePerMinute, 3)} ${finding.unit} | ${finding.maxSlopePerMinute} ${finding.unit} | ` +
+        `${fixed(finding.slopePerMinute, 3)} (± ${fixed(2 * finding.standardError, 3)}) ${finding.unit} | ` +
+        `${finding.maxSlopePerMinute} ${finding.unit} | ` +
         `${finding.grows ? '**grows**' : 'flat'} | ${finding.why} |`,
     ),
     '',

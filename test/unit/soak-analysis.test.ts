@@ -1,5 +1,5 @@
 import { comparisonRows } from '../../bench/charts';
-import { growthFindings, minuteRows, type SoakPoint, slope } from '../../bench/soak-analysis';
+import { growthFindings, minuteRows, type SoakPoint, slope, slopeStandardError } from '../../bench/soak-analysis';
 
 const point = (minute: number, heapMb: number, registryRows = 100, openConnections = 100): SoakPoint => ({
   minute,
@@ -15,6 +15,8 @@ describe('soak analysis', () => {
     expect(slope([0, 1, 2, 3], [1, 3, 5, 7])).toBe(2);
     expect(slope([1, 2, 3], [4, 4, 4])).toBe(0);
     expect(slope([1], [4])).toBe(0);
+    expect(slopeStandardError([0, 1, 2, 3], [0, 2, 1, 3])).toBeCloseTo(Math.sqrt(0.18), 6);
+    expect(slopeStandardError([0, 1], [0, 1])).toBeNaN();
   });
 
   it('calls a heap that climbs 1 MB a minute after the warm-up growing, and a flat one flat', () => {
@@ -29,6 +31,16 @@ describe('soak analysis', () => {
       );
     expect(heapOf(climbing)).toMatchObject({ grows: true, slopePerMinute: expect.closeTo(1, 5) });
     expect(heapOf(flat)).toMatchObject({ grows: false });
+  });
+
+  it('does not call a scatter growth: a p99 that jumps around with no trend the scatter cannot explain is flat', () => {
+    // GIVEN per-minute p99s of a shared machine: 200 to 700 ms, with a last minute high by chance
+    const p99s = [612, 224, 416, 288, 491, 730, 417, 390, 250, 690];
+    const rows = p99s.map((p99Ms, index) => ({ ...minuteRows([point(index + 3, 40)], [], new Map())[0], p99Ms }));
+    // WHEN / THEN: its slope passes the 1 ms/min limit but stays within two standard errors of 0
+    const finding = growthFindings([], rows, 2).find((item) => item.figure === 'send → receive p99 per minute');
+    expect(finding?.slopePerMinute).toBeGreaterThan(1);
+    expect(finding?.grows).toBe(false);
   });
 
   it('calls registry rows that outlive their sockets growing', () => {
