@@ -160,7 +160,7 @@ const WIDGET_HEIGHT = 6;
  * What an operator sees: a CloudWatch dashboard (the product's EMF metrics from `lambdas/core/metric-names.ts`, the
  * APIs' metrics, each route-table function's errors and throttles, watched queues) and alarms that notify one SNS
  * topic. Every alarm, and the direct-send failure alarm passed in through {@link addAlarm}, has its runbook entry in
- * the README ("Alarms").
+ * the README ("Operating it").
  *
  * @example
  * const operations = new GatewayOperations(this, 'Operations', { functions, webSocketApi, webSocketStage, httpApi,
@@ -173,7 +173,7 @@ export class GatewayOperations extends Construct {
   readonly dashboard?: cloudwatch.Dashboard;
   /** Undefined when alarms are turned off. */
   readonly alarmTopic?: sns.ITopic;
-  /** Every alarm that notifies the topic, by construct id. */
+  /** Every alarm that notifies the topic: those built here and those added with {@link addAlarm}. */
   readonly alarms: cloudwatch.Alarm[] = [];
   private readonly alarmsEnabled: boolean;
   private readonly settings: GatewayAlarmSettings;
@@ -200,7 +200,7 @@ export class GatewayOperations extends Construct {
             `# ${Stack.of(this).stackName}: realtime gateway\n` +
             'Product metrics (namespace `' +
             metricsNamespace +
-            '`), the APIs, each function. Alarms and what to do about each: README, "Alarms".',
+            '`), the APIs, each function. Alarms and what to do about each: README, "Operating it".',
           width: 24,
           height: 2,
         }),
@@ -355,7 +355,7 @@ export class GatewayOperations extends Construct {
     const chosen = { ...defaultAlarmSettings[setting], ...definedFields(this.settings[setting]) };
     if (!chosen.enabled) return;
     const alarm = new cloudwatch.Alarm(this, id, {
-      alarmDescription: `${meaning}. What to do: README, "Alarms", row ${setting}.`,
+      alarmDescription: `${meaning}. What to do: README, "Operating it", row ${setting}.`,
       metric: metric(chosen.period),
       threshold: chosen.threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
