@@ -13,7 +13,14 @@ import {
 } from './child-processes';
 import { type GeneratorShards, startGeneratorShards } from './generator-shards';
 import type { BroadcastResult, ConnectResult, CpuWindow, SystemKind } from './protocol';
-import { type BenchReport, type Measurement, type RowId, renderReport, type SystemMeasurements } from './report';
+import {
+  alignMarkdownTables,
+  type BenchReport,
+  type Measurement,
+  type RowId,
+  renderReport,
+  type SystemMeasurements,
+} from './report';
 import { combineRounds } from './rounds';
 
 /**
@@ -229,22 +236,6 @@ async function runBroadcastCore(): Promise<ScriptRun | undefined> {
   progress(`running ${broadcastCoreScript}`);
   // The same young-generation size the deployed sending functions get (deployedNodeOptions in lib/function-environment.ts).
   return runTypeScriptScript(broadcastCoreScript, 180_000, ['--max-semi-space-size=32']);
-}
-
-/**
- * Lets the repository's formatter align the report's tables, so the committed report reads well as plain text and
- * passes `biome check`. Returned as written if the formatter cannot run.
- */
-function alignMarkdownTables(markdown: string): string {
-  try {
-    return execFileSync('node_modules/.bin/biome', ['format', '--stdin-file-path=report.md'], {
-      input: markdown,
-      stdio: ['pipe', 'pipe', 'ignore'],
-    }).toString();
-  } catch {
-    progress('could not format the report with biome; left as written');
-    return markdown;
-  }
 }
 
 /** `--generator-shards N` overrides the number of load generator processes (to compare, on another machine). */

@@ -4,6 +4,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import WebSocket from 'ws';
 import { renderSoakCharts } from './charts';
 import { benchUserId, type SystemEndpoints } from './protocol';
+import { alignMarkdownTables } from './report';
 import {
   emptyCounters,
   type GrowthFinding,
@@ -586,7 +587,7 @@ async function main(): Promise<void> {
       },
       stackCpuPercentOfOneCore,
     };
-    const markdown = renderMarkdown(result);
+    const markdown = alignMarkdownTables(renderMarkdown(result));
     writeFileSync(`${resultsFolder}/soak.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(`${resultsFolder}/soak.md`, markdown);
     process.stdout.write(`\n${markdown}`);
