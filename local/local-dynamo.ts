@@ -26,7 +26,14 @@ export interface LocalDynamo {
  * of open resources and pins a snapshot of memory-level's persistent red-black tree, with every key and value that
  * has been deleted since. The soak (`npm run bench:soak`) measured it as about 1.2 KB of heap, and native buffers,
  * per request that never came back. Giving the iterators the `return()` dynalite calls closes them.
- * Returns the prototype it patched, for the test that pins it.
+ *
+ * Installed when an in-memory store starts: the persisted one (`dataDir`, LevelDB through classic-level, for
+ * `npm start -- --data`) keeps dynalite's behaviour unless an in-memory one started in the same process, since
+ * closing LevelDB's native iterators under dynalite's streams has not been soaked. Returns the prototype it patched,
+ * for the test that pins it.
+ *
+ * @example
+ * closeDynaliteIterators(); // before dynalite serves its first read
  */
 export function closeDynaliteIterators(): object {
   // The abstract-level that dynalite's memory-level extends, whatever npm hoisted where.
@@ -52,7 +59,7 @@ export function closeDynaliteIterators(): object {
  */
 export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  closeDynaliteIterators();
+  if (!options.dataDir) closeDynaliteIterators();
   const server: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
