@@ -203,7 +203,8 @@ export interface ScriptRun {
 
 /**
  * Runs a TypeScript script through tsx to completion (or until `timeoutMs`, when its group is killed),
- * capturing stdout and stderr together. `nodeFlags` go to that Node process (e.g. the deployed functions' flags).
+ * capturing stdout and stderr together. `nodeFlags` go to that Node process (e.g. the deployed functions' flags),
+ * `scriptArgs` to the script.
  *
  * @example
  * const run = await runTypeScriptScript('bench/broadcast-core.ts', 180_000);
@@ -212,10 +213,11 @@ export function runTypeScriptScript(
   modulePath: string,
   timeoutMs: number,
   nodeFlags: readonly string[] = [],
+  scriptArgs: readonly string[] = [],
 ): Promise<ScriptRun> {
   const startedAt = performance.now();
   const child = track(
-    spawn(process.execPath, [...nodeFlags, '--import', 'tsx', modulePath], {
+    spawn(process.execPath, [...nodeFlags, '--import', 'tsx', modulePath, ...scriptArgs], {
       env: childEnvironment,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -113,7 +113,18 @@ export interface BenchReport {
   loadAverage: { atStart: number; atEnd: number };
   workload: Record<string, number>;
   systems: Record<SystemKind, SystemMeasurements>;
-  broadcastCore?: { script: string; output: string; exitCode: number | null; timedOut: boolean; elapsedMs: number };
+  broadcastCore?: ScriptSection;
+  /** The scale benchmark of the asynchronous broadcast (`bench/scale-fan-out.ts`). */
+  scaleFanOut?: ScriptSection;
+}
+
+/** A script the runner ran to completion, quoted in the report. */
+export interface ScriptSection {
+  script: string;
+  output: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  elapsedMs: number;
 }
 
 const systemLabels: Record<SystemKind, string> = { local: 'local stack', reference: 'reference' };
@@ -234,6 +245,17 @@ export function renderReport(report: BenchReport): string {
     const outcome = core.timedOut ? 'timed out' : `exit code ${core.exitCode}`;
     lines.push(`\`npx tsx ${core.script}\` (${outcome}, ${(core.elapsedMs / 1000).toFixed(1)} s):`, '');
     lines.push('```', core.output.trimEnd(), '```');
+  }
+  lines.push('');
+  lines.push('## Scale benchmark of the asynchronous broadcast (`bench/scale-fan-out.ts`)', '');
+  const scale = report.scaleFanOut;
+  if (!scale) {
+    lines.push('Not run.');
+  } else {
+    const outcome = scale.timedOut ? 'timed out' : `exit code ${scale.exitCode}`;
+    lines.push(`\`npx tsx ${scale.script}\` (${outcome}, ${(scale.elapsedMs / 1000).toFixed(1)} s):`, '');
+    // Its figures are a Markdown table already; progress lines (stderr) stay out of the report.
+    lines.push(scale.output.trimEnd());
   }
   lines.push('');
   return lines.join('\n');

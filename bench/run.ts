@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -26,7 +26,8 @@ import { combineRounds } from './rounds';
 /**
  * `npm run bench`: the same workload against the local stack and against the reference server (Express +
  * socket.io, `bench/reference-server.ts`), each system and the load generator in a process of its own; then the
- * core broadcast benchmark (`bench/broadcast-core.ts`) when present. Prints a Markdown table and writes it to
+ * core broadcast benchmark (`bench/broadcast-core.ts`) when present, and the scale benchmark of the asynchronous
+ * broadcast (`bench/scale-fan-out.ts`; `npm run bench -- scale [options]` runs it alone). Prints a Markdown table and writes it to
  * `bench/results/latest.md`. Figures only: nothing passes or fails. Every step is bounded by a timeout, and every
  * child process is killed on every way out.
  */
@@ -53,8 +54,11 @@ const workload = {
 const resultsFolder = 'bench/results';
 const reportFile = `${resultsFolder}/latest.md`;
 const broadcastCoreScript = 'bench/broadcast-core.ts';
-/** Far above a normal run (~3 minutes here): only reached when something hangs. */
-const wholeRunDeadlineMs = 9 * 60_000;
+const scaleFanOutScript = 'bench/scale-fan-out.ts';
+/** The scale run stops itself after 3 × its floor (100 s at the defaults) + 60 s; this is the backstop. */
+const scaleFanOutTimeoutMs = 7 * 60_000;
+/** Far above a normal run (~5 minutes here, the scale benchmark's ~2 included): only reached when something hangs. */
+const wholeRunDeadlineMs = 16 * 60_000;
 
 let deadlinePassed = false;
 
@@ -238,6 +242,19 @@ async function runBroadcastCore(): Promise<ScriptRun | undefined> {
   return runTypeScriptScript(broadcastCoreScript, 180_000, ['--max-semi-space-size=32']);
 }
 
+async function runScaleFanOut(): Promise<ScriptRun> {
+  if (deadlinePassed)
+    return { output: 'not run: the whole-run deadline passed', exitCode: null, timedOut: true, elapsedMs: 0 };
+  progress(`running ${scaleFanOutScript} (about two minutes)`);
+  const run = await runTypeScriptScript(scaleFanOutScript, scaleFanOutTimeoutMs);
+  // Its progress lines (stderr, captured with stdout) are for a person watching, not for the report.
+  const output = run.output
+    .split('\n')
+    .filter((line) => !line.startsWith('[scale '))
+    .join('\n');
+  return { ...run, output };
+}
+
 /** `--generator-shards N` overrides the number of load generator processes (to compare, on another machine). */
 function generatorShardsOption(fallback: number): number {
   const position = process.argv.indexOf('--generator-shards');
@@ -292,6 +309,7 @@ async function main(): Promise<void> {
     reference: only === 'local' ? skipped : combineRounds(rounds.reference),
   };
   const broadcastCore = await runBroadcastCore();
+  const scaleFanOut = await runScaleFanOut();
   const report: BenchReport = {
     startedAt,
     durationMs: Date.now() - startedAt.getTime(),
@@ -307,6 +325,7 @@ async function main(): Promise<void> {
     workload,
     systems,
     broadcastCore: broadcastCore && { script: broadcastCoreScript, ...broadcastCore },
+    scaleFanOut: { script: scaleFanOutScript, ...scaleFanOut },
   };
   const markdown = alignMarkdownTables(renderReport(report));
   // A one-system run is a harness check, not a result: it must not replace the committed report.
@@ -336,6 +355,18 @@ const deadline = setTimeout(() => {
   killAllChildren();
 }, wholeRunDeadlineMs);
 deadline.unref();
+
+/** `npm run bench -- scale [options]`: the scale benchmark alone, its output live (it bounds itself). */
+function runScaleAlone(): never {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', scaleFanOutScript, ...process.argv.slice(3)], {
+    stdio: 'inherit',
+    timeout: scaleFanOutTimeoutMs,
+    killSignal: 'SIGKILL',
+  });
+  process.exit(run.status ?? 1);
+}
+
+if (process.argv[2] === 'scale') runScaleAlone();
 
 main().then(
   () => {

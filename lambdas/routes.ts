@@ -13,6 +13,18 @@
  */
 export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
 
+/**
+ * A DynamoDB action on the fan-out state table (`broadcastTableSchema`): `PutItem` (a producer records a broadcast),
+ * `GetItem` and `UpdateItem` (the worker's leases and checkpoints), `Query` (a broadcast's status).
+ */
+export type FanOutTableAction = 'PutItem' | 'GetItem' | 'UpdateItem' | 'Query';
+
+/**
+ * The queues of {@link queues}, named here rather than derived from it: a function's access names queues and a
+ * queue names its consumer function, and a type cannot be derived in both directions.
+ */
+export type QueueName = 'broadcastSlices';
+
 /** What a function may touch. Each flag maps to one least-privilege grant in the CDK construct. */
 export interface FunctionAccess {
   /**
@@ -24,6 +36,10 @@ export interface FunctionAccess {
   readonly manageConnections: boolean;
   /** Verifies tokens: reads the JWT signing secret (secret mode) or fetches the JWKS. */
   readonly verifiesTokens: boolean;
+  /** The fan-out state table actions the function's code uses. Empty: no access (and no `FAN_OUT_TABLE_NAME`). */
+  readonly fanOutTable: readonly FanOutTableAction[];
+  /** Queues the function may `sqs:SendMessage` to (and nothing else on them); it gets each one's URL. */
+  readonly sendsTo: readonly QueueName[];
 }
 
 export interface FunctionDeclaration {
@@ -33,7 +49,13 @@ export interface FunctionDeclaration {
   readonly access: FunctionAccess;
 }
 
-const none: FunctionAccess = { table: [], manageConnections: false, verifiesTokens: false };
+const none: FunctionAccess = {
+  table: [],
+  manageConnections: false,
+  verifiesTokens: false,
+  fanOutTable: [],
+  sendsTo: [],
+};
 
 /** Every function, by logical id. */
 export const functions = {
@@ -69,13 +91,20 @@ export const functions = {
   },
   httpSend: {
     entry: 'lambdas/handlers/http-send.ts',
-    description: 'HTTP API: send to a user, to users, broadcast, notification',
-    access: { ...none, table: ['Query', 'Scan', 'DeleteItem'], manageConnections: true },
+    description: 'HTTP API: send to a user, to users, notification; accepts a broadcast and queues its slices',
+    // No Scan: a broadcast is scanned by the worker, never by the API-fronted function.
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem'],
+      manageConnections: true,
+      fanOutTable: ['PutItem'],
+      sendsTo: ['broadcastSlices'],
+    },
   },
   httpStatus: {
     entry: 'lambdas/handlers/http-status.ts',
-    description: 'HTTP API: connected users, a user status, my status',
-    access: { ...none, table: ['Query', 'Scan'] },
+    description: 'HTTP API: connected users, a user status, my status, a broadcast status',
+    access: { ...none, table: ['Query', 'Scan'], fanOutTable: ['Query'] },
   },
   httpDisconnect: {
     entry: 'lambdas/handlers/http-disconnect.ts',
@@ -85,11 +114,89 @@ export const functions = {
   directSend: {
     entry: 'lambdas/handlers/direct-send.ts',
     description: 'Send function invoked directly (Lambda Invoke, EventBridge, Step Functions)',
-    access: { ...none, table: ['Query', 'Scan', 'DeleteItem'], manageConnections: true },
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem'],
+      manageConnections: true,
+      fanOutTable: ['PutItem', 'Query'],
+      sendsTo: ['broadcastSlices'],
+    },
+  },
+  broadcastWorker: {
+    entry: 'lambdas/handlers/broadcast-worker.ts',
+    description: 'Drains the broadcast slice queue: walks one Scan segment per message, claim before post',
+    access: {
+      ...none,
+      table: ['Scan', 'DeleteItem'],
+      manageConnections: true,
+      fanOutTable: ['GetItem', 'UpdateItem'],
+      // Continuations: a slice that runs short of time queues the rest of its segment.
+      sendsTo: ['broadcastSlices'],
+    },
   },
 } as const satisfies Record<string, FunctionDeclaration>;
 
 export type FunctionName = keyof typeof functions;
+
+/** The function an SQS queue feeds through an event source mapping, and how. */
+export interface QueueConsumerDeclaration {
+  readonly function: FunctionName;
+  /** The consumer's timeout; the queue's visibility timeout derives from it. */
+  readonly timeoutSeconds: number;
+  /** Records per invocation (`BatchSize`). */
+  readonly batchSize: number;
+  /** Most concurrent invocations the event source mapping starts (`ScalingConfig.MaximumConcurrency`, 2 to 1000). */
+  readonly maxConcurrency: number;
+}
+
+export interface QueueDeclaration {
+  readonly description: string;
+  readonly consumer: QueueConsumerDeclaration;
+  /** Receives before a message moves to the queue's DLQ (`RedrivePolicy.maxReceiveCount`). */
+  readonly maxReceiveCount: number;
+  /** How long the DLQ keeps a message (its retention; SQS's maximum is 14 days). */
+  readonly deadLetterRetentionDays: number;
+}
+
+/**
+ * AWS's guidance for a queue behind a Lambda event source mapping: a visibility timeout of at least six times the
+ * function's timeout, so a batch the poller retries after throttling is not redelivered while still in flight
+ * (Lambda developer guide, "Using Lambda with Amazon SQS", section on the visibility timeout).
+ */
+export const VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT = 6;
+
+/**
+ * Every queue, by logical id. The CDK construct builds each queue, its DLQ, the DLQ's alarm and the event source
+ * mapping from it; the local stack starts the same queues in its SQS emulator with the same settings.
+ */
+export const queues = {
+  broadcastSlices: {
+    description: 'Slices (Scan segments) of asynchronous broadcasts, drained by the broadcast worker',
+    consumer: {
+      function: 'broadcastWorker',
+      // Five minutes: a slice posts ~5 min x ~7,000/s before it continues in a new message; longer only delays
+      // the takeover of a crashed run's lease (the lease lasts as long as the invocation can).
+      timeoutSeconds: 300,
+      // One slice per invocation: each slice gets the invocation's whole vCPU (the post pipeline is CPU-bound),
+      // and a slice's failure is its own message's.
+      batchSize: 1,
+      maxConcurrency: 10,
+    },
+    // A slice that failed 5 times (crashes or errors, each resuming from its checkpoint) is poison: to the DLQ.
+    maxReceiveCount: 5,
+    deadLetterRetentionDays: 14,
+  },
+} as const satisfies Record<QueueName, QueueDeclaration>;
+
+/**
+ * A queue's visibility timeout in seconds, from its consumer's timeout.
+ *
+ * @example
+ * visibilityTimeoutSeconds(queues.broadcastSlices); // 1800
+ */
+export function visibilityTimeoutSeconds(queue: QueueDeclaration): number {
+  return queue.consumer.timeoutSeconds * VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT;
+}
 
 /** The WebSocket API's route selection expression. */
 export const routeSelectionExpression = '$request.body.action';
@@ -142,6 +249,7 @@ export const httpRoutes: readonly HttpApiRouteDeclaration[] = [
   { method: 'GET', path: '/websocket/users/connected', function: 'httpStatus' },
   { method: 'GET', path: '/websocket/users/{userId}/status', function: 'httpStatus' },
   { method: 'GET', path: '/websocket/me/status', function: 'httpStatus' },
+  { method: 'GET', path: '/websocket/broadcasts/{broadcastId}', function: 'httpStatus' },
   { method: 'DELETE', path: '/websocket/users/{userId}/disconnect', function: 'httpDisconnect' },
   // Answers 404 in the API's error shape; the read-only status function has the least access of them all.
   { routeKey: '$default', function: 'httpStatus' },

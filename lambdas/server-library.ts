@@ -23,10 +23,14 @@ export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export type { ConnectionItem } from './core/table-schema';
 export {
-  type BroadcastReport,
+  type BroadcastAcceptance,
+  type BroadcastStatus,
   ConnectionPresence,
   type DeliveryReport,
+  type FanOutOptions,
   type RecipientReport,
+  readFanOut,
+  readFanOutState,
   type SendOptions,
   type UserStatus,
   WebSocketService,

@@ -1,5 +1,5 @@
 import { Setting } from '../lambdas/core/config';
-import type { FunctionAccess } from '../lambdas/routes';
+import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
 /**
  * How tokens are verified. On AWS the HS* secret lives in Secrets Manager and only its ARN is passed; the local
@@ -31,6 +31,14 @@ export interface PermissionNames {
 export interface EnvironmentValues {
   /** Registry table name. */
   readonly tableName: string;
+  /** Fan-out state table name (asynchronous broadcasts). */
+  readonly fanOutTableName: string;
+  /** Each queue's URL (SQS's, or the local SQS server's). */
+  readonly queueUrls: Readonly<Record<QueueName, string>>;
+  /** Slices (Scan segments) per broadcast. */
+  readonly broadcastSegments?: number;
+  /** Posts per second all broadcast workers together may start. */
+  readonly postBudgetPerSecond?: number;
   /** The WebSocket stage's callback URL (the emulator's URL locally). */
   readonly callbackUrl: string;
   readonly tokenVerification: TokenVerification;
@@ -59,13 +67,17 @@ export interface EnvironmentValues {
  *   names, because the functions that use the registry are the ones that decide who may reach whom;
  * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
  *   posts in flight, broadcast time margin);
+ * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
+ * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
+ * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`;
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
  *   the permissions claim and the allowed origins.
  *
  * @example
- * environmentFor(functions.httpStatus.access, { tableName: 'Registry', callbackUrl: 'http://127.0.0.1:3001',
+ * environmentFor(functions.httpStatus.access, { tableName: 'Registry', fanOutTableName: 'FanOut',
+ *   queueUrls: { broadcastSlices: 'https://sqs…' }, callbackUrl: 'http://127.0.0.1:3001',
  *   tokenVerification: { mode: 'secret', secret: 'dev-secret' }, logLevel: 'DEBUG' });
- * // { LOG_LEVEL: 'DEBUG', TABLE_NAME: 'Registry' }
+ * // { LOG_LEVEL: 'DEBUG', TABLE_NAME: 'Registry', FAN_OUT_TABLE_NAME: 'FanOut' }
  */
 export function environmentFor(access: FunctionAccess, values: EnvironmentValues): Record<string, string> {
   const environment: Record<string, string> = {};
@@ -91,6 +103,15 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
     put(Setting.allowedMessageTypes, values.allowedMessageTypes);
     put(Setting.sendConcurrency, values.sendConcurrency);
     put(Setting.broadcastTimeMarginMs, values.broadcastTimeMarginMs);
+  }
+
+  if (access.fanOutTable.length > 0) put(Setting.fanOutTableName, values.fanOutTableName);
+  // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.
+  if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
+
+  if (access.sendsTo.includes('broadcastSlices')) {
+    put(Setting.sliceQueueUrl, values.queueUrls.broadcastSlices);
+    put(Setting.broadcastSegments, values.broadcastSegments);
   }
 
   if (access.verifiesTokens) {

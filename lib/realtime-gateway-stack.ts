@@ -64,6 +64,25 @@ export class RealtimeGatewayStack extends Stack {
         value: this.gateway.operations.dashboard.dashboardName,
       });
     }
+    new CfnOutput(this, 'FanOutTableName', {
+      description: 'DynamoDB fan-out state table (broadcast status and slice checkpoints): FAN_OUT_TABLE_NAME',
+      value: this.gateway.fanOut.table.tableName,
+    });
+    const slices = this.gateway.fanOut.queues.broadcastSlices;
+    new CfnOutput(this, 'BroadcastSliceQueueUrl', {
+      description: 'SQS queue of broadcast slices (SLICE_QUEUE_URL for a backend that broadcasts)',
+      value: slices.queue.queueUrl,
+    });
+    new CfnOutput(this, 'BroadcastDeadLetterQueueUrl', {
+      description: 'Broadcast slices that failed every receive (alarm: BroadcastDeadLetterAlarmName)',
+      value: slices.deadLetterQueue.queueUrl,
+    });
+    if (slices.deadLetterAlarm) {
+      new CfnOutput(this, 'BroadcastDeadLetterAlarmName', {
+        description: 'CloudWatch alarm in ALARM while the broadcast slice DLQ holds a message',
+        value: slices.deadLetterAlarm.alarmName,
+      });
+    }
     if (this.gateway.jwtSecret) {
       new CfnOutput(this, 'JwtSecretArn', {
         description: 'Secrets Manager secret holding the HS* JWT signing secret (token issuers read it)',

@@ -29,6 +29,7 @@ import {
 } from '../lambdas/routes';
 import { esmRequireBanner, lambdaBundleOptions, lambdaEsbuildArgs } from './bundling';
 import { DirectSendFailures } from './direct-send-failures';
+import { consumerTimeoutSeconds, FanOut } from './fan-out';
 import {
   deployedNodeOptions,
   type EnvironmentValues,
@@ -193,7 +194,20 @@ export interface RealtimeGatewayProps {
    */
   readonly directSendRetryAttempts?: number;
   /**
-   * What happens to the registry table when the stack is deleted. Its items are live connections that die with
+   * Slices (parallel Scan segments) one broadcast is split into (`BROADCAST_SEGMENTS`): how many workers drain one
+   * broadcast at once, up to the slice queue's maximum concurrency.
+   * @default - the handlers' default (4)
+   */
+  readonly broadcastSegments?: number;
+  /**
+   * Posts per second all broadcast workers together may start (`POST_BUDGET_PER_SECOND`), counted in the fan-out
+   * state table; keep it well below the account's API Gateway throttle (10,000 requests/s by default), which every
+   * API in the account and region shares.
+   * @default - the worker's default, 2,000
+   */
+  readonly postBudgetPerSecond?: number;
+  /**
+   * What happens to the registry table (and the fan-out state table) when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
    */
@@ -262,6 +276,8 @@ export class RealtimeGateway extends Construct {
   readonly sendFunction: lambda.IFunction;
   /** Where failed asynchronous direct-send events go (an SQS queue) and the alarm on it. */
   readonly directSendFailures: DirectSendFailures;
+  /** The asynchronous broadcast's state table, slice queue, DLQ and alarm. */
+  readonly fanOut: FanOut;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
   /** The dashboard, the alarms and their topic; queues of later parts join with `operations.watchQueue`. */
@@ -397,8 +413,17 @@ export class RealtimeGateway extends Construct {
       this.webSocketStage.node.addDependency(account);
     }
 
+    this.fanOut = new FanOut(this, 'FanOut', {
+      tableRemovalPolicy: props.tableRemovalPolicy,
+      alarms: props.alarms?.enabled ?? true,
+    });
+
     const values: EnvironmentValues = {
       tableName: this.table.tableName,
+      fanOutTableName: this.fanOut.table.tableName,
+      queueUrls: this.fanOut.queueUrls(),
+      broadcastSegments: props.broadcastSegments,
+      postBudgetPerSecond: props.postBudgetPerSecond,
       callbackUrl: this.webSocketStage.callbackUrl,
       tokenVerification,
       // Unset: the authorizers' own pinned default applies (defaults live in one place, the readers).
@@ -416,6 +441,12 @@ export class RealtimeGateway extends Construct {
       logLevel: props.logLevel ?? 'INFO',
     };
 
+    // A queue's consumer gets its declared timeout (the queue's visibility timeout derives from it).
+    const timeoutOf = (name: FunctionName): Duration => {
+      if (name === directSendFunction) return directSendTimeout;
+      const consumerTimeout = consumerTimeoutSeconds(name);
+      return consumerTimeout === undefined ? API_INTEGRATION_TIMEOUT : Duration.seconds(consumerTimeout);
+    };
     const built: Partial<Record<FunctionName, nodejs.NodejsFunction>> = {};
     for (const [name, declaration] of Object.entries(functions) as [FunctionName, (typeof functions)[FunctionName]][]) {
       const id = pascalCase(name);
@@ -439,7 +470,7 @@ export class RealtimeGateway extends Construct {
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: declaration.access.manageConnections ? senderMemorySize : NON_SENDER_MEMORY_MB,
-        timeout: name === directSendFunction ? directSendTimeout : API_INTEGRATION_TIMEOUT,
+        timeout: timeoutOf(name),
         projectRoot,
         depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
         logGroup,
@@ -467,9 +498,11 @@ export class RealtimeGateway extends Construct {
         },
       });
       this.grantAccess(fn, declaration.access, jwtSecret);
+      this.fanOut.grantAccess(fn, declaration.access);
       built[name] = fn;
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;
+    this.fanOut.connectConsumers(this.functions);
     this.sendFunction = this.functions.directSend;
     this.directSendFailures = new DirectSendFailures(this, 'DirectSendFailures', {
       fn: this.sendFunction,
@@ -602,6 +635,15 @@ export class RealtimeGateway extends Construct {
       alarms: props.alarms,
     });
     if (this.directSendFailures.alarm) this.operations.addAlarm(this.directSendFailures.alarm);
+    // The fan-out's queues on the dashboard (progress and DLQ depth); their DLQ alarms join the topic.
+    for (const [name, built] of Object.entries(this.fanOut.queues)) {
+      this.operations.watchQueue({
+        name,
+        queue: built.queue,
+        deadLetterQueue: built.deadLetterQueue,
+        deadLetterAlarm: built.deadLetterAlarm,
+      });
+    }
   }
 
   /** The `wss://` URL clients connect to. */

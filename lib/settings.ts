@@ -8,6 +8,7 @@ import {
   reservedClaims,
   secretAlgorithms,
 } from '../lambdas/core/jwt-algorithms';
+import { MAX_BROADCAST_SEGMENTS } from '../lambdas/core/slice-queue';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import { asyncRetryAttemptsRange } from './direct-send-failures';
 import type { PermissionNames } from './function-environment';
@@ -58,6 +59,8 @@ export const ContextKey = {
   permissionsClaim: 'permissionsClaim',
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
   senderMemoryMb: 'senderMemoryMb',
+  broadcastSegments: 'broadcastSegments',
+  postBudgetPerSecond: 'postBudgetPerSecond',
   directSendTimeoutSeconds: 'directSendTimeoutSeconds',
   directSendRetryAttempts: 'directSendRetryAttempts',
   tableRemovalPolicy: 'tableRemovalPolicy',
@@ -228,6 +231,8 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     permissionsClaim,
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
     senderMemorySize: context.integer(ContextKey.senderMemoryMb, lambdaMemoryRangeMb),
+    broadcastSegments: context.integer(ContextKey.broadcastSegments, { min: 1, max: MAX_BROADCAST_SEGMENTS }),
+    postBudgetPerSecond: context.integer(ContextKey.postBudgetPerSecond, { min: 1, max: 100_000 }),
     directSendTimeout: directSendTimeoutSeconds === undefined ? undefined : Duration.seconds(directSendTimeoutSeconds),
     directSendRetryAttempts: context.integer(ContextKey.directSendRetryAttempts, asyncRetryAttemptsRange),
     jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),

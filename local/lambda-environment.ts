@@ -1,5 +1,5 @@
 import { Setting } from '../lambdas/core/config';
-import { type FunctionName, functions } from '../lambdas/routes';
+import { type FunctionName, functions, type QueueName } from '../lambdas/routes';
 import { type EnvironmentValues, environmentFor } from '../lib/function-environment';
 import type { LocalCredentials } from './dev-credentials';
 import { localRegion } from './local-dynamo';
@@ -7,6 +7,8 @@ import { localRegion } from './local-dynamo';
 /** Where the local handlers find dynalite and the emulator, and how they verify tokens. */
 export interface LocalEnvironmentInput {
   tableName: string;
+  fanOutTableName: string;
+  queueUrls: Record<QueueName, string>;
   dynamoEndpoint: string;
   /** The emulator's callback URL: the WebSocket port, without `/@connections`. */
   callbackUrl: string;
@@ -52,6 +54,8 @@ export function runtimeEnvironment(dynamoEndpoint: string, credentials: LocalCre
 export function localFunctionEnvironment(name: FunctionName, input: LocalEnvironmentInput): Record<string, string> {
   const values: EnvironmentValues = {
     tableName: input.tableName,
+    fanOutTableName: input.fanOutTableName,
+    queueUrls: input.queueUrls,
     callbackUrl: input.callbackUrl,
     tokenVerification: { mode: 'secret', secret: input.jwtSecret },
     allowedOrigins: input.allowedOrigins,
@@ -71,6 +75,10 @@ export function localFunctionEnvironment(name: FunctionName, input: LocalEnviron
 function settingsReceivedBy(name: FunctionName): Set<string> {
   const everyValue: EnvironmentValues = {
     tableName: 'probe',
+    fanOutTableName: 'probe',
+    queueUrls: { broadcastSlices: 'probe' },
+    broadcastSegments: 0,
+    postBudgetPerSecond: 0,
     callbackUrl: 'probe',
     tokenVerification: { mode: 'secret', secret: 'probe' },
     jwtAlgorithms: ['probe'],

@@ -4,7 +4,12 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { connectionTableSchema } from '../lambdas/core/table-schema';
+import {
+  type BroadcastTableSchema,
+  broadcastTableSchema,
+  type ConnectionTableSchema,
+  connectionTableSchema,
+} from '../lambdas/core/table-schema';
 
 /**
  * What the table bootstrap signs dynalite calls with: dynalite checks no signature, the SDK only needs something to
@@ -85,8 +90,34 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
  * await createConnectionTable('http://127.0.0.1:4567', 'realtime-gateway-connections');
  */
 export async function createConnectionTable(endpoint: string, tableName: string): Promise<void> {
+  await createTable(endpoint, tableName, connectionTableSchema);
+}
+
+/**
+ * Creates the fan-out state table (asynchronous broadcasts) from its declaration, like the registry's.
+ *
+ * @example
+ * await createFanOutTable('http://127.0.0.1:4567', 'realtime-gateway-fan-out');
+ */
+export async function createFanOutTable(endpoint: string, tableName: string): Promise<void> {
+  await createTable(endpoint, tableName, broadcastTableSchema);
+}
+
+/**
+ * Creates a table from one of the schema declarations in `lambdas/core/table-schema.ts` (the registry's, the
+ * fan-out state's), keeping an existing one. No TTL is set: dynalite has no UpdateTimeToLive, and readers filter
+ * expired items themselves.
+ *
+ * @example
+ * await createTable('http://127.0.0.1:4567', 'realtime-gateway-broadcasts', broadcastTableSchema);
+ */
+export async function createTable(
+  endpoint: string,
+  tableName: string,
+  schema: ConnectionTableSchema | BroadcastTableSchema,
+): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
-  const { partitionKey, sortKey, billingMode } = connectionTableSchema;
+  const { partitionKey, sortKey, billingMode } = schema;
   try {
     await client.send(
       new CreateTableCommand({

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type FunctionName, functions, httpRoutes, webSocketRoutes } from '../lambdas/routes';
+import { type FunctionName, functions, httpRoutes, queues, webSocketRoutes } from '../lambdas/routes';
 import { createLambdaInvoker, importHandler, type LambdaInvoker } from './emulator/lambda-runner';
 import { settingNames } from './lambda-environment';
 
@@ -7,12 +7,22 @@ import { settingNames } from './lambda-environment';
 export const WEBSOCKET_INTEGRATION_TIMEOUT_MS = 29_000;
 export const HTTP_INTEGRATION_TIMEOUT_MS = 30_000;
 
-/** The functions the local APIs route to: the two authorizers and every route's function. */
+/**
+ * The functions the local stack runs: the two authorizers, every route's function and every queue's consumer (the
+ * local event source mappings invoke it). The direct-invoke function has no local caller.
+ */
 export function routedFunctionNames(): FunctionName[] {
   const names = new Set<FunctionName>(['wsAuthorizer', 'httpAuthorizer']);
   for (const route of webSocketRoutes) names.add(route.function);
   for (const route of httpRoutes) names.add(route.function);
+  for (const queue of Object.values(queues)) names.add(queue.consumer.function);
   return [...names];
+}
+
+/** A queue consumer's declared timeout in ms, or undefined for a function no queue feeds. */
+function consumerTimeoutMs(name: FunctionName): number | undefined {
+  const queue = Object.values(queues).find((candidate) => candidate.consumer.function === name);
+  return queue && queue.consumer.timeoutSeconds * 1000;
 }
 
 /**
@@ -29,13 +39,20 @@ export async function loadRouteFunctions(
   rootDir: string,
   runtime: Record<string, string>,
   environmentOf: (name: FunctionName) => Record<string, string>,
+  timeouts: { consumerTimeoutMs?: number } = {},
 ): Promise<Map<FunctionName, LambdaInvoker>> {
   const invokers = new Map<FunctionName, LambdaInvoker>();
   const everySetting: Record<string, string> = {};
   for (const name of routedFunctionNames()) {
     const environment = environmentOf(name);
     for (const setting of settingNames) delete process.env[setting];
-    const timeoutMs = name.startsWith('http') ? HTTP_INTEGRATION_TIMEOUT_MS : WEBSOCKET_INTEGRATION_TIMEOUT_MS;
+    const declaredConsumerTimeout = consumerTimeoutMs(name);
+    const timeoutMs =
+      declaredConsumerTimeout !== undefined
+        ? (timeouts.consumerTimeoutMs ?? declaredConsumerTimeout)
+        : name.startsWith('http')
+          ? HTTP_INTEGRATION_TIMEOUT_MS
+          : WEBSOCKET_INTEGRATION_TIMEOUT_MS;
     const modulePath = resolve(rootDir, functions[name].entry);
     let handler: Awaited<ReturnType<typeof importHandler>>;
     try {

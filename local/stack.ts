@@ -1,11 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import type { SQSBatchResponse } from 'aws-lambda';
 import {
   type FunctionName,
   httpRoutes,
   isHttpDefaultRoute,
+  type QueueName,
+  queues,
   routeSelectionExpression,
+  VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT,
   webSocketRoutes,
 } from '../lambdas/routes';
 import { type LocalCredentials, readOrCreateDevCredentials } from './dev-credentials';
@@ -16,9 +20,12 @@ import { handleConnectionsRequest } from './emulator/connections-api';
 import { HttpApiEmulator } from './emulator/http-api';
 import type { LambdaInvoker } from './emulator/lambda-runner';
 import { createSigV4Verifier } from './emulator/sigv4-verifier';
+import { type EventSourceMapping, startEventSourceMapping } from './emulator/sqs/event-source-mapping';
+import type { QueueDeclaration as LocalQueueDeclaration } from './emulator/sqs/local-queue';
+import { type LocalSqs, startLocalSqs } from './emulator/sqs/sqs-server';
 import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
 import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
-import { createConnectionTable, localRegion, startLocalDynamo } from './local-dynamo';
+import { createConnectionTable, createFanOutTable, localRegion, startLocalDynamo } from './local-dynamo';
 import { createLocalPages, isLoopbackHost } from './local-pages';
 import { devCredentialsFile, devSecretFile, rootDir } from './local-paths';
 import { loadRouteFunctions } from './route-functions';
@@ -51,6 +58,12 @@ export interface LocalStackOptions {
   maxConnectionMs?: number;
   /** Handlers log errors only. @default false */
   quiet?: boolean;
+  /**
+   * The timeout of each queue's consumer (the broadcast worker), in ms; the queue's visibility timeout is six times
+   * it, as on AWS. Tests shorten it so that a crashed slice comes back within seconds, not half an hour.
+   * @default - the route table's declared timeout (300 s)
+   */
+  queueConsumerTimeoutMs?: number;
 }
 
 export interface LocalStack {
@@ -70,6 +83,12 @@ export interface LocalStack {
   region: string;
   tableName: string;
   dynamoEndpoint: string;
+  /** The fan-out state table (broadcast status, slice checkpoints, post budget windows). */
+  fanOutTableName: string;
+  /** The local SQS: its endpoint (`AWS_ENDPOINT_URL_SQS` of the functions), queues and their counts. */
+  sqs: LocalSqs;
+  /** Each declared queue's local name, and its dead-letter queue's. */
+  queueNames: Record<QueueName, { queue: string; deadLetterQueue: string }>;
   /**
    * The demo tokens (`user123`, `user456`, `user789`, `admin`) that `npm start` prints and `/local-config.json`
    * serves: signed once, and again once half their lifetime has passed.
@@ -82,6 +101,14 @@ export interface LocalStack {
 }
 
 export const localTableName = 'realtime-gateway-connections';
+export const localFanOutTableName = 'realtime-gateway-fan-out';
+
+/** The local queues of the route table's `queues`: each with its DLQ, named after the declaration. */
+function localQueueNames(): Record<QueueName, { queue: string; deadLetterQueue: string }> {
+  return Object.fromEntries(
+    Object.keys(queues).map((name) => [name, { queue: name, deadLetterQueue: `${name}-dlq` }]),
+  ) as Record<QueueName, { queue: string; deadLetterQueue: string }>;
+}
 /**
  * The page the HTTP port serves, under both loopback names. A page opened from a file (`Origin: null`) is not in
  * the default: the authorizer's origin check admits the opaque origin only under `ALLOWED_ORIGINS=*`, because
@@ -130,8 +157,41 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamo = await startLocalDynamo({ dataDir: options.dataDir });
   const wsServer = createServer();
   const httpServer = createServer();
+  const queueNames = localQueueNames();
+  let sqs: LocalSqs | undefined;
+  const mappings: EventSourceMapping[] = [];
   try {
     await createConnectionTable(dynamo.endpoint, localTableName);
+    await createFanOutTable(dynamo.endpoint, localFanOutTableName);
+    // The queues of the route table, with the settings the construct gives them; the functions sign with the stack's
+    // key pair, which the local SQS checks like @connections does.
+    sqs = await startLocalSqs({
+      // Only the in-process functions use it: loopback, whatever interface the APIs listen on.
+      host: '127.0.0.1',
+      region: localRegion,
+      credentials,
+      queues: Object.entries(queues).flatMap(([name, declaration]): LocalQueueDeclaration[] => {
+        const names = queueNames[name as QueueName];
+        const consumerTimeoutSeconds =
+          options.queueConsumerTimeoutMs === undefined
+            ? declaration.consumer.timeoutSeconds
+            : options.queueConsumerTimeoutMs / 1000;
+        const visibilityTimeoutSeconds = consumerTimeoutSeconds * VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT;
+        return [
+          {
+            name: names.queue,
+            visibilityTimeoutSeconds,
+            redrive: { deadLetterQueueName: names.deadLetterQueue, maxReceiveCount: declaration.maxReceiveCount },
+          },
+          {
+            name: names.deadLetterQueue,
+            visibilityTimeoutSeconds,
+            messageRetentionSeconds: declaration.deadLetterRetentionDays * 24 * 3600,
+          },
+        ];
+      }),
+    });
+    const localSqs = sqs;
     const wsPort = await listen(wsServer, host, options.wsPort ?? 8090);
     const httpPort = await listen(httpServer, host, options.httpPort ?? 8091);
     // Handlers and clients reach the servers over loopback even when they listen on every interface.
@@ -143,18 +203,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0);
 
-    const invokers = await loadRouteFunctions(rootDir, runtimeEnvironment(dynamo.endpoint, credentials), (name) =>
-      localFunctionEnvironment(name, {
-        tableName: localTableName,
-        dynamoEndpoint: dynamo.endpoint,
-        callbackUrl,
-        jwtSecret,
-        allowedOrigins,
-        logLevel: options.quiet ? 'ERROR' : 'INFO',
-        extra: options.environment,
-      }),
+    const invokers = await loadRouteFunctions(
+      rootDir,
+      { ...runtimeEnvironment(dynamo.endpoint, credentials), AWS_ENDPOINT_URL_SQS: localSqs.endpoint },
+      (name) =>
+        localFunctionEnvironment(name, {
+          tableName: localTableName,
+          fanOutTableName: localFanOutTableName,
+          queueUrls: Object.fromEntries(
+            Object.entries(queueNames).map(([queue, names]) => [queue, localSqs.queueUrl(names.queue)]),
+          ) as Record<QueueName, string>,
+          dynamoEndpoint: dynamo.endpoint,
+          callbackUrl,
+          jwtSecret,
+          allowedOrigins,
+          logLevel: options.quiet ? 'ERROR' : 'INFO',
+          extra: options.environment,
+        }),
+      { consumerTimeoutMs: options.queueConsumerTimeoutMs },
     );
     const invoker = (name: FunctionName): LambdaInvoker => invokers.get(name)!;
+    // Each queue feeds its consumer as the construct's event source mapping does.
+    for (const [name, declaration] of Object.entries(queues)) {
+      const consumer = invoker(declaration.consumer.function);
+      mappings.push(
+        startEventSourceMapping({
+          sqs: localSqs,
+          queueName: queueNames[name as QueueName].queue,
+          batchSize: declaration.consumer.batchSize,
+          maxConcurrency: declaration.consumer.maxConcurrency,
+          reportBatchItemFailures: true,
+          invoke: async (event) => (await consumer.invoke(event)) as SQSBatchResponse,
+          onInvocationError: options.quiet
+            ? undefined
+            : (error) => console.error(`[sqs] ${declaration.consumer.function} failed: ${(error as Error).message}`),
+        }),
+      );
+    }
 
     const webSocketApi = new WebSocketEmulator({
       api: localWebSocketApi,
@@ -215,10 +300,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: localRegion,
       tableName: localTableName,
       dynamoEndpoint: dynamo.endpoint,
+      fanOutTableName: localFanOutTableName,
+      sqs: localSqs,
+      queueNames,
       demoTokens,
       openConnectionCount: () => webSocketApi.pool.size,
       stop() {
         stopping ??= (async () => {
+          await Promise.all(mappings.map((mapping) => mapping.stop()));
+          await localSqs.stop();
           await webSocketApi.closeAll(1001);
           await Promise.all([close(wsServer), close(httpServer)]);
           await dynamo.stop();
@@ -228,7 +318,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
   } catch (error) {
-    await Promise.allSettled([close(wsServer), close(httpServer), dynamo.stop()]);
+    await Promise.allSettled([
+      ...mappings.map((mapping) => mapping.stop()),
+      sqs?.stop(),
+      close(wsServer),
+      close(httpServer),
+      dynamo.stop(),
+    ]);
     restoreEnvironment(savedEnvironment);
     throw error;
   }

@@ -51,6 +51,8 @@ function probeEnvironment(name: FunctionName): NodeJS.ProcessEnv {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...environmentFor(functions[name].access, {
       tableName: 'size-probe',
+      fanOutTableName: 'size-probe-fan-out',
+      queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123456789012/size-probe' },
       callbackUrl: 'http://127.0.0.1:9/probe',
       tokenVerification: {
         mode: 'secret',

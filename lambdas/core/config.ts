@@ -43,6 +43,14 @@ export const Setting = {
   /** A broadcast stops starting new pages when less than this many ms of the invocation remain. */
   broadcastTimeMarginMs: 'BROADCAST_TIME_MARGIN_MS',
   logLevel: 'LOG_LEVEL',
+  /** The fan-out state table's name (asynchronous broadcasts: status, slice checkpoints). */
+  fanOutTableName: 'FAN_OUT_TABLE_NAME',
+  /** URL of the broadcast slice queue (SQS); the producers and the worker send to it. */
+  sliceQueueUrl: 'SLICE_QUEUE_URL',
+  /** Scan segments (slices) one broadcast is split into. */
+  broadcastSegments: 'BROADCAST_SEGMENTS',
+  /** Posts per second all broadcast workers together may start (the global post budget). */
+  postBudgetPerSecond: 'POST_BUDGET_PER_SECOND',
 } as const;
 
 export type Environment = Record<string, string | undefined>;

@@ -52,6 +52,11 @@ export interface ScanOptions {
   totalSegments?: number;
   /** Items per Scan request (DynamoDB `Limit`). */
   pageSize?: number;
+  /**
+   * Resume just after this connection (DynamoDB `ExclusiveStartKey`): a broadcast slice checkpoints the key of the
+   * last connection it claimed, and a retry resumes from there. Any key the same segment returned is a valid start.
+   */
+  startAfter?: Pick<ConnectionItem, 'userId' | 'connectionId'>;
 }
 
 /** The largest page `listConnectedUsers` serves. */
@@ -182,7 +187,10 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
 
     async *scanConnections(scan: ScanOptions = {}) {
       const segmentation = segmentationOf(scan);
-      let exclusiveStartKey: Record<string, unknown> | undefined;
+      let exclusiveStartKey: Record<string, unknown> | undefined = scan.startAfter && {
+        userId: scan.startAfter.userId,
+        connectionId: scan.startAfter.connectionId,
+      };
       do {
         const page = await client.send(
           new ScanCommand({

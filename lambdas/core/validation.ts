@@ -121,7 +121,25 @@ export interface NotificationMessage {
 export type DirectSendRequest =
   | ({ kind: 'users' } & UsersMessage)
   | ({ kind: 'broadcast' } & BroadcastMessage)
+  | { kind: 'broadcastStatus'; broadcastId: string }
   | ({ kind: 'notification' } & NotificationMessage);
+
+/** A broadcast id as `startBroadcast` makes them (a UUID), with room for other generators; nothing else is looked up. */
+const BROADCAST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Checks a broadcast id before it is looked up: 1 to 64 letters, digits, `-` or `_`.
+ *
+ * @example
+ * checkBroadcastId('0f8fad5b-d9cb-469f-a165-70867728950e', 'broadcastId'); // the id
+ * checkBroadcastId('../x', 'broadcastId'); // throws ValidationError (`invalid_broadcast_id`)
+ */
+export function checkBroadcastId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !BROADCAST_ID_PATTERN.test(value)) {
+    throw new ValidationError(`${field} must be 1 to 64 letters, digits, - or _`, 'invalid_broadcast_id');
+  }
+  return value;
+}
 
 type JsonObject = Record<string, unknown>;
 
@@ -356,6 +374,7 @@ export function validateSendFrame(value: unknown, rules: MessageRules): UsersMes
  * { "userId": "user123", "type": "chat", "data": { "message": "Hello!" } }
  * { "userIds": ["user123", "user456"], "type": "announcement", "data": { ... } }
  * { "broadcast": true, "type": "system", "data": { "message": "Maintenance at 22:00" } }
+ * { "broadcastStatus": "0f8fad5b-d9cb-469f-a165-70867728950e" }
  * { "notification": { "userId": "user123", "title": "New order", "body": "Order #42 shipped", "data": { ... } } }
  * ```
  *
@@ -370,12 +389,17 @@ export function validateSendFrame(value: unknown, rules: MessageRules): UsersMes
 export function validateDirectSendEvent(value: unknown, rules: MessageRules): DirectSendRequest {
   let event = requireObject(value, 'Event');
   if ('detail-type' in event && 'detail' in event) event = requireObject(event.detail, 'EventBridge detail');
-  const forms = ['userId', 'userIds', 'broadcast', 'notification'].filter((key) => event[key] !== undefined);
+  const forms = ['userId', 'userIds', 'broadcast', 'broadcastStatus', 'notification'].filter(
+    (key) => event[key] !== undefined,
+  );
   if (forms.length === 0)
-    throw new ValidationError('Event needs one of userId, userIds, broadcast: true or notification');
+    throw new ValidationError('Event needs one of userId, userIds, broadcast: true, broadcastStatus or notification');
   if (forms.length > 1) throw new ValidationError(`Event must use exactly one of ${forms.join(', ')}`);
   if (event.notification !== undefined) {
     return { kind: 'notification', ...validateNotification(event.notification, 'notification') };
+  }
+  if (event.broadcastStatus !== undefined) {
+    return { kind: 'broadcastStatus', broadcastId: checkBroadcastId(event.broadcastStatus, 'broadcastStatus') };
   }
   if (event.broadcast !== undefined) {
     if (event.broadcast !== true) throw new ValidationError('broadcast must be true');

@@ -1,9 +1,8 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type BroadcastAcceptance, type SliceQueue, startBroadcast } from './broadcast-fan-out';
 import { DEFAULT_SEND_CONCURRENCY, getDocumentClient, getManagementClient, readSendConcurrency } from './clients';
-import { type Environment, optionalInteger, Setting } from './config';
+import { type Environment, optionalInteger, requireString, Setting } from './config';
 import {
-  type BroadcastReport,
-  broadcast,
   type DeliveryDependencies,
   type DeliveryLogger,
   type DeliveryMetrics,
@@ -13,11 +12,18 @@ import {
 } from './delivery';
 import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
 import {
+  type BroadcastStatus,
+  createFanOutState,
+  DEFAULT_FAN_OUT_STATE_TTL_SECONDS,
+  type FanOutState,
+} from './fan-out-state';
+import {
   type ConnectedUsersPage,
   type ConnectionRegistry,
   createConnectionRegistry,
   readRegistryConfig,
 } from './registry';
+import { createSqsSliceQueue, getSqsClient, readSliceQueueConfig } from './slice-queue';
 import {
   checkDataDepth,
   checkMessageType,
@@ -29,7 +35,9 @@ import {
   validateNotification,
 } from './validation';
 
-export type { BroadcastReport, DeliveryReport, RecipientReport } from './delivery';
+export type { BroadcastAcceptance } from './broadcast-fan-out';
+export type { DeliveryReport, RecipientReport } from './delivery';
+export type { BroadcastStatus } from './fan-out-state';
 
 /** Posts in flight when no `concurrency` is given: the `SEND_CONCURRENCY` default, declared once in `clients.ts`. */
 export const DEFAULT_CONCURRENCY = DEFAULT_SEND_CONCURRENCY;
@@ -49,10 +57,54 @@ export interface WebSocketServiceOptions {
   broadcastTimeMarginMs?: number;
   /** Parallel Scan segments a broadcast walks; default 1. */
   broadcastScanSegments?: number;
+  /**
+   * Where broadcasts go: the fan-out state table and the slice queue (asynchronous broadcasts). Absent: the service
+   * sends to users but `broadcast` throws.
+   */
+  fanOut?: FanOutOptions;
   /** Validation rules; default: at most 100 userIds, any type matching the documented pattern. */
   messageRules?: MessageRules;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
+}
+
+/** The asynchronous broadcast's parts: its state (status, checkpoints) and the queue its slices go to. */
+export interface FanOutOptions {
+  state: Pick<FanOutState, 'createBroadcast' | 'readStatus'>;
+  queue: SliceQueue;
+  /** Slices (Scan segments) per broadcast. */
+  segments: number;
+}
+
+/**
+ * Reads the fan-out settings once: `FAN_OUT_TABLE_NAME`, `SLICE_QUEUE_URL` (both required) and
+ * `BROADCAST_SEGMENTS`; builds the state and the queue over the process's shared clients.
+ *
+ * @example
+ * new WebSocketService({ registry, managementClient, fanOut: readFanOut(process.env) });
+ */
+export function readFanOut(env: Environment): FanOutOptions {
+  const { queueUrl, segments } = readSliceQueueConfig(env);
+  return {
+    state: readFanOutState(env),
+    queue: createSqsSliceQueue({ client: getSqsClient(), queueUrl }),
+    segments,
+  };
+}
+
+/**
+ * The fan-out state from `FAN_OUT_TABLE_NAME` (required), over the process's shared document client.
+ *
+ * @example
+ * const state = readFanOutState(process.env);
+ * await state.readStatus(broadcastId);
+ */
+export function readFanOutState(env: Environment): FanOutState {
+  return createFanOutState({
+    client: getDocumentClient(),
+    tableName: requireString(env, Setting.fanOutTableName),
+    ttlSeconds: DEFAULT_FAN_OUT_STATE_TTL_SECONDS,
+  });
 }
 
 /** Per-call options of the send methods. */
@@ -101,9 +153,26 @@ export function readDeliverySettings(
  */
 export class ConnectionPresence {
   protected readonly registry: ConnectionRegistry;
+  protected readonly broadcasts?: Pick<FanOutState, 'readStatus'>;
 
-  constructor(options: { registry: ConnectionRegistry }) {
+  constructor(options: { registry: ConnectionRegistry; broadcasts?: Pick<FanOutState, 'readStatus'> }) {
     this.registry = options.registry;
+    this.broadcasts = options.broadcasts;
+  }
+
+  /**
+   * Where an asynchronous broadcast stands: `queued`, `running`, `complete` or `failed`, with its counts and when it
+   * finished; undefined for an unknown (or expired) id. Needs the fan-out state (`broadcasts`, or `fanOut` on a
+   * {@link WebSocketService}).
+   *
+   * @example
+   * const { broadcastId } = await service.broadcast('system', { message: 'Maintenance at 22:00' });
+   * const status = await service.getBroadcastStatus(broadcastId);
+   * status?.connections.delivered; // 9990 once status.state === 'complete'
+   */
+  async getBroadcastStatus(broadcastId: string): Promise<BroadcastStatus | undefined> {
+    if (!this.broadcasts) throw new Error('getBroadcastStatus needs the fan-out state (the broadcasts option)');
+    return this.broadcasts.readStatus(broadcastId);
   }
 
   /**
@@ -169,6 +238,7 @@ export class WebSocketService extends ConnectionPresence {
   private readonly concurrency: number;
   private readonly broadcastTimeMarginMs: number;
   private readonly broadcastScanSegments: number;
+  private readonly fanOut?: FanOutOptions;
   private readonly messageRules: MessageRules;
   private readonly logger?: DeliveryLogger;
   private readonly metrics?: DeliveryMetrics;
@@ -178,7 +248,8 @@ export class WebSocketService extends ConnectionPresence {
    * const service = new WebSocketService({ registry, managementClient, concurrency: 100 });
    */
   constructor(options: WebSocketServiceOptions) {
-    super(options);
+    super({ registry: options.registry, broadcasts: options.fanOut?.state });
+    this.fanOut = options.fanOut;
     this.managementClient = options.managementClient;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.broadcastTimeMarginMs = options.broadcastTimeMarginMs ?? DEFAULT_BROADCAST_TIME_MARGIN_MS;
@@ -198,13 +269,18 @@ export class WebSocketService extends ConnectionPresence {
    */
   static fromEnvironment(
     env: Environment = process.env,
-    extra: Pick<WebSocketServiceOptions, 'logger' | 'metrics' | 'broadcastScanSegments'> = {},
+    extra: Pick<WebSocketServiceOptions, 'logger' | 'metrics' | 'broadcastScanSegments'> & {
+      /** Read the fan-out settings too (`FAN_OUT_TABLE_NAME`, `SLICE_QUEUE_URL`, `BROADCAST_SEGMENTS`): broadcasts. */
+      broadcasts?: boolean;
+    } = {},
   ): WebSocketService {
+    const { broadcasts, ...rest } = extra;
     return new WebSocketService({
       registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
       managementClient: getManagementClient(env),
       ...readDeliverySettings(env),
-      ...extra,
+      ...(broadcasts ? { fanOut: readFanOut(env) } : {}),
+      ...rest,
     });
   }
 
@@ -237,16 +313,18 @@ export class WebSocketService extends ConnectionPresence {
   }
 
   /**
-   * Sends one message to every connected user. Watches `options.remainingTimeMs` when given: the report says
-   * `complete: false`, with what was not reached, when the deadline came first.
+   * Sends one message to every connected user, asynchronously: records the broadcast, queues its slices and
+   * resolves at once with its id; the broadcast worker posts. Follow it with {@link getBroadcastStatus}. Delivery
+   * is at most once per connection (see `broadcast-fan-out.ts`).
    *
    * @example
-   * const report = await service.broadcast('system', { message: 'Maintenance at 22:00', level: 'info' });
-   * report.delivered; // 9990
+   * const accepted = await service.broadcast('system', { message: 'Maintenance at 22:00', level: 'info' });
+   * accepted.broadcastId; // 'b0e1…'; accepted.state === 'queued'
    */
-  async broadcast(type: string, data: unknown, options: SendOptions = {}): Promise<BroadcastReport> {
+  async broadcast(type: string, data: unknown, options: SendOptions = {}): Promise<BroadcastAcceptance> {
     const envelope = this.envelope(type, data, options);
-    return broadcast(this.deliveryDependencies(options), { envelope });
+    if (!this.fanOut) throw new Error('broadcast needs the fan-out state and slice queue (the fanOut option)');
+    return startBroadcast(this.fanOut, { envelope });
   }
 
   /**

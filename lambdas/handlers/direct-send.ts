@@ -1,6 +1,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { BroadcastReport, DeliveryReport } from '../core/delivery';
+import type { BroadcastAcceptance } from '../core/broadcast-fan-out';
+import type { DeliveryReport } from '../core/delivery';
+import { NotFoundError } from '../core/errors';
+import type { BroadcastStatus } from '../core/fan-out-state';
 import { logger, metrics, observability } from '../core/observability';
 import { readMessageRules, validateDirectSendEvent } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
@@ -28,9 +31,12 @@ import { WebSocketService } from '../core/websocket-service';
  */
 
 const rules = readMessageRules(process.env);
-const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true });
 
-async function directSend(event: unknown, context: Context): Promise<DeliveryReport | BroadcastReport> {
+async function directSend(
+  event: unknown,
+  context: Context,
+): Promise<DeliveryReport | BroadcastAcceptance | BroadcastStatus> {
   const request = validateDirectSendEvent(event, rules);
   const options = { remainingTimeMs: () => context.getRemainingTimeInMillis() };
   switch (request.kind) {
@@ -38,11 +44,16 @@ async function directSend(event: unknown, context: Context): Promise<DeliveryRep
       return service.sendToUsers(request.userIds, request.type, request.data, options);
     case 'broadcast':
       return service.broadcast(request.type, request.data, options);
+    case 'broadcastStatus': {
+      const status = await service.getBroadcastStatus(request.broadcastId);
+      if (!status) throw new NotFoundError(`no broadcast ${request.broadcastId}`);
+      return status;
+    }
     case 'notification':
       return service.sendNotification(request.userId, request.title, request.body, request.data, options);
   }
 }
 
-export const handler = middy<unknown, DeliveryReport | BroadcastReport, Error, Context>()
+export const handler = middy<unknown, DeliveryReport | BroadcastAcceptance | BroadcastStatus, Error, Context>()
   .use(observability())
   .handler(directSend);

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type BroadcastReport, type DeliveryReport, reportForCaller } from '../core/delivery';
+import type { BroadcastAcceptance } from '../core/broadcast-fan-out';
+import { type DeliveryReport, reportForCaller } from '../core/delivery';
 import { logger, metrics, observability } from '../core/observability';
 import { authorize, type Operation, permits, readPolicy } from '../core/policy';
 import {
@@ -24,15 +25,17 @@ import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
  * HTTP API send routes. The sender is the token's `sub` (the authorizer context), stamped into `from`; nothing
- * in the body can change it. Each answers 200 with the delivery report: with connection ids for a caller holding
- * the admin permission, else the summary without them (`DeliverySummary`). Permissions are checked before the
- * body is read, so a caller without the permission learns nothing about validation.
+ * in the body can change it. A send to users answers 200 with the delivery report: with connection ids for a
+ * caller holding the admin permission, else the summary without them (`DeliverySummary`). A broadcast answers 202
+ * at once with its id and status URL (`GET /websocket/broadcasts/{broadcastId}`): it is queued in slices and
+ * posted by the broadcast worker. Permissions are checked before the body is read, so a caller without the
+ * permission learns nothing about validation.
  */
 
 // Read once at cold start: a bad setting fails the init and names the setting.
 const policy = readPolicy(process.env);
 const rules = readMessageRules(process.env);
-const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true });
 
 /**
  * What every send route shares: authorize the caller before the body is read, then send with the caller as
@@ -40,7 +43,7 @@ const service = WebSocketService.fromEnvironment(process.env, { logger, metrics 
  */
 function sendRoute(
   operation: Operation,
-  send: (body: unknown, options: SendOptions) => Promise<DeliveryReport | BroadcastReport>,
+  send: (body: unknown, options: SendOptions) => Promise<DeliveryReport>,
 ): RouteHandler {
   return async (event, context) => {
     const caller = callerOf(event);
@@ -52,6 +55,11 @@ function sendRoute(
   };
 }
 
+/** The acceptance of a broadcast with where to follow it: the status route's path (the API's own base URL). */
+function withStatusUrl(accepted: BroadcastAcceptance): BroadcastAcceptance & { statusUrl: string } {
+  return { ...accepted, statusUrl: `/websocket/broadcasts/${encodeURIComponent(accepted.broadcastId)}` };
+}
+
 const route = httpRouter('httpSend', {
   'POST /websocket/message/user': sendRoute('sendToUsers', (body, options) => {
     const message = validateUserMessage(body, rules);
@@ -61,10 +69,13 @@ const route = httpRouter('httpSend', {
     const message = validateUsersMessage(body, rules);
     return service.sendToUsers(message.userIds, message.type, message.data, options);
   }),
-  'POST /websocket/message/broadcast': sendRoute('broadcast', (body, options) => {
-    const message = validateBroadcastMessage(body, rules);
-    return service.broadcast(message.type, message.data, options);
-  }),
+  'POST /websocket/message/broadcast': async (event) => {
+    const caller = callerOf(event);
+    authorize(policy, caller, 'broadcast');
+    const message = validateBroadcastMessage(jsonBodyOf(event), rules);
+    const accepted = await service.broadcast(message.type, message.data, { from: caller.userId });
+    return jsonResponse(202, withStatusUrl(accepted));
+  },
   'POST /websocket/notification': sendRoute('notify', (body, options) => {
     const { userId, title, body: text, data } = validateNotification(body);
     return service.sendNotification(userId, title, text, data, options);

@@ -1,10 +1,12 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getDocumentClient } from '../core/clients';
+import { NotFoundError } from '../core/errors';
 import { logger, observability } from '../core/observability';
 import { authorize, authorizeForUser, readPolicy } from '../core/policy';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
-import { ConnectionPresence } from '../core/websocket-service';
+import { checkBroadcastId } from '../core/validation';
+import { ConnectionPresence, readFanOutState } from '../core/websocket-service';
 import { httpErrors } from './middleware/http-errors';
 import {
   callerOf,
@@ -17,7 +19,7 @@ import {
 import { type HttpResponse, jsonResponse } from './middleware/http-response';
 
 /**
- * HTTP API status routes, read-only, and the `$default` catch-all that answers 404 for any other request.
+ * HTTP API status routes, read-only (a broadcast's status among them), and the `$default` catch-all that answers 404 for any other request.
  * Everyone may see their own status; another user's status and the list of connected users need the admin
  * permission. This function uses the library's read-only half: it has no management client (and no IAM right to
  * one), which also keeps that client out of its bundle.
@@ -26,6 +28,7 @@ import { type HttpResponse, jsonResponse } from './middleware/http-response';
 const policy = readPolicy(process.env);
 const presence = new ConnectionPresence({
   registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(process.env) }),
+  broadcasts: readFanOutState(process.env),
 });
 
 /** `?limit=` bounds for the connected users page. */
@@ -46,6 +49,14 @@ const route = httpRouter('httpStatus', {
   },
   'GET /websocket/me/status': async (event) => {
     return jsonResponse(200, await presence.getUserStatus(callerOf(event).userId));
+  },
+  // Whoever may broadcast may follow broadcasts: the counts say nothing about who is connected.
+  'GET /websocket/broadcasts/{broadcastId}': async (event) => {
+    authorize(policy, callerOf(event), 'broadcast');
+    const broadcastId = checkBroadcastId(event.pathParameters?.broadcastId, 'broadcastId');
+    const status = await presence.getBroadcastStatus(broadcastId);
+    if (!status) throw new NotFoundError(`No broadcast ${broadcastId} (unknown, or its state has expired)`);
+    return jsonResponse(200, status);
   },
   // The catch-all: this read-only function has the least access of the HTTP functions.
   $default: unmatchedRoute,

@@ -1,7 +1,7 @@
 // End-to-end: every HTTP API endpoint with the bodies of the HTTP API issue, and its error cases.
 // Local mode by default; parity mode against a deployed stage: see support/target.ts.
 import { callApi } from './support/http';
-import { connect, type TestClient } from './support/sockets';
+import { connect, eventually, type TestClient } from './support/sockets';
 import {
   type DemoUser,
   type E2eTarget,
@@ -126,7 +126,7 @@ describe('POST /websocket/message/broadcast', () => {
     await listener.expectNothing();
   });
 
-  it('reaches every connected user for a caller with ws:broadcast', async () => {
+  it('is accepted with 202 and its id, reaches every connected user, and its status says complete', async () => {
     const listeners = [await open('user123'), await open('user456'), await open('user789')];
 
     const { status, body } = await api('POST', '/websocket/message/broadcast', 'admin', {
@@ -134,14 +134,32 @@ describe('POST /websocket/message/broadcast', () => {
       data: { message: 'Deploy finished', level: 'info' },
     });
 
-    expect(status).toBe(200);
+    expect(status).toBe(202);
+    const accepted = body as { broadcastId: string; messageId: string; statusUrl: string };
+    expect(accepted).toMatchObject({ broadcastId: expect.any(String), state: 'queued' });
+    expect(accepted.statusUrl).toBe(`/websocket/broadcasts/${accepted.broadcastId}`);
     for (const listener of listeners) {
-      expect(await listener.next('system')).toMatchObject({ data: { message: 'Deploy finished', level: 'info' } });
+      expect(await listener.next('system')).toMatchObject({
+        id: accepted.messageId,
+        data: { message: 'Deploy finished', level: 'info' },
+      });
     }
-    expect(body).toMatchObject({ messageId: expect.any(String), complete: true, failed: 0 });
-    const { delivered } = body as { delivered: number };
-    if (target.registry) expect(delivered).toBe(3);
-    else expect(delivered).toBeGreaterThanOrEqual(3);
+    let report: { state: string; connections: { delivered: number; failed: number } } | undefined;
+    await eventually(async () => {
+      report = (await api('GET', accepted.statusUrl, 'admin')).body as typeof report;
+      return report?.state === 'complete';
+    }, 30_000);
+    expect(report?.connections.failed).toBe(0);
+    if (target.registry) expect(report?.connections.delivered).toBe(3);
+    else expect(report?.connections.delivered).toBeGreaterThanOrEqual(3);
+  });
+
+  it('GET /websocket/broadcasts/{id}: 404 in the error shape for an unknown id, 403 without ws:broadcast', async () => {
+    const unknown = await api('GET', '/websocket/broadcasts/00000000-0000-0000-0000-000000000000', 'admin');
+    const forbidden = await api('GET', '/websocket/broadcasts/00000000-0000-0000-0000-000000000000', 'user123');
+
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: expect.any(String) } } });
+    expect(forbidden).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
   });
 });
 

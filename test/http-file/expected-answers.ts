@@ -114,9 +114,17 @@ export const safeRequests: Record<string, ExpectedAnswer> = {
 export const allUsersRequests: Record<string, ExpectedAnswer> = {
   broadcastForbidden: forbidden('ws:broadcast', 'broadcast'),
   disconnectOtherForbidden: forbidden('ws:admin', 'disconnect another user'),
+  // Accepted at once: the broadcast worker posts it (follow it at statusUrl, GET /websocket/broadcasts/{id}).
   broadcast: {
-    status: 200,
-    body: { messageId: anId, timestamp: anInstant, complete: true, connections: 1, delivered: 1, failed: 0, stale: 0 },
+    status: 202,
+    body: {
+      broadcastId: anId,
+      messageId: anId,
+      timestamp: anInstant,
+      state: 'queued',
+      slices: 4,
+      statusUrl: expect.stringMatching(/^\/websocket\/broadcasts\/[0-9a-f-]{36}$/),
+    },
   },
   disconnectSelf: { status: 200, body: { userId: 'user123', disconnected: 0 } },
   disconnectOther: { status: 200, body: { userId: 'user456', disconnected: 1 } },

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import WebSocket from 'ws';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { eventually } from '../e2e/support/sockets';
 import { allUsersRequests, type ExpectedAnswer, safeRequests } from './expected-answers';
 
 /**
@@ -168,17 +169,21 @@ describe('the .http files hold requests and variables only', () => {
 describe('the .http files run by httpyac against the local stack', () => {
   let stack: LocalStack;
   let tokens: { userToken: string; adminToken: string };
+  let bystander: WebSocket | undefined;
   let answers: Record<(typeof httpFiles)[number]['file'], HttpyacAnswer[]>;
   /** What user456's one socket received, and how it ended. */
   const user456 = { frames: [] as { type: string; id: string }[], closeCode: undefined as number | undefined };
+  /** What user789's socket received: nothing disconnects it, so the asynchronous broadcast has time to arrive. */
+  const user789Frames: { type: string; id: string }[] = [];
   const run = (file: string, values: Record<string, string>) => runHttpyac(file, { httpUrl: stack.httpUrl, ...values });
 
   beforeAll(async () => {
     stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true });
-    const [userToken, adminToken, receiverToken] = await Promise.all([
+    const [userToken, adminToken, receiverToken, bystanderToken] = await Promise.all([
       signDevToken(stack.jwtSecret, 'user123'),
       signDevToken(stack.jwtSecret, 'admin', { scope: 'ws:admin ws:broadcast' }),
       signDevToken(stack.jwtSecret, 'user456'),
+      signDevToken(stack.jwtSecret, 'user789'),
     ]);
     tokens = { userToken, adminToken };
     // user456 listens, so the sends have someone to reach and the disconnect something to close.
@@ -193,12 +198,18 @@ describe('the .http files run by httpyac against the local stack', () => {
     await new Promise((resolveOpen, reject) => socket.once('open', resolveOpen).once('error', reject));
     // In this order: the safe file, then broadcast and disconnect (which closes user456's socket).
     const safe = await run('testing-websocket.http', tokens);
+    // Only now, so that the safe file's connected-users answer is user456 alone.
+    const listener = new WebSocket(stack.wsUrl, { headers: { Authorization: `Bearer ${bystanderToken}` } });
+    bystander = listener;
+    listener.on('message', (data) => user789Frames.push(JSON.parse(String(data))));
+    await new Promise((resolveOpen, reject) => listener.once('open', resolveOpen).once('error', reject));
     const allUsers = await run('testing-websocket-all-users.http', tokens);
     await closed;
     answers = { 'testing-websocket.http': safe, 'testing-websocket-all-users.http': allUsers };
   }, 180_000);
 
   afterAll(async () => {
+    bystander?.close();
     await stack?.stop();
   });
 
@@ -207,16 +218,21 @@ describe('the .http files run by httpyac against the local stack', () => {
     expect(answerMismatches(answers[file], expected)).toEqual([]);
   });
 
-  it("delivered the sends and the broadcast to user456's socket, which the disconnect then closed", () => {
+  it("delivered the sends to user456's socket, which the disconnect then closed, and the broadcast to user789's", async () => {
     const messageIdOf = (file: (typeof httpFiles)[number]['file'], name: string) =>
       (answers[file].find((answer) => answer.name === name)?.body as { messageId?: string } | undefined)?.messageId;
-    expect(user456.frames.map(({ type, id }) => ({ type, id }))).toEqual([
+    const broadcastId = messageIdOf('testing-websocket-all-users.http', 'broadcast');
+    // The broadcast is asynchronous: it may reach user456 before the disconnect closes its socket, or not.
+    expect(user456.frames.filter(({ type }) => type !== 'system').map(({ type, id }) => ({ type, id }))).toEqual([
       { type: 'chat', id: messageIdOf('testing-websocket.http', 'sendToUser') },
       { type: 'announcement', id: messageIdOf('testing-websocket.http', 'sendToUsers') },
       { type: 'notification', id: messageIdOf('testing-websocket.http', 'notification') },
-      { type: 'system', id: messageIdOf('testing-websocket-all-users.http', 'broadcast') },
     ]);
+    const broadcastOnUser456 = user456.frames.filter(({ type }) => type === 'system').map(({ id }) => id);
+    expect(broadcastOnUser456.length <= 1 && broadcastOnUser456.every((id) => id === broadcastId)).toBe(true);
     expect(user456.closeCode).toBe(1000);
+    await eventually(async () => user789Frames.some(({ type }) => type === 'system'), 30_000);
+    expect(user789Frames.filter(({ type }) => type === 'system').map(({ id }) => id)).toEqual([broadcastId]);
   });
 
   it('finds the wrong answers when the tokens are swapped, so the checks above can fail', async () => {

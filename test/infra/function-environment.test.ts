@@ -3,6 +3,8 @@ import { type EnvironmentValues, environmentFor } from '../../lib/function-envir
 
 const secretArnValues: EnvironmentValues = {
   tableName: 'RegistryTable',
+  fanOutTableName: 'FanOutTable',
+  queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices' },
   callbackUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
   tokenVerification: { mode: 'secret', secretArn: 'arn:aws:secretsmanager:eu-west-1:123:secret:jwt' },
   jwtAlgorithms: ['HS256', 'HS512'],
@@ -41,7 +43,27 @@ describe('environmentFor', () => {
       CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
       MAX_USER_IDS: '100',
       SEND_CONCURRENCY: '200',
+      FAN_OUT_TABLE_NAME: 'FanOutTable',
+      SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
     });
+  });
+
+  it('gives the broadcast worker the fan-out table, the slice queue and the post budget, and nobody else the budget', () => {
+    const values = { ...secretArnValues, broadcastSegments: 8, postBudgetPerSecond: 1500 };
+
+    const worker = environmentFor(functions.broadcastWorker.access, values);
+
+    expect(worker).toMatchObject({
+      TABLE_NAME: 'RegistryTable',
+      CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+      FAN_OUT_TABLE_NAME: 'FanOutTable',
+      SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
+      POST_BUDGET_PER_SECOND: '1500',
+    });
+    expect(environmentFor(functions.httpSend.access, values)).not.toHaveProperty('POST_BUDGET_PER_SECOND');
+    expect(environmentFor(functions.httpStatus.access, values)).toMatchObject({ FAN_OUT_TABLE_NAME: 'FanOutTable' });
+    expect(environmentFor(functions.httpStatus.access, values)).not.toHaveProperty('SLICE_QUEUE_URL');
+    expect(environmentFor(functions.wsSend.access, values)).not.toHaveProperty('FAN_OUT_TABLE_NAME');
   });
 
   it('gives the read-only status function the table but no callback URL', () => {
@@ -88,6 +110,8 @@ describe('environmentFor', () => {
   it('leaves out settings whose value is not given, so the reader default applies', () => {
     const environment = environmentFor(functions.wsConnect.access, {
       tableName: 'T1x',
+      fanOutTableName: 'F1x',
+      queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices' },
       callbackUrl: 'http://127.0.0.1:3001',
       tokenVerification: { mode: 'secret', secret: 's' },
     });

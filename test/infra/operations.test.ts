@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MetricName, metricsNamespace, serviceName } from '../../lambdas/core/metric-names';
-import { type FunctionName, functions } from '../../lambdas/routes';
+import { type FunctionName, functions, queues } from '../../lambdas/routes';
 import { addRealtimeGateway } from '../../lib/gateway-app';
 import { defaultAlarmSettings } from '../../lib/operations';
 import { RealtimeGateway } from '../../lib/realtime-gateway';
@@ -103,6 +103,34 @@ describe('GatewayOperations with the defaults', () => {
     for (const name of ['Count', '4xx', '5xx']) expect(metrics).toContain(`AWS/ApiGateway ${name} ${http}`);
   });
 
+  it.each(Object.keys(queues))(
+    "shows the fan-out queue %s's progress and DLQ depth, and its DLQ alarm notifies the topic",
+    (name) => {
+      const built = synthesized.gateway.fanOut.queues[name as keyof typeof queues];
+      const widgets = dashboardWidgets(template);
+      expect(widgets.map((widget) => widget.properties.title)).toEqual(
+        expect.arrayContaining([`Queue ${name}: progress (per minute)`, `Queue ${name}: dead letters (per minute)`]),
+      );
+      const queueName = (queue: typeof built.queue) => `QueueName=<ref:${synthesized.logicalId(queue)}.QueueName>`;
+      expect(graphedMetrics(widgets)).toEqual(
+        expect.arrayContaining([
+          `AWS/SQS ApproximateNumberOfMessagesVisible ${queueName(built.queue)}`,
+          `AWS/SQS ApproximateNumberOfMessagesNotVisible ${queueName(built.queue)}`,
+          `AWS/SQS NumberOfMessagesDeleted ${queueName(built.queue)}`,
+          `AWS/SQS ApproximateAgeOfOldestMessage ${queueName(built.queue)}`,
+          `AWS/SQS ApproximateNumberOfMessagesVisible ${queueName(built.deadLetterQueue)}`,
+        ]),
+      );
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [synthesized.logicalId(built.deadLetterQueue), 'QueueName'] } },
+        ],
+        AlarmActions: [topicRef],
+        OKActions: [topicRef],
+      });
+    },
+  );
+
   it.each(functionNames)('alarms on errors and throttles of %s, notifying the topic', (name) => {
     const dimensions = [{ Name: 'FunctionName', Value: { Ref: synthesized.functionId(name) } }];
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -164,11 +192,11 @@ describe('GatewayOperations with the defaults', () => {
 
   it('gives every alarm an action on the topic and a description that points at the runbook', () => {
     const alarms = Object.entries(alarmsOf(template));
-    // 2 per function, failed posts, WebSocket integration errors, HTTP 5xx, direct-send failures.
-    expect(alarms).toHaveLength(functionNames.length * 2 + 4);
+    // 2 per function, failed posts, WebSocket integration errors, HTTP 5xx, direct-send failures, each queue's DLQ.
+    expect(alarms).toHaveLength(functionNames.length * 2 + 4 + Object.keys(queues).length);
     for (const [id, alarm] of alarms) {
       expect([id, alarm.Properties.AlarmActions]).toEqual([id, [topicRef]]);
-      expect([id, alarm.Properties.AlarmDescription]).toEqual([id, expect.stringMatching(/README|replay/)]);
+      expect([id, alarm.Properties.AlarmDescription]).toEqual([id, expect.stringMatching(/README|replay|redrive/)]);
     }
   });
 

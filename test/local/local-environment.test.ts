@@ -10,6 +10,8 @@ import { routedFunctionNames } from '../../local/route-functions';
 
 const input = {
   tableName: 'connections',
+  fanOutTableName: 'fan-out',
+  queueUrls: { broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices' },
   dynamoEndpoint: 'http://127.0.0.1:4567',
   callbackUrl: 'http://127.0.0.1:8090',
   jwtSecret: 'local-secret',
@@ -66,9 +68,10 @@ describe('each local function gets the settings it gets on AWS', () => {
     });
   });
 
-  it('loads both authorizers and every routed function, and not the direct-invoke one', () => {
+  it('loads both authorizers, every routed function and the queue consumer, and not the direct-invoke one', () => {
     expect(routedFunctionNames().sort()).toEqual(
       [
+        'broadcastWorker',
         'httpAuthorizer',
         'httpDisconnect',
         'httpSend',

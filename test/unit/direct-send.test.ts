@@ -1,8 +1,9 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
 import { setHandlerEnvironment, unitCallbackUrl } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
@@ -10,6 +11,7 @@ type DirectSendModule = typeof import('../../lambdas/handlers/direct-send');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
+const sqs = mockClient(SQSClient);
 
 const lambdaContext = lambdaContextFor('direct-send', { getRemainingTimeInMillis: () => 60_000 });
 
@@ -29,13 +31,21 @@ function postedEnvelopes() {
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl });
+  setHandlerEnvironment({
+    TABLE_NAME: 'Connections',
+    CALLBACK_URL: unitCallbackUrl,
+    FAN_OUT_TABLE_NAME: 'FanOut',
+    SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
+  });
   direct = await import('../../lambdas/handlers/direct-send');
 });
 
 beforeEach(() => {
   dynamo.reset();
   management.reset();
+  sqs.reset();
+  sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  dynamo.on(PutCommand).resolves({});
   dynamo.on(QueryCommand).callsFake((input) => ({
     Items: input.ExpressionAttributeValues[':userId'] === 'user123' ? [connection('user123', 'a1')] : [],
   }));
@@ -64,9 +74,48 @@ describe('direct-send', () => {
     expect(report).toMatchObject({ notConnected: ['user456'] });
   });
 
-  it('broadcasts', async () => {
-    const report = await direct.handler({ broadcast: true, type: 'system', data: { level: 'info' } }, lambdaContext);
-    expect(report).toMatchObject({ complete: true, delivered: 2 });
+  it('accepts a broadcast at once with its id: queued for the worker, nothing posted here', async () => {
+    const accepted = await direct.handler({ broadcast: true, type: 'system', data: { level: 'info' } }, lambdaContext);
+
+    expect(accepted).toMatchObject({ broadcastId: expect.any(String), state: 'queued', slices: 4 });
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('answers a broadcast status, and NotFoundError for an unknown id', async () => {
+    dynamo.on(QueryCommand, { TableName: 'FanOut' }).resolves({
+      Items: [
+        {
+          pk: 'broadcast#b1',
+          sk: 'status',
+          broadcastId: 'b1',
+          messageId: 'm1',
+          type: 'system',
+          slices: 1,
+          createdAt: '2026-11-27T10:00:00.000Z',
+          expiresAt: 4e9,
+        },
+        {
+          pk: 'broadcast#b1',
+          sk: 'slice#0000',
+          segment: 0,
+          done: true,
+          runs: 1,
+          delivered: 2,
+          finishedAt: '2026-11-27T10:00:01.000Z',
+        },
+      ],
+    });
+
+    const status = await direct.handler({ broadcastStatus: 'b1' }, lambdaContext);
+    dynamo.on(QueryCommand, { TableName: 'FanOut' }).resolves({ Items: [] });
+
+    expect(status).toMatchObject({
+      state: 'complete',
+      finishedAt: '2026-11-27T10:00:01.000Z',
+      connections: { delivered: 2 },
+    });
+    await expect(direct.handler({ broadcastStatus: 'nope' }, lambdaContext)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('sends a notification', async () => {

@@ -17,7 +17,7 @@ const ok = async () => jsonResponse(200, {});
 describe('httpRouter', () => {
   it('refuses at cold start a handler set that does not match the route table', () => {
     expect(() => httpRouter('httpStatus', { 'GET /websocket/me/status': ok })).toThrow(
-      'Routes of httpStatus do not match the route table: missing [GET /websocket/users/connected, GET /websocket/users/{userId}/status, $default], extra []',
+      'Routes of httpStatus do not match the route table: missing [GET /websocket/users/connected, GET /websocket/users/{userId}/status, GET /websocket/broadcasts/{broadcastId}, $default], extra []',
     );
     expect(() =>
       httpRouter('httpDisconnect', {

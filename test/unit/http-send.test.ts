@@ -3,7 +3,8 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { Envelope } from '../../lambdas/core/envelope';
@@ -16,6 +17,8 @@ type SendModule = typeof import('../../lambdas/handlers/http-send');
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
+const sqs = mockClient(SQSClient);
+const sliceQueueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices';
 
 const lambdaContext = lambdaContextFor('http-send');
 
@@ -55,13 +58,21 @@ async function invoke(event: HttpEvent) {
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl, BROADCAST_PERMISSION: undefined });
+  setHandlerEnvironment({
+    TABLE_NAME: 'Connections',
+    CALLBACK_URL: unitCallbackUrl,
+    BROADCAST_PERMISSION: undefined,
+    FAN_OUT_TABLE_NAME: 'FanOut',
+    SLICE_QUEUE_URL: sliceQueueUrl,
+    BROADCAST_SEGMENTS: '3',
+  });
   send = await import('../../lambdas/handlers/http-send');
 });
 
 beforeEach(() => {
   dynamo.reset();
   management.reset();
+  sqs.reset();
   management.on(PostToConnectionCommand).resolves({});
 });
 
@@ -224,28 +235,45 @@ describe('POST /websocket/message/broadcast', () => {
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
   });
 
-  it('delivers to every connection for a holder of ws:broadcast and reports counts', async () => {
+  it('answers 202 with the broadcast id and status URL, records it and queues its slices, posting nothing', async () => {
     registryHolds({ user456: ['a', 'b'], user789: ['c'] });
+    dynamo.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
 
     const { statusCode, body } = await invoke(eventFrom('http-message-broadcast', withPermissions('ws:broadcast')));
 
-    expect(statusCode).toBe(200);
-    expect(body).toMatchObject({ complete: true, connections: 3, delivered: 3, failed: 0, stale: 0 });
-    expect(postedEnvelopes()[0].envelope).toMatchObject({ type: 'system', from: 'user123' });
+    expect(statusCode).toBe(202);
+    expect(body).toEqual({
+      broadcastId: expect.any(String),
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      state: 'queued',
+      slices: 3,
+      statusUrl: `/websocket/broadcasts/${body.broadcastId}`,
+    });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'FanOut',
+      Item: expect.objectContaining({ pk: `broadcast#${body.broadcastId}`, sk: 'status', slices: 3 }),
+    });
+    const entries = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: sliceQueueUrl });
+    expect(entries.map((entry) => JSON.parse(entry.MessageBody!).segment)).toEqual([0, 1, 2]);
+    expect(JSON.parse(JSON.parse(entries[0].MessageBody!).envelope)).toMatchObject({ type: 'system', from: 'user123' });
+    expect(dynamo).toHaveReceivedCommandTimes(ScanCommand, 0);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
   });
-  it('stops and reports complete: false when the HTTP API timeout is near', async () => {
-    registryHolds({ user456: ['a', 'b'], user789: ['c'] });
-    const event = eventFrom('http-message-broadcast', (e) => {
-      withPermissions('ws:broadcast')(e);
-      // API Gateway received the request 29 s ago: 1 s is left of its 30 s, less than the 3 s margin.
-      e.requestContext.timeEpoch = Date.now() - 29_000;
+
+  it('answers 500 in the error shape when a slice cannot be queued', async () => {
+    dynamo.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({
+      Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }],
+      Successful: [],
     });
 
-    const { statusCode, body } = await invoke(event);
+    const { statusCode, body } = await invoke(eventFrom('http-message-broadcast', withPermissions('ws:broadcast')));
 
-    expect(statusCode).toBe(200);
-    expect(body).toMatchObject({ complete: false, delivered: 0, notReached: { connections: 3, pages: 1 } });
-    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+    expect(statusCode).toBe(500);
+    expect(body).toMatchObject({ error: { code: expect.any(String) } });
   });
 });
 

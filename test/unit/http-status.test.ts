@@ -43,7 +43,13 @@ async function invoke(event: HttpEvent) {
 
 beforeAll(async () => {
   // The status function gets the table, read-only, and no callback URL: it must not need one.
-  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: undefined, ADMIN_PERMISSION: undefined });
+  setHandlerEnvironment({
+    TABLE_NAME: 'Connections',
+    CALLBACK_URL: undefined,
+    ADMIN_PERMISSION: undefined,
+    BROADCAST_PERMISSION: undefined,
+    FAN_OUT_TABLE_NAME: 'FanOut',
+  });
   status = await import('../../lambdas/handlers/http-status');
 });
 
@@ -203,7 +209,7 @@ describe('the status function', () => {
         message:
           'No route POST /websocket/nothing. Routes: POST /websocket/message/user, POST /websocket/message/users, ' +
           'POST /websocket/message/broadcast, POST /websocket/notification, GET /websocket/users/connected, ' +
-          'GET /websocket/users/{userId}/status, GET /websocket/me/status, DELETE /websocket/users/{userId}/disconnect',
+          'GET /websocket/users/{userId}/status, GET /websocket/me/status, GET /websocket/broadcasts/{broadcastId}, DELETE /websocket/users/{userId}/disconnect',
       },
     });
     expect(dynamo.calls()).toHaveLength(0);
@@ -244,5 +250,140 @@ describe('the status function', () => {
       e.routeKey = 'GET /websocket/me';
     });
     expect(await invoke(event)).toMatchObject({ statusCode: 404, body: { error: { code: 'not_found' } } });
+  });
+});
+
+describe('GET /websocket/broadcasts/{broadcastId}', () => {
+  const broadcastEvent = (broadcastId: string, permissions: string) =>
+    eventFrom('http-user-status', (event) => {
+      event.routeKey = 'GET /websocket/broadcasts/{broadcastId}';
+      event.rawPath = `/websocket/broadcasts/${broadcastId}`;
+      event.pathParameters = { broadcastId };
+      event.requestContext.authorizer.lambda = { ...event.requestContext.authorizer.lambda, permissions };
+    });
+  const stateOf = (items: Record<string, unknown>[]) =>
+    dynamo.on(QueryCommand, { TableName: 'FanOut', ExpressionAttributeValues: { ':pk': 'broadcast#b-1' } }).resolves({
+      Items: items,
+    });
+
+  it('answers the counts and when the broadcast finished to a holder of ws:broadcast', async () => {
+    stateOf([
+      {
+        pk: 'broadcast#b-1',
+        sk: 'status',
+        broadcastId: 'b-1',
+        messageId: 'm-1',
+        type: 'system',
+        slices: 2,
+        createdAt: '2026-11-27T10:00:00.000Z',
+        expiresAt: 4e9,
+      },
+      {
+        pk: 'broadcast#b-1',
+        sk: 'slice#0000',
+        segment: 0,
+        done: true,
+        runs: 2,
+        delivered: 10,
+        stale: 1,
+        unknown: 3,
+        finishedAt: '2026-11-27T10:00:02.000Z',
+      },
+      {
+        pk: 'broadcast#b-1',
+        sk: 'slice#0001',
+        segment: 1,
+        done: true,
+        runs: 1,
+        delivered: 7,
+        failed: 1,
+        throttled: 4,
+        finishedAt: '2026-11-27T10:00:01.000Z',
+      },
+    ]);
+
+    const response = await invoke(broadcastEvent('b-1', 'ws:broadcast'));
+
+    expect(response).toEqual({
+      statusCode: 200,
+      body: {
+        broadcastId: 'b-1',
+        messageId: 'm-1',
+        type: 'system',
+        createdAt: '2026-11-27T10:00:00.000Z',
+        state: 'complete',
+        complete: true,
+        finishedAt: '2026-11-27T10:00:02.000Z',
+        slices: { total: 2, queued: 0, running: 0, done: 2, deadLettered: 0 },
+        connections: { delivered: 17, failed: 1, stale: 1, unknown: 3, throttled: 4, pending: 0 },
+      },
+    });
+  });
+
+  it('says running while a slice is unfinished, and failed once the rest are done and one is dead-lettered', async () => {
+    const record = {
+      pk: 'broadcast#b-1',
+      sk: 'status',
+      broadcastId: 'b-1',
+      messageId: 'm-1',
+      type: 'system',
+      slices: 2,
+      createdAt: '2026-11-27T10:00:00.000Z',
+      expiresAt: 4e9,
+    };
+    const done = {
+      pk: 'broadcast#b-1',
+      sk: 'slice#0000',
+      segment: 0,
+      done: true,
+      runs: 1,
+      delivered: 5,
+      finishedAt: '2026-11-27T10:00:01.000Z',
+    };
+    stateOf([
+      record,
+      done,
+      { pk: 'broadcast#b-1', sk: 'slice#0001', segment: 1, runs: 1, inFlight: 50, delivered: 100 },
+    ]);
+    const running = await invoke(broadcastEvent('b-1', 'ws:broadcast'));
+    stateOf([
+      record,
+      done,
+      {
+        pk: 'broadcast#b-1',
+        sk: 'slice#0001',
+        segment: 1,
+        runs: 5,
+        deadLettered: true,
+        finishedAt: '2026-11-27T10:05:00.000Z',
+      },
+    ]);
+    const failed = await invoke(broadcastEvent('b-1', 'ws:broadcast'));
+
+    expect(running.body).toMatchObject({ state: 'running', complete: false, connections: { pending: 50 } });
+    expect(running.body).not.toHaveProperty('finishedAt');
+    expect(failed.body).toMatchObject({
+      state: 'failed',
+      complete: false,
+      finishedAt: '2026-11-27T10:05:00.000Z',
+      slices: { done: 1, deadLettered: 1 },
+    });
+  });
+
+  it('answers 404 in the error shape for an unknown id, 400 for a malformed one, 403 without ws:broadcast', async () => {
+    stateOf([]);
+
+    expect(await invoke(broadcastEvent('b-1', 'ws:broadcast'))).toMatchObject({
+      statusCode: 404,
+      body: { error: { code: 'not_found', message: 'No broadcast b-1 (unknown, or its state has expired)' } },
+    });
+    expect(await invoke(broadcastEvent('a.b', 'ws:broadcast'))).toMatchObject({
+      statusCode: 400,
+      body: { error: { code: 'invalid_broadcast_id' } },
+    });
+    expect(await invoke(broadcastEvent('b-1', ''))).toMatchObject({
+      statusCode: 403,
+      body: { error: { code: 'forbidden' } },
+    });
   });
 });

@@ -249,7 +249,10 @@ describe('validateDirectSendEvent', () => {
   });
 
   it.each([
-    [{ type: 'chat', data: {} }, 'Event needs one of userId, userIds, broadcast: true or notification'],
+    [
+      { type: 'chat', data: {} },
+      'Event needs one of userId, userIds, broadcast: true, broadcastStatus or notification',
+    ],
     [{ userId: 'a', broadcast: true, type: 'chat', data: {} }, 'Event must use exactly one of userId, broadcast'],
     [{ broadcast: 'yes', type: 'chat', data: {} }, 'broadcast must be true'],
     [{ notification: { userId: 'a', title: 'T' } }, 'body is required'],

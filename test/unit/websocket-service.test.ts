@@ -7,6 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { MemoryRegistry } from '../../bench/memory-registry';
+import type { SliceMessage } from '../../lambdas/core/broadcast-fan-out';
 import type { Envelope } from '../../lambdas/core/envelope';
 import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
 import { ConnectionPresence, readDeliverySettings, WebSocketService } from '../../lambdas/core/websocket-service';
@@ -95,11 +96,46 @@ describe('sending', () => {
     await expect(service.sendNotification('user456', '', 'b')).rejects.toThrow('title must not be empty');
   });
 
-  it('broadcast reaches everyone and honours the deadline it is given', async () => {
-    expect(await service.broadcast('system', { level: 'info' })).toMatchObject({ complete: true, delivered: 3 });
+  it('broadcast records the broadcast, queues one slice per segment and posts nothing itself', async () => {
+    const recorded: unknown[] = [];
+    const queued: SliceMessage[] = [];
+    const fanOut = new WebSocketService({
+      registry,
+      managementClient,
+      fanOut: {
+        state: {
+          createBroadcast: async (record) => void recorded.push(record),
+          readStatus: async () => undefined,
+        },
+        queue: { send: async (messages) => void queued.push(...messages) },
+        segments: 3,
+      },
+    });
 
-    const cutShort = await service.broadcast('system', {}, { remainingTimeMs: () => 100 });
-    expect(cutShort).toMatchObject({ complete: false, delivered: 0, notReached: { connections: 3 } });
+    const accepted = await fanOut.broadcast('system', { level: 'info' }, { from: 'user123' });
+
+    expect(accepted).toEqual({
+      broadcastId: expect.any(String),
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      state: 'queued',
+      slices: 3,
+    });
+    expect(recorded).toEqual([
+      expect.objectContaining({ broadcastId: accepted.broadcastId, type: 'system', slices: 3 }),
+    ]);
+    expect(queued.map((message) => [message.segment, message.totalSegments])).toEqual([
+      [0, 3],
+      [1, 3],
+      [2, 3],
+    ]);
+    expect(JSON.parse(queued[0].envelope)).toMatchObject({ type: 'system', from: 'user123', id: accepted.messageId });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+    await expect(fanOut.getBroadcastStatus('unknown')).resolves.toBeUndefined();
+  });
+
+  it('broadcast without the fan-out parts says what is missing', async () => {
+    await expect(service.broadcast('system', {})).rejects.toThrow('broadcast needs the fan-out state and slice queue');
   });
 
   it('ConnectionPresence answers status from the registry alone, with no management client', async () => {

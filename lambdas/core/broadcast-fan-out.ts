@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type DeliveryLogger, DeliveryMetric, type DeliveryMetrics, errorLabel, isGoneError } from './delivery';
+import type { Envelope } from './envelope';
+import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
+import type { PostBudget } from './post-budget';
+import type { ConnectionRegistry } from './registry';
+import { encodeEnvelope } from './validation';
+
+/**
+ * The asynchronous broadcast. A broadcast is accepted at once (`startBroadcast`: one status item, one queue message
+ * per Scan segment of the registry) and drained by the worker (`runSlice`), one slice (segment) per message. A
+ * slice that runs short of time hands the rest of its segment on in a continuation message; its checkpoint in the
+ * fan-out state table says where to resume. Core code: the registry, the management client, the state, the queue and
+ * the post budget are parameters.
+ *
+ * Delivery is at most once per connection, like API Gateway's own. A slice claims each group of connections
+ * (writes the key of the group's last connection as its position) before posting to any of them, and records their
+ * outcome after. A run that ends between the two (a crash, a timeout, a lost lease) leaves the group claimed and
+ * unrecorded: the next run counts it `unknown` and resumes after it, so no connection is ever posted the same
+ * broadcast twice, and a connection whose post's outcome is unknown may have received it once or not at all.
+ * A 429 (`LimitExceededException` after the SDK's own retries) is not an unknown outcome: API Gateway refused the
+ * post, so it is backed off, reported to the budget and posted again (from the slice's retry list, which survives
+ * a crash), never dropped.
+ */
+
+/** One slice of a broadcast, as queued: a Scan segment, and the message to post. */
+export interface SliceMessage {
+  broadcastId: string;
+  segment: number;
+  totalSegments: number;
+  /** The envelope as posted (JSON), so the worker posts exactly the bytes the producer built. */
+  envelope: string;
+  /** The envelope's type, for logs and the fault hook without parsing the envelope. */
+  type: string;
+  /** 0 for the producer's message, then 1, 2, ... for each continuation. */
+  continuation: number;
+}
+
+/** Where slices are queued: the slice queue (SQS) on AWS and locally. */
+export interface SliceQueue {
+  send(messages: readonly SliceMessage[]): Promise<void>;
+}
+
+/** What the caller of an asynchronous broadcast gets at once. */
+export interface BroadcastAcceptance {
+  broadcastId: string;
+  messageId: string;
+  timestamp: string;
+  state: 'queued';
+  slices: number;
+}
+
+export interface BroadcastProducerDependencies {
+  state: Pick<FanOutState, 'createBroadcast'>;
+  queue: SliceQueue;
+  /** Scan segments the registry is split into, one slice each (`BROADCAST_SEGMENTS`). */
+  segments: number;
+  /** A new broadcast id; default a random UUID. */
+  newBroadcastId?: () => string;
+}
+
+/**
+ * Accepts a broadcast: records it, then queues one slice per Scan segment. Throws `PayloadTooLargeError` before
+ * anything is written when the envelope is over 128 KB. Resolves once every slice is queued; a queue failure is
+ * thrown (the caller gets a 5xx and may send again under a new id: the recorded broadcast stays `queued`).
+ *
+ * @example
+ * const accepted = await startBroadcast({ state, queue, segments: 4 }, { envelope: createEnvelope('system', data) });
+ * accepted.broadcastId; // 'b0e1…', poll GET /websocket/broadcasts/{broadcastId}
+ */
+export async function startBroadcast(
+  deps: BroadcastProducerDependencies,
+  request: { envelope: Envelope },
+): Promise<BroadcastAcceptance> {
+  const { envelope } = request;
+  const encoded = Buffer.from(encodeEnvelope(envelope)).toString('utf8');
+  const broadcastId = (deps.newBroadcastId ?? randomUUID)();
+  await deps.state.createBroadcast({
+    broadcastId,
+    messageId: envelope.id,
+    type: envelope.type,
+    from: envelope.from,
+    createdAt: envelope.timestamp,
+    slices: deps.segments,
+  });
+  const messages = Array.from({ length: deps.segments }, (_, segment) => ({
+    broadcastId,
+    segment,
+    totalSegments: deps.segments,
+    envelope: encoded,
+    type: envelope.type,
+    continuation: 0,
+  }));
+  await deps.queue.send(messages);
+  return { broadcastId, messageId: envelope.id, timestamp: envelope.timestamp, state: 'queued', slices: deps.segments };
+}
+
+export interface SliceWorkerDependencies {
+  registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove'>;
+  managementClient: ApiGatewayManagementApiClient;
+  state: FanOutState;
+  queue: SliceQueue;
+  budget: PostBudget;
+  /** Most connections claimed and posted at once: one group (`SEND_CONCURRENCY`). */
+  groupSize: number;
+  /** Milliseconds left in the invocation. */
+  remainingTimeMs: () => number;
+  /** No group is claimed once fewer ms than this remain: the rest goes on in a continuation. */
+  timeMarginMs: number;
+  /** This run's lease owner (the invocation's request id and the message's id). */
+  owner: string;
+  /** Items per Scan page; default DynamoDB's 1 MB pages. */
+  scanPageSize?: number;
+  logger?: DeliveryLogger;
+  metrics?: DeliveryMetrics;
+  /** Epoch ms; tests pass a fixed clock. */
+  now?: () => number;
+  /** Waits between groups after a 429; tests pass a fast one. */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called after every post with the run's post count so far: the fault-injection hook of the local stack's
+   * crash tests (configured by `FAN_OUT_FAULTS`, see `broadcast-worker-config.ts`). Throwing stops the run there.
+   */
+  afterPost?: (message: SliceMessage, postsThisRun: number) => void;
+}
+
+/** How a run of a slice ended. */
+export type SliceRunStatus = 'done' | 'continued' | 'duplicate';
+
+export interface SliceRunResult {
+  status: SliceRunStatus;
+  /** What this run counted (a duplicate counts nothing). */
+  counts: SliceCounts;
+}
+
+/** API Gateway throttled the post (429): the SDK's error name, or the status code. */
+export function isThrottledError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  return candidate.name === 'LimitExceededException' || candidate.$metadata?.httpStatusCode === 429;
+}
+
+/** First and largest wait after a group met 429s; doubled per consecutive throttled group. */
+export const THROTTLE_BACKOFF_MS = { first: 100, max: 5_000 } as const;
+
+/**
+ * Runs one slice message: takes the slice's lease, resumes its segment from the checkpoint and posts group by group
+ * (budget, claim, post, record) until the segment ends (`done`) or time runs short (`continued`: the lease is
+ * released and a continuation queued). A slice already finished resolves `duplicate`; one leased by another live
+ * run throws `SliceBusyError` (leave the message for redelivery). Any other failure is thrown after the claimed
+ * group is left unrecorded (its outcome then counts `unknown`).
+ *
+ * @example
+ * const result = await runSlice({ registry, managementClient, state, queue, budget, groupSize: 200,
+ *   remainingTimeMs: () => context.getRemainingTimeInMillis(), timeMarginMs: 10_000, owner: context.awsRequestId }, message);
+ * result.status; // 'done'
+ */
+export async function runSlice(deps: SliceWorkerDependencies, message: SliceMessage): Promise<SliceRunResult> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
+  const key: SliceKey = { broadcastId: message.broadcastId, segment: message.segment };
+  const counts: SliceCounts = { delivered: 0, failed: 0, stale: 0, unknown: 0, throttled: 0 };
+  // The lease lasts as long as this invocation can: Lambda stops it at its timeout, so a takeover after the lease
+  // cannot meet this run still posting.
+  const checkpoint = await deps.state.acquireSlice(key, deps.owner, now() + deps.remainingTimeMs());
+  if (!checkpoint) return { status: 'duplicate', counts };
+
+  const payload = Buffer.from(message.envelope, 'utf8');
+  const pages = deps.registry
+    .scanConnections({
+      segment: message.segment,
+      totalSegments: message.totalSegments,
+      startAfter: checkpoint.position,
+      pageSize: deps.scanPageSize,
+    })
+    [Symbol.asyncIterator]();
+  let buffered: ConnectionKey[] = [];
+  let scanEnded = false;
+  let retry = checkpoint.retry;
+  let posts = 0;
+  let backoffMs = 0;
+
+  const timeIsShort = () => deps.remainingTimeMs() < deps.timeMarginMs;
+  while (true) {
+    if (timeIsShort()) {
+      await deps.state.releaseSlice(key, deps.owner);
+      await deps.queue.send([{ ...message, continuation: message.continuation + 1 }]);
+      deps.logger?.info('broadcast slice continues in a new message', { ...key, posts, retry: retry.length });
+      return { status: 'continued', counts };
+    }
+    while (buffered.length < deps.groupSize && !scanEnded) {
+      const page = await pages.next();
+      if (page.done) scanEnded = true;
+      else buffered.push(...page.value.map(({ userId, connectionId }) => ({ userId, connectionId })));
+    }
+    if (retry.length === 0 && buffered.length === 0) {
+      await deps.state.finishSlice(key, deps.owner, new Date(now()).toISOString());
+      deps.logger?.info('broadcast slice done', { ...key, runs: checkpoint.runs, ...counts });
+      return { status: 'done', counts };
+    }
+    const wanted = Math.min(deps.groupSize, retry.length + buffered.length);
+    const signal = AbortSignal.timeout(Math.max(1, deps.remainingTimeMs() - deps.timeMarginMs));
+    let granted: number;
+    try {
+      granted = await deps.budget.take(wanted, signal);
+    } catch (error) {
+      if (signal.aborted) continue; // out of time while waiting for the budget: the loop continues the slice
+      throw error;
+    }
+    // Retries first: they were claimed earlier and refused, so they have waited longest.
+    const fromRetry = retry.slice(0, granted);
+    const fresh = buffered.slice(0, granted - fromRetry.length);
+    const group = [...fromRetry, ...fresh];
+    retry = retry.slice(fromRetry.length);
+    buffered = buffered.slice(fresh.length);
+    // Claim before posting: from here a crash makes these posts' outcome unknown, never repeated.
+    await deps.state.claimGroup(key, deps.owner, { position: fresh.at(-1), inFlight: group.length, retry });
+    const groupCounts: SliceCounts = { delivered: 0, failed: 0, stale: 0, unknown: 0, throttled: 0 };
+    const throttled: ConnectionKey[] = [];
+    await Promise.all(
+      group.map(async (connection) => {
+        const outcome = await post(deps, connection, payload, message);
+        if (outcome === 'throttled') {
+          throttled.push(connection);
+          groupCounts.throttled++;
+          deps.budget.throttled();
+        } else groupCounts[outcome]++;
+        posts++;
+        deps.afterPost?.(message, posts);
+      }),
+    );
+    retry = [...retry, ...throttled];
+    await deps.state.recordGroup(key, deps.owner, groupCounts, retry);
+    for (const name of Object.keys(counts) as Array<keyof SliceCounts>) counts[name] += groupCounts[name];
+    deps.metrics?.addMetric(DeliveryMetric.delivered, 'Count', groupCounts.delivered);
+    deps.metrics?.addMetric(DeliveryMetric.staleRemoved, 'Count', groupCounts.stale);
+    deps.metrics?.addMetric(DeliveryMetric.postsFailed, 'Count', groupCounts.failed);
+    if (throttled.length > 0) {
+      backoffMs = Math.min(THROTTLE_BACKOFF_MS.max, backoffMs === 0 ? THROTTLE_BACKOFF_MS.first : backoffMs * 2);
+      // Never sleep past the margin: the next loop would hand the retries on in a continuation instead.
+      await sleep(Math.max(0, Math.min(backoffMs, deps.remainingTimeMs() - deps.timeMarginMs)));
+    } else backoffMs = 0;
+  }
+}
+
+async function post(
+  deps: SliceWorkerDependencies,
+  connection: ConnectionKey,
+  payload: Uint8Array,
+  message: SliceMessage,
+): Promise<'delivered' | 'stale' | 'failed' | 'throttled'> {
+  try {
+    await deps.managementClient.send(
+      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payload }),
+    );
+    return 'delivered';
+  } catch (error) {
+    if (isGoneError(error)) {
+      try {
+        await deps.registry.remove(connection.userId, connection.connectionId);
+      } catch (removeError) {
+        // Gone either way: a later 410 removes the item, else its TTL does.
+        deps.logger?.warn('removing a stale connection failed', { ...connection, error: errorLabel(removeError) });
+      }
+      return 'stale';
+    }
+    if (isThrottledError(error)) return 'throttled';
+    deps.logger?.warn('post to connection failed', {
+      broadcastId: message.broadcastId,
+      ...connection,
+      error: errorLabel(error),
+    });
+    return 'failed';
+  }
+}

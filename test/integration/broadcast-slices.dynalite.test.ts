@@ -1,0 +1,274 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import {
+  runSlice,
+  type SliceMessage,
+  type SliceQueue,
+  type SliceWorkerDependencies,
+  startBroadcast,
+} from '../../lambdas/core/broadcast-fan-out';
+import { createDocumentClient, createManagementClient } from '../../lambdas/core/clients';
+import { createEnvelope } from '../../lambdas/core/envelope';
+import { createFanOutState, type FanOutState, LeaseLostError, SliceBusyError } from '../../lambdas/core/fan-out-state';
+import type { PostBudget } from '../../lambdas/core/post-budget';
+import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
+import { createConnectionTable, createFanOutTable } from '../../local/local-dynamo';
+
+// The worker core against real DynamoDB semantics (dynalite: conditional writes, segmented Scans resumed from a
+// key) and a real HTTP `@connections` endpoint reached through the product's management client. The endpoint
+// answers like API Gateway: 200, 410 (GoneException) for a gone connection, 429 (LimitExceededException) while
+// throttled. The queue is an array: what the worker sends to SQS is what these tests read.
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const registryTable = 'connections-slices';
+const fanOutTable = 'fan-out-slices';
+
+let dynamo: Server;
+let endpoint: Server;
+let documents: DynamoDBDocumentClient;
+let registry: ConnectionRegistry;
+let managementClient: ApiGatewayManagementApiClient;
+/** connectionId → posts received. */
+const received = new Map<string, number>();
+/** connectionId → 429 answers still to give. */
+const throttle = new Map<string, number>();
+const gone = new Set<string>();
+
+beforeAll(async () => {
+  dynamo = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  await createConnectionTable(dynamoEndpoint, registryTable);
+  await createFanOutTable(dynamoEndpoint, fanOutTable);
+  documents = createDocumentClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials });
+  registry = createConnectionRegistry({ client: documents, tableName: registryTable, ttlSeconds: 3 * 3600 });
+
+  endpoint = createServer((request, response) => {
+    const connectionId = decodeURIComponent(request.url!.split('/@connections/')[1] ?? '');
+    request.resume();
+    request.on('end', () => {
+      const throttles = throttle.get(connectionId) ?? 0;
+      if (throttles > 0) {
+        throttle.set(connectionId, throttles - 1);
+        response.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'LimitExceededException' });
+        return response.end('{"message":"Limit Exceeded"}');
+      }
+      if (gone.has(connectionId)) {
+        response.writeHead(410, { 'content-type': 'application/json', 'x-amzn-errortype': 'GoneException' });
+        return response.end('{}');
+      }
+      received.set(connectionId, (received.get(connectionId) ?? 0) + 1);
+      response.writeHead(200);
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+  process.env.AWS_REGION = 'us-east-1';
+  managementClient = createManagementClient({
+    endpoint: new URL(`http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`),
+    maxSockets: 50,
+  });
+
+  await Promise.all(
+    Array.from({ length: 240 }, (_, index) =>
+      registry.register({ userId: `user-${index % 80}`, connectionId: `conn-${index}=` }),
+    ),
+  );
+});
+
+afterAll(async () => {
+  managementClient.destroy();
+  documents.destroy();
+  await new Promise((resolve) => endpoint.close(resolve));
+  await new Promise((resolve) => dynamo.close(resolve));
+});
+
+beforeEach(() => {
+  received.clear();
+  throttle.clear();
+  gone.clear();
+});
+
+class RecordingQueue implements SliceQueue {
+  readonly sent: SliceMessage[] = [];
+  async send(messages: readonly SliceMessage[]): Promise<void> {
+    this.sent.push(...messages);
+  }
+}
+
+/** Grants every post at once and counts what it is told. */
+function countingBudget(): PostBudget & { taken: number; throttles: number } {
+  return {
+    taken: 0,
+    throttles: 0,
+    async take(count) {
+      this.taken += count;
+      return count;
+    },
+    throttled() {
+      this.throttles++;
+    },
+  };
+}
+
+let clock = Date.now();
+let broadcastCount = 0;
+
+async function newBroadcast(segments: number): Promise<{ state: FanOutState; queue: RecordingQueue; id: string }> {
+  const state = createFanOutState({ client: documents, tableName: fanOutTable, ttlSeconds: 3600, now: () => clock });
+  const queue = new RecordingQueue();
+  const id = `b-${++broadcastCount}`;
+  await startBroadcast(
+    { state, queue, segments, newBroadcastId: () => id },
+    { envelope: createEnvelope('system', { n: broadcastCount }) },
+  );
+  return { state, queue, id };
+}
+
+function worker(state: FanOutState, queue: SliceQueue, extra: Partial<SliceWorkerDependencies> = {}) {
+  return {
+    registry,
+    managementClient,
+    state,
+    queue,
+    budget: countingBudget(),
+    groupSize: 25,
+    remainingTimeMs: () => 60_000,
+    timeMarginMs: 1_000,
+    owner: `run-${Math.random()}`,
+    scanPageSize: 40,
+    now: () => clock,
+    sleep: async () => undefined,
+    ...extra,
+  } satisfies SliceWorkerDependencies;
+}
+
+const total = () => [...received.values()].reduce((sum, posts) => sum + posts, 0);
+
+describe('a broadcast drained slice by slice', () => {
+  it('reaches every connection exactly once over its segments, and a repeated message posts nothing', async () => {
+    const { state, queue, id } = await newBroadcast(3);
+    expect(queue.sent.map((message) => message.segment)).toEqual([0, 1, 2]);
+    expect((await state.readStatus(id))?.state).toBe('queued');
+
+    for (const message of queue.sent) {
+      expect((await runSlice(worker(state, queue), message)).status).toBe('done');
+    }
+    const again = await runSlice(worker(state, queue), queue.sent[1]);
+
+    expect(again.status).toBe('duplicate');
+    expect(received.size).toBe(240);
+    expect(Math.max(...received.values())).toBe(1);
+    const status = await state.readStatus(id);
+    expect(status).toMatchObject({
+      state: 'complete',
+      complete: true,
+      finishedAt: expect.any(String),
+      slices: { total: 3, done: 3, queued: 0, running: 0, deadLettered: 0 },
+      connections: { delivered: 240, failed: 0, stale: 0, unknown: 0, pending: 0, throttled: 0 },
+    });
+  });
+
+  it('after a crash between a post and its checkpoint, resumes past the claimed group: no connection twice', async () => {
+    const { state, queue, id } = await newBroadcast(1);
+    const [message] = queue.sent;
+    const crash = new Error('crash');
+    const first = worker(state, queue, {
+      afterPost: (_message, posts) => {
+        if (posts === 60) throw crash;
+      },
+    });
+
+    await expect(runSlice(first, message)).rejects.toBe(crash);
+    // Another copy while the crashed run's lease still holds: left for redelivery.
+    await expect(runSlice(worker(state, queue), message)).rejects.toBeInstanceOf(SliceBusyError);
+    clock += 61_000; // the redelivery comes after the visibility timeout, when the lease has expired
+    const second = await runSlice(worker(state, queue), message);
+
+    expect(second.status).toBe('done');
+    expect(Math.max(...received.values())).toBe(1);
+    const status = await state.readStatus(id);
+    // Groups of 25: the third group (posts 51-75) was claimed and never recorded; its outcome is unknown.
+    expect(status?.connections.unknown).toBe(25);
+    expect(status?.connections.delivered).toBe(240 - 25);
+    // Its connections got the message at most once: those posted before the crash, maybe a few in flight.
+    expect(total()).toBeGreaterThanOrEqual(240 - 25 + 10);
+    expect(status?.state).toBe('complete');
+  });
+
+  it('backs off and posts again what API Gateway throttled (429), and counts it; 410 removes the connection', async () => {
+    throttle.set('conn-7=', 3); // the SDK retries 429 twice more itself: three 429s make one throttled post
+    throttle.set('conn-8=', 6);
+    gone.add('conn-9=');
+    const { state, queue, id } = await newBroadcast(1);
+    const budget = countingBudget();
+
+    const result = await runSlice(worker(state, queue, { budget }), queue.sent[0]);
+
+    expect(result.status).toBe('done');
+    expect(received.get('conn-7=')).toBe(1);
+    expect(received.get('conn-8=')).toBe(1);
+    expect(received.has('conn-9=')).toBe(false);
+    expect(budget.throttles).toBe(3);
+    expect(await state.readStatus(id)).toMatchObject({
+      connections: { delivered: 239, stale: 1, throttled: 3, unknown: 0, pending: 0 },
+    });
+    expect((await registry.connectionsOf('user-9')).map((item) => item.connectionId)).not.toContain('conn-9=');
+    await registry.register({ userId: 'user-9', connectionId: 'conn-9=' });
+  });
+
+  it('stops a run that outlived its lease at its next write, even before another run takes over', async () => {
+    const { state, id } = await newBroadcast(1);
+    const key = { broadcastId: id, segment: 0 };
+    await state.acquireSlice(key, 'zombie', clock + 1_000);
+
+    clock += 2_000; // the invocation's deadline has passed, but nobody has taken the slice yet
+
+    await expect(state.claimGroup(key, 'zombie', { inFlight: 25, retry: [] })).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it('hands the rest of a segment on in a continuation when time runs short', async () => {
+    const { state, queue, id } = await newBroadcast(1);
+    let remaining = 60_000;
+    const short = worker(state, queue, {
+      remainingTimeMs: () => remaining,
+      afterPost: (_message, posts) => {
+        if (posts === 100) remaining = 500; // under the 1 s margin: no new group is claimed
+      },
+    });
+
+    const first = await runSlice(short, queue.sent[0]);
+    const continuation = queue.sent.at(-1)!;
+    const second = await runSlice(worker(state, queue), continuation);
+
+    expect(first).toMatchObject({ status: 'continued', counts: { delivered: 100 } });
+    expect(continuation).toMatchObject({ segment: 0, continuation: 1 });
+    expect(second.status).toBe('done');
+    expect(received.size).toBe(240);
+    expect(Math.max(...received.values())).toBe(1);
+    expect((await state.readStatus(id))?.connections.delivered).toBe(240);
+  });
+
+  it('says failed once a slice is dead-lettered, complete after its redrive, and an unknown id has no status', async () => {
+    const { state, queue, id } = await newBroadcast(2);
+    await runSlice(worker(state, queue), queue.sent[0]);
+
+    await state.markDeadLettered({ broadcastId: id, segment: 1 }, new Date(clock).toISOString());
+
+    expect(await state.readStatus(id)).toMatchObject({
+      state: 'failed',
+      complete: false,
+      finishedAt: expect.any(String),
+      slices: { total: 2, done: 1, deadLettered: 1 },
+    });
+    // An operator redrives the DLQ once the cause is fixed: the slice resumes from its checkpoint and completes.
+    expect((await runSlice(worker(state, queue), queue.sent[1])).status).toBe('done');
+    expect((await state.readStatus(id))?.state).toBe('complete');
+    expect(await state.readStatus('no-such-broadcast')).toBeUndefined();
+  });
+});
