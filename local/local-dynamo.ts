@@ -2,7 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import {
   type BroadcastTableSchema,
@@ -135,7 +140,28 @@ export async function createTable(
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  try {
+    await untilActive(client, tableName);
   } finally {
     client.destroy();
+  }
+}
+
+/**
+ * dynalite answers CreateTable while the table is still CREATING and marks it ACTIVE from a timer, after one more
+ * write (to disk, with a data folder); until then every item operation is answered ResourceNotFoundException. On a
+ * loaded machine the first PutItem could arrive first (the persisted-store test failed so in full runs), so the
+ * bootstrap waits for ACTIVE, as a client of DynamoDB does.
+ */
+async function untilActive(client: DynamoDBClient, tableName: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) {
+      throw new Error(`table ${tableName} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
 import {
   closeDynaliteIterators,
   createConnectionTable,
@@ -51,6 +53,30 @@ describe('local dynalite closes the iterator of every read', () => {
       expect(close.mock.calls.length).toBeGreaterThanOrEqual(12);
     } finally {
       close.mockRestore();
+    }
+  });
+});
+
+describe('the local table bootstrap', () => {
+  it('returns once the table is ACTIVE, so the first write never meets a CREATING table', async () => {
+    // GIVEN a dynalite that keeps a new table CREATING for 300 ms (the stack's has 0 ms, plus a write, which a loaded
+    // machine can stretch past the next request)
+    const server = dynalite({ createTableMs: 300 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
+    try {
+      // WHEN the bootstrap creates the table and an item is written right after
+      await createConnectionTable(endpoint, 'bootstrap-check');
+      // THEN the write is accepted
+      await expect(
+        client.send(
+          new PutItemCommand({ TableName: 'bootstrap-check', Item: { userId: { S: 'u' }, connectionId: { S: 'c' } } }),
+        ),
+      ).resolves.toBeDefined();
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
