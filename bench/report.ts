@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { CpuWindow, SystemKind } from './protocol';
 
 /**
@@ -258,4 +259,23 @@ export function renderReport(report: BenchReport): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * Lets the repository's formatter align the report's tables, so the committed report reads well as plain text and
+ * passes `biome check`. Returned as written if the formatter cannot run.
+ *
+ * @example
+ * writeFileSync('bench/results/soak.md', alignMarkdownTables(markdown));
+ */
+export function alignMarkdownTables(markdown: string): string {
+  try {
+    return execFileSync('node_modules/.bin/biome', ['format', '--stdin-file-path=report.md'], {
+      input: markdown,
+      stdio: ['pipe', 'pipe', 'ignore'],
+    }).toString();
+  } catch {
+    process.stderr.write('could not format the report with biome; left as written\n');
+    return markdown;
+  }
 }

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { renderComparisonCharts } from './charts';
 import {
   killAllChildren,
   processGroupCpuMs,
@@ -12,7 +13,14 @@ import {
 } from './child-processes';
 import { type GeneratorShards, startGeneratorShards } from './generator-shards';
 import type { BroadcastResult, ConnectResult, CpuWindow, SystemKind } from './protocol';
-import { type BenchReport, type Measurement, type RowId, renderReport, type SystemMeasurements } from './report';
+import {
+  alignMarkdownTables,
+  type BenchReport,
+  type Measurement,
+  type RowId,
+  renderReport,
+  type SystemMeasurements,
+} from './report';
 import { combineRounds } from './rounds';
 
 /**
@@ -247,22 +255,6 @@ async function runScaleFanOut(): Promise<ScriptRun> {
   return { ...run, output };
 }
 
-/**
- * Lets the repository's formatter align the report's tables, so the committed report reads well as plain text and
- * passes `biome check`. Returned as written if the formatter cannot run.
- */
-function alignMarkdownTables(markdown: string): string {
-  try {
-    return execFileSync('node_modules/.bin/biome', ['format', '--stdin-file-path=report.md'], {
-      input: markdown,
-      stdio: ['pipe', 'pipe', 'ignore'],
-    }).toString();
-  } catch {
-    progress('could not format the report with biome; left as written');
-    return markdown;
-  }
-}
-
 /** `--generator-shards N` overrides the number of load generator processes (to compare, on another machine). */
 function generatorShardsOption(fallback: number): number {
   const position = process.argv.indexOf('--generator-shards');
@@ -341,6 +333,13 @@ async function main(): Promise<void> {
   writeFileSync(file, markdown);
   process.stdout.write(`${markdown}\n`);
   progress(`written to ${file}`);
+  if (!only) {
+    // Charts of the table beside it, linked from it (bench/charts.ts); a drawing failure leaves the report as it is.
+    await renderComparisonCharts(file).then(
+      (charts) => progress(`charts: ${charts.join(', ')}`),
+      (error: unknown) => progress(`charts not drawn: ${messageOf(error)}`),
+    );
+  }
 }
 
 process.on('exit', killAllChildren);

@@ -20,6 +20,11 @@ export interface DirectSendFailuresProps {
    * @default 2 - Lambda's default
    */
   readonly retryAttempts?: number;
+  /**
+   * Creates the alarm on the queue (the gateway turns it off with the rest of its alarms).
+   * @default true
+   */
+  readonly alarm?: boolean;
 }
 
 /**
@@ -33,13 +38,15 @@ export interface DirectSendFailuresProps {
  *
  * @example
  * const failures = new DirectSendFailures(this, 'DirectSendFailures', { fn: sendFunction, retryAttempts: 0 });
- * failures.alarm.addAlarmAction(new SnsAction(opsTopic));
+ * failures.alarm?.addAlarmAction(new SnsAction(opsTopic));
  */
 export class DirectSendFailures extends Construct {
   /** Encrypted (SQS-managed keys), TLS only, 14-day retention. */
   readonly queue: sqs.Queue;
-  /** In alarm while the queue holds a message; no action attached (add your own). */
-  readonly alarm: cloudwatch.Alarm;
+  /**
+   * In alarm while the queue holds a message; the gateway adds its alarm topic's actions. Undefined when turned off.
+   */
+  readonly alarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DirectSendFailuresProps) {
     super(scope, id);
@@ -77,6 +84,7 @@ export class DirectSendFailures extends Construct {
     };
     props.fn.configureAsyncInvoke({ retryAttempts, onFailure: sendMessageOnly });
 
+    if (props.alarm === false) return;
     this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
       alarmDescription:
         'Direct-send events failed after every retry and wait in the failure queue (DirectSendFailureQueueUrl output): ' +

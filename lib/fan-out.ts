@@ -29,6 +29,11 @@ export interface FanOutProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Creates each DLQ's alarm (the gateway turns it off with the rest of its alarms, `alarms=false`).
+   * @default true
+   */
+  readonly alarms?: boolean;
 }
 
 /** One queue of the route table's `queues`, as built. */
@@ -37,8 +42,11 @@ export interface BuiltQueue {
   /** SQS-managed encryption, TLS only, redrive to {@link deadLetterQueue} after `maxReceiveCount` receives. */
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  /** In alarm while the DLQ holds a message (a poisoned slice); no action attached (add your own). */
-  readonly deadLetterAlarm: cloudwatch.Alarm;
+  /**
+   * In alarm while the DLQ holds a message (a poisoned slice); the gateway's operations add their topic's actions.
+   * Undefined when alarms are turned off.
+   */
+  readonly deadLetterAlarm?: cloudwatch.Alarm;
 }
 
 /**
@@ -88,21 +96,24 @@ export class FanOut extends Construct {
         visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(declaration)),
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: declaration.maxReceiveCount },
       });
-      const deadLetterAlarm = new cloudwatch.Alarm(this, `${id}DeadLetterAlarm`, {
-        alarmDescription:
-          `Messages of the ${name} queue failed ${declaration.maxReceiveCount} times and wait in its dead-letter queue: ` +
-          'for a broadcast slice, its status says failed and the rest of its segment was not reached; read the ' +
-          "worker's logs for the slice, fix the cause, then redrive the DLQ (the slice resumes from its checkpoint).",
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: cloudwatch.Stats.MAXIMUM,
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        // SQS publishes nothing for an idle queue: no data means nothing was dead-lettered.
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
+      const deadLetterAlarm =
+        (props.alarms ?? true)
+          ? new cloudwatch.Alarm(this, `${id}DeadLetterAlarm`, {
+              alarmDescription:
+                `Messages of the ${name} queue failed ${declaration.maxReceiveCount} times and wait in its dead-letter queue: ` +
+                'for a broadcast slice, its status says failed and the rest of its segment was not reached; read the ' +
+                "worker's logs for the slice, fix the cause, then redrive the DLQ (the slice resumes from its checkpoint).",
+              metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                period: Duration.minutes(1),
+                statistic: cloudwatch.Stats.MAXIMUM,
+              }),
+              threshold: 0,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+              evaluationPeriods: 1,
+              // SQS publishes nothing for an idle queue: no data means nothing was dead-lettered.
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            })
+          : undefined;
       built[name] = { declaration, queue, deadLetterQueue, deadLetterAlarm };
     }
     this.queues = built as Record<QueueName, BuiltQueue>;

@@ -46,10 +46,24 @@ export class RealtimeGatewayStack extends Stack {
         'SQS queue of direct-send events whose asynchronous invocation failed after every retry (alarm: DirectSendFailureAlarmName)',
       value: this.gateway.directSendFailures.queue.queueUrl,
     });
-    new CfnOutput(this, 'DirectSendFailureAlarmName', {
-      description: 'CloudWatch alarm in ALARM while the direct-send failure queue holds a message',
-      value: this.gateway.directSendFailures.alarm.alarmName,
-    });
+    if (this.gateway.directSendFailures.alarm) {
+      new CfnOutput(this, 'DirectSendFailureAlarmName', {
+        description: 'CloudWatch alarm in ALARM while the direct-send failure queue holds a message',
+        value: this.gateway.directSendFailures.alarm.alarmName,
+      });
+    }
+    if (this.gateway.operations.alarmTopic) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: 'SNS topic every alarm of the gateway notifies (subscribe on-call here)',
+        value: this.gateway.operations.alarmTopic.topicArn,
+      });
+    }
+    if (this.gateway.operations.dashboard) {
+      new CfnOutput(this, 'DashboardName', {
+        description: 'CloudWatch dashboard of the gateway',
+        value: this.gateway.operations.dashboard.dashboardName,
+      });
+    }
     new CfnOutput(this, 'FanOutTableName', {
       description: 'DynamoDB fan-out state table (broadcast status and slice checkpoints): FAN_OUT_TABLE_NAME',
       value: this.gateway.fanOut.table.tableName,
@@ -63,10 +77,12 @@ export class RealtimeGatewayStack extends Stack {
       description: 'Broadcast slices that failed every receive (alarm: BroadcastDeadLetterAlarmName)',
       value: slices.deadLetterQueue.queueUrl,
     });
-    new CfnOutput(this, 'BroadcastDeadLetterAlarmName', {
-      description: 'CloudWatch alarm in ALARM while the broadcast slice DLQ holds a message',
-      value: slices.deadLetterAlarm.alarmName,
-    });
+    if (slices.deadLetterAlarm) {
+      new CfnOutput(this, 'BroadcastDeadLetterAlarmName', {
+        description: 'CloudWatch alarm in ALARM while the broadcast slice DLQ holds a message',
+        value: slices.deadLetterAlarm.alarmName,
+      });
+    }
     if (this.gateway.jwtSecret) {
       new CfnOutput(this, 'JwtSecretArn', {
         description: 'Secrets Manager secret holding the HS* JWT signing secret (token issuers read it)',

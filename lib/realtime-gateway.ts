@@ -37,6 +37,7 @@ import {
   type PermissionNames,
   type TokenVerification,
 } from './function-environment';
+import { type GatewayAlarmsProps, GatewayOperations } from './operations';
 import { prebuiltLambdaCode } from './prebuilt-lambda-code';
 
 export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
@@ -211,6 +212,17 @@ export interface RealtimeGatewayProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Creates the CloudWatch dashboard ({@link RealtimeGateway.operations}).
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * The alarms: on or off, their thresholds, and the SNS topic they notify (created here unless one is passed).
+   * `{ enabled: false }` creates no alarm at all, the direct-send failure alarm included.
+   * @default - every alarm on with `defaultAlarmSettings` (lib/operations.ts), notifying a topic created here
+   */
+  readonly alarms?: GatewayAlarmsProps;
 }
 
 const attributeTypes = {
@@ -268,6 +280,8 @@ export class RealtimeGateway extends Construct {
   readonly fanOut: FanOut;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
+  /** The dashboard, the alarms and their topic; queues of later parts join with `operations.watchQueue`. */
+  readonly operations: GatewayOperations;
 
   constructor(scope: Construct, id: string, props: RealtimeGatewayProps = {}) {
     super(scope, id);
@@ -399,7 +413,10 @@ export class RealtimeGateway extends Construct {
       this.webSocketStage.node.addDependency(account);
     }
 
-    this.fanOut = new FanOut(this, 'FanOut', { tableRemovalPolicy: props.tableRemovalPolicy });
+    this.fanOut = new FanOut(this, 'FanOut', {
+      tableRemovalPolicy: props.tableRemovalPolicy,
+      alarms: props.alarms?.enabled ?? true,
+    });
 
     const values: EnvironmentValues = {
       tableName: this.table.tableName,
@@ -490,6 +507,7 @@ export class RealtimeGateway extends Construct {
     this.directSendFailures = new DirectSendFailures(this, 'DirectSendFailures', {
       fn: this.sendFunction,
       retryAttempts: props.directSendRetryAttempts,
+      alarm: props.alarms?.enabled ?? true,
     });
 
     // No identity source on purpose: the token may come as an Authorization header, a Sec-WebSocket-Protocol entry
@@ -604,6 +622,26 @@ export class RealtimeGateway extends Construct {
         methods: [apigwv2.HttpMethod[route.method]],
         integration,
         authorizer: httpAuthorizer,
+      });
+    }
+
+    this.operations = new GatewayOperations(this, 'Operations', {
+      functions: this.functions,
+      webSocketApi: this.webSocketApi,
+      webSocketStage: this.webSocketStage,
+      httpApi: this.httpApi,
+      httpStage: this.httpStage,
+      dashboard: props.dashboard,
+      alarms: props.alarms,
+    });
+    if (this.directSendFailures.alarm) this.operations.addAlarm(this.directSendFailures.alarm);
+    // The fan-out's queues on the dashboard (progress and DLQ depth); their DLQ alarms join the topic.
+    for (const [name, built] of Object.entries(this.fanOut.queues)) {
+      this.operations.watchQueue({
+        name,
+        queue: built.queue,
+        deadLetterQueue: built.deadLetterQueue,
+        deadLetterAlarm: built.deadLetterAlarm,
       });
     }
   }

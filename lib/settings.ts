@@ -65,6 +65,9 @@ export const ContextKey = {
   directSendRetryAttempts: 'directSendRetryAttempts',
   tableRemovalPolicy: 'tableRemovalPolicy',
   apiGatewayLogRole: 'apiGatewayLogRole',
+  dashboard: 'dashboard',
+  alarms: 'alarms',
+  alarmEmail: 'alarmEmail',
 } as const;
 
 /**
@@ -204,6 +207,12 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     }
   }
 
+  const alarmsEnabled = context.boolean(ContextKey.alarms);
+  const alarmEmail = context.matching(ContextKey.alarmEmail, /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address');
+  if (alarmEmail !== undefined && alarmsEnabled === false) {
+    throw new InvalidContextError(ContextKey.alarmEmail, 'has nothing to subscribe to when alarms is false');
+  }
+
   return {
     stageName: context.matching(ContextKey.stageName, /^[A-Za-z0-9_-]{1,128}$/, '1 to 128 letters, digits, _ or -'),
     tokenVerification: tokenVerificationFrom(context),
@@ -231,6 +240,11 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     apiGatewayLogRole: context.boolean(ContextKey.apiGatewayLogRole),
     tableRemovalPolicy:
       removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    dashboard: context.boolean(ContextKey.dashboard),
+    alarms:
+      alarmsEnabled === undefined && alarmEmail === undefined
+        ? undefined
+        : { enabled: alarmsEnabled, email: alarmEmail },
   };
 }
 

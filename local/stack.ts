@@ -108,6 +108,8 @@ export interface LocalStack {
    * functions reach dynalite through a fault proxy then; `dynamoEndpoint` stays dynalite's own, without faults.
    */
   faults?: FaultInjector;
+  /** The WebSocket connections open right now (what `@connections` can reach), for a soak to compare with the registry. */
+  openConnectionCount(): number;
   /** Closes sockets with 1001, runs `$disconnect` for each, stops the servers and dynalite. */
   stop(): Promise<void>;
 }
@@ -323,6 +325,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queueNames,
       demoTokens,
       faults,
+      openConnectionCount: () => webSocketApi.pool.size,
       stop() {
         stopping ??= (async () => {
           // Shutdown closes every socket with its $disconnect: no fault then.

@@ -77,6 +77,9 @@ describe('cdk-nag AwsSolutions on the app', () => {
         apiGatewayLogRole: 'true',
       },
     ],
+    // The alarm topic, its key and the email subscription; and the stack without any of them.
+    ['alarms with an email subscription', { alarmEmail: 'oncall@example.com' }],
+    ['alarms and dashboard off', { alarms: 'false', dashboard: 'false' }],
   ])('has no unacknowledged finding in %s', (_mode, context) => {
     // GIVEN the app exactly as bin/app.ts builds it
     const outdir = newOutdir();

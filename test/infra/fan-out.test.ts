@@ -173,7 +173,7 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
       Value: { Ref: ref(fanOut.queues.broadcastSlices.deadLetterQueue) },
     });
     outputs.hasOutput('BroadcastDeadLetterAlarmName', {
-      Value: { Ref: ref(fanOut.queues.broadcastSlices.deadLetterAlarm) },
+      Value: { Ref: ref(fanOut.queues.broadcastSlices.deadLetterAlarm!) },
     });
   });
 });
