@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { type DeliveryLogger, DeliveryMetric, type DeliveryMetrics, errorLabel, isGoneError } from './delivery';
+import {
+  type DeliveryLogger,
+  DeliveryMetric,
+  type DeliveryMetrics,
+  errorLabel,
+  isGoneError,
+  ProtocolPayloads,
+} from './delivery';
 import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
 import type { PostBudget } from './post-budget';
@@ -167,7 +174,11 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
   const checkpoint = await deps.state.acquireSlice(key, deps.owner, now() + deps.remainingTimeMs());
   if (!checkpoint) return { status: 'duplicate', counts };
 
-  const payload = Buffer.from(message.envelope, 'utf8');
+  // The queued JSON is posted as queued to JSON connections; Socket.IO connections get it encoded once per run.
+  const payloads = new ProtocolPayloads(
+    JSON.parse(message.envelope) as Envelope,
+    Buffer.from(message.envelope, 'utf8'),
+  );
   const pages = deps.registry
     .scanConnections({
       segment: message.segment,
@@ -193,7 +204,8 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     while (buffered.length < deps.groupSize && !scanEnded) {
       const page = await pages.next();
       if (page.done) scanEnded = true;
-      else buffered.push(...page.value.map(({ userId, connectionId }) => ({ userId, connectionId })));
+      else
+        buffered.push(...page.value.map(({ userId, connectionId, protocol }) => ({ userId, connectionId, protocol })));
     }
     if (retry.length === 0 && buffered.length === 0) {
       await deps.state.finishSlice(key, deps.owner, new Date(now()).toISOString());
@@ -221,7 +233,7 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     const throttled: ConnectionKey[] = [];
     await Promise.all(
       group.map(async (connection) => {
-        const outcome = await post(deps, connection, payload, message);
+        const outcome = await post(deps, connection, payloads, message);
         if (outcome === 'throttled') {
           throttled.push(connection);
           groupCounts.throttled++;
@@ -248,12 +260,12 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
 async function post(
   deps: SliceWorkerDependencies,
   connection: ConnectionKey,
-  payload: Uint8Array,
+  payloads: ProtocolPayloads,
   message: SliceMessage,
 ): Promise<'delivered' | 'stale' | 'failed' | 'throttled'> {
   try {
     await deps.managementClient.send(
-      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payload }),
+      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),
     );
     return 'delivered';
   } catch (error) {

@@ -1,3 +1,5 @@
+export { ConnectionProtocol, protocolOfHandshake, readConnectionProtocol } from './connection-protocol';
+
 import type { Envelope } from './envelope';
 
 /**
@@ -11,38 +13,6 @@ import type { Envelope } from './envelope';
  * 1003), so no binary attachments; the default namespace `/` only; the websocket transport only (no HTTP
  * long-polling: API Gateway's WebSocket API has no HTTP routes).
  */
-
-/** The wire protocols a connection can speak, recorded in the registry (absent: {@link ConnectionProtocol.json}). */
-export const ConnectionProtocol = {
-  /** The product's own JSON frames (`docs/protocol.md`). */
-  json: 'json',
-  /** Engine.IO v4 + Socket.IO v5 (socket.io-client v3 and v4, and the other official clients). */
-  socketIo: 'socket.io',
-} as const;
-
-export type ConnectionProtocol = (typeof ConnectionProtocol)[keyof typeof ConnectionProtocol];
-
-/**
- * The protocol a `$connect` asks for, from its query string: socket.io-client sends `EIO=4&transport=websocket`
- * (engine.io-client builds it in `Socket.createTransport`). Any other query (or none) is the JSON protocol.
- *
- * @example
- * protocolOfHandshake({ EIO: '4', transport: 'websocket' }); // 'socket.io'
- * protocolOfHandshake({ token: 'abc' }); // 'json'
- */
-export function protocolOfHandshake(query: Record<string, string | undefined> | null | undefined): ConnectionProtocol {
-  return query?.EIO === '4' && query.transport === 'websocket' ? ConnectionProtocol.socketIo : ConnectionProtocol.json;
-}
-
-/**
- * Reads a stored protocol back; anything else (an item written before the attribute existed) is the JSON protocol.
- *
- * @example
- * readConnectionProtocol(undefined); // 'json'
- */
-export function readConnectionProtocol(value: unknown): ConnectionProtocol {
-  return value === ConnectionProtocol.socketIo ? ConnectionProtocol.socketIo : ConnectionProtocol.json;
-}
 
 /** Engine.IO v4 packet types: the first character of each frame. */
 export const EngineIoPacket = {

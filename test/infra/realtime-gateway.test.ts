@@ -7,6 +7,7 @@ import {
   functions,
   httpRouteKey,
   httpRoutes,
+  queues,
   routeSelectionExpression,
   webSocketRoutes,
 } from '../../lambdas/routes';
@@ -301,7 +302,20 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       });
     });
 
-    it.each(functionNames.filter((name) => name !== 'directSend' && name !== 'broadcastWorker'))(
+    const queueConsumers = new Set<FunctionName>(Object.values(queues).map((queue) => queue.consumer.function));
+
+    it.each(functionNames.filter((name) => queueConsumers.has(name)))(
+      '%s consumes a queue, so it gets the timeout its queue declares',
+      (name) => {
+        const queue = Object.values(queues).find((candidate) => candidate.consumer.function === name)!;
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Description: functions[name].description,
+          Timeout: queue.consumer.timeoutSeconds,
+        });
+      },
+    );
+
+    it.each(functionNames.filter((name) => name !== 'directSend' && !queueConsumers.has(name)))(
       '%s is fronted by API Gateway, so it keeps its 29 s integration limit',
       (name) => {
         template.hasResourceProperties('AWS::Lambda::Function', {
@@ -327,6 +341,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsConnect: ['dynamodb:PutItem'],
       wsDisconnect: ['dynamodb:DeleteItem'],
       wsFrames: [],
+      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      socketIoOpener: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpAuthorizer: [],
       httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],

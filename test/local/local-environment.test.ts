@@ -11,7 +11,10 @@ import { routedFunctionNames } from '../../local/route-functions';
 const input = {
   tableName: 'connections',
   fanOutTableName: 'fan-out',
-  queueUrls: { broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices' },
+  queueUrls: {
+    broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices',
+    socketIoOpenings: 'http://127.0.0.1:9324/000000000000/socket-io-openings',
+  },
   dynamoEndpoint: 'http://127.0.0.1:4567',
   callbackUrl: 'http://127.0.0.1:8090',
   jwtSecret: 'local-secret',
@@ -76,8 +79,10 @@ describe('each local function gets the settings it gets on AWS', () => {
         'httpDisconnect',
         'httpSend',
         'httpStatus',
+        'socketIoOpener',
         'wsAuthorizer',
         'wsConnect',
+        'wsDefault',
         'wsDisconnect',
         'wsFrames',
         'wsSend',
