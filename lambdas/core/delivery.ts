@@ -490,9 +490,13 @@ export async function disconnectConnections(
     if (connection.protocol === 'socket.io') {
       // Socket.IO's DISCONNECT first: the client then reports "io server disconnect" and stays disconnected, as
       // after a Socket.IO server's `socket.disconnect()`, instead of reconnecting at once after a transport close.
-      await deps.managementClient
-        .send(new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: serverDisconnectPacket }))
-        .catch(() => undefined); // the close below is what matters; a gone connection answers it 410 too
+      try {
+        await deps.managementClient.send(
+          new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: serverDisconnectPacket }),
+        );
+      } catch {
+        // The close below is what matters (a gone connection answers it 410 too).
+      }
     }
     try {
       await deps.managementClient.send(new DeleteConnectionCommand({ ConnectionId: connection.connectionId }));

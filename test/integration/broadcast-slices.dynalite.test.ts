@@ -33,6 +33,8 @@ let registry: ConnectionRegistry;
 let managementClient: ApiGatewayManagementApiClient;
 /** connectionId → posts received. */
 const received = new Map<string, number>();
+/** connectionId → the body of its last post. */
+const bodies = new Map<string, string>();
 /** connectionId → 429 answers still to give. */
 const throttle = new Map<string, number>();
 const gone = new Set<string>();
@@ -48,8 +50,10 @@ beforeAll(async () => {
 
   endpoint = createServer((request, response) => {
     const connectionId = decodeURIComponent(request.url!.split('/@connections/')[1] ?? '');
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      bodies.set(connectionId, Buffer.concat(chunks).toString('utf8'));
       const throttles = throttle.get(connectionId) ?? 0;
       if (throttles > 0) {
         throttle.set(connectionId, throttles - 1);
@@ -220,6 +224,39 @@ describe('a broadcast drained slice by slice', () => {
     });
     expect((await registry.connectionsOf('user-9')).map((item) => item.connectionId)).not.toContain('conn-9=');
     await registry.register({ userId: 'user-9', connectionId: 'conn-9=' });
+  });
+
+  it('posts each connection the encoding of its protocol, a throttled Socket.IO connection too when posted again', async () => {
+    await registry.register({ userId: 'user-sio', connectionId: 'sio-1=', protocol: 'socket.io' });
+    throttle.set('sio-1=', 3); // one throttled post: it goes on the retry list and is posted again
+    const { state, queue, id } = await newBroadcast(1);
+
+    const result = await runSlice(worker(state, queue), queue.sent[0]);
+
+    expect(result.status).toBe('done');
+    expect(received.get('sio-1=')).toBe(1);
+    const { envelope } = queue.sent[0];
+    const { data, id: messageId, timestamp } = JSON.parse(envelope);
+    expect(bodies.get('sio-1=')).toBe(`42${JSON.stringify(['system', data, { id: messageId, timestamp }])}`);
+    expect(bodies.get('conn-0=')).toBe(envelope);
+    expect(await state.readStatus(id)).toMatchObject({ connections: { delivered: 241, throttled: 1 } });
+    await registry.remove('user-sio', 'sio-1=');
+  });
+
+  it('keeps the protocol of a throttled connection in the retry list a later run resumes from', async () => {
+    const { state, id } = await newBroadcast(1);
+    const key = { broadcastId: id, segment: 0 };
+    const retry = [
+      { userId: 'user-sio', connectionId: 'sio-1=', protocol: 'socket.io' as const },
+      { userId: 'user-1', connectionId: 'conn-1=' },
+    ];
+    await state.acquireSlice(key, 'first', clock + 60_000);
+    await state.claimGroup(key, 'first', { inFlight: 0, retry });
+    await state.releaseSlice(key, 'first');
+
+    const resumed = await state.acquireSlice(key, 'second', clock + 60_000);
+
+    expect(resumed?.retry).toEqual(retry);
   });
 
   it('stops a run that outlived its lease at its next write, even before another run takes over', async () => {
