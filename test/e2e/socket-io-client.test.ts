@@ -183,6 +183,34 @@ describe('an unmodified socket.io-client', () => {
   });
 });
 
+describe("the README's example client (the old Socket.IO server's)", () => {
+  it('runs with socket.io-client, only the URL, the path and the token carrier changed', async () => {
+    // Before: io('https://realtime.example.com', { auth: { token: jwt } }) against the Express + Socket.IO server.
+    const { options } = socketIoAddress(session.target.wsUrl);
+    const seen: string[] = [];
+    const client = await connectSocketIo(session.target.wsUrl, {
+      path: options.path,
+      transports: ['websocket'],
+      extraHeaders: { Authorization: `Bearer ${session.target.tokens.user123}` },
+    });
+    clients.push(client);
+    const { socket } = client;
+    seen.push(`connected ${socket.id}`);
+    socket.on('notification', (data: { title: string }) => seen.push(`toast ${data.title}`));
+    socket.emit('ping');
+
+    await client.next('pong');
+    await callApi(session.target.httpUrl, 'POST', '/websocket/notification', session.target.tokens.admin, {
+      userId: 'user123',
+      title: 'New order',
+      body: 'Order #42 shipped',
+    });
+    await client.next('notification');
+
+    expect(seen).toEqual([`connected ${socket.id}`, 'toast New order']);
+  });
+});
+
 describe('the Socket.IO address', () => {
   it('is the stage origin with the stage as path: socket.io-client adds the trailing slash the gateway accepts', () => {
     expect(socketIoAddress('wss://abc123.execute-api.eu-west-1.amazonaws.com/prod')).toMatchObject({
