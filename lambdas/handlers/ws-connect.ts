@@ -46,10 +46,11 @@ export async function acceptConnection(event: WebSocketEvent, deps: ConnectDepen
   const { connectionId } = event.requestContext;
   // The authorizer read the protocol from the query; recorded here, every send path encodes for it.
   const protocol = context.protocol ?? ConnectionProtocol.json;
-  await deps.registry.register({ userId: context.userId, connectionId, protocol });
-  // After the registration, so the client cannot be open before a send can find it. A failure to queue throws:
-  // API Gateway refuses the handshake (502) and socket.io-client retries, rather than waiting for an open never sent.
+  // Queued before the registration: a failure to queue throws and API Gateway refuses the handshake (502; the client
+  // retries) with nothing registered, instead of a client waiting for an open never sent. The open still cannot
+  // reach the client before the registration: nothing is delivered before this `$connect` returns (a post is 410).
   if (protocol === ConnectionProtocol.socketIo) await deps.queueOpening({ connectionId, queuedAt: Date.now() });
+  await deps.registry.register({ userId: context.userId, connectionId, protocol });
   deps.metrics.addMetric(MetricName.ConnectionsOpened, MetricUnit.Count, 1);
   deps.logger.info('connection registered', { protocol });
 

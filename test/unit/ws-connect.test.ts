@@ -54,7 +54,7 @@ describe('ws-connect handler', () => {
     });
   });
 
-  it('records a Socket.IO connection with its protocol and queues its Engine.IO open, after the registration', async () => {
+  it('records a Socket.IO connection with its protocol and queues its Engine.IO open first', async () => {
     // Prepare: the authorizer saw EIO=4&transport=websocket and put the protocol in the context
     const order: string[] = [];
     documentMock.on(PutCommand).callsFake(() => order.push('put'));
@@ -71,7 +71,18 @@ describe('ws-connect handler', () => {
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: openingQueueUrl });
     const body = JSON.parse(sqsMock.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody ?? '');
     expect(body).toEqual({ connectionId: 'Tq7vKdKRjoECJ1Q=', queuedAt: expect.any(Number) });
-    expect(order).toEqual(['put', 'queue']);
+    expect(order).toEqual(['queue', 'put']);
+  });
+
+  it('refuses the handshake with nothing registered when the opening cannot be queued', async () => {
+    documentMock.on(PutCommand).resolves({});
+    sqsMock.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+    const event = connectEvent();
+    event.requestContext.authorizer = { ...event.requestContext.authorizer, protocol: 'socket.io' };
+
+    await expect(connect.handler(event, lambdaContext)).rejects.toThrow('ServiceUnavailable');
+
+    expect(documentMock).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('queues nothing and writes no protocol for a JSON connection', async () => {
