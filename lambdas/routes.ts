@@ -86,6 +86,12 @@ export const functions = {
     // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included.
     access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
   },
+  socketIoPinger: {
+    entry: 'lambdas/handlers/socketio-pinger.ts',
+    description: 'On a schedule: queues an Engine.IO ping to every Socket.IO connection through the fan-out',
+    // The pings are a broadcast with a Socket.IO audience: the worker posts them; this only records and queues.
+    access: { ...none, fanOutTable: ['PutItem'], sendsTo: ['broadcastSlices'] },
+  },
   socketIoOpener: {
     entry: 'lambdas/handlers/socketio-opener.ts',
     description: 'Posts the Engine.IO open packet to a new Socket.IO connection once its $connect has returned',
@@ -224,6 +230,24 @@ export const queues = {
 export function visibilityTimeoutSeconds(queue: QueueDeclaration): number {
   return queue.consumer.timeoutSeconds * VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT;
 }
+
+/** A function run on a fixed schedule (an EventBridge rule on AWS, a timer in the local stack). */
+export interface ScheduleDeclaration {
+  readonly function: FunctionName;
+  readonly description: string;
+  /** Minutes between two runs. */
+  readonly rateMinutes: number;
+}
+
+/** Every schedule, by logical id. */
+export const schedules = {
+  socketIoPings: {
+    function: 'socketIoPinger',
+    description: 'Engine.IO pings to every Socket.IO connection, so idle ones answer and stay within the idle timeout',
+    // Under API Gateway's 10-minute idle timeout with room for the sweep itself (socketio-opening.ts: the heartbeat).
+    rateMinutes: 5,
+  },
+} as const satisfies Record<string, ScheduleDeclaration>;
 
 /** The WebSocket API's route selection expression. */
 export const routeSelectionExpression = '$request.body.action';

@@ -43,6 +43,12 @@ export interface SliceMessage {
   type: string;
   /** 0 for the producer's message, then 1, 2, ... for each continuation. */
   continuation: number;
+  /**
+   * Only connections of this protocol are posted to, and `frame` is posted as is instead of the envelope: the
+   * Engine.IO ping sweep (`socketio-pinger.ts`). Absent: every connection gets the envelope in its protocol.
+   */
+  audience?: 'socket.io';
+  frame?: string;
 }
 
 /** Where slices are queued: the slice queue (SQS) on AWS and locally. */
@@ -79,7 +85,7 @@ export interface BroadcastProducerDependencies {
  */
 export async function startBroadcast(
   deps: BroadcastProducerDependencies,
-  request: { envelope: Envelope },
+  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string } },
 ): Promise<BroadcastAcceptance> {
   const { envelope } = request;
   const encoded = Buffer.from(encodeEnvelope(envelope)).toString('utf8');
@@ -99,6 +105,7 @@ export async function startBroadcast(
     envelope: encoded,
     type: envelope.type,
     continuation: 0,
+    ...(request.audience ? { audience: request.audience.protocol, frame: request.audience.frame } : {}),
   }));
   await deps.queue.send(messages);
   return { broadcastId, messageId: envelope.id, timestamp: envelope.timestamp, state: 'queued', slices: deps.segments };
@@ -142,6 +149,17 @@ export interface SliceRunResult {
   counts: SliceCounts;
 }
 
+/** A frame posted as is to every addressed connection (the ping sweep's Engine.IO ping). */
+class RawFrame {
+  readonly #bytes: Uint8Array;
+  constructor(frame: string) {
+    this.#bytes = Buffer.from(frame, 'utf8');
+  }
+  for(): Uint8Array {
+    return this.#bytes;
+  }
+}
+
 /** API Gateway throttled the post (429): the SDK's error name, or the status code. */
 export function isThrottledError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
@@ -175,10 +193,11 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
   if (!checkpoint) return { status: 'duplicate', counts };
 
   // The queued JSON is posted as queued to JSON connections; Socket.IO connections get it encoded once per run.
-  const payloads = new ProtocolPayloads(
-    JSON.parse(message.envelope) as Envelope,
-    Buffer.from(message.envelope, 'utf8'),
-  );
+  const payloads = message.frame
+    ? new RawFrame(message.frame)
+    : new ProtocolPayloads(JSON.parse(message.envelope) as Envelope, Buffer.from(message.envelope, 'utf8'));
+  const addressed = (connection: ConnectionKey): boolean =>
+    message.audience === undefined || connection.protocol === message.audience;
   const pages = deps.registry
     .scanConnections({
       segment: message.segment,
@@ -204,8 +223,10 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     while (buffered.length < deps.groupSize && !scanEnded) {
       const page = await pages.next();
       if (page.done) scanEnded = true;
-      else
-        buffered.push(...page.value.map(({ userId, connectionId, protocol }) => ({ userId, connectionId, protocol })));
+      else {
+        const keys = page.value.map(({ userId, connectionId, protocol }) => ({ userId, connectionId, protocol }));
+        buffered.push(...keys.filter(addressed));
+      }
     }
     if (retry.length === 0 && buffered.length === 0) {
       await deps.state.finishSlice(key, deps.owner, new Date(now()).toISOString());
@@ -260,7 +281,7 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
 async function post(
   deps: SliceWorkerDependencies,
   connection: ConnectionKey,
-  payloads: ProtocolPayloads,
+  payloads: Pick<ProtocolPayloads, 'for'>,
   message: SliceMessage,
 ): Promise<'delivered' | 'stale' | 'failed' | 'throttled'> {
   try {

@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { schedules } from '../routes';
 import { type Environment, requireUrl, Setting } from './config';
 import { isGoneError } from './delivery';
 import { type EngineIoHandshake, encodeOpen } from './socketio-protocol';
@@ -21,15 +22,15 @@ export interface OpeningMessage {
 }
 
 /**
- * The heartbeat the `open` packet announces. The server sends no Engine.IO pings (a ping to every connection every
- * few minutes would cost a post, a client frame and a `$default` invocation each: see the README's heartbeat
- * section), so `pingInterval` is API Gateway's 2-hour connection limit: the client never declares a ping timeout
- * before the gateway ends the connection, and it reconnects by itself whenever the gateway closes it (10 idle
- * minutes, 2 hours), reporting "transport close".
+ * The heartbeat the `open` packet announces. The server pings every Socket.IO connection on a schedule
+ * (`schedules.socketIoPings`, through the fan-out: `socketio-pinger.ts`); the client answers each ping with a pong,
+ * a client frame, which is what resets API Gateway's 10-minute idle timeout (server posts do not). `pingInterval` is
+ * the schedule's period; `pingTimeout` lets a sweep take up to another period, so the client gives up on the server
+ * no sooner than the gateway would close an idle connection (10 minutes).
  */
 export const socketIoHeartbeat: Omit<EngineIoHandshake, 'sid'> = {
-  pingInterval: 2 * 60 * 60 * 1000,
-  pingTimeout: 60 * 1000,
+  pingInterval: schedules.socketIoPings.rateMinutes * 60 * 1000,
+  pingTimeout: schedules.socketIoPings.rateMinutes * 60 * 1000,
   // API Gateway's message limit: the client's own check (polling only) would never let a larger message reach it.
   maxPayload: 128 * 1024,
 };

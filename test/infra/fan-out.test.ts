@@ -90,8 +90,9 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
       httpStatus: ['dynamodb:Query'],
       directSend: ['dynamodb:PutItem', 'dynamodb:Query'],
       broadcastWorker: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      socketIoPinger: ['dynamodb:PutItem'],
     };
-    const senders: FunctionName[] = ['httpSend', 'directSend', 'broadcastWorker'];
+    const senders: FunctionName[] = ['httpSend', 'directSend', 'broadcastWorker', 'socketIoPinger'];
 
     it.each(functionNames)('%s has only the fan-out table actions its code uses, on that table only', (name) => {
       const statements = statementsOfRole(template, synthesized.roleId(name)).filter(

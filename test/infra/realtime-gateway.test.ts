@@ -9,6 +9,7 @@ import {
   httpRoutes,
   queues,
   routeSelectionExpression,
+  schedules,
   webSocketRoutes,
 } from '../../lambdas/routes';
 import { lambdaNodeMajor } from '../../lib/bundling';
@@ -343,6 +344,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsFrames: [],
       wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       socketIoOpener: [],
+      socketIoPinger: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpAuthorizer: [],
       httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
@@ -437,6 +439,25 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
         for (const action of actionsOfRole(template, synthesized.roleId(name))) expect(action).not.toContain('*');
       }
     });
+  });
+
+  describe('schedules', () => {
+    it.each(Object.entries(schedules))(
+      'runs %s on its declared rate, targeting its function without retries',
+      (_name, schedule) => {
+        // GIVEN the route table's schedule WHEN synthesized THEN an EventBridge rule at that rate invokes the function
+        template.hasResourceProperties('AWS::Events::Rule', {
+          ScheduleExpression: `rate(${schedule.rateMinutes} minutes)`,
+          State: 'ENABLED',
+          Targets: [
+            {
+              Arn: { 'Fn::GetAtt': [synthesized.functionId(schedule.function), 'Arn'] },
+              RetryPolicy: { MaximumRetryAttempts: 0 },
+            },
+          ],
+        });
+      },
+    );
   });
 
   describe('connection table', () => {

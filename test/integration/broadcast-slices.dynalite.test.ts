@@ -15,6 +15,7 @@ import { createEnvelope } from '../../lambdas/core/envelope';
 import { createFanOutState, type FanOutState, LeaseLostError, SliceBusyError } from '../../lambdas/core/fan-out-state';
 import type { PostBudget } from '../../lambdas/core/post-budget';
 import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
+import { startPingSweep } from '../../lambdas/core/socketio-pings';
 import { createConnectionTable, createFanOutTable } from '../../local/local-dynamo';
 
 // The worker core against real DynamoDB semantics (dynalite: conditional writes, segmented Scans resumed from a
@@ -241,6 +242,22 @@ describe('a broadcast drained slice by slice', () => {
     expect(bodies.get('conn-0=')).toBe(envelope);
     expect(await state.readStatus(id)).toMatchObject({ connections: { delivered: 241, throttled: 1 } });
     await registry.remove('user-sio', 'sio-1=');
+  });
+
+  it("posts a ping sweep's Engine.IO ping to the Socket.IO connections only, as is", async () => {
+    await registry.register({ userId: 'user-sio', connectionId: 'sio-2=', protocol: 'socket.io' });
+    await registry.register({ userId: 'user-3', connectionId: 'sio-3=', protocol: 'socket.io' });
+    const state = createFanOutState({ client: documents, tableName: fanOutTable, ttlSeconds: 3600, now: () => clock });
+    const queue = new RecordingQueue();
+    const { broadcastId } = await startPingSweep({ state, queue, segments: 2 });
+
+    for (const message of queue.sent) await runSlice(worker(state, queue), message);
+
+    expect([...received.keys()].sort()).toEqual(['sio-2=', 'sio-3=']);
+    expect([bodies.get('sio-2='), bodies.get('sio-3=')]).toEqual(['2', '2']);
+    expect(await state.readStatus(broadcastId)).toMatchObject({ state: 'complete', connections: { delivered: 2 } });
+    await registry.remove('user-sio', 'sio-2=');
+    await registry.remove('user-3', 'sio-3=');
   });
 
   it('keeps the protocol of a throttled connection in the retry list a later run resumes from', async () => {

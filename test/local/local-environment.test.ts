@@ -71,7 +71,7 @@ describe('each local function gets the settings it gets on AWS', () => {
     });
   });
 
-  it('loads both authorizers, every routed function and the queue consumer, and not the direct-invoke one', () => {
+  it('loads both authorizers, every routed function, the queue consumers and the scheduled function, not the direct-invoke one', () => {
     expect(routedFunctionNames().sort()).toEqual(
       [
         'broadcastWorker',
@@ -80,6 +80,7 @@ describe('each local function gets the settings it gets on AWS', () => {
         'httpSend',
         'httpStatus',
         'socketIoOpener',
+        'socketIoPinger',
         'wsAuthorizer',
         'wsConnect',
         'wsDefault',
