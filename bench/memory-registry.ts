@@ -57,7 +57,15 @@ export class MemoryRegistry implements ConnectionRegistry {
     return segments[segment] ?? [];
   }
 
-  async register({ userId, connectionId }: { userId: string; connectionId: string }): Promise<ConnectionItem> {
+  async register({
+    userId,
+    connectionId,
+    protocol,
+  }: {
+    userId: string;
+    connectionId: string;
+    protocol?: string;
+  }): Promise<ConnectionItem> {
     const connectedAt = this.now();
     const item: ConnectionItem = {
       userId,
@@ -65,6 +73,7 @@ export class MemoryRegistry implements ConnectionRegistry {
       connectedAt: connectedAt.toISOString(),
       expiresAt: Math.floor(connectedAt.getTime() / 1000) + (this.options.ttlSeconds ?? 3 * 3600),
     };
+    if (protocol === 'socket.io') item.protocol = protocol;
     this.items.set(key(userId, connectionId), item);
     this.sorted = undefined;
     return item;

@@ -23,7 +23,7 @@ export type FanOutTableAction = 'PutItem' | 'GetItem' | 'UpdateItem' | 'Query';
  * The queues of {@link queues}, named here rather than derived from it: a function's access names queues and a
  * queue names its consumer function, and a type cannot be derived in both directions.
  */
-export type QueueName = 'broadcastSlices';
+export type QueueName = 'broadcastSlices' | 'socketIoOpenings';
 
 /** What a function may touch. Each flag maps to one least-privilege grant in the CDK construct. */
 export interface FunctionAccess {
@@ -66,8 +66,9 @@ export const functions = {
   },
   wsConnect: {
     entry: 'lambdas/handlers/ws-connect.ts',
-    description: 'WebSocket $connect: records the connection and echoes the chosen subprotocol',
-    access: { ...none, table: ['PutItem'] },
+    description: 'WebSocket $connect: records the connection, echoes the subprotocol, queues a Socket.IO open',
+    // A Socket.IO connection's Engine.IO `open` cannot be posted before `$connect` returns: it is queued.
+    access: { ...none, table: ['PutItem'], sendsTo: ['socketIoOpenings'] },
   },
   wsDisconnect: {
     entry: 'lambdas/handlers/ws-disconnect.ts',
@@ -78,6 +79,23 @@ export const functions = {
     entry: 'lambdas/handlers/ws-frames.ts',
     description: 'WebSocket ping, hello and $default: answers with pong, authenticated or error frames',
     access: none,
+  },
+  wsDefault: {
+    entry: 'lambdas/handlers/ws-default.ts',
+    description: 'WebSocket $default: Socket.IO frames (connect, ping, hello, send, ...) and unroutable JSON frames',
+    // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included.
+    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+  },
+  socketIoPinger: {
+    entry: 'lambdas/handlers/socketio-pinger.ts',
+    description: 'On a schedule: queues an Engine.IO ping to every Socket.IO connection through the fan-out',
+    // The pings are a broadcast with a Socket.IO audience: the worker posts them; this only records and queues.
+    access: { ...none, fanOutTable: ['PutItem'], sendsTo: ['broadcastSlices'] },
+  },
+  socketIoOpener: {
+    entry: 'lambdas/handlers/socketio-opener.ts',
+    description: 'Posts the Engine.IO open packet to a new Socket.IO connection once its $connect has returned',
+    access: { ...none, manageConnections: true },
   },
   wsSend: {
     entry: 'lambdas/handlers/ws-send.ts',
@@ -186,6 +204,21 @@ export const queues = {
     maxReceiveCount: 5,
     deadLetterRetentionDays: 14,
   },
+  socketIoOpenings: {
+    description: 'New Socket.IO connections waiting for their Engine.IO open packet (posted after $connect returns)',
+    consumer: {
+      function: 'socketIoOpener',
+      // An opening retries its post for at most a few seconds (socketio-opening.ts); a client waits 20 s by default.
+      timeoutSeconds: 15,
+      // Up to 10 openings per invocation without a batching window: a burst of connects shares invocations, and a
+      // lone connect is not held back waiting for company.
+      batchSize: 10,
+      maxConcurrency: 50,
+    },
+    // An opening that failed twice is late for its client (it reconnects): to the DLQ, counted by its alarm.
+    maxReceiveCount: 2,
+    deadLetterRetentionDays: 1,
+  },
 } as const satisfies Record<QueueName, QueueDeclaration>;
 
 /**
@@ -197,6 +230,24 @@ export const queues = {
 export function visibilityTimeoutSeconds(queue: QueueDeclaration): number {
   return queue.consumer.timeoutSeconds * VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT;
 }
+
+/** A function run on a fixed schedule (an EventBridge rule on AWS, a timer in the local stack). */
+export interface ScheduleDeclaration {
+  readonly function: FunctionName;
+  readonly description: string;
+  /** Minutes between two runs. */
+  readonly rateMinutes: number;
+}
+
+/** Every schedule, by logical id. */
+export const schedules = {
+  socketIoPings: {
+    function: 'socketIoPinger',
+    description: 'Engine.IO pings to every Socket.IO connection, so idle ones answer and stay within the idle timeout',
+    // Under API Gateway's 10-minute idle timeout with room for the sweep itself (socketio-opening.ts: the heartbeat).
+    rateMinutes: 5,
+  },
+} as const satisfies Record<string, ScheduleDeclaration>;
 
 /** The WebSocket API's route selection expression. */
 export const routeSelectionExpression = '$request.body.action';
@@ -213,7 +264,7 @@ export interface WebSocketRouteDeclaration {
 export const webSocketRoutes: readonly WebSocketRouteDeclaration[] = [
   { routeKey: '$connect', function: 'wsConnect', returnResponse: false, authorized: true },
   { routeKey: '$disconnect', function: 'wsDisconnect', returnResponse: false, authorized: false },
-  { routeKey: '$default', function: 'wsFrames', returnResponse: true, authorized: false },
+  { routeKey: '$default', function: 'wsDefault', returnResponse: true, authorized: false },
   { routeKey: 'ping', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'hello', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'send', function: 'wsSend', returnResponse: true, authorized: false },

@@ -69,7 +69,7 @@ export interface EnvironmentValues {
  *   posts in flight, broadcast time margin);
  * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
- * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`;
+ * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
  *   the permissions claim and the allowed origins.
  *
@@ -108,6 +108,8 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
   if (access.fanOutTable.length > 0) put(Setting.fanOutTableName, values.fanOutTableName);
   // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.
   if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
+
+  if (access.sendsTo.includes('socketIoOpenings')) put(Setting.openingQueueUrl, values.queueUrls.socketIoOpenings);
 
   if (access.sendsTo.includes('broadcastSlices')) {
     put(Setting.sliceQueueUrl, values.queueUrls.broadcastSlices);

@@ -9,6 +9,8 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -25,6 +27,7 @@ import {
   httpRoutes,
   isHttpDefaultRoute,
   routeSelectionExpression,
+  schedules,
   webSocketRoutes,
 } from '../lambdas/routes';
 import { esmRequireBanner, lambdaBundleOptions, lambdaEsbuildArgs } from './bundling';
@@ -503,6 +506,15 @@ export class RealtimeGateway extends Construct {
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;
     this.fanOut.connectConsumers(this.functions);
+    // Each schedule of the route table runs its function (the local stack runs the same ones on a timer).
+    for (const [name, schedule] of Object.entries(schedules)) {
+      new events.Rule(this, `${name.charAt(0).toUpperCase()}${name.slice(1)}Schedule`, {
+        description: schedule.description,
+        schedule: events.Schedule.rate(Duration.minutes(schedule.rateMinutes)),
+        // A missed run is replaced by the next one: no retries that would bunch sweeps together.
+        targets: [new eventTargets.LambdaFunction(this.functions[schedule.function], { retryAttempts: 0 })],
+      });
+    }
     this.sendFunction = this.functions.directSend;
     this.directSendFailures = new DirectSendFailures(this, 'DirectSendFailures', {
       fn: this.sendFunction,

@@ -76,7 +76,7 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
   const everyValue: EnvironmentValues = {
     tableName: 'probe',
     fanOutTableName: 'probe',
-    queueUrls: { broadcastSlices: 'probe' },
+    queueUrls: { broadcastSlices: 'probe', socketIoOpenings: 'probe' },
     broadcastSegments: 0,
     postBudgetPerSecond: 0,
     callbackUrl: 'probe',

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type FunctionName, functions, httpRoutes, queues, webSocketRoutes } from '../lambdas/routes';
+import { type FunctionName, functions, httpRoutes, queues, schedules, webSocketRoutes } from '../lambdas/routes';
 import { createLambdaInvoker, importHandler, type LambdaInvoker } from './emulator/lambda-runner';
 import { settingNames } from './lambda-environment';
 
@@ -8,14 +8,16 @@ export const WEBSOCKET_INTEGRATION_TIMEOUT_MS = 29_000;
 export const HTTP_INTEGRATION_TIMEOUT_MS = 30_000;
 
 /**
- * The functions the local stack runs: the two authorizers, every route's function and every queue's consumer (the
- * local event source mappings invoke it). The direct-invoke function has no local caller.
+ * The functions the local stack runs: the two authorizers, every route's function, every queue's consumer (the
+ * local event source mappings invoke it) and every scheduled function (a local timer invokes it). The direct-invoke
+ * function has no local caller.
  */
 export function routedFunctionNames(): FunctionName[] {
   const names = new Set<FunctionName>(['wsAuthorizer', 'httpAuthorizer']);
   for (const route of webSocketRoutes) names.add(route.function);
   for (const route of httpRoutes) names.add(route.function);
   for (const queue of Object.values(queues)) names.add(queue.consumer.function);
+  for (const schedule of Object.values(schedules)) names.add(schedule.function);
   return [...names];
 }
 

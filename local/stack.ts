@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import {
   type QueueName,
   queues,
   routeSelectionExpression,
+  schedules,
   VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT,
   webSocketRoutes,
 } from '../lambdas/routes';
@@ -73,6 +75,12 @@ export interface LocalStackOptions {
    * @default - none
    */
   faults?: FaultOptions;
+  /**
+   * Milliseconds between two runs of each scheduled function (the route table's `schedules`: the Engine.IO ping
+   * sweep). Tests shorten it to watch a sweep; 0 runs none.
+   * @default - the schedule's declared rate (5 minutes)
+   */
+  scheduleIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -176,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let dynamoProxy: DynamoFaultProxy | undefined;
   const faults = options.faults && new FaultInjector(options.faults);
   const mappings: EventSourceMapping[] = [];
+  const timers: NodeJS.Timeout[] = [];
   try {
     await createConnectionTable(dynamo.endpoint, localTableName);
     await createFanOutTable(dynamo.endpoint, localFanOutTableName);
@@ -260,6 +269,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
 
+    // Each schedule runs its function as the construct's EventBridge rule does (a `Scheduled Event`).
+    for (const [name, schedule] of Object.entries(schedules)) {
+      const periodMs = options.scheduleIntervalMs ?? schedule.rateMinutes * 60_000;
+      if (periodMs <= 0) continue;
+      const scheduled = invoker(schedule.function);
+      const timer = setInterval(() => {
+        scheduled.invoke(scheduledEvent(name)).catch((error: unknown) => {
+          if (!options.quiet) console.error(`[schedule] ${schedule.function} failed: ${(error as Error).message}`);
+        });
+      }, periodMs);
+      timer.unref();
+      timers.push(timer);
+    }
+
     const webSocketApi = new WebSocketEmulator({
       api: localWebSocketApi,
       authorizer: invoker('wsAuthorizer'),
@@ -330,6 +353,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         stopping ??= (async () => {
           // Shutdown closes every socket with its $disconnect: no fault then.
           if (faults) faults.enabled = false;
+          for (const timer of timers) clearInterval(timer);
           await Promise.all(mappings.map((mapping) => mapping.stop()));
           await localSqs.stop();
           await webSocketApi.closeAll(1001);
@@ -342,6 +366,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
   } catch (error) {
+    for (const timer of timers) clearInterval(timer);
     await Promise.allSettled([
       ...mappings.map((mapping) => mapping.stop()),
       sqs?.stop(),
@@ -405,5 +430,20 @@ export function serverLibraryEnvironment(stack: LocalStack): Record<string, stri
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
     TABLE_NAME: stack.tableName,
     CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
+  };
+}
+
+/** An EventBridge scheduled event, shaped as the rule delivers it (EventBridge user guide, "Scheduled events"). */
+function scheduledEvent(ruleName: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:events:us-east-1:123456789012:rule/${ruleName}`],
+    detail: {},
   };
 }

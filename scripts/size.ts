@@ -57,7 +57,10 @@ function probeEnvironment(name: FunctionName): NodeJS.ProcessEnv {
     ...environmentFor(functions[name].access, {
       tableName: 'size-probe',
       fanOutTableName: 'size-probe-fan-out',
-      queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123456789012/size-probe' },
+      queueUrls: {
+        broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123456789012/size-probe',
+        socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123456789012/size-probe-openings',
+      },
       callbackUrl: 'http://127.0.0.1:9/probe',
       tokenVerification: {
         mode: 'secret',

@@ -11,6 +11,11 @@ export interface AuthorizerContext {
   permissions: string;
   /** The token's `exp`, epoch seconds. */
   tokenExpiresAt: number;
+  /**
+   * WebSocket only: `socket.io` when the connection speaks Engine.IO/Socket.IO (its `$connect` query had `EIO=4`
+   * and `transport=websocket`); absent for the JSON protocol.
+   */
+  protocol?: 'socket.io';
 }
 
 /**

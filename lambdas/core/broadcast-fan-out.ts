@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { type DeliveryLogger, DeliveryMetric, type DeliveryMetrics, errorLabel, isGoneError } from './delivery';
+import {
+  type DeliveryLogger,
+  DeliveryMetric,
+  type DeliveryMetrics,
+  errorLabel,
+  isGoneError,
+  ProtocolPayloads,
+} from './delivery';
 import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
 import type { PostBudget } from './post-budget';
@@ -36,6 +43,12 @@ export interface SliceMessage {
   type: string;
   /** 0 for the producer's message, then 1, 2, ... for each continuation. */
   continuation: number;
+  /**
+   * Only connections of this protocol are posted to, and `frame` is posted as is instead of the envelope: the
+   * Engine.IO ping sweep (`socketio-pinger.ts`). Absent: every connection gets the envelope in its protocol.
+   */
+  audience?: 'socket.io';
+  frame?: string;
 }
 
 /** Where slices are queued: the slice queue (SQS) on AWS and locally. */
@@ -72,7 +85,7 @@ export interface BroadcastProducerDependencies {
  */
 export async function startBroadcast(
   deps: BroadcastProducerDependencies,
-  request: { envelope: Envelope },
+  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string } },
 ): Promise<BroadcastAcceptance> {
   const { envelope } = request;
   const encoded = Buffer.from(encodeEnvelope(envelope)).toString('utf8');
@@ -92,6 +105,7 @@ export async function startBroadcast(
     envelope: encoded,
     type: envelope.type,
     continuation: 0,
+    ...(request.audience ? { audience: request.audience.protocol, frame: request.audience.frame } : {}),
   }));
   await deps.queue.send(messages);
   return { broadcastId, messageId: envelope.id, timestamp: envelope.timestamp, state: 'queued', slices: deps.segments };
@@ -135,6 +149,17 @@ export interface SliceRunResult {
   counts: SliceCounts;
 }
 
+/** A frame posted as is to every addressed connection (the ping sweep's Engine.IO ping). */
+class RawFrame {
+  readonly #bytes: Uint8Array;
+  constructor(frame: string) {
+    this.#bytes = Buffer.from(frame, 'utf8');
+  }
+  for(): Uint8Array {
+    return this.#bytes;
+  }
+}
+
 /** API Gateway throttled the post (429): the SDK's error name, or the status code. */
 export function isThrottledError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
@@ -167,7 +192,12 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
   const checkpoint = await deps.state.acquireSlice(key, deps.owner, now() + deps.remainingTimeMs());
   if (!checkpoint) return { status: 'duplicate', counts };
 
-  const payload = Buffer.from(message.envelope, 'utf8');
+  // The queued JSON is posted as queued to JSON connections; Socket.IO connections get it encoded once per run.
+  const payloads = message.frame
+    ? new RawFrame(message.frame)
+    : new ProtocolPayloads(JSON.parse(message.envelope) as Envelope, Buffer.from(message.envelope, 'utf8'));
+  const addressed = (connection: ConnectionKey): boolean =>
+    message.audience === undefined || connection.protocol === message.audience;
   const pages = deps.registry
     .scanConnections({
       segment: message.segment,
@@ -193,7 +223,10 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     while (buffered.length < deps.groupSize && !scanEnded) {
       const page = await pages.next();
       if (page.done) scanEnded = true;
-      else buffered.push(...page.value.map(({ userId, connectionId }) => ({ userId, connectionId })));
+      else {
+        const keys = page.value.map(({ userId, connectionId, protocol }) => ({ userId, connectionId, protocol }));
+        buffered.push(...keys.filter(addressed));
+      }
     }
     if (retry.length === 0 && buffered.length === 0) {
       await deps.state.finishSlice(key, deps.owner, new Date(now()).toISOString());
@@ -221,7 +254,7 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     const throttled: ConnectionKey[] = [];
     await Promise.all(
       group.map(async (connection) => {
-        const outcome = await post(deps, connection, payload, message);
+        const outcome = await post(deps, connection, payloads, message);
         if (outcome === 'throttled') {
           throttled.push(connection);
           groupCounts.throttled++;
@@ -248,12 +281,12 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
 async function post(
   deps: SliceWorkerDependencies,
   connection: ConnectionKey,
-  payload: Uint8Array,
+  payloads: Pick<ProtocolPayloads, 'for'>,
   message: SliceMessage,
 ): Promise<'delivered' | 'stale' | 'failed' | 'throttled'> {
   try {
     await deps.managementClient.send(
-      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payload }),
+      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),
     );
     return 'delivered';
   } catch (error) {

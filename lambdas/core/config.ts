@@ -47,6 +47,8 @@ export const Setting = {
   fanOutTableName: 'FAN_OUT_TABLE_NAME',
   /** URL of the broadcast slice queue (SQS); the producers and the worker send to it. */
   sliceQueueUrl: 'SLICE_QUEUE_URL',
+  /** The queue of new Socket.IO connections whose Engine.IO open packet is to be posted. */
+  openingQueueUrl: 'OPENING_QUEUE_URL',
   /** Scan segments (slices) one broadcast is split into. */
   broadcastSegments: 'BROADCAST_SEGMENTS',
   /** Posts per second all broadcast workers together may start (the global post budget). */

@@ -1,5 +1,6 @@
 import { bearerSubprotocolPrefix, webSocketSubprotocol } from '../subprotocol';
 import type { AuthorizerContext } from './authorizer-context';
+import { speaksSocketIo } from './connection-protocol';
 import {
   authorizerContextOf,
   TokenRejectedError,
@@ -79,7 +80,11 @@ export async function decideConnect(
   }
   try {
     const identity = await deps.verifier.verify(carried.token);
-    return { outcome: 'allow', identity, context: authorizerContextOf(identity), carrier: carried.carrier };
+    const context = authorizerContextOf(identity);
+    // The connection's wire protocol travels with the context, so every later route of the connection reads it
+    // without a registry lookup; `$connect` records it in the registry for the send paths.
+    if (speaksSocketIo(event.queryStringParameters)) context.protocol = 'socket.io';
+    return { outcome: 'allow', identity, context, carrier: carried.carrier };
   } catch (error) {
     if (error instanceof TokenRejectedError) {
       return { outcome: 'unauthorized', reason: error.reason, message: error.message, carrier: carried.carrier };

@@ -6,6 +6,7 @@ import {
 import { BoundedPool, mapBounded } from './bounded';
 import type { Envelope } from './envelope';
 import type { ConnectionRegistry } from './registry';
+import { encodeEnvelopeEvent, encodeServerDisconnect } from './socketio-protocol';
 import type { ConnectionItem } from './table-schema';
 import { encodeEnvelope } from './validation';
 
@@ -212,15 +213,44 @@ export function errorLabel(error: unknown): string {
   return typeof name === 'string' && name.length > 0 ? name : 'UnknownError';
 }
 
+/**
+ * One envelope's bytes in each wire protocol, each encoded once per send, the Socket.IO form only when a Socket.IO
+ * connection is addressed: every send path posts to each connection the form its protocol reads.
+ *
+ * @example
+ * const payloads = new ProtocolPayloads(createEnvelope('chat', { message: 'Hi' }));
+ * payloads.for({ protocol: 'socket.io' }); // bytes of '42["chat",{"message":"Hi"},{"id":…,"timestamp":…}]'
+ */
+export class ProtocolPayloads {
+  readonly #envelope: Envelope;
+  readonly #json: Uint8Array;
+  #socketIo?: Uint8Array;
+
+  /** `json`: the envelope's JSON bytes when the caller already has them (the worker's queued envelope). */
+  constructor(envelope: Envelope, json?: Uint8Array) {
+    this.#envelope = envelope;
+    this.#json = json ?? encodeEnvelope(envelope);
+  }
+
+  /** The bytes to post to a connection of this protocol (absent: the JSON protocol). */
+  for(connection: Pick<ConnectionItem, 'protocol'>): Uint8Array {
+    if (connection.protocol !== 'socket.io') return this.#json;
+    this.#socketIo ??= Buffer.from(encodeEnvelopeEvent(this.#envelope), 'utf8');
+    return this.#socketIo;
+  }
+}
+
+const serverDisconnectPacket = Buffer.from(encodeServerDisconnect(), 'utf8');
+
 async function postToConnection(
   deps: DeliveryDependencies,
-  connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
-  payload: Uint8Array,
+  connection: Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'>,
+  payloads: ProtocolPayloads,
   messageId: string,
 ): Promise<PostOutcome> {
   try {
     await deps.managementClient.send(
-      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payload }),
+      new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),
     );
     return { status: 'delivered' };
   } catch (error) {
@@ -281,7 +311,7 @@ export async function deliverToUsers(
   deps: DeliveryDependencies,
   request: { userIds: readonly string[]; envelope: Envelope },
 ): Promise<DeliveryReport> {
-  const payload = encodeEnvelope(request.envelope);
+  const payloads = new ProtocolPayloads(request.envelope);
   const userIds = [...new Set(request.userIds)];
   const connectionsByUser = await mapBounded(userIds, deps.concurrency, (userId) =>
     deps.registry.connectionsOf(userId),
@@ -303,7 +333,7 @@ export async function deliverToUsers(
     targets.push(...connections);
   });
   const outcomes = await mapBounded(targets, deps.concurrency, (connection) =>
-    postToConnection(deps, connection, payload, request.envelope.id),
+    postToConnection(deps, connection, payloads, request.envelope.id),
   );
   let delivered = 0;
   let stale = 0;
@@ -354,7 +384,7 @@ export async function deliverToUsers(
  * if (!report.complete) logger.warn('broadcast cut short', { notReached: report.notReached });
  */
 export async function broadcast(deps: DeliveryDependencies, request: { envelope: Envelope }): Promise<BroadcastReport> {
-  const payload = encodeEnvelope(request.envelope);
+  const payloads = new ProtocolPayloads(request.envelope);
   const messageId = request.envelope.id;
   const totalSegments = deps.scanSegments ?? 1;
   const pool = new BoundedPool(deps.concurrency);
@@ -367,7 +397,7 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
   const timeLeft = (): number => deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
 
   const post = async (connection: ConnectionItem): Promise<void> => {
-    const outcome = await postToConnection(deps, connection, payload, messageId);
+    const outcome = await postToConnection(deps, connection, payloads, messageId);
     counts[outcome.status]++;
   };
 
@@ -457,6 +487,17 @@ export async function disconnectConnections(
 ): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
   const connections = await deps.registry.connectionsOf(userId);
   const outcomes = await mapBounded(connections, deps.concurrency, async (connection) => {
+    if (connection.protocol === 'socket.io') {
+      // Socket.IO's DISCONNECT first: the client then reports "io server disconnect" and stays disconnected, as
+      // after a Socket.IO server's `socket.disconnect()`, instead of reconnecting at once after a transport close.
+      try {
+        await deps.managementClient.send(
+          new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: serverDisconnectPacket }),
+        );
+      } catch {
+        // The close below is what matters (a gone connection answers it 410 too).
+      }
+    }
     try {
       await deps.managementClient.send(new DeleteConnectionCommand({ ConnectionId: connection.connectionId }));
     } catch (error) {

@@ -23,7 +23,12 @@ import type { ConnectionItem } from './table-schema';
  */
 
 /** A connection's key in the registry: where a slice resumes, and what it retries. */
-export type ConnectionKey = Pick<ConnectionItem, 'userId' | 'connectionId'>;
+export type ConnectionKey = Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'>;
+
+/** A retry list entry as stored: the key, and the protocol when it is not JSON (the retry is encoded like the post). */
+function storedRetry({ userId, connectionId, protocol }: ConnectionKey): ConnectionKey {
+  return protocol === 'socket.io' ? { userId, connectionId, protocol } : { userId, connectionId };
+}
 
 /** Outcomes a slice has counted so far. */
 export interface SliceCounts {
@@ -296,7 +301,7 @@ export function createFanOutState(options: FanOutStateOptions): FanOutState {
             ? { ':position': { userId: claim.position.userId, connectionId: claim.position.connectionId } }
             : {}),
           ':inFlight': claim.inFlight,
-          ':retry': claim.retry.map(({ userId, connectionId }) => ({ userId, connectionId })),
+          ':retry': claim.retry.map(storedRetry),
         },
         claim.position ? { '#position': 'position' } : {},
       );
@@ -306,7 +311,7 @@ export function createFanOutState(options: FanOutStateOptions): FanOutState {
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = {
         ':zero': 0,
-        ':retry': retry.map(({ userId, connectionId }) => ({ userId, connectionId })),
+        ':retry': retry.map(storedRetry),
       };
       const adds = countNames.map((name) => {
         names[`#${name}`] = name;
@@ -373,10 +378,7 @@ function toCheckpoint(item: Record<string, unknown>, segment: number): SliceChec
     segment,
     position: position && { userId: String(position.userId), connectionId: String(position.connectionId) },
     inFlight: Number(item.inFlight ?? 0),
-    retry: ((item.retry as ConnectionKey[] | undefined) ?? []).map(({ userId, connectionId }) => ({
-      userId,
-      connectionId,
-    })),
+    retry: ((item.retry as ConnectionKey[] | undefined) ?? []).map(storedRetry),
     owner: item.owner === undefined ? undefined : String(item.owner),
     leaseUntil: item.leaseUntil === undefined ? undefined : Number(item.leaseUntil),
     done: item.done === true,

@@ -13,6 +13,7 @@ import {
   requireString,
   Setting,
 } from './config';
+import { ConnectionProtocol, readConnectionProtocol } from './connection-protocol';
 import { ValidationError } from './errors';
 import type { ConnectionItem } from './table-schema';
 import { MAX_USER_ID_LENGTH } from './user-id';
@@ -23,8 +24,11 @@ import { MAX_USER_ID_LENGTH } from './user-id';
  * deletion lags by up to two days (and dynalite never deletes).
  */
 export interface ConnectionRegistry {
-  /** Records a new connection of `userId` (PutItem) with `connectedAt` = now and `expiresAt` = now + TTL. */
-  register(input: { userId: string; connectionId: string }): Promise<ConnectionItem>;
+  /**
+   * Records a new connection of `userId` (PutItem) with `connectedAt` = now and `expiresAt` = now + TTL, and its
+   * wire protocol when it is not the JSON one.
+   */
+  register(input: { userId: string; connectionId: string; protocol?: ConnectionProtocol }): Promise<ConnectionItem>;
   /** Removes one connection (DeleteItem); removing an absent one is not an error. */
   remove(userId: string, connectionId: string): Promise<void>;
   /** All live connections of one user (one Query, paginated internally). */
@@ -117,7 +121,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
   const liveOnly = { FilterExpression: 'expiresAt > :now' };
 
   return {
-    async register({ userId, connectionId }) {
+    async register({ userId, connectionId, protocol }) {
       const connectedAt = now();
       const item: ConnectionItem = {
         userId,
@@ -125,6 +129,8 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
         connectedAt: connectedAt.toISOString(),
         expiresAt: Math.floor(connectedAt.getTime() / 1000) + ttlSeconds,
       };
+      // Only the Socket.IO protocol is written: JSON items stay as they were, and old items read the same way.
+      if (protocol === ConnectionProtocol.socketIo) item.protocol = protocol;
       await client.send(new PutCommand({ TableName: tableName, Item: item }));
       return item;
     },
@@ -211,12 +217,14 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
 }
 
 function toConnectionItem(item: Record<string, unknown>): ConnectionItem {
-  return {
+  const connection: ConnectionItem = {
     userId: String(item.userId),
     connectionId: String(item.connectionId),
     connectedAt: String(item.connectedAt),
     expiresAt: Number(item.expiresAt),
   };
+  if (readConnectionProtocol(item.protocol) === ConnectionProtocol.socketIo) connection.protocol = 'socket.io';
+  return connection;
 }
 
 function segmentationOf(scan: ScanOptions): { Segment?: number; TotalSegments?: number } {

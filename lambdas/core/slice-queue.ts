@@ -114,7 +114,9 @@ export function parseSliceMessage(body: string): SliceMessage {
     value.segment >= value.totalSegments ||
     typeof value.envelope !== 'string' ||
     typeof value.type !== 'string' ||
-    !isIndex(value.continuation)
+    !isIndex(value.continuation) ||
+    (value.audience !== undefined && value.audience !== 'socket.io') ||
+    (value.frame !== undefined && typeof value.frame !== 'string')
   ) {
     throw new TypeError('not a broadcast slice message');
   }

@@ -10,6 +10,8 @@
  * | `connectionId` | sort key: one connection, removed with one DeleteItem     |
  * | `connectedAt`  | ISO 8601 time of `$connect`                               |
  * | `expiresAt`    | epoch seconds; the TTL attribute (reads filter on it too) |
+ * | `protocol`     | `socket.io` for a Socket.IO client; absent for the JSON protocol (items written before the |
+ * |                | attribute existed read as JSON too), so every send path encodes per connection            |
  */
 export const connectionTableSchema = {
   partitionKey: { name: 'userId', type: 'S' },
@@ -28,6 +30,8 @@ export interface ConnectionItem {
   connectedAt: string;
   /** Epoch seconds after which the item is dead even if `$disconnect` never ran. */
   expiresAt: number;
+  /** The wire protocol the connection speaks; absent: the JSON protocol (see `socketio-protocol.ts`). */
+  protocol?: 'socket.io';
 }
 
 /**

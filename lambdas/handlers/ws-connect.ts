@@ -4,6 +4,9 @@ import middy from '@middy/core';
 import { getDocumentClient } from '../core/clients';
 import { logger, MetricName, metrics, observability } from '../core/observability';
 import { type ConnectionRegistry, createConnectionRegistry, readRegistryConfig } from '../core/registry';
+import { getSqsClient } from '../core/slice-queue';
+import { type OpeningMessage, queueOpening, readOpeningQueueUrl } from '../core/socketio-opening';
+import { ConnectionProtocol } from '../core/socketio-protocol';
 import { chooseSubprotocol } from '../core/token-carriers';
 import { webSocketErrors } from './middleware/websocket-errors';
 import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
@@ -18,6 +21,8 @@ export interface ConnectDependencies {
   registry: ConnectionRegistry;
   logger: Logger;
   metrics: Metrics;
+  /** Queues a Socket.IO connection's Engine.IO `open`, to be posted once this `$connect` has returned. */
+  queueOpening: (message: OpeningMessage) => Promise<void>;
 }
 
 /**
@@ -39,9 +44,15 @@ export async function acceptConnection(event: WebSocketEvent, deps: ConnectDepen
     };
   }
   const { connectionId } = event.requestContext;
-  await deps.registry.register({ userId: context.userId, connectionId });
+  // The authorizer read the protocol from the query; recorded here, every send path encodes for it.
+  const protocol = context.protocol ?? ConnectionProtocol.json;
+  // Queued before the registration: a failure to queue throws and API Gateway refuses the handshake (502; the client
+  // retries) with nothing registered, instead of a client waiting for an open never sent. The open still cannot
+  // reach the client before the registration: nothing is delivered before this `$connect` returns (a post is 410).
+  if (protocol === ConnectionProtocol.socketIo) await deps.queueOpening({ connectionId, queuedAt: Date.now() });
+  await deps.registry.register({ userId: context.userId, connectionId, protocol });
   deps.metrics.addMetric(MetricName.ConnectionsOpened, MetricUnit.Count, 1);
-  deps.logger.info('connection registered');
+  deps.logger.info('connection registered', { protocol });
 
   // A browser drops a connection whose answer does not echo one of the subprotocols it offered.
   const subprotocol = chooseSubprotocol(event.headers);
@@ -49,8 +60,10 @@ export async function acceptConnection(event: WebSocketEvent, deps: ConnectDepen
 }
 
 const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(process.env) });
+const openings = { client: getSqsClient(), queueUrl: readOpeningQueueUrl(process.env) };
+const queue = (message: OpeningMessage) => queueOpening(openings, message);
 
 export const handler = middy<WebSocketEvent, WebSocketResult>()
   .use(observability())
   .use(webSocketErrors())
-  .handler((event) => acceptConnection(event, { registry, logger, metrics }));
+  .handler((event) => acceptConnection(event, { registry, logger, metrics, queueOpening: queue }));

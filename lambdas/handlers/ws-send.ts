@@ -1,8 +1,8 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { tokenHasExpired } from '../core/authorizer-context';
+import { type AuthorizerContext, tokenHasExpired } from '../core/authorizer-context';
 import { reportForCaller } from '../core/delivery';
-import { createEnvelope, ServerFrameType } from '../core/envelope';
+import { createEnvelope, type Envelope, ServerFrameType } from '../core/envelope';
 import { ClientError, UnauthorizedError } from '../core/errors';
 import { FrameErrorCode, tokenExpiredMessage } from '../core/frames';
 import { logger, metrics, observability } from '../core/observability';
@@ -31,8 +31,21 @@ const policy = readPolicy(process.env);
 const rules = readMessageRules(process.env);
 const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
 
-async function send(event: WebSocketEvent, context: Context): Promise<WebSocketResult> {
-  const authorizerContext = readAuthorizerContext(event.requestContext);
+/**
+ * The `send` route's work, whichever protocol carried the frame: the sender from the connection's authorizer
+ * context, the same policy, validation and delivery as the HTTP routes, and the `delivery` envelope to answer with.
+ * A refusal throws a {@link ClientError}. `readFrame` runs after the token and permission checks, so an expired
+ * token is told so even when its frame is malformed.
+ *
+ * @example
+ * const answer = await sendFromSocket(readAuthorizerContext(event.requestContext),
+ *   () => ({ userId: 'user456', type: 'chat', data: {} }), () => context.getRemainingTimeInMillis());
+ */
+export async function sendFromSocket(
+  authorizerContext: AuthorizerContext | undefined,
+  readFrame: () => unknown,
+  remainingTimeMs: () => number,
+): Promise<Envelope> {
   // Only a socket that passed the `$connect` authorizer reaches this route; no context is a wiring fault.
   if (!authorizerContext) throw new UnauthorizedError('This connection carries no authorizer context');
   if (tokenHasExpired(authorizerContext.tokenExpiresAt)) {
@@ -41,14 +54,23 @@ async function send(event: WebSocketEvent, context: Context): Promise<WebSocketR
   }
   const caller = callerFromContext(authorizerContext);
   authorize(policy, caller, 'sendToUsers');
-  const message = validateSendFrame(parseJson(event.body ?? '', 'Frame'), rules);
+  const message = validateSendFrame(readFrame(), rules);
   const report = await service.sendToUsers(message.userIds, message.type, message.data, {
     from: caller.userId,
-    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+    remainingTimeMs,
   });
   // Connection ids only for callers who may see them on the status route too.
   const answer = reportForCaller(report, permits(policy, caller, 'seeConnectionIds'));
-  return { statusCode: 200, body: JSON.stringify(createEnvelope(ServerFrameType.delivery, answer)) };
+  return createEnvelope(ServerFrameType.delivery, answer);
+}
+
+async function send(event: WebSocketEvent, context: Context): Promise<WebSocketResult> {
+  const answer = await sendFromSocket(
+    readAuthorizerContext(event.requestContext),
+    () => parseJson(event.body ?? '', 'Frame'),
+    () => context.getRemainingTimeInMillis(),
+  );
+  return { statusCode: 200, body: JSON.stringify(answer) };
 }
 
 export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()

@@ -100,15 +100,20 @@ export class WebSocketEmulator {
   }
 
   /**
-   * Handles one HTTP upgrade request: 403 unless its path is `/{stage}`, then the authorizer, `$connect`, and 101
+   * Handles one HTTP upgrade request: 403 unless its path is `/{stage}` (or `/{stage}/`), then the authorizer, `$connect`, and 101
    * or a refusal with a status.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://localhost');
     // A WebSocket API answers on `/{stage}` only: any other path (`/`, socket.io-client's `/socket.io/`) is refused
-    // with 403 Forbidden before any handler runs, as execute-api refuses a path no stage or route matches.
-    if (url.pathname !== `/${this.#options.api.stage}`) {
+    // with 403 Forbidden before any handler runs, as execute-api refuses a path no stage or route matches. The stage
+    // with a trailing slash is the stage: socket.io-client appends one to its `path` (engine.io-client, since 2012;
+    // socketio/socket.io-client issue #1550), and API Gateway upgrades `/{stage}/?EIO=…&transport=websocket` and runs
+    // `$connect` (richardeschloss/nuxt-socket-io issue #156: `path: "/development"`, websocket transport, 101 and the
+    // $connect Lambda invoked; socketio/socket.io issue #5103 reports the same 101).
+    const stagePath = `/${this.#options.api.stage}`;
+    if (url.pathname !== stagePath && url.pathname !== `${stagePath}/`) {
       refuseUpgrade(socket, 403, JSON.stringify({ message: 'Forbidden' }));
       return;
     }

@@ -66,6 +66,8 @@ beforeAll(async () => {
     quiet: process.env.E2E_LOGS === undefined,
     jwtSecret: `e2e-${Math.random().toString(36).slice(2)}-secret-of-enough-length`,
     queueConsumerTimeoutMs: WORKER_TIMEOUT_MS,
+    // No Socket.IO ping sweep: its slices would share the queue whose counts these tests read.
+    scheduleIntervalMs: 0,
     environment: {
       // Short invocations need a short margin, or every run would continue at once; half of one leaves a group room
       // to finish on a loaded machine (a group outliving its invocation would count unknown, as on AWS).

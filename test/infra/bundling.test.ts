@@ -155,6 +155,8 @@ describe('deployed bundles', () => {
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           AWS_MAX_ATTEMPTS: '1',
           TABLE_NAME: 'bundle-test-connections',
+          // A JSON connection (the fixture's query has no EIO=4) queues no Socket.IO opening: the URL is only read.
+          OPENING_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/openings',
           LOG_LEVEL: 'SILENT',
           POWERTOOLS_METRICS_DISABLED: 'true',
           ...credentials,

@@ -90,8 +90,9 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
       httpStatus: ['dynamodb:Query'],
       directSend: ['dynamodb:PutItem', 'dynamodb:Query'],
       broadcastWorker: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      socketIoPinger: ['dynamodb:PutItem'],
     };
-    const senders: FunctionName[] = ['httpSend', 'directSend', 'broadcastWorker'];
+    const senders: FunctionName[] = ['httpSend', 'directSend', 'broadcastWorker', 'socketIoPinger'];
 
     it.each(functionNames)('%s has only the fan-out table actions its code uses, on that table only', (name) => {
       const statements = statementsOfRole(template, synthesized.roleId(name)).filter(
@@ -133,12 +134,14 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
       expect(actionsOn(name, deadLetterQueueId)).toEqual([]);
     });
 
-    it('lets only the worker receive from the slice queue (its event source mapping), and nobody touch the DLQ', () => {
+    it('lets only the queue consumers receive (their event source mappings), and nobody touch the DLQ', () => {
+      const consumers = Object.values(queues).map((queue) => queue.consumer.function as FunctionName);
+      expect(consumers).toContain('broadcastWorker');
       for (const name of functionNames) {
         const receives = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
           statement.Action.includes('sqs:ReceiveMessage'),
         );
-        expect([name, receives.length > 0]).toEqual([name, name === 'broadcastWorker']);
+        expect([name, receives.length > 0]).toEqual([name, consumers.includes(name)]);
         const deadLetter = statementsOfRole(template, synthesized.roleId(name)).filter((statement) =>
           JSON.stringify(statement.Resource).includes(deadLetterQueueId),
         );

@@ -4,7 +4,10 @@ import { type EnvironmentValues, environmentFor } from '../../lib/function-envir
 const secretArnValues: EnvironmentValues = {
   tableName: 'RegistryTable',
   fanOutTableName: 'FanOutTable',
-  queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices' },
+  queueUrls: {
+    broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
+    socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',
+  },
   callbackUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
   tokenVerification: { mode: 'secret', secretArn: 'arn:aws:secretsmanager:eu-west-1:123:secret:jwt' },
   jwtAlgorithms: ['HS256', 'HS512'],
@@ -108,10 +111,13 @@ describe('environmentFor', () => {
   });
 
   it('leaves out settings whose value is not given, so the reader default applies', () => {
-    const environment = environmentFor(functions.wsConnect.access, {
+    const environment = environmentFor(functions.wsDisconnect.access, {
       tableName: 'T1x',
       fanOutTableName: 'F1x',
-      queueUrls: { broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices' },
+      queueUrls: {
+        broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
+        socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',
+      },
       callbackUrl: 'http://127.0.0.1:3001',
       tokenVerification: { mode: 'secret', secret: 's' },
     });

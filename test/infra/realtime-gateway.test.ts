@@ -7,7 +7,9 @@ import {
   functions,
   httpRouteKey,
   httpRoutes,
+  queues,
   routeSelectionExpression,
+  schedules,
   webSocketRoutes,
 } from '../../lambdas/routes';
 import { lambdaNodeMajor } from '../../lib/bundling';
@@ -301,7 +303,20 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       });
     });
 
-    it.each(functionNames.filter((name) => name !== 'directSend' && name !== 'broadcastWorker'))(
+    const queueConsumers = new Set<FunctionName>(Object.values(queues).map((queue) => queue.consumer.function));
+
+    it.each(functionNames.filter((name) => queueConsumers.has(name)))(
+      '%s consumes a queue, so it gets the timeout its queue declares',
+      (name) => {
+        const queue = Object.values(queues).find((candidate) => candidate.consumer.function === name)!;
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Description: functions[name].description,
+          Timeout: queue.consumer.timeoutSeconds,
+        });
+      },
+    );
+
+    it.each(functionNames.filter((name) => name !== 'directSend' && !queueConsumers.has(name)))(
       '%s is fronted by API Gateway, so it keeps its 29 s integration limit',
       (name) => {
         template.hasResourceProperties('AWS::Lambda::Function', {
@@ -327,6 +342,9 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsConnect: ['dynamodb:PutItem'],
       wsDisconnect: ['dynamodb:DeleteItem'],
       wsFrames: [],
+      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      socketIoOpener: [],
+      socketIoPinger: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpAuthorizer: [],
       httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
@@ -421,6 +439,25 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
         for (const action of actionsOfRole(template, synthesized.roleId(name))) expect(action).not.toContain('*');
       }
     });
+  });
+
+  describe('schedules', () => {
+    it.each(Object.entries(schedules))(
+      'runs %s on its declared rate, targeting its function without retries',
+      (_name, schedule) => {
+        // GIVEN the route table's schedule WHEN synthesized THEN an EventBridge rule at that rate invokes the function
+        template.hasResourceProperties('AWS::Events::Rule', {
+          ScheduleExpression: `rate(${schedule.rateMinutes} minutes)`,
+          State: 'ENABLED',
+          Targets: [
+            {
+              Arn: { 'Fn::GetAtt': [synthesized.functionId(schedule.function), 'Arn'] },
+              RetryPolicy: { MaximumRetryAttempts: 0 },
+            },
+          ],
+        });
+      },
+    );
   });
 
   describe('connection table', () => {

@@ -15,6 +15,7 @@ import { createEnvelope } from '../../lambdas/core/envelope';
 import { createFanOutState, type FanOutState, LeaseLostError, SliceBusyError } from '../../lambdas/core/fan-out-state';
 import type { PostBudget } from '../../lambdas/core/post-budget';
 import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
+import { startPingSweep } from '../../lambdas/core/socketio-pings';
 import { createConnectionTable, createFanOutTable } from '../../local/local-dynamo';
 
 // The worker core against real DynamoDB semantics (dynalite: conditional writes, segmented Scans resumed from a
@@ -33,6 +34,8 @@ let registry: ConnectionRegistry;
 let managementClient: ApiGatewayManagementApiClient;
 /** connectionId → posts received. */
 const received = new Map<string, number>();
+/** connectionId → the body of its last post. */
+const bodies = new Map<string, string>();
 /** connectionId → 429 answers still to give. */
 const throttle = new Map<string, number>();
 const gone = new Set<string>();
@@ -48,8 +51,10 @@ beforeAll(async () => {
 
   endpoint = createServer((request, response) => {
     const connectionId = decodeURIComponent(request.url!.split('/@connections/')[1] ?? '');
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      bodies.set(connectionId, Buffer.concat(chunks).toString('utf8'));
       const throttles = throttle.get(connectionId) ?? 0;
       if (throttles > 0) {
         throttle.set(connectionId, throttles - 1);
@@ -220,6 +225,55 @@ describe('a broadcast drained slice by slice', () => {
     });
     expect((await registry.connectionsOf('user-9')).map((item) => item.connectionId)).not.toContain('conn-9=');
     await registry.register({ userId: 'user-9', connectionId: 'conn-9=' });
+  });
+
+  it('posts each connection the encoding of its protocol, a throttled Socket.IO connection too when posted again', async () => {
+    await registry.register({ userId: 'user-sio', connectionId: 'sio-1=', protocol: 'socket.io' });
+    throttle.set('sio-1=', 3); // one throttled post: it goes on the retry list and is posted again
+    const { state, queue, id } = await newBroadcast(1);
+
+    const result = await runSlice(worker(state, queue), queue.sent[0]);
+
+    expect(result.status).toBe('done');
+    expect(received.get('sio-1=')).toBe(1);
+    const { envelope } = queue.sent[0];
+    const { data, id: messageId, timestamp } = JSON.parse(envelope);
+    expect(bodies.get('sio-1=')).toBe(`42${JSON.stringify(['system', data, { id: messageId, timestamp }])}`);
+    expect(bodies.get('conn-0=')).toBe(envelope);
+    expect(await state.readStatus(id)).toMatchObject({ connections: { delivered: 241, throttled: 1 } });
+    await registry.remove('user-sio', 'sio-1=');
+  });
+
+  it("posts a ping sweep's Engine.IO ping to the Socket.IO connections only, as is", async () => {
+    await registry.register({ userId: 'user-sio', connectionId: 'sio-2=', protocol: 'socket.io' });
+    await registry.register({ userId: 'user-3', connectionId: 'sio-3=', protocol: 'socket.io' });
+    const state = createFanOutState({ client: documents, tableName: fanOutTable, ttlSeconds: 3600, now: () => clock });
+    const queue = new RecordingQueue();
+    const { broadcastId } = await startPingSweep({ state, queue, segments: 2 });
+
+    for (const message of queue.sent) await runSlice(worker(state, queue), message);
+
+    expect([...received.keys()].sort()).toEqual(['sio-2=', 'sio-3=']);
+    expect([bodies.get('sio-2='), bodies.get('sio-3=')]).toEqual(['2', '2']);
+    expect(await state.readStatus(broadcastId)).toMatchObject({ state: 'complete', connections: { delivered: 2 } });
+    await registry.remove('user-sio', 'sio-2=');
+    await registry.remove('user-3', 'sio-3=');
+  });
+
+  it('keeps the protocol of a throttled connection in the retry list a later run resumes from', async () => {
+    const { state, id } = await newBroadcast(1);
+    const key = { broadcastId: id, segment: 0 };
+    const retry = [
+      { userId: 'user-sio', connectionId: 'sio-1=', protocol: 'socket.io' as const },
+      { userId: 'user-1', connectionId: 'conn-1=' },
+    ];
+    await state.acquireSlice(key, 'first', clock + 60_000);
+    await state.claimGroup(key, 'first', { inFlight: 0, retry });
+    await state.releaseSlice(key, 'first');
+
+    const resumed = await state.acquireSlice(key, 'second', clock + 60_000);
+
+    expect(resumed?.retry).toEqual(retry);
   });
 
   it('stops a run that outlived its lease at its next write, even before another run takes over', async () => {

@@ -11,7 +11,10 @@ import { routedFunctionNames } from '../../local/route-functions';
 const input = {
   tableName: 'connections',
   fanOutTableName: 'fan-out',
-  queueUrls: { broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices' },
+  queueUrls: {
+    broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices',
+    socketIoOpenings: 'http://127.0.0.1:9324/000000000000/socket-io-openings',
+  },
   dynamoEndpoint: 'http://127.0.0.1:4567',
   callbackUrl: 'http://127.0.0.1:8090',
   jwtSecret: 'local-secret',
@@ -68,7 +71,7 @@ describe('each local function gets the settings it gets on AWS', () => {
     });
   });
 
-  it('loads both authorizers, every routed function and the queue consumer, and not the direct-invoke one', () => {
+  it('loads both authorizers, every routed function, the queue consumers and the scheduled function, not the direct-invoke one', () => {
     expect(routedFunctionNames().sort()).toEqual(
       [
         'broadcastWorker',
@@ -76,8 +79,11 @@ describe('each local function gets the settings it gets on AWS', () => {
         'httpDisconnect',
         'httpSend',
         'httpStatus',
+        'socketIoOpener',
+        'socketIoPinger',
         'wsAuthorizer',
         'wsConnect',
+        'wsDefault',
         'wsDisconnect',
         'wsFrames',
         'wsSend',

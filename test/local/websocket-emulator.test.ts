@@ -388,6 +388,18 @@ describe('WebSocket emulator', () => {
       expect(api.emulator.pool.size).toBe(0);
     });
 
+    // socket.io-client asks for `${path}/?EIO=4&transport=websocket` unless `addTrailingSlash: false`; API Gateway
+    // upgrades it and runs $connect (richardeschloss/nuxt-socket-io issue #156: `path: "/development"` on a
+    // WebSocket API stage, 101 Switching Protocols and the $connect Lambda invoked).
+    it('accepts the stage with a trailing slash, the path socket.io-client asks for', async () => {
+      const { routes, connect } = echoRoutes();
+      api = await startWebSocketApi({ routes });
+
+      await open(`${api.url}/?EIO=4&transport=websocket`);
+
+      expect(connect.events[0].queryStringParameters).toEqual({ EIO: '4', transport: 'websocket' });
+    });
+
     it('accepts the stage path with a query string', async () => {
       const { routes, connect } = echoRoutes();
       api = await startWebSocketApi({ routes });

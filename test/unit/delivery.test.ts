@@ -251,6 +251,54 @@ describe('deliverToUsers', () => {
   });
 });
 
+describe('per-connection encoding', () => {
+  const posted = (): Record<string, string> =>
+    Object.fromEntries(
+      management
+        .commandCalls(PostToConnectionCommand)
+        .map((call) => [
+          call.args[0].input.ConnectionId,
+          new TextDecoder().decode(call.args[0].input.Data as Uint8Array),
+        ]),
+    );
+
+  it('posts the Socket.IO event to a Socket.IO connection and the envelope to a JSON one, on every send path', async () => {
+    const { registry, deps } = fakes();
+    await registry.register({ userId: 'alice', connectionId: 'json1' });
+    await registry.register({ userId: 'alice', connectionId: 'sio1', protocol: 'socket.io' });
+    await registry.register({ userId: 'bob', connectionId: 'sio2', protocol: 'socket.io' });
+    const message = envelope();
+    const socketIoFrame = `42${JSON.stringify(['chat', message.data, { id: message.id, timestamp: message.timestamp, from: 'sender' }])}`;
+
+    await deliverToUsers(deps, { userIds: ['alice', 'bob'], envelope: message });
+    const toUsers = posted();
+    management.resetHistory();
+    await broadcast(deps, { envelope: message });
+    const toEveryone = posted();
+
+    for (const frames of [toUsers, toEveryone]) {
+      expect(JSON.parse(frames.json1)).toEqual(message);
+      expect(frames.sio1).toBe(socketIoFrame);
+      expect(frames.sio2).toBe(socketIoFrame);
+    }
+  });
+
+  it('sends a Socket.IO connection the DISCONNECT packet before closing it, a JSON one only the close', async () => {
+    const { registry, deps } = fakes();
+    await registry.register({ userId: 'bob', connectionId: 'json1' });
+    await registry.register({ userId: 'bob', connectionId: 'sio1', protocol: 'socket.io' });
+    const order: string[] = [];
+    management.on(PostToConnectionCommand).callsFake((input) => order.push(`post ${input.ConnectionId}`));
+    management.on(DeleteConnectionCommand).callsFake((input) => order.push(`close ${input.ConnectionId}`));
+
+    await expect(disconnectConnections(deps, 'bob')).resolves.toEqual({ disconnected: 2, failed: [] });
+
+    expect(posted()).toEqual({ sio1: '41' });
+    expect(order.indexOf('post sio1')).toBeLessThan(order.indexOf('close sio1'));
+    expect(order).toContain('close json1');
+  });
+});
+
 describe('throttling through a real ApiGatewayManagementApiClient', () => {
   let server: Server;
   let endpoint: URL;

@@ -64,6 +64,31 @@ describe('register and remove', () => {
     expect(documentMock).toHaveReceivedCommandWith(PutCommand, { TableName: tableName, Item: expected });
   });
 
+  it('writes the protocol of a Socket.IO connection, and nothing for a JSON one (old items read the same)', async () => {
+    documentMock.on(PutCommand).resolves({});
+
+    await registry().register({ userId: 'user123', connectionId: 'sio=', protocol: 'socket.io' });
+    await registry().register({ userId: 'user123', connectionId: 'json=', protocol: 'json' });
+
+    const items = documentMock.commandCalls(PutCommand).map((call) => call.args[0].input.Item);
+    expect(items[0]).toMatchObject({ connectionId: 'sio=', protocol: 'socket.io' });
+    expect(items[1]).not.toHaveProperty('protocol');
+  });
+
+  it('reads the protocol back, and an item without it as the JSON protocol', async () => {
+    documentMock.on(QueryCommand).resolves({
+      Items: [
+        { userId: 'u', connectionId: 'a', connectedAt: 't', expiresAt: nowSeconds + 60, protocol: 'socket.io' },
+        { userId: 'u', connectionId: 'b', connectedAt: 't', expiresAt: nowSeconds + 60 },
+      ],
+    });
+
+    const [socketIo, json] = await registry().connectionsOf('u');
+
+    expect(socketIo.protocol).toBe('socket.io');
+    expect(json).not.toHaveProperty('protocol');
+  });
+
   it('deletes by key', async () => {
     documentMock.on(DeleteCommand).resolves({});
     await registry().remove('user123', 'abc=');

@@ -131,6 +131,19 @@ describe('ws-authorizer handler (as deployed)', () => {
     expectNothingElseTouched();
   });
 
+  it('marks a socket.io-client handshake (EIO=4 over the websocket transport) as Socket.IO in the context', async () => {
+    // GIVEN the query socket.io-client sends, beside the token
+    const token = await signTestToken('user123');
+    const event = loadEventFixture<WebSocketAuthorizerEvent>('ws-authorizer-query-token.json', token);
+    event.queryStringParameters = { ...event.queryStringParameters, EIO: '4', transport: 'websocket' };
+
+    // WHEN
+    const result = await authorizerModule.handler(event, lambdaContext);
+
+    // THEN every later route of the connection reads the protocol from the context
+    expect(result.context).toMatchObject({ userId: 'user123', protocol: 'socket.io' });
+  });
+
   it('answers Unauthorized (401) to a handshake without a token, logs it with the request id and counts it', async () => {
     // GIVEN the browser fixture with its subprotocol header stripped of the token
     const event = loadEventFixture<WebSocketAuthorizerEvent>('ws-authorizer-subprotocol.json');

@@ -1,3 +1,4 @@
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -10,6 +11,8 @@ type ConnectModule = typeof import('../../lambdas/handlers/ws-connect');
 type ObservabilityModule = typeof import('../../lambdas/core/observability');
 
 const documentMock = mockClient(DynamoDBDocumentClient);
+const sqsMock = mockClient(SQSClient);
+const openingQueueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/openings';
 const lambdaContext = lambdaContextFor('ws-connect');
 
 let connect: ConnectModule;
@@ -20,13 +23,14 @@ function connectEvent(): WebSocketEvent {
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'connections-unit' });
+  setHandlerEnvironment({ TABLE_NAME: 'connections-unit', OPENING_QUEUE_URL: openingQueueUrl });
   connect = await import('../../lambdas/handlers/ws-connect');
   observability = await import('../../lambdas/core/observability');
 });
 
 beforeEach(() => {
   documentMock.reset();
+  sqsMock.reset();
   jest.restoreAllMocks();
 });
 
@@ -48,6 +52,44 @@ describe('ws-connect handler', () => {
         expiresAt: expect.any(Number),
       },
     });
+  });
+
+  it('records a Socket.IO connection with its protocol and queues its Engine.IO open first', async () => {
+    // Prepare: the authorizer saw EIO=4&transport=websocket and put the protocol in the context
+    const order: string[] = [];
+    documentMock.on(PutCommand).callsFake(() => order.push('put'));
+    sqsMock.on(SendMessageCommand).callsFake(() => order.push('queue'));
+    const event = connectEvent();
+    event.requestContext.authorizer = { ...event.requestContext.authorizer, protocol: 'socket.io' };
+    // Act
+    const result = await connect.handler(event, lambdaContext);
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(documentMock).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ connectionId: 'Tq7vKdKRjoECJ1Q=', protocol: 'socket.io' }),
+    });
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: openingQueueUrl });
+    const body = JSON.parse(sqsMock.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody ?? '');
+    expect(body).toEqual({ connectionId: 'Tq7vKdKRjoECJ1Q=', queuedAt: expect.any(Number) });
+    expect(order).toEqual(['queue', 'put']);
+  });
+
+  it('refuses the handshake with nothing registered when the opening cannot be queued', async () => {
+    documentMock.on(PutCommand).resolves({});
+    sqsMock.on(SendMessageCommand).rejects(new Error('ServiceUnavailable'));
+    const event = connectEvent();
+    event.requestContext.authorizer = { ...event.requestContext.authorizer, protocol: 'socket.io' };
+
+    await expect(connect.handler(event, lambdaContext)).rejects.toThrow('ServiceUnavailable');
+
+    expect(documentMock).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('queues nothing and writes no protocol for a JSON connection', async () => {
+    documentMock.on(PutCommand).resolves({});
+    await connect.handler(connectEvent(), lambdaContext);
+    expect(sqsMock).not.toHaveReceivedAnyCommand();
+    expect(documentMock.commandCalls(PutCommand)[0].args[0].input.Item).not.toHaveProperty('protocol');
   });
 
   it('echoes no subprotocol to a client that offered none (a Node client with an Authorization header)', async () => {
@@ -112,7 +154,12 @@ describe('acceptConnection metrics', () => {
       scanConnections: jest.fn(),
     };
     const addMetric = jest.spyOn(observability.metrics, 'addMetric');
-    const deps = { registry, logger: observability.logger, metrics: observability.metrics };
+    const deps = {
+      registry,
+      logger: observability.logger,
+      metrics: observability.metrics,
+      queueOpening: jest.fn(),
+    };
 
     await connect.acceptConnection(connectEvent(), deps);
     expect(addMetric).toHaveBeenLastCalledWith('ConnectionsOpened', 'Count', 1);

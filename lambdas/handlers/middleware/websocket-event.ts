@@ -66,9 +66,15 @@ export function readAuthorizerContext(
 ): AuthorizerContext | undefined {
   const authorizer = requestContext?.authorizer;
   if (!authorizer) return undefined;
-  const { userId, permissions, tokenExpiresAt } = authorizer;
+  const { userId, permissions, tokenExpiresAt, protocol } = authorizer;
   if (typeof userId !== 'string' || userId.length === 0) return undefined;
   const expiresAt = typeof tokenExpiresAt === 'string' ? Number(tokenExpiresAt) : tokenExpiresAt;
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return undefined;
-  return { userId, permissions: typeof permissions === 'string' ? permissions : '', tokenExpiresAt: expiresAt };
+  const context: AuthorizerContext = {
+    userId,
+    permissions: typeof permissions === 'string' ? permissions : '',
+    tokenExpiresAt: expiresAt,
+  };
+  if (protocol === 'socket.io') context.protocol = 'socket.io';
+  return context;
 }

@@ -1,0 +1,90 @@
+import type { Envelope } from './envelope';
+import { ClientError } from './errors';
+import { authenticatedFrame, errorFrame, FrameErrorCode, knownActions, pongFrame } from './frames';
+import {
+  decodeClientFrame,
+  EngineIoPacket,
+  encodeConnect,
+  encodeConnectError,
+  encodeEnvelopeEvent,
+  engineIoPing,
+} from './socketio-protocol';
+
+/**
+ * What the server answers a Socket.IO client on the frame it sent (the `$default` route's route response): the
+ * namespace `CONNECT`, the events of the JSON protocol's actions (`ping` → `pong`, `hello` → `authenticated`,
+ * `send` → `delivery`) and an `error` event for anything else. An emit with a callback gets its answer as the
+ * callback's arguments (an `ACK`) instead of an event. No Lambda types: the handler maps the event onto this.
+ */
+
+export interface SocketIoFrameInput {
+  body: string;
+  userId: string;
+  connectionId: string;
+  /** The `send` action: delivers and answers the `delivery` envelope, or throws a ClientError. */
+  send: (readFrame: () => unknown) => Promise<Envelope>;
+  now?: Date;
+}
+
+/**
+ * The frame to answer with, or undefined when the packet needs no answer (an Engine.IO pong, a `DISCONNECT`, ...).
+ *
+ * @example
+ * await answerSocketIoFrame({ body: '40', userId: 'user123', connectionId: 'abc=', send });
+ * // '40{"sid":"abc="}'
+ * await answerSocketIoFrame({ body: '42["ping"]', userId: 'user123', connectionId: 'abc=', send });
+ * // '42["pong",{"serverTime":"…"},{"id":"…","timestamp":"…"}]'
+ */
+export async function answerSocketIoFrame(input: SocketIoFrameInput): Promise<string | undefined> {
+  const now = input.now ?? new Date();
+  const frame = decodeClientFrame(input.body);
+  switch (frame.kind) {
+    case 'engine':
+      // An Engine.IO v4 client only answers pings; a ping from it still gets its pong.
+      return frame.packet === 'ping' ? EngineIoPacket.pong : undefined;
+    case 'connect':
+      // The token was checked at `$connect` (API Gateway authorizes nowhere else), so CONNECT's `auth` is not read.
+      return frame.namespace === '/'
+        ? encodeConnect(input.connectionId)
+        : encodeConnectError(frame.namespace, 'Invalid namespace');
+    case 'disconnect':
+    case 'ack':
+      return undefined;
+    case 'invalid':
+      return encodeEnvelopeEvent(errorFrame(FrameErrorCode.invalidFrame, frame.reason, now));
+    case 'event': {
+      if (frame.namespace !== '/') {
+        return encodeEnvelopeEvent(
+          errorFrame(FrameErrorCode.invalidFrame, `only the default namespace "/" is served`, now),
+          frame.ackId,
+        );
+      }
+      return encodeEnvelopeEvent(await answerEvent(input, frame.name, frame.args, now), frame.ackId);
+    }
+  }
+}
+
+async function answerEvent(input: SocketIoFrameInput, name: string, args: unknown[], now: Date): Promise<Envelope> {
+  switch (name) {
+    case 'ping':
+      return pongFrame(now);
+    case 'hello':
+      return authenticatedFrame({ userId: input.userId, connectionId: input.connectionId }, now);
+    case 'send':
+      try {
+        return await input.send(() => args[0]);
+      } catch (error) {
+        if (error instanceof ClientError) return errorFrame(error.code, error.message, now);
+        throw error;
+      }
+    default:
+      return errorFrame(
+        FrameErrorCode.unknownAction,
+        `unknown event ${JSON.stringify(name.slice(0, 64))}; known events: ${knownActions.join(', ')}`,
+        now,
+      );
+  }
+}
+
+/** The Engine.IO ping packet, re-exported for the heartbeat's senders. */
+export { engineIoPing };
