@@ -1,9 +1,10 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { messagesWaitingAlarm } from './queue-alarm';
 
 /** Lambda retries a failed asynchronous invocation 0, 1 or 2 times. */
 export const asyncRetryAttemptsRange = { min: 0, max: 2 } as const;
@@ -85,19 +86,12 @@ export class DirectSendFailures extends Construct {
     props.fn.configureAsyncInvoke({ retryAttempts, onFailure: sendMessageOnly });
 
     if (props.alarm === false) return;
-    this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
-      alarmDescription:
-        'Direct-send events failed after every retry and wait in the failure queue (DirectSendFailureQueueUrl output): ' +
+    this.alarm = messagesWaitingAlarm(
+      this,
+      'Alarm',
+      this.queue,
+      'Direct-send events failed after every retry and wait in the failure queue (DirectSendFailureQueueUrl output): ' +
         'read the error in each record, fix the cause, replay or delete them.',
-      metric: this.queue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      // SQS publishes nothing for an idle queue: no data means nothing failed.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +15,7 @@ import {
   queues,
   visibilityTimeoutSeconds,
 } from '../lambdas/routes';
+import { messagesWaitingAlarm } from './queue-alarm';
 
 const attributeTypes = {
   S: dynamodb.AttributeType.STRING,
@@ -98,21 +99,14 @@ export class FanOut extends Construct {
       });
       const deadLetterAlarm =
         (props.alarms ?? true)
-          ? new cloudwatch.Alarm(this, `${id}DeadLetterAlarm`, {
-              alarmDescription:
-                `Messages of the ${name} queue failed ${declaration.maxReceiveCount} times and wait in its dead-letter queue: ` +
+          ? messagesWaitingAlarm(
+              this,
+              `${id}DeadLetterAlarm`,
+              deadLetterQueue,
+              `Messages of the ${name} queue failed ${declaration.maxReceiveCount} times and wait in its dead-letter queue: ` +
                 'for a broadcast slice, its status says failed and the rest of its segment was not reached; read the ' +
                 "worker's logs for the slice, fix the cause, then redrive the DLQ (the slice resumes from its checkpoint).",
-              metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-                period: Duration.minutes(1),
-                statistic: cloudwatch.Stats.MAXIMUM,
-              }),
-              threshold: 0,
-              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-              evaluationPeriods: 1,
-              // SQS publishes nothing for an idle queue: no data means nothing was dead-lettered.
-              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-            })
+            )
           : undefined;
       built[name] = { declaration, queue, deadLetterQueue, deadLetterAlarm };
     }

@@ -1,6 +1,6 @@
 import { createServer, request as forward, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FaultInjector } from './emulator/faults';
+import { listenOnLoopback } from './loopback-server';
 
 export interface DynamoFaultProxy {
   /** `http://127.0.0.1:<port>`: what the functions get as `AWS_ENDPOINT_URL_DYNAMODB`. */
@@ -76,17 +76,5 @@ export async function startDynamoFaultProxy(target: string, faults: FaultInjecto
     });
     request.pipe(upstream);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }

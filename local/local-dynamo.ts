@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -15,6 +14,7 @@ import {
   type ConnectionTableSchema,
   connectionTableSchema,
 } from '../lambdas/core/table-schema';
+import { listenOnLoopback } from './loopback-server';
 
 /**
  * What the table bootstrap signs dynalite calls with: dynalite checks no signature, the SDK only needs something to
@@ -71,19 +71,7 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   if (!options.dataDir) closeDynaliteIterators();
   const server: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 /**
