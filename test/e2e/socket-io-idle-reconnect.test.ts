@@ -2,46 +2,19 @@
 // stopped; socket-io-idle.test.ts has the sweep running). The gateway's idle timeout, shortened here, closes it:
 // "transport close", never "ping timeout" (the announced heartbeat outlasts the gateway), and it reconnects by itself.
 // A file of its own: one local stack per process.
-import { io, type Socket } from 'socket.io-client';
-import { signDevToken } from '../../local/dev-tokens';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { socketIoAddress } from './support/socket-io';
+import type { Socket } from 'socket.io-client';
+import { useIdleSocketIoStack } from './support/socket-io';
 import { isRemote } from './support/target';
 
 const describeLocal = isRemote ? describe.skip : describe;
 const IDLE_TIMEOUT_MS = 1000;
 
-async function idleClient(stack: LocalStack): Promise<Socket> {
-  const token = await signDevToken(stack.jwtSecret, 'user123');
-  const { url, options } = socketIoAddress(stack.wsUrl);
-  return io(url, {
-    ...options,
-    reconnection: true,
-    reconnectionDelay: 50,
-    extraHeaders: { Authorization: `Bearer ${token}` },
-  });
-}
-
 describeLocal('an idle socket.io-client without ping sweeps', () => {
-  let stack: LocalStack;
+  const { idleClient } = useIdleSocketIoStack({ idleTimeoutMs: IDLE_TIMEOUT_MS, scheduleIntervalMs: 0 });
   let socket: Socket | undefined;
 
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      wsPort: 0,
-      httpPort: 0,
-      quiet: true,
-      idleTimeoutMs: IDLE_TIMEOUT_MS,
-      scheduleIntervalMs: 0,
-    });
-  }, 60_000);
-  afterAll(async () => {
-    socket?.close();
-    await stack?.stop();
-  });
-
   it('is closed by the idle timeout ("transport close", not "ping timeout") and reconnects with a new id', async () => {
-    socket = await idleClient(stack);
+    socket = await idleClient();
     const ids: string[] = [];
     const reasons: string[] = [];
     socket.on('disconnect', (reason) => reasons.push(reason));

@@ -2,46 +2,19 @@
 // heartbeat of a real socket.io-client. Only client frames reset the gateway's idle timeout, so the server's Engine.IO
 // ping sweep (through the fan-out) makes an idle client answer with pongs and stay connected; without sweeps the
 // gateway closes it ("transport close", never "ping timeout") and it reconnects by itself. Both shortened here.
-import { io, type Socket } from 'socket.io-client';
-import { signDevToken } from '../../local/dev-tokens';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { socketIoAddress } from './support/socket-io';
+import type { Socket } from 'socket.io-client';
+import { useIdleSocketIoStack } from './support/socket-io';
 import { isRemote } from './support/target';
 
 const describeLocal = isRemote ? describe.skip : describe;
 const IDLE_TIMEOUT_MS = 1000;
 
-async function idleClient(stack: LocalStack): Promise<Socket> {
-  const token = await signDevToken(stack.jwtSecret, 'user123');
-  const { url, options } = socketIoAddress(stack.wsUrl);
-  return io(url, {
-    ...options,
-    reconnection: true,
-    reconnectionDelay: 50,
-    extraHeaders: { Authorization: `Bearer ${token}` },
-  });
-}
-
 describeLocal('an idle socket.io-client with the ping sweep running', () => {
-  let stack: LocalStack;
+  const { idleClient } = useIdleSocketIoStack({ idleTimeoutMs: IDLE_TIMEOUT_MS, scheduleIntervalMs: 250 });
   let socket: Socket | undefined;
 
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      wsPort: 0,
-      httpPort: 0,
-      quiet: true,
-      idleTimeoutMs: IDLE_TIMEOUT_MS,
-      scheduleIntervalMs: 250,
-    });
-  }, 60_000);
-  afterAll(async () => {
-    socket?.close();
-    await stack?.stop();
-  });
-
   it('answers the pings and stays connected past the idle timeout, on one connection', async () => {
-    socket = await idleClient(stack);
+    socket = await idleClient();
     const reasons: string[] = [];
     socket.on('disconnect', (reason) => reasons.push(reason));
     await new Promise<void>((resolve) => socket!.once('connect', () => resolve()));

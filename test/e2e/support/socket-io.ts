@@ -1,4 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { signDevToken } from '../../../local/dev-tokens';
+import { type LocalStack, startLocalStack } from '../../../local/stack';
 
 /** One event a Socket.IO client received: its name and arguments. */
 export interface ReceivedEvent {
@@ -95,4 +97,50 @@ export function connectSocketIo(
       reject(error);
     });
   });
+}
+
+/** What {@link useIdleSocketIoStack} gives a suite: a socket that sends nothing of its own, closed after the suite. */
+export interface IdleSocketIoStack {
+  /** Connects user123 with reconnection on (fast), as an application would leave it. */
+  idleClient(): Promise<Socket>;
+}
+
+/**
+ * A local stack with a shortened idle timeout (and ping sweeps every `scheduleIntervalMs`, 0 for none), started for
+ * the file, and the idle socket.io-client the heartbeat tests watch.
+ *
+ * @example
+ * const { idleClient } = useIdleSocketIoStack({ idleTimeoutMs: 1000, scheduleIntervalMs: 250 });
+ * it('stays connected', async () => { const socket = await idleClient(); ... });
+ */
+export function useIdleSocketIoStack(options: {
+  idleTimeoutMs: number;
+  scheduleIntervalMs: number;
+}): IdleSocketIoStack {
+  let stack: LocalStack | undefined;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ wsPort: 0, httpPort: 0, quiet: true, ...options });
+  }, 60_000);
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await stack?.stop();
+  });
+
+  return {
+    async idleClient() {
+      if (!stack) throw new Error('the local stack is started in beforeAll: connect inside a test');
+      const token = await signDevToken(stack.jwtSecret, 'user123');
+      const { url, options: address } = socketIoAddress(stack.wsUrl);
+      const socket = io(url, {
+        ...address,
+        reconnection: true,
+        reconnectionDelay: 50,
+        extraHeaders: { Authorization: `Bearer ${token}` },
+      });
+      sockets.push(socket);
+      return socket;
+    },
+  };
 }
