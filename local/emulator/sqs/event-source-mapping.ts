@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import type { LocalQueue, ReceivedMessage } from './local-queue';
 import { isBinary, type MessageAttributeValue } from './message-digest';
@@ -80,6 +81,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
   const { sqs } = options;
   const queue = sqs.queue(options.queueName);
   const stopping = new AbortController();
+  // Each of the maxConcurrency slots listens for the stop while it polls or waits: bounded, not a leak (Node warns
+  // past 10).
+  setMaxListeners(0, stopping.signal);
   /** Slots holding a batch (gathering it or invoking with it). */
   let busy = 0;
   let invocations = 0;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readBody } from '../request-parts';
@@ -103,6 +104,9 @@ export async function startLocalSqs(options: LocalSqsOptions): Promise<LocalSqs>
     ? createSigV4Verifier({ credentials: options.credentials, region, service: 'sqs' })
     : undefined;
   const stopping = new AbortController();
+  // Every long poll in flight listens for the stop: as many listeners as concurrent ReceiveMessage calls, which the
+  // pollers bound, not a leak (Node warns past 10).
+  setMaxListeners(0, stopping.signal);
   let origin = '';
   const queueUrl = (name: string) => `${origin}/${accountId}/${name}`;
   const queueFromUrl = (input: Body): LocalQueue => {
