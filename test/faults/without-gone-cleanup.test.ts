@@ -3,7 +3,7 @@
 // invariant, and the suite must see it.
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { sabotage } from './support/registry-sabotage';
-import { faultSeed, faultStackOptions, runFaultScenario } from './support/scenario';
+import { faultSeed, faultStackOptions, runFaultScenario, safeguardScenario } from './support/scenario';
 
 jest.mock('../../lambdas/core/registry', () =>
   jest
@@ -26,14 +26,7 @@ afterAll(async () => {
 }, 30_000);
 
 it('detects the stale rows left when 410 cleanup is off', async () => {
-  const outcome = await runFaultScenario(stack, {
-    users: 12,
-    socketsPerUser: 3,
-    churn: 16,
-    sends: 20,
-    // Not the safeguard under test, and its redelivery takes 12 s.
-    workerCrash: false,
-  });
+  const outcome = await runFaultScenario(stack, safeguardScenario);
 
   const stale = outcome.violations.filter((violation) => violation.invariant === 'registry-converges');
   expect(stack.faults!.counts.droppedDisconnects + stack.faults!.counts.gonePosts).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
 // out of every Query and Scan) must let expired rows be read, and the suite must see it.
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { sabotage } from './support/registry-sabotage';
-import { faultSeed, faultStackOptions, runFaultScenario } from './support/scenario';
+import { faultSeed, faultStackOptions, runFaultScenario, safeguardScenario } from './support/scenario';
 
 jest.mock('../../lambdas/core/registry', () =>
   jest
@@ -24,14 +24,7 @@ afterAll(async () => {
 }, 30_000);
 
 it('detects expired rows readable through the status routes when the TTL filter is off', async () => {
-  const outcome = await runFaultScenario(stack, {
-    users: 12,
-    socketsPerUser: 3,
-    churn: 16,
-    sends: 20,
-    // Not the safeguard under test, and its redelivery takes 12 s.
-    workerCrash: false,
-  });
+  const outcome = await runFaultScenario(stack, safeguardScenario);
 
   const readable = outcome.violations.filter((violation) => violation.invariant === 'expired-unreadable');
   console.info(`detected (${readable.length}): ${JSON.stringify(readable.slice(0, 3))}`);

@@ -60,6 +60,18 @@ export interface ScenarioSize {
   workerCrash?: boolean;
 }
 
+/**
+ * The smaller mix the can-fail variants run with one safeguard switched off: enough churn and sends for the missing
+ * safeguard to leave a trace, without the worker crash (not what they test; its redelivery takes 12 s).
+ */
+export const safeguardScenario: ScenarioSize = {
+  users: 12,
+  socketsPerUser: 3,
+  churn: 16,
+  sends: 20,
+  workerCrash: false,
+};
+
 /** One broken promise: which invariant, and what shows it. */
 export interface Violation {
   invariant:
