@@ -28,8 +28,8 @@
  * client's CPU per post.
  */
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,7 @@ import { createManagementClient } from '../lambdas/core/clients';
 import { broadcast } from '../lambdas/core/delivery';
 import { createEnvelope } from '../lambdas/core/envelope';
 import { encodeEnvelope } from '../lambdas/core/validation';
+import { selfSignedCertificate } from '../test/helpers/self-signed-certificate';
 import { createBaselineManagementClient } from './baseline-management-client';
 import { createFloorClient } from './floor-client';
 import { MemoryRegistry } from './memory-registry';
@@ -100,35 +101,18 @@ process.on('message', (message) => {
 `;
 
 /**
- * A certificate for the endpoint's HTTPS (`--tls`), made for this run with openssl in a temporary folder (no key
- * kept anywhere). The clients are told not to verify it (NODE_TLS_REJECT_UNAUTHORIZED=0, this process only): what
- * is measured is the cost of encrypting and decrypting on warm sockets, as on AWS, not the chain check.
+ * A certificate for the endpoint's HTTPS (`--tls`), made for this run (test/helpers/self-signed-certificate.ts) and
+ * written to a temporary folder for the endpoint's process. The clients are told not to verify it
+ * (NODE_TLS_REJECT_UNAUTHORIZED=0, this process only): what is measured is the cost of encrypting and decrypting on
+ * warm sockets, as on AWS, not the chain check.
  */
-function makeCertificate(): { keyFile: string; certFile: string; folder: string } {
+async function makeCertificate(): Promise<{ keyFile: string; certFile: string; folder: string }> {
   const folder = mkdtempSync(join(tmpdir(), 'broadcast-core-tls-'));
   const keyFile = join(folder, 'key.pem');
   const certFile = join(folder, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { key, cert } = await selfSignedCertificate();
+  writeFileSync(keyFile, key, { mode: 0o600 });
+  writeFileSync(certFile, cert);
   return { keyFile, certFile, folder };
 }
 
@@ -296,7 +280,7 @@ async function main(): Promise<void> {
     await worker(values.worker, new URL(values['endpoint-url']));
     return;
   }
-  const certificate = values.tls ? makeCertificate() : undefined;
+  const certificate = values.tls ? await makeCertificate() : undefined;
   const { endpoint, port } = await startEndpoint(certificate);
   if (certificate !== undefined) rmSync(certificate.folder, { recursive: true, force: true });
   const endpointUrl = new URL(`${values.tls ? 'https' : 'http'}://127.0.0.1:${port}/bench`);

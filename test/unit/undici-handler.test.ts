@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { HttpRequest } from '@smithy/core/protocols';
 import { UndiciHttpHandler } from '../../lambdas/core/undici-handler';
+import { selfSignedCertificate } from '../helpers/self-signed-certificate';
 
 // Real sockets: a plain HTTP server (the local emulator's case) and an HTTPS one with a certificate made for this
 // run (AWS's case), each echoing what it received.
@@ -64,33 +61,10 @@ function requestTo(url: URL, overrides: Partial<ConstructorParameters<typeof Htt
 }
 
 beforeAll(async () => {
-  const folder = mkdtempSync(join(tmpdir(), 'undici-handler-test-'));
-  try {
-    // A throwaway self-signed certificate for localhost, made here so no key is kept in the repository.
-    execFileSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(folder, 'key.pem'),
-      '-out',
-      join(folder, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost',
-    ]);
-    certificate = readFileSync(join(folder, 'cert.pem'), 'utf8');
-    secure = createTlsServer({ key: readFileSync(join(folder, 'key.pem')), cert: certificate }, serve);
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
+  // A throwaway certificate for localhost, made here so no key is kept in the repository.
+  const { key, cert } = await selfSignedCertificate();
+  certificate = cert;
+  secure = createTlsServer({ key, cert }, serve);
   plain = createServer(serve);
   await Promise.all(
     [plain, secure].map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))),
