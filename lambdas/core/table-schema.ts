@@ -51,3 +51,41 @@ export const broadcastTableSchema = {
 } as const;
 
 export type BroadcastTableSchema = typeof broadcastTableSchema;
+
+/**
+ * The room index, declared once like the registry: the CDK construct and the local stack both build it from this.
+ * A table of its own beside the registry (the user index), so a broadcast's Scan of the registry never reads room
+ * members and a room's members are one partition, read by one paginated Query.
+ *
+ * One item per (room, connection):
+ *
+ * | attribute      | role                                                                        |
+ * |----------------|-----------------------------------------------------------------------------|
+ * | `room`         | partition key: every member connection of a room in one Query               |
+ * | `connectionId` | sort key: one membership, removed with one DeleteItem                       |
+ * | `userId`       | the member's user (presence counts connections per user; 410 cleanup)       |
+ * | `joinedAt`     | ISO 8601 time of the join                                                   |
+ * | `expiresAt`    | epoch seconds: the connection's own `expiresAt`, so a membership never outlives its connection |
+ * | `protocol`     | copied from the connection (`socket.io`, else absent): a room send encodes without a registry read |
+ *
+ * The reverse direction (which rooms a connection is in) is the registry item's `rooms` string set, so `$disconnect`
+ * learns a connection's rooms from the DeleteItem it already makes (`ReturnValues: ALL_OLD`), with no index to keep.
+ */
+export const roomTableSchema = {
+  partitionKey: { name: 'room', type: 'S' },
+  sortKey: { name: 'connectionId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+export type RoomTableSchema = typeof roomTableSchema;
+
+/** The item stored for one connection's membership of one room. */
+export interface RoomMemberItem {
+  room: string;
+  connectionId: string;
+  userId: string;
+  joinedAt: string;
+  expiresAt: number;
+  protocol?: 'socket.io';
+}
