@@ -2,6 +2,8 @@
 export interface BufferedEmit {
   event: string;
   text: string;
+  /** The acknowledgement waiting for this emit's answer, when it has one. */
+  ackId?: number;
 }
 
 /**
@@ -12,7 +14,7 @@ export interface BufferedEmit {
  * @example
  * const buffer = new EmitBuffer(2, (dropped) => console.warn('dropped', dropped.event));
  * buffer.add({ event: 'send', text: '{"action":"send"}' });
- * buffer.flush((text) => transport.send(text)); // stops at the first frame the transport does not take
+ * buffer.flush((frame) => transport.send(frame.text)); // stops at the first frame the transport does not take
  */
 export class EmitBuffer {
   private readonly frames: BufferedEmit[] = [];
@@ -40,9 +42,9 @@ export class EmitBuffer {
    * Sends the queued frames in order while `send` accepts them; a refused frame stays first in the queue, so the
    * order survives a connection lost in the middle of a flush.
    */
-  flush(send: (text: string) => boolean): void {
+  flush(send: (frame: BufferedEmit) => boolean): void {
     while (this.frames.length > 0) {
-      if (!send(this.frames[0].text)) return;
+      if (!send(this.frames[0])) return;
       this.frames.shift();
     }
   }

@@ -4,6 +4,7 @@
  */
 import { RealtimeSocket, type RealtimeSocketOptions } from './socket';
 
+export type { AckErrorReason } from './acks';
 export type { BackoffOptions } from './backoff';
 export { ReconnectBackoff } from './backoff';
 export type { Listener } from './emitter';
@@ -20,7 +21,7 @@ export type {
   ServerErrorData,
   TokenSource,
 } from './socket';
-export { ConnectError, RealtimeSocket, ReconnectionEvents } from './socket';
+export { AckError, ConnectError, RealtimeSocket, ReconnectionEvents } from './socket';
 export type { TokenCarrier, WebSocketConstructor, WebSocketLike } from './transport';
 
 /**

@@ -1,4 +1,5 @@
 import type { Envelope } from '../lambdas/core/envelope';
+import { type AckCallback, AckError, PendingAcks, promiseCallback } from './acks';
 import { ReconnectBackoff } from './backoff';
 import { ConnectError, type ConnectErrorReason } from './connect-error';
 import { armConnectTimeout, type ConnectionAttempt, stopAttemptTimers } from './connection-attempt';
@@ -58,6 +59,9 @@ export class RealtimeSocket extends Emitter {
   private readonly backoff: ReconnectBackoff;
   private readonly buffer: EmitBuffer;
   private readonly recentEnvelopeIds = new RecentEnvelopeIds();
+  private readonly acks = new PendingAcks();
+  /** `timeout(ms)`'s flag, for the next emit only. */
+  private nextAckTimeoutMs: number | undefined;
   private current: ConnectionAttempt | undefined;
   private renewal: ConnectionAttempt | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -77,9 +81,10 @@ export class RealtimeSocket extends Emitter {
     this.options = resolveSocketOptions(options);
     this.backoff = new ReconnectBackoff(this.options);
     this.handshakeFailures = new HandshakeFailureReader(this.options.timeout, this.options.refusedAfterFailures);
-    this.buffer = new EmitBuffer(this.options.maxBufferedEmits, (dropped) =>
-      this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text }),
-    );
+    this.buffer = new EmitBuffer(this.options.maxBufferedEmits, (dropped) => {
+      this.acks.dropped(dropped.ackId);
+      this.emitLocal('emit_dropped', { action: dropped.event, frame: dropped.text });
+    });
     if (this.options.autoConnect) this.connect();
   }
 
@@ -183,16 +188,75 @@ export class RealtimeSocket extends Emitter {
    * - any other `emit(action, payload)` → a custom route: `{"action": action, ...payload}` when the payload is an
    *   object, else `{"action": action, "data": payload}`. An action the server does not route gets an `error`.
    *
-   * Acknowledgement callbacks are not supported (API Gateway has no correlation for them): listen to `delivery`.
+   * A function as the last argument is an acknowledgement callback, as in socket.io-client: it gets the route's
+   * answer as `(data, envelope)` instead of the answer's event (`pong`, `delivery`, `error`, ...); after
+   * {@link RealtimeSocket.timeout} it gets an error first, `(err, data, envelope)`. The answer comes back on the
+   * connection the frame went out on only: if that connection closes first, a plain callback is never called and an
+   * error-first one gets an {@link AckError} `disconnected`.
    *
    * @example
    * socket.emit('send', { userId: 'user456', type: 'chat', data: { message: 'Hello!' } });
-   * socket.emit('ping');
+   * socket.emit('ping', (data) => console.log('server time', data.serverTime));
    */
   emit(action: string, ...args: unknown[]): this {
-    const text = encodeEmit(action, args);
-    if (this.connected && this.current?.transport.send(text)) return this;
-    this.buffer.add({ event: action, text });
+    const timeoutMs = this.nextAckTimeoutMs;
+    this.nextAckTimeoutMs = undefined;
+    const callback = typeof args.at(-1) === 'function' ? (args.pop() as AckCallback) : undefined;
+    // `emitWithAck` without `timeout()` wants an error-first callback and no timer.
+    const ackId = callback
+      ? this.acks.register(callback, {
+          withError: timeoutMs !== undefined,
+          timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+        })
+      : undefined;
+    let text: string;
+    try {
+      text = encodeEmit(action, args, ackId);
+    } catch (error) {
+      this.acks.cancel(ackId); // an emit refused here was never sent: nothing stays pending
+      throw error;
+    }
+    const frame = { event: action, text, ackId };
+    if (this.connected && this.current?.transport.send(frame.text)) {
+      this.acks.sent(ackId, this.current);
+      return this;
+    }
+    this.buffer.add(frame);
+    return this;
+  }
+
+  /**
+   * Emits with an acknowledgement and returns the answer's data, as socket.io-client's `emitWithAck`. Rejects with
+   * an {@link AckError}: `server_error` (with the server's `code`) when the route answered with an `error` frame,
+   * `disconnected` when the connection closed first, `timeout` after {@link RealtimeSocket.timeout}, `dropped`
+   * when the offline buffer dropped the emit.
+   *
+   * @example
+   * const report = await socket.timeout(5000).emitWithAck('send', { userId: 'user456', type: 'chat', data: {} });
+   * report.recipients.user456; // 'delivered'
+   */
+  emitWithAck<T = unknown>(action: string, ...args: unknown[]): Promise<T> {
+    const timeoutMs = this.nextAckTimeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      this.nextAckTimeoutMs = timeoutMs ?? Number.POSITIVE_INFINITY;
+      try {
+        this.emit(action, ...args, promiseCallback(resolve as (data: unknown) => void, reject));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /**
+   * Sets a timeout for the next emit's acknowledgement, whose callback then takes an error first, as
+   * socket.io-client's `timeout()`.
+   *
+   * @example
+   * socket.timeout(5000).emit('ping', (err, data) => { if (err) console.warn('no pong in 5 s'); });
+   */
+  timeout(ms: number): this {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('timeout(ms): ms must be a non-negative number');
+    this.nextAckTimeoutMs = ms;
     return this;
   }
 
@@ -298,8 +362,10 @@ export class RealtimeSocket extends Emitter {
     }
     if (this.recentEnvelopeIds.seenBefore(envelope.id)) return;
     this.emitLocal('frame', envelope);
-    if (isAnswerFrame(envelope.type)) {
-      this.emitLocal(envelope.type, envelope.data, envelope);
+    // An answer to an emit with a callback goes to the callback instead of its event.
+    const acknowledged = this.acks.settle(envelope);
+    if (acknowledged || isAnswerFrame(envelope.type)) {
+      if (!acknowledged) this.emitLocal(envelope.type, envelope.data, envelope);
       // The server refused a send because the token expired: only a new connection with a fresh token can send.
       if (envelope.type === 'error' && (envelope.data as Partial<ServerErrorData>)?.code === 'token_expired') {
         this.renew(attempt, 'token_expired');
@@ -355,6 +421,7 @@ export class RealtimeSocket extends Emitter {
 
   private onTransportClose(attempt: ConnectionAttempt, details: TransportClose): void {
     stopAttemptTimers(attempt);
+    this.acks.connectionClosed(attempt);
     if (attempt === this.renewal) {
       this.renewal = undefined;
       // Unless the refusal ends the session, the old connection still serves; if API Gateway closes it, the
@@ -513,7 +580,12 @@ export class RealtimeSocket extends Emitter {
 
   private flushBuffer(): void {
     // `current` is read for every frame: a send cannot outlive the connection it was flushed to.
-    this.buffer.flush((text) => this.current?.transport.send(text) ?? false);
+    this.buffer.flush((frame) => {
+      const current = this.current;
+      if (!current?.transport.send(frame.text)) return false;
+      this.acks.sent(frame.ackId, current);
+      return true;
+    });
   }
 
   private emitBoth(event: string, ...args: unknown[]): void {
@@ -541,6 +613,7 @@ export interface RealtimeSocketEvents {
   error: (error: ServerErrorData, envelope?: Envelope) => void;
 }
 
+export type { AckErrorReason } from './acks';
 export type { AuthOption, TokenSource } from './token-source';
 export type {
   AuthenticatedData,
@@ -553,7 +626,7 @@ export type {
   RealtimeSocketOptions,
   ServerErrorData,
 };
-export { ConnectError };
+export { AckError, ConnectError };
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

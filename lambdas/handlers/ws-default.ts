@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { observability } from '../core/observability';
 import { answerSocketIoFrame } from '../core/socketio-frames';
+import { acknowledgements } from './middleware/websocket-acks';
 import { webSocketErrors } from './middleware/websocket-errors';
 import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
 import { answerFrame } from './ws-frames';
@@ -34,5 +35,6 @@ export async function answerDefault(event: WebSocketEvent, context: Context): Pr
 
 export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()
   .use(observability())
+  .use(acknowledgements())
   .use(webSocketErrors())
   .handler(answerDefault);

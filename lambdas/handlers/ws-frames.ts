@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { answerClientFrame } from '../core/frames';
 import { observability } from '../core/observability';
+import { acknowledgements } from './middleware/websocket-acks';
 import { webSocketErrors } from './middleware/websocket-errors';
 import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
 
@@ -31,5 +32,6 @@ export function answerFrame(event: WebSocketEvent): WebSocketResult {
 
 export const handler = middy<WebSocketEvent, WebSocketResult>()
   .use(observability())
+  .use(acknowledgements())
   .use(webSocketErrors())
   .handler(async (event) => answerFrame(event));

@@ -9,6 +9,7 @@ import { logger, metrics, observability } from '../core/observability';
 import { authorize, callerFromContext, permits, readPolicy } from '../core/policy';
 import { parseJson, readMessageRules, validateSendFrame } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
+import { acknowledgements } from './middleware/websocket-acks';
 import { webSocketErrors } from './middleware/websocket-errors';
 import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
 
@@ -75,5 +76,6 @@ async function send(event: WebSocketEvent, context: Context): Promise<WebSocketR
 
 export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()
   .use(observability())
+  .use(acknowledgements())
   .use(webSocketErrors())
   .handler(send);

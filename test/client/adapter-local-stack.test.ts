@@ -1,4 +1,4 @@
-import { type ConnectError, type DeliveryReportData, io, type RealtimeSocket } from '../../client';
+import { AckError, type ConnectError, type DeliveryReportData, io, type RealtimeSocket } from '../../client';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from './fake-gateway';
@@ -83,6 +83,48 @@ describe('client adapter in Node against the local stack', () => {
 
     await waitFor(() => errors.length === 1, 'an error frame');
     expect(errors[0].message).toContain('no-such-action');
+  });
+
+  it('gets acknowledgements: a callback, emitWithAck resolving with the report, and a refusal rejecting', async () => {
+    const sender = await connect('user123');
+    const recipient = await connect('user456');
+    const pongEvents: unknown[] = [];
+    sender.on('pong', (data) => pongEvents.push(data));
+    await waitFor(() => sender.connected && recipient.connected, 'both connected');
+
+    const pong = await new Promise<unknown>((resolve) => sender.emit('ping', resolve));
+    const report = await sender.emitWithAck<DeliveryReportData>('send', {
+      userId: 'user456',
+      type: 'chat',
+      data: { message: 'acknowledged' },
+    });
+    const refusal = await sender
+      .timeout(5000)
+      .emitWithAck('send', { type: 'chat', data: {} })
+      .catch((e) => e);
+
+    expect(pong).toEqual({ serverTime: expect.any(String) });
+    // The answer went to the callback instead of the event.
+    expect(pongEvents).toEqual([]);
+    expect(report).toMatchObject({ recipients: { user456: 'delivered' } });
+    expect(refusal).toBeInstanceOf(AckError);
+    expect(refusal).toMatchObject({ reason: 'server_error', code: 'validation_error' });
+  });
+
+  it('fails an acknowledgement whose connection closes before the answer, and one that times out', async () => {
+    const socket = await connect('user123', { reconnection: false });
+    await waitFor(() => socket.connected, 'connect');
+    // The answer to a frame can only come back on its own connection: closing it loses the answer.
+    const lost = socket.emitWithAck('ping').catch((e) => e);
+    socket.disconnect();
+    // An emit on a closed socket waits in the buffer for a connection that never comes: only its timeout ends it.
+    const late = socket
+      .timeout(50)
+      .emitWithAck('ping')
+      .catch((e) => e);
+
+    expect(await lost).toMatchObject({ reason: 'disconnected' });
+    expect(await late).toMatchObject({ reason: 'timeout' });
   });
 
   it('reports a refused token as unauthorized (401) and does not retry', async () => {

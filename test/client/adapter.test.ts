@@ -79,7 +79,8 @@ describe('client adapter against a real ws server', () => {
     const socket = open({ auth: { token: 'user.user123' }, autoConnect: false });
 
     expect(() => socket.emit('connect')).toThrow('"connect" is a reserved event name');
-    expect(() => socket.emit('send', {}, () => undefined)).toThrow('acknowledgement callbacks are not supported');
+    expect(() => socket.emit('send', {}, () => undefined, {})).toThrow('the acknowledgement callback must be the last');
+    expect(() => socket.emit('send', { ackId: 1 }, () => undefined)).toThrow('"ackId" is reserved');
     // One frame over 32 KB closes the connection on API Gateway; neither browsers nor ws split a message.
     expect(() => socket.emit('send', { data: 'x'.repeat(32 * 1024) })).toThrow(/accepts at most 32768 in one frame/);
     expect(socket.bufferedEmits).toBe(0);

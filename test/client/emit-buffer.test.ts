@@ -15,7 +15,7 @@ describe('EmitBuffer', () => {
     expect(buffer.size).toBe(2);
     expect(dropped).toEqual([emit(1), emit(2)]);
     const sent: string[] = [];
-    buffer.flush((text) => sent.push(text) > 0);
+    buffer.flush((frame) => sent.push(frame.text) > 0);
     expect(sent).toEqual(['{"n":3}', '{"n":4}']);
     expect(buffer.size).toBe(0);
   });
@@ -27,7 +27,7 @@ describe('EmitBuffer', () => {
     const sent: string[] = [];
 
     // Act
-    buffer.flush((text) => {
+    buffer.flush(({ text }) => {
       if (sent.length === 1) return false;
       sent.push(text);
       return true;
@@ -36,7 +36,7 @@ describe('EmitBuffer', () => {
     // Assess
     expect(sent).toEqual(['{"n":1}']);
     expect(buffer.size).toBe(2);
-    buffer.flush((text) => sent.push(text) > 0);
+    buffer.flush((frame) => sent.push(frame.text) > 0);
     expect(sent).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
   });
 });
