@@ -81,6 +81,8 @@ describe('websocket-client.html in Chromium against the local stack', () => {
     await user123Page.fill('#messageData', '{"message": "for user123 only"}');
     await user123Page.click('#sendUser');
     await frames(user123Page, 'chat', 'for user123 only').waitFor({ timeout: 10_000 });
+    // The pushed message can arrive before the page has read the HTTP answer (the post precedes the response): wait.
+    await user123Page.waitForSelector('#httpResult[data-status]', { timeout: 10_000 });
     expect(await user123Page.getAttribute('#httpResult', 'data-status')).toBe('200');
 
     // A broadcast (admin token for the HTTP call) appears on both pages.
