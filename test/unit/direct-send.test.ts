@@ -36,6 +36,7 @@ beforeAll(async () => {
     CALLBACK_URL: unitCallbackUrl,
     FAN_OUT_TABLE_NAME: 'FanOut',
     SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
+    ROOM_TABLE_NAME: 'Rooms',
   });
   direct = await import('../../lambdas/handlers/direct-send');
 });

@@ -208,7 +208,7 @@ describe('the status function', () => {
         code: 'not_found',
         message:
           'No route POST /websocket/nothing. Routes: POST /websocket/message/user, POST /websocket/message/users, ' +
-          'POST /websocket/message/broadcast, POST /websocket/notification, GET /websocket/users/connected, ' +
+          'POST /websocket/message/broadcast, POST /websocket/message/room, POST /websocket/notification, GET /websocket/users/connected, ' +
           'GET /websocket/users/{userId}/status, GET /websocket/me/status, GET /websocket/broadcasts/{broadcastId}, DELETE /websocket/users/{userId}/disconnect',
       },
     });

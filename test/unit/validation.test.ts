@@ -251,7 +251,7 @@ describe('validateDirectSendEvent', () => {
   it.each([
     [
       { type: 'chat', data: {} },
-      'Event needs one of userId, userIds, broadcast: true, broadcastStatus or notification',
+      'Event needs one of userId, userIds, broadcast: true, room, broadcastStatus or notification',
     ],
     [{ userId: 'a', broadcast: true, type: 'chat', data: {} }, 'Event must use exactly one of userId, broadcast'],
     [{ broadcast: 'yes', type: 'chat', data: {} }, 'broadcast must be true'],

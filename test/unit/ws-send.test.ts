@@ -40,7 +40,15 @@ async function frameOf(event: WebSocketEvent) {
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl, SEND_PERMISSION: undefined });
+  setHandlerEnvironment({
+    TABLE_NAME: 'Connections',
+    CALLBACK_URL: unitCallbackUrl,
+    SEND_PERMISSION: undefined,
+    FAN_OUT_TABLE_NAME: 'FanOut',
+    SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
+    ROOM_TABLE_NAME: 'Rooms',
+    ROOM_SEND_PERMISSION: undefined,
+  });
   send = await import('../../lambdas/handlers/ws-send');
 });
 
