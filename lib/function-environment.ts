@@ -74,8 +74,8 @@ export interface EnvironmentValues {
  * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
  *   posts in flight, broadcast time margin);
  * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
- * - room index access (`roomTable` not empty): `ROOM_TABLE_NAME`, and, for a sender (`manageConnections`),
- *   `ROOM_SYNC_MAX_MEMBERS`;
+ * - room index access (`roomTable` not empty): `ROOM_TABLE_NAME`, and, for a room sender that may start a fan-out
+ *   (room `Query` and fan-out `PutItem`), `ROOM_SYNC_MAX_MEMBERS`;
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
@@ -116,8 +116,9 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
 
   if (access.fanOutTable.length > 0) put(Setting.fanOutTableName, values.fanOutTableName);
   if (access.roomTable.length > 0) put(RoomSetting.roomTableName, values.roomTableName);
-  // The bound is read where a room send decides between posting and queueing: a sender that reads room members.
-  if (access.roomTable.includes('Query') && access.manageConnections) {
+  // The bound is read where a room send decides between posting and queueing: a function that reads room members and
+  // may record a fan-out (not the worker, which only drains one).
+  if (access.roomTable.includes('Query') && access.fanOutTable.includes('PutItem')) {
     put(RoomSetting.roomSyncMaxMembers, values.roomSyncMaxMembers);
   }
   // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.

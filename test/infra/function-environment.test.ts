@@ -71,6 +71,20 @@ describe('environmentFor', () => {
     expect(environmentFor(functions.wsFrames.access, values)).not.toHaveProperty('FAN_OUT_TABLE_NAME');
   });
 
+  it('gives the room index to the functions that read room members, and the synchronous bound to those that decide', () => {
+    const values = { ...secretArnValues, roomSyncMaxMembers: 250, permissions: { roomSend: 'rooms:any' } };
+
+    expect(environmentFor(functions.httpSend.access, values)).toMatchObject({
+      ROOM_TABLE_NAME: 'RoomTable',
+      ROOM_SYNC_MAX_MEMBERS: '250',
+      ROOM_SEND_PERMISSION: 'rooms:any',
+    });
+    expect(environmentFor(functions.broadcastWorker.access, values)).toMatchObject({ ROOM_TABLE_NAME: 'RoomTable' });
+    expect(environmentFor(functions.broadcastWorker.access, values)).not.toHaveProperty('ROOM_SYNC_MAX_MEMBERS');
+    expect(environmentFor(functions.httpStatus.access, values)).not.toHaveProperty('ROOM_TABLE_NAME');
+    expect(environmentFor(functions.wsConnect.access, values)).not.toHaveProperty('ROOM_TABLE_NAME');
+  });
+
   it('gives the read-only status function the table but no callback URL', () => {
     const environment = environmentFor(functions.httpStatus.access, secretArnValues);
     expect(environment.TABLE_NAME).toBe('RegistryTable');
