@@ -37,9 +37,9 @@ const service = WebSocketService.fromEnvironment(process.env, { logger, metrics,
 /**
  * The `send` route's work, whichever protocol carried the frame: the sender from the connection's authorizer
  * context, the same policy, validation and delivery as the HTTP routes, and the `delivery` envelope to answer with.
- * A refusal throws a {@link ClientError}. `readFrame` runs after the token check (and, for a frame to users, the
- * permission check), so an expired token is told so even when its frame is malformed. A frame to a room is
- * authorized on its `room`, read before the rest of the frame is checked.
+ * A refusal throws a {@link ClientError}. `readFrame` (the parse) runs after the token check, so an expired token is
+ * told so even when its frame is malformed; the permission is checked before the frame's fields (a frame to users:
+ * `sendToUsers`; a frame naming a room: that room's, once its `room` alone has been read).
  *
  * @example
  * const answer = await sendFromSocket(readAuthorizerContext(event.requestContext),
