@@ -20,6 +20,12 @@ export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
 export type FanOutTableAction = 'PutItem' | 'GetItem' | 'UpdateItem' | 'Query';
 
 /**
+ * A DynamoDB action on the room index (`roomTableSchema`): `Query` (a room's members: the room senders and the worker's
+ * room slices), `PutItem` and `DeleteItem` (join, leave), `BatchWriteItem` (a connection's memberships removed at once).
+ */
+export type RoomTableAction = 'Query' | 'PutItem' | 'DeleteItem' | 'BatchWriteItem';
+
+/**
  * The queues of {@link queues}, named here rather than derived from it: a function's access names queues and a
  * queue names its consumer function, and a type cannot be derived in both directions.
  */
@@ -40,6 +46,8 @@ export interface FunctionAccess {
   readonly fanOutTable: readonly FanOutTableAction[];
   /** Queues the function may `sqs:SendMessage` to (and nothing else on them); it gets each one's URL. */
   readonly sendsTo: readonly QueueName[];
+  /** The room index actions the function's code uses. Empty: no access (and no `ROOM_TABLE_NAME`). */
+  readonly roomTable: readonly RoomTableAction[];
 }
 
 export interface FunctionDeclaration {
@@ -55,6 +63,7 @@ const none: FunctionAccess = {
   verifiesTokens: false,
   fanOutTable: [],
   sendsTo: [],
+  roomTable: [],
 };
 
 /** Every function, by logical id. */
@@ -83,8 +92,16 @@ export const functions = {
   wsDefault: {
     entry: 'lambdas/handlers/ws-default.ts',
     description: 'WebSocket $default: Socket.IO frames (connect, ping, hello, send, ...) and unroutable JSON frames',
-    // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included.
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included (to a room too: a
+    // large room's send is queued for the worker).
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem'],
+      manageConnections: true,
+      fanOutTable: ['PutItem'],
+      sendsTo: ['broadcastSlices'],
+      roomTable: ['Query'],
+    },
   },
   socketIoPinger: {
     entry: 'lambdas/handlers/socketio-pinger.ts',
@@ -99,8 +116,16 @@ export const functions = {
   },
   wsSend: {
     entry: 'lambdas/handlers/ws-send.ts',
-    description: 'WebSocket send route: delivers a message to users and answers with a delivery report',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    description: 'WebSocket send route: delivers a message to users or a room and answers with a delivery report',
+    // A room beyond the synchronous bound is queued for the worker: the fan-out's PutItem and the slice queue.
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem'],
+      manageConnections: true,
+      fanOutTable: ['PutItem'],
+      sendsTo: ['broadcastSlices'],
+      roomTable: ['Query'],
+    },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',
@@ -109,7 +134,8 @@ export const functions = {
   },
   httpSend: {
     entry: 'lambdas/handlers/http-send.ts',
-    description: 'HTTP API: send to a user, to users, notification; accepts a broadcast and queues its slices',
+    description:
+      'HTTP API: send to a user, to users, to a room, notification; accepts a broadcast (or a large room) and queues its slices',
     // No Scan: a broadcast is scanned by the worker, never by the API-fronted function.
     access: {
       ...none,
@@ -117,6 +143,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
+      roomTable: ['Query'],
     },
   },
   httpStatus: {
@@ -138,14 +165,17 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem', 'Query'],
       sendsTo: ['broadcastSlices'],
+      roomTable: ['Query'],
     },
   },
   broadcastWorker: {
     entry: 'lambdas/handlers/broadcast-worker.ts',
-    description: 'Drains the broadcast slice queue: walks one Scan segment per message, claim before post',
+    description: 'Drains the broadcast slice queue: walks one Scan segment (or a room) per message, claim before post',
     access: {
       ...none,
       table: ['Scan', 'DeleteItem'],
+      // A room slice walks the room's members (one Query).
+      roomTable: ['Query'],
       manageConnections: true,
       fanOutTable: ['GetItem', 'UpdateItem'],
       // Continuations: a slice that runs short of time queues the rest of its segment.
@@ -296,6 +326,7 @@ export const httpRoutes: readonly HttpApiRouteDeclaration[] = [
   { method: 'POST', path: '/websocket/message/user', function: 'httpSend' },
   { method: 'POST', path: '/websocket/message/users', function: 'httpSend' },
   { method: 'POST', path: '/websocket/message/broadcast', function: 'httpSend' },
+  { method: 'POST', path: '/websocket/message/room', function: 'httpSend' },
   { method: 'POST', path: '/websocket/notification', function: 'httpSend' },
   { method: 'GET', path: '/websocket/users/connected', function: 'httpStatus' },
   { method: 'GET', path: '/websocket/users/{userId}/status', function: 'httpStatus' },

@@ -8,6 +8,9 @@
  * // TABLE_NAME and CALLBACK_URL: the stack's ConnectionTableName and CallbackUrl outputs.
  * const service = WebSocketService.fromEnvironment();
  * const report = await service.sendToUser('user123', 'chat', { message: 'Hello!' });
+ * // Rooms: ROOM_TABLE_NAME too (and the fan-out settings for rooms beyond ROOM_SYNC_MAX_MEMBERS members).
+ * const rooms = WebSocketService.fromEnvironment(process.env, { rooms: true, broadcasts: true });
+ * await rooms.to('chat:42').emit('chat', { message: 'Hi all' });
  */
 export type { Envelope } from './core/envelope';
 export { createEnvelope } from './core/envelope';
@@ -21,6 +24,9 @@ export {
 } from './core/errors';
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
+export { RoomFanOutUnavailableError } from './core/room-delivery';
+export { createInterimRoomMembers } from './core/room-members-interim';
+export type { RoomMember, RoomRegistry } from './core/rooms';
 export type { ConnectionItem } from './core/table-schema';
 export {
   type BroadcastAcceptance,
@@ -29,6 +35,11 @@ export {
   type DeliveryReport,
   type FanOutOptions,
   type RecipientReport,
+  type RoomDeliveryReport,
+  type RoomEmitter,
+  type RoomFanOutAcceptance,
+  type RoomSendOptions,
+  type RoomSendOutcome,
   readFanOut,
   readFanOutState,
   type SendOptions,

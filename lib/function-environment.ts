@@ -1,4 +1,4 @@
-import { Setting } from '../lambdas/core/config';
+import { RoomSetting, Setting } from '../lambdas/core/config';
 import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
 /**
@@ -20,6 +20,8 @@ export interface PermissionNames {
   readonly send?: string;
   readonly notify?: string;
   readonly broadcast?: string;
+  /** Sending to any room (`ROOM_SEND_PERMISSION`); `room:<pattern>` permissions grant single rooms regardless. */
+  readonly roomSend?: string;
   readonly admin?: string;
 }
 
@@ -33,6 +35,10 @@ export interface EnvironmentValues {
   readonly tableName: string;
   /** Fan-out state table name (asynchronous broadcasts). */
   readonly fanOutTableName: string;
+  /** The room index's table name. */
+  readonly roomTableName: string;
+  /** Most live members a room is posted to synchronously (`ROOM_SYNC_MAX_MEMBERS`). */
+  readonly roomSyncMaxMembers?: number;
   /** Each queue's URL (SQS's, or the local SQS server's). */
   readonly queueUrls: Readonly<Record<QueueName, string>>;
   /** Slices (Scan segments) per broadcast. */
@@ -68,6 +74,8 @@ export interface EnvironmentValues {
  * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
  *   posts in flight, broadcast time margin);
  * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
+ * - room index access (`roomTable` not empty): `ROOM_TABLE_NAME`, and, for a room sender that may start a fan-out
+ *   (room `Query` and fan-out `PutItem`), `ROOM_SYNC_MAX_MEMBERS`;
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
@@ -94,6 +102,7 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
     put(Setting.sendPermission, values.permissions?.send);
     put(Setting.notifyPermission, values.permissions?.notify);
     put(Setting.broadcastPermission, values.permissions?.broadcast);
+    put(RoomSetting.roomSendPermission, values.permissions?.roomSend);
     put(Setting.adminPermission, values.permissions?.admin);
   }
 
@@ -106,6 +115,12 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
   }
 
   if (access.fanOutTable.length > 0) put(Setting.fanOutTableName, values.fanOutTableName);
+  if (access.roomTable.length > 0) put(RoomSetting.roomTableName, values.roomTableName);
+  // The bound is read where a room send decides between posting and queueing: a function that reads room members and
+  // may record a fan-out (not the worker, which only drains one).
+  if (access.roomTable.includes('Query') && access.fanOutTable.includes('PutItem')) {
+    put(RoomSetting.roomSyncMaxMembers, values.roomSyncMaxMembers);
+  }
   // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.
   if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
 

@@ -37,6 +37,10 @@ export class RealtimeGatewayStack extends Stack {
       description: 'DynamoDB connection registry table',
       value: this.gateway.table.tableName,
     });
+    new CfnOutput(this, 'RoomTableName', {
+      description: 'DynamoDB room index (room members): ROOM_TABLE_NAME of a backend that sends to rooms',
+      value: this.gateway.roomTable.tableName,
+    });
     new CfnOutput(this, 'SendFunctionArn', {
       description: 'Direct-send function for other AWS services (Lambda Invoke, EventBridge, Step Functions)',
       value: this.gateway.sendFunction.functionArn,

@@ -19,7 +19,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONNECTION_TTL_SECONDS, MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
 import type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
-import { connectionTableSchema } from '../lambdas/core/table-schema';
+import { connectionTableSchema, roomTableSchema } from '../lambdas/core/table-schema';
 import {
   type FunctionAccess,
   type FunctionName,
@@ -210,6 +210,12 @@ export interface RealtimeGatewayProps {
    */
   readonly postBudgetPerSecond?: number;
   /**
+   * Most live members a room may have to be sent to synchronously (`ROOM_SYNC_MAX_MEMBERS`, 0 to 10,000); a larger
+   * room goes through the asynchronous fan-out (lambdas/core/room-delivery.ts says why 1,000).
+   * @default - the senders' default, 1,000
+   */
+  readonly roomSyncMaxMembers?: number;
+  /**
    * What happens to the registry table (and the fan-out state table) when the stack is deleted. Its items are live connections that die with
    * the APIs, so nothing of value is lost by deleting it.
    * @default RemovalPolicy.DESTROY
@@ -269,6 +275,8 @@ const projectRoot = path.resolve(__dirname, '..');
  */
 export class RealtimeGateway extends Construct {
   readonly table: dynamodb.Table;
+  /** The room index (`roomTableSchema`): one item per (room, member connection). */
+  readonly roomTable: dynamodb.Table;
   readonly webSocketApi: apigwv2.WebSocketApi;
   readonly webSocketStage: apigwv2.WebSocketStage;
   readonly httpApi: apigwv2.HttpApi;
@@ -332,6 +340,19 @@ export class RealtimeGateway extends Construct {
       sortKey: { name: sortKey.name, type: attributeTypes[sortKey.type] },
       billingMode: dynamodb.BillingMode[connectionTableSchema.billingMode],
       timeToLiveAttribute: connectionTableSchema.timeToLiveAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    // The room index beside the registry, from its one declaration (the local stack builds the same table).
+    this.roomTable = new dynamodb.Table(this, 'RoomTable', {
+      partitionKey: {
+        name: roomTableSchema.partitionKey.name,
+        type: attributeTypes[roomTableSchema.partitionKey.type],
+      },
+      sortKey: { name: roomTableSchema.sortKey.name, type: attributeTypes[roomTableSchema.sortKey.type] },
+      billingMode: dynamodb.BillingMode[roomTableSchema.billingMode],
+      timeToLiveAttribute: roomTableSchema.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
@@ -424,6 +445,8 @@ export class RealtimeGateway extends Construct {
     const values: EnvironmentValues = {
       tableName: this.table.tableName,
       fanOutTableName: this.fanOut.table.tableName,
+      roomTableName: this.roomTable.tableName,
+      roomSyncMaxMembers: props.roomSyncMaxMembers,
       queueUrls: this.fanOut.queueUrls(),
       broadcastSegments: props.broadcastSegments,
       postBudgetPerSecond: props.postBudgetPerSecond,
@@ -694,6 +717,14 @@ export class RealtimeGateway extends Construct {
         new iam.PolicyStatement({
           actions: access.table.map((action) => `dynamodb:${action}`),
           resources: [this.table.tableArn],
+        }),
+      );
+    }
+    if (access.roomTable.length > 0) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: access.roomTable.map((action) => `dynamodb:${action}`),
+          resources: [this.roomTable.tableArn],
         }),
       );
     }

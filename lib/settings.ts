@@ -8,6 +8,7 @@ import {
   reservedClaims,
   secretAlgorithms,
 } from '../lambdas/core/jwt-algorithms';
+import { MAX_ROOM_SYNC_MAX_MEMBERS } from '../lambdas/core/room-delivery';
 import { MAX_BROADCAST_SEGMENTS } from '../lambdas/core/slice-queue';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import { asyncRetryAttemptsRange } from './direct-send-failures';
@@ -55,12 +56,14 @@ export const ContextKey = {
   sendPermission: 'sendPermission',
   notifyPermission: 'notifyPermission',
   broadcastPermission: 'broadcastPermission',
+  roomSendPermission: 'roomSendPermission',
   adminPermission: 'adminPermission',
   permissionsClaim: 'permissionsClaim',
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
   senderMemoryMb: 'senderMemoryMb',
   broadcastSegments: 'broadcastSegments',
   postBudgetPerSecond: 'postBudgetPerSecond',
+  roomSyncMaxMembers: 'roomSyncMaxMembers',
   directSendTimeoutSeconds: 'directSendTimeoutSeconds',
   directSendRetryAttempts: 'directSendRetryAttempts',
   tableRemovalPolicy: 'tableRemovalPolicy',
@@ -186,6 +189,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     send: context.permission(ContextKey.sendPermission),
     notify: context.permission(ContextKey.notifyPermission),
     broadcast: context.permission(ContextKey.broadcastPermission),
+    roomSend: context.permission(ContextKey.roomSendPermission),
     admin: context.permission(ContextKey.adminPermission),
   };
   const anyPermission = Object.values(permissions).some((value) => value !== undefined);
@@ -233,6 +237,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     senderMemorySize: context.integer(ContextKey.senderMemoryMb, lambdaMemoryRangeMb),
     broadcastSegments: context.integer(ContextKey.broadcastSegments, { min: 1, max: MAX_BROADCAST_SEGMENTS }),
     postBudgetPerSecond: context.integer(ContextKey.postBudgetPerSecond, { min: 1, max: 100_000 }),
+    roomSyncMaxMembers: context.integer(ContextKey.roomSyncMaxMembers, { min: 0, max: MAX_ROOM_SYNC_MAX_MEMBERS }),
     directSendTimeout: directSendTimeoutSeconds === undefined ? undefined : Duration.seconds(directSendTimeoutSeconds),
     directSendRetryAttempts: context.integer(ContextKey.directSendRetryAttempts, asyncRetryAttemptsRange),
     jwtClockTolerance: jwtClockToleranceSeconds === undefined ? undefined : Duration.seconds(jwtClockToleranceSeconds),

@@ -1,4 +1,4 @@
-import { Setting } from '../lambdas/core/config';
+import { allSettingNames, RoomSetting, Setting } from '../lambdas/core/config';
 import { parseStartArguments, startUsage } from './cli-arguments';
 import { demoAdminScope, demoTokenTtl } from './dev-tokens';
 import type { LocalStack } from './stack';
@@ -8,6 +8,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const stackOwnedSettings = new Set<string>([
   Setting.tableName,
+  RoomSetting.roomTableName,
   Setting.callbackUrl,
   Setting.jwtSecret,
   Setting.jwtSecretArn,
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   // Lambda settings given in the shell (ALLOWED_ORIGINS, LOG_LEVEL, MAX_USER_IDS, ...) reach the handlers as on
   // AWS; the stack itself decides where the table, the callback URL and the token secret are.
   const environment: Record<string, string> = {};
-  for (const name of Object.values(Setting)) {
+  for (const name of allSettingNames()) {
     const value = process.env[name];
     if (value && !stackOwnedSettings.has(name)) environment[name] = value;
   }

@@ -13,6 +13,7 @@ import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
 import type { PostBudget } from './post-budget';
 import type { ConnectionRegistry } from './registry';
+import type { RoomRegistry } from './rooms';
 import { encodeEnvelope } from './validation';
 
 /**
@@ -32,11 +33,20 @@ import { encodeEnvelope } from './validation';
  * a crash), never dropped.
  */
 
-/** One slice of a broadcast, as queued: a Scan segment, and the message to post. */
+/**
+ * One slice of a fan-out, as queued: what it walks (a Scan segment of the registry, or a room's members), and the
+ * message to post.
+ */
 export interface SliceMessage {
   broadcastId: string;
+  /** The Scan segment; a room slice is segment 0 of 1 (a Query cannot be split into segments). */
   segment: number;
   totalSegments: number;
+  /**
+   * A room fan-out: the slice walks this room's members (`RoomRegistry.membersOf`, one paginated Query) instead of a
+   * Scan segment, with the same lease, checkpoints, budget and continuations. Absent: a broadcast's Scan segment.
+   */
+  room?: string;
   /** The envelope as posted (JSON), so the worker posts exactly the bytes the producer built. */
   envelope: string;
   /** The envelope's type, for logs and the fault hook without parsing the envelope. */
@@ -56,13 +66,15 @@ export interface SliceQueue {
   send(messages: readonly SliceMessage[]): Promise<void>;
 }
 
-/** What the caller of an asynchronous broadcast gets at once. */
+/** What the caller of an asynchronous broadcast (or room fan-out) gets at once. */
 export interface BroadcastAcceptance {
   broadcastId: string;
   messageId: string;
   timestamp: string;
   state: 'queued';
   slices: number;
+  /** The room of a room fan-out; absent for a broadcast. */
+  room?: string;
 }
 
 export interface BroadcastProducerDependencies {
@@ -75,44 +87,59 @@ export interface BroadcastProducerDependencies {
 }
 
 /**
- * Accepts a broadcast: records it, then queues one slice per Scan segment. Throws `PayloadTooLargeError` before
- * anything is written when the envelope is over 128 KB. Resolves once every slice is queued; a queue failure is
- * thrown (the caller gets a 5xx and may send again under a new id: the recorded broadcast stays `queued`).
+ * Accepts a broadcast: records it, then queues one slice per Scan segment. With `room`, a room fan-out instead: one
+ * slice that walks the room's members (a Query has no segments; the post budget, not the slice count, bounds its
+ * rate). Throws `PayloadTooLargeError` before anything is written when the envelope is over 128 KB. Resolves once
+ * every slice is queued; a queue failure is thrown (the caller gets a 5xx and may send again under a new id: the
+ * recorded broadcast stays `queued`).
  *
  * @example
  * const accepted = await startBroadcast({ state, queue, segments: 4 }, { envelope: createEnvelope('system', data) });
  * accepted.broadcastId; // 'b0e1…', poll GET /websocket/broadcasts/{broadcastId}
+ * await startBroadcast({ state, queue, segments: 4 }, { envelope, room: 'chat:42' }); // one slice over the room
  */
 export async function startBroadcast(
   deps: BroadcastProducerDependencies,
-  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string } },
+  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string }; room?: string },
 ): Promise<BroadcastAcceptance> {
-  const { envelope } = request;
+  const { envelope, room } = request;
   const encoded = Buffer.from(encodeEnvelope(envelope)).toString('utf8');
   const broadcastId = (deps.newBroadcastId ?? randomUUID)();
+  const slices = room === undefined ? deps.segments : 1;
   await deps.state.createBroadcast({
     broadcastId,
     messageId: envelope.id,
     type: envelope.type,
     from: envelope.from,
     createdAt: envelope.timestamp,
-    slices: deps.segments,
+    slices,
+    ...(room === undefined ? {} : { room }),
   });
-  const messages = Array.from({ length: deps.segments }, (_, segment) => ({
+  const messages = Array.from({ length: slices }, (_, segment) => ({
     broadcastId,
     segment,
-    totalSegments: deps.segments,
+    totalSegments: slices,
+    ...(room === undefined ? {} : { room }),
     envelope: encoded,
     type: envelope.type,
     continuation: 0,
     ...(request.audience ? { audience: request.audience.protocol, frame: request.audience.frame } : {}),
   }));
   await deps.queue.send(messages);
-  return { broadcastId, messageId: envelope.id, timestamp: envelope.timestamp, state: 'queued', slices: deps.segments };
+  return {
+    broadcastId,
+    messageId: envelope.id,
+    timestamp: envelope.timestamp,
+    state: 'queued',
+    slices,
+    ...(room === undefined ? {} : { room }),
+  };
 }
 
 export interface SliceWorkerDependencies {
   registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove'>;
+  /** The room index, for room slices (`SliceMessage.room`); a room slice without it fails before taking its lease. */
+  rooms?: Pick<RoomRegistry, 'membersOf'>;
   managementClient: ApiGatewayManagementApiClient;
   state: FanOutState;
   queue: SliceQueue;
@@ -125,7 +152,7 @@ export interface SliceWorkerDependencies {
   timeMarginMs: number;
   /** This run's lease owner (the invocation's request id and the message's id). */
   owner: string;
-  /** Items per Scan page; default DynamoDB's 1 MB pages. */
+  /** Items per Scan (or room Query) page; default DynamoDB's 1 MB pages. */
   scanPageSize?: number;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
@@ -171,7 +198,36 @@ export function isThrottledError(error: unknown): boolean {
 export const THROTTLE_BACKOFF_MS = { first: 100, max: 5_000 } as const;
 
 /**
- * Runs one slice message: takes the slice's lease, resumes its segment from the checkpoint and posts group by group
+ * The pages a slice walks from `startAfter` on: its room's members (one Query, in connectionId order) or its Scan
+ * segment of the registry. The only place the two sources differ: the lease, claims, budget, retries and
+ * continuations of {@link runSlice} are the same code for both, and a checkpoint's `position` (the last claimed
+ * member's key) resumes either walk.
+ */
+function slicePages(
+  deps: Pick<SliceWorkerDependencies, 'registry' | 'rooms' | 'scanPageSize'>,
+  message: SliceMessage,
+  startAfter: ConnectionKey | undefined,
+): AsyncIterator<ConnectionKey[]> {
+  if (message.room !== undefined) {
+    return deps
+      .rooms!.membersOf(message.room, {
+        startAfter: startAfter && { connectionId: startAfter.connectionId },
+        pageSize: deps.scanPageSize,
+      })
+      [Symbol.asyncIterator]();
+  }
+  return deps.registry
+    .scanConnections({
+      segment: message.segment,
+      totalSegments: message.totalSegments,
+      startAfter,
+      pageSize: deps.scanPageSize,
+    })
+    [Symbol.asyncIterator]();
+}
+
+/**
+ * Runs one slice message: takes the slice's lease, resumes its segment (or room) from the checkpoint and posts group by group
  * (budget, claim, post, record) until the segment ends (`done`) or time runs short (`continued`: the lease is
  * released and a continuation queued). A slice already finished resolves `duplicate`; one leased by another live
  * run throws `SliceBusyError` (leave the message for redelivery). Any other failure is thrown after the claimed
@@ -187,6 +243,10 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
   const sleep = deps.sleep ?? ((ms: number) => delay(ms));
   const key: SliceKey = { broadcastId: message.broadcastId, segment: message.segment };
   const counts: SliceCounts = { delivered: 0, failed: 0, stale: 0, unknown: 0, throttled: 0 };
+  // A wiring fault, told before the lease is taken (a held lease would delay the fixed redelivery).
+  if (message.room !== undefined && !deps.rooms) {
+    throw new Error('a room slice needs the room index: the worker was built without rooms (ROOM_TABLE_NAME)');
+  }
   // The lease lasts as long as this invocation can: Lambda stops it at its timeout, so a takeover after the lease
   // cannot meet this run still posting.
   const checkpoint = await deps.state.acquireSlice(key, deps.owner, now() + deps.remainingTimeMs());
@@ -198,14 +258,7 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     : new ProtocolPayloads(JSON.parse(message.envelope) as Envelope, Buffer.from(message.envelope, 'utf8'));
   const addressed = (connection: ConnectionKey): boolean =>
     message.audience === undefined || connection.protocol === message.audience;
-  const pages = deps.registry
-    .scanConnections({
-      segment: message.segment,
-      totalSegments: message.totalSegments,
-      startAfter: checkpoint.position,
-      pageSize: deps.scanPageSize,
-    })
-    [Symbol.asyncIterator]();
+  const pages = slicePages(deps, message, checkpoint.position);
   let buffered: ConnectionKey[] = [];
   let scanEnded = false;
   let retry = checkpoint.retry;

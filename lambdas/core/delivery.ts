@@ -185,7 +185,8 @@ export interface BroadcastReport {
   notReached?: { connections: number; pages: number; countComplete: boolean };
 }
 
-type PostOutcome = { status: 'delivered' } | { status: 'stale' } | { status: 'failed'; error: string };
+/** What one post came to: accepted, the connection gone (410, removed), or another failure (its error's name). */
+export type PostOutcome = { status: 'delivered' } | { status: 'stale' } | { status: 'failed'; error: string };
 
 /**
  * Whether a management API error means the connection is gone: SDK v3 errors carry `name` and
@@ -242,8 +243,16 @@ export class ProtocolPayloads {
 
 const serverDisconnectPacket = Buffer.from(encodeServerDisconnect(), 'utf8');
 
-async function postToConnection(
-  deps: DeliveryDependencies,
+/**
+ * Posts one connection the bytes of its protocol. A 410 removes the connection from the registry (the recipient's,
+ * never the sender's) and answers `stale`; any other failure is logged and answered `failed`; nothing is thrown.
+ *
+ * @example
+ * const outcome = await postToConnection(deps, { userId: 'user456', connectionId: 'abc=' }, payloads, envelope.id);
+ * outcome.status; // 'delivered'
+ */
+export async function postToConnection(
+  deps: Pick<DeliveryDependencies, 'registry' | 'managementClient' | 'logger'>,
   connection: Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'>,
   payloads: ProtocolPayloads,
   messageId: string,
@@ -290,7 +299,18 @@ async function removeGone(
   }
 }
 
-function recordMetrics(deps: DeliveryDependencies, delivered: number, stale: number, failed: number): void {
+/**
+ * Adds one send's outcome counts to the delivery metrics.
+ *
+ * @example
+ * recordMetrics(deps, 10, 1, 0); // MessagesDelivered 10, StaleConnectionsRemoved 1, PostsFailed 0
+ */
+export function recordMetrics(
+  deps: Pick<DeliveryDependencies, 'metrics'>,
+  delivered: number,
+  stale: number,
+  failed: number,
+): void {
   deps.metrics?.addMetric(DeliveryMetric.delivered, 'Count', delivered);
   deps.metrics?.addMetric(DeliveryMetric.staleRemoved, 'Count', stale);
   deps.metrics?.addMetric(DeliveryMetric.postsFailed, 'Count', failed);

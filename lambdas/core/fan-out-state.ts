@@ -73,8 +73,10 @@ export interface BroadcastRecord {
   type: string;
   from?: string;
   createdAt: string;
-  /** Slices (Scan segments) the broadcast was split into. */
+  /** Slices (Scan segments) the broadcast was split into; 1 for a room fan-out. */
   slices: number;
+  /** The room of a room fan-out (one slice over the room's members); absent for a broadcast. */
+  room?: string;
 }
 
 /** Where a broadcast stands, as `GET /websocket/broadcasts/{id}` answers. */
@@ -98,6 +100,8 @@ export interface BroadcastStatus {
   broadcastId: string;
   messageId: string;
   type: string;
+  /** The room of a room fan-out; absent for a broadcast. */
+  room?: string;
   createdAt: string;
   state: BroadcastState;
   complete: boolean;
@@ -425,6 +429,7 @@ export function summarize(record: Record<string, unknown>, slices: SliceCheckpoi
     broadcastId: String(record.broadcastId),
     messageId: String(record.messageId),
     type: String(record.type),
+    ...(record.room === undefined ? {} : { room: String(record.room) }),
     createdAt: String(record.createdAt),
     state,
     complete: state === 'complete',

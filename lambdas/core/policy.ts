@@ -1,6 +1,7 @@
 import { type AuthorizerContext, permissionsOf } from './authorizer-context';
-import { type Environment, optionalString, Setting } from './config';
+import { type Environment, optionalString, RoomSetting, Setting } from './config';
 import { ForbiddenError } from './errors';
+import { ROOM_PERMISSION_PREFIX, roomGranted } from './rooms';
 
 /**
  * Who may do what, configurable per deployment. Each operation needs at most one permission, taken from the
@@ -11,6 +12,7 @@ import { ForbiddenError } from './errors';
  * | `sendToUsers`        | `SEND_PERMISSION`      | none: any authenticated user |
  * | `notify`             | `NOTIFY_PERMISSION`    | none: any authenticated user |
  * | `broadcast`          | `BROADCAST_PERMISSION` | `ws:broadcast` |
+ * | `sendToRoom`         | `ROOM_SEND_PERMISSION` | `ws:rooms` (any room; `room:<pattern>` grants matching rooms, {@link authorizeRoomSend}) |
  * | `listConnectedUsers` | `ADMIN_PERMISSION`     | `ws:admin`     |
  * | `statusOfOther`      | `ADMIN_PERMISSION`     | `ws:admin`     |
  * | `disconnectOther`    | `ADMIN_PERMISSION`     | `ws:admin`     |
@@ -32,6 +34,7 @@ export type Operation =
   | 'sendToUsers'
   | 'notify'
   | 'broadcast'
+  | 'sendToRoom'
   | 'listConnectedUsers'
   | 'statusOfOther'
   | 'disconnectOther'
@@ -39,6 +42,8 @@ export type Operation =
 
 export const DEFAULT_BROADCAST_PERMISSION = 'ws:broadcast';
 export const DEFAULT_ADMIN_PERMISSION = 'ws:admin';
+/** The "any room" permission: a backend that sends to rooms it does not name in a token (`ROOM_SEND_PERMISSION`). */
+export const DEFAULT_ROOM_SEND_PERMISSION = 'ws:rooms';
 /** The setting value that means "no permission needed". */
 export const NO_PERMISSION = 'none';
 
@@ -80,6 +85,7 @@ export function readPolicy(env: Environment): Policy {
       sendToUsers: readPermission(env, Setting.sendPermission, undefined),
       notify: readPermission(env, Setting.notifyPermission, undefined),
       broadcast: readPermission(env, Setting.broadcastPermission, DEFAULT_BROADCAST_PERMISSION),
+      sendToRoom: readPermission(env, RoomSetting.roomSendPermission, DEFAULT_ROOM_SEND_PERMISSION),
       listConnectedUsers: admin,
       statusOfOther: admin,
       disconnectOther: admin,
@@ -92,6 +98,7 @@ const operationDescription: Record<Operation, string> = {
   sendToUsers: 'send messages to users',
   notify: 'send notifications',
   broadcast: 'broadcast',
+  sendToRoom: 'send to any room',
   listConnectedUsers: 'list connected users',
   statusOfOther: "see another user's status",
   disconnectOther: 'disconnect another user',
@@ -139,4 +146,22 @@ export function authorizeForUser(
 ): void {
   if (targetUserId === caller.userId) return;
   authorize(policy, caller, action === 'status' ? 'statusOfOther' : 'disconnectOther');
+}
+
+/**
+ * Throws a {@link ForbiddenError} unless the caller may send to `room`: a `room:<pattern>` permission that grants it
+ * (`roomGranted`), or the policy's `sendToRoom` permission (`ROOM_SEND_PERMISSION`, default `ws:rooms`: any room).
+ * The message names both, so a refused caller knows which to ask for.
+ *
+ * @example
+ * authorizeRoomSend(policy, { userId: 'user123', permissions: new Set(['room:chat:*']) }, 'chat:42'); // allowed
+ * authorizeRoomSend(policy, { userId: 'user123', permissions: new Set() }, 'news');
+ * // throws ForbiddenError('Sending to room "news" needs the permission "room:news" (or a room: pattern granting it) or "ws:rooms"')
+ */
+export function authorizeRoomSend(policy: Policy, caller: Caller, room: string): void {
+  if (permits(policy, caller, 'sendToRoom') || roomGranted(caller.permissions, room)) return;
+  const anyRoom = policy.required.sendToRoom;
+  throw new ForbiddenError(
+    `Sending to room "${room}" needs the permission "${ROOM_PERMISSION_PREFIX}${room}" (or a ${ROOM_PERMISSION_PREFIX} pattern granting it) or "${anyRoom}"`,
+  );
 }

@@ -116,7 +116,9 @@ export function parseSliceMessage(body: string): SliceMessage {
     typeof value.type !== 'string' ||
     !isIndex(value.continuation) ||
     (value.audience !== undefined && value.audience !== 'socket.io') ||
-    (value.frame !== undefined && typeof value.frame !== 'string')
+    (value.frame !== undefined && typeof value.frame !== 'string') ||
+    // A room slice walks one Query: it is segment 0 of 1.
+    (value.room !== undefined && (typeof value.room !== 'string' || value.totalSegments !== 1))
   ) {
     throw new TypeError('not a broadcast slice message');
   }

@@ -1,6 +1,7 @@
 import { type Environment, optionalInteger, optionalList, Setting } from './config';
 import { type Envelope, ServerFrameType } from './envelope';
 import { ConfigurationError, PayloadTooLargeError, ValidationError } from './errors';
+import { assertRoomName } from './rooms';
 import { userIdProblem } from './user-id';
 
 /**
@@ -13,6 +14,8 @@ import { userIdProblem } from './user-id';
  * - `userId`: the one userId rule of `user-id.ts`, shared with the token's `sub`: 1 to 128 characters, not only
  *   whitespace, no control characters.
  * - `userIds`: an array of 1 to `MAX_USER_IDS` (default 100, at most 1000) unique `userId`s.
+ * - `room`: the room name rule of `rooms.ts` (1 to 128 letters, digits and `_ - . : @ / = +`; 400 `invalid_room`);
+ *   `async`, when given, a boolean (send through the asynchronous fan-out whatever the room's size).
  * - `type`: 1 to 64 characters, starting with a letter or digit, then letters, digits, `_`, `.`, `:` or `-`
  *   (`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`), e.g. `chat`, `notification`, `system`, `order.updated`, `game:move`.
  *   When `ALLOWED_MESSAGE_TYPES` is set, only the types it lists. The frame types the server itself produces
@@ -103,6 +106,15 @@ export interface UsersMessage {
   data: unknown;
 }
 
+/** A message to every member connection of a room. */
+export interface RoomMessage {
+  room: string;
+  type: string;
+  data: unknown;
+  /** Through the asynchronous fan-out whatever the room's size. */
+  async: boolean;
+}
+
 /** A message to every connected user. */
 export interface BroadcastMessage {
   type: string;
@@ -121,6 +133,7 @@ export interface NotificationMessage {
 export type DirectSendRequest =
   | ({ kind: 'users' } & UsersMessage)
   | ({ kind: 'broadcast' } & BroadcastMessage)
+  | ({ kind: 'room' } & RoomMessage)
   | { kind: 'broadcastStatus'; broadcastId: string }
   | ({ kind: 'notification' } & NotificationMessage);
 
@@ -325,6 +338,35 @@ export function validateBroadcastMessage(value: unknown, rules: MessageRules, wh
 }
 
 /**
+ * Reads a body's `room` alone, so a send to a room is authorized on it before the rest of the body is checked.
+ *
+ * @example
+ * roomOf({ room: 'chat:42', type: 'chat' }, 'Request body'); // 'chat:42'
+ */
+export function roomOf(value: unknown, what = 'Request body'): string {
+  const { room } = requireObject(value, what);
+  if (room === undefined || room === null) throw new ValidationError('room is required', 'invalid_room');
+  assertRoomName(room);
+  return room;
+}
+
+/**
+ * `POST /websocket/message/room`: `{ room, type, data, async? }` (the socket's and direct send's room form too).
+ *
+ * @example
+ * validateRoomMessage({ room: 'chat:42', type: 'chat', data: { message: 'Hi all' } }, defaultMessageRules);
+ * // { room: 'chat:42', type: 'chat', data: { message: 'Hi all' }, async: false }
+ */
+export function validateRoomMessage(value: unknown, rules: MessageRules, what = 'Request body'): RoomMessage {
+  const room = roomOf(value, what);
+  const body = value as JsonObject;
+  if (body.async !== undefined && typeof body.async !== 'boolean') {
+    throw new ValidationError('async must be true or false');
+  }
+  return { room, type: checkMessageType(body.type, rules), data: checkData(body), async: body.async === true };
+}
+
+/**
  * `POST /websocket/notification`: `{ userId, title, body, data? }`; `data`, when given, must be an object
  * (its keys are spread next to `title` and `body`).
  *
@@ -367,6 +409,22 @@ export function validateSendFrame(value: unknown, rules: MessageRules): UsersMes
 }
 
 /**
+ * The socket's `send` frame to a room: `{ "action": "send", "room", "type", "data", "async"? }`. A frame naming a
+ * room and users is refused (the users form is {@link validateSendFrame}).
+ *
+ * @example
+ * validateRoomSendFrame({ action: 'send', room: 'chat:42', type: 'chat', data: 'hi' }, rules);
+ * // { room: 'chat:42', type: 'chat', data: 'hi', async: false }
+ */
+export function validateRoomSendFrame(value: unknown, rules: MessageRules): RoomMessage {
+  const frame = requireObject(value, 'Frame');
+  if (frame.userId !== undefined || frame.userIds !== undefined) {
+    throw new ValidationError('Give either room or userId/userIds, not both');
+  }
+  return validateRoomMessage(frame, rules, 'Frame');
+}
+
+/**
  * The direct-invoke function's event (Lambda Invoke, an EventBridge target, a Step Functions task). Exactly one
  * addressing form:
  *
@@ -374,6 +432,7 @@ export function validateSendFrame(value: unknown, rules: MessageRules): UsersMes
  * { "userId": "user123", "type": "chat", "data": { "message": "Hello!" } }
  * { "userIds": ["user123", "user456"], "type": "announcement", "data": { ... } }
  * { "broadcast": true, "type": "system", "data": { "message": "Maintenance at 22:00" } }
+ * { "room": "chat:42", "type": "chat", "data": { "message": "Hi all" }, "async": false }
  * { "broadcastStatus": "0f8fad5b-d9cb-469f-a165-70867728950e" }
  * { "notification": { "userId": "user123", "title": "New order", "body": "Order #42 shipped", "data": { ... } } }
  * ```
@@ -389,11 +448,13 @@ export function validateSendFrame(value: unknown, rules: MessageRules): UsersMes
 export function validateDirectSendEvent(value: unknown, rules: MessageRules): DirectSendRequest {
   let event = requireObject(value, 'Event');
   if ('detail-type' in event && 'detail' in event) event = requireObject(event.detail, 'EventBridge detail');
-  const forms = ['userId', 'userIds', 'broadcast', 'broadcastStatus', 'notification'].filter(
+  const forms = ['userId', 'userIds', 'broadcast', 'room', 'broadcastStatus', 'notification'].filter(
     (key) => event[key] !== undefined,
   );
   if (forms.length === 0)
-    throw new ValidationError('Event needs one of userId, userIds, broadcast: true, broadcastStatus or notification');
+    throw new ValidationError(
+      'Event needs one of userId, userIds, broadcast: true, room, broadcastStatus or notification',
+    );
   if (forms.length > 1) throw new ValidationError(`Event must use exactly one of ${forms.join(', ')}`);
   if (event.notification !== undefined) {
     return { kind: 'notification', ...validateNotification(event.notification, 'notification') };
@@ -405,6 +466,7 @@ export function validateDirectSendEvent(value: unknown, rules: MessageRules): Di
     if (event.broadcast !== true) throw new ValidationError('broadcast must be true');
     return { kind: 'broadcast', ...validateBroadcastMessage(event, rules, 'Event') };
   }
+  if (event.room !== undefined) return { kind: 'room', ...validateRoomMessage(event, rules, 'Event') };
   return { kind: 'users', ...validateAddressedMessage(event, rules) };
 }
 

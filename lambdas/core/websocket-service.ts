@@ -23,6 +23,14 @@ import {
   createConnectionRegistry,
   readRegistryConfig,
 } from './registry';
+import {
+  DEFAULT_ROOM_SYNC_MAX_MEMBERS,
+  deliverToRoom,
+  type RoomSendOutcome,
+  readRoomSyncMaxMembers,
+} from './room-delivery';
+import { readRoomMembers } from './room-members-interim';
+import { assertRoomName, type RoomRegistry } from './rooms';
 import { createSqsSliceQueue, getSqsClient, readSliceQueueConfig } from './slice-queue';
 import {
   checkDataDepth,
@@ -38,6 +46,7 @@ import {
 export type { BroadcastAcceptance } from './broadcast-fan-out';
 export type { DeliveryReport, RecipientReport } from './delivery';
 export type { BroadcastStatus } from './fan-out-state';
+export type { RoomDeliveryReport, RoomFanOutAcceptance, RoomSendOutcome } from './room-delivery';
 
 /** Posts in flight when no `concurrency` is given: the `SEND_CONCURRENCY` default, declared once in `clients.ts`. */
 export const DEFAULT_CONCURRENCY = DEFAULT_SEND_CONCURRENCY;
@@ -64,6 +73,13 @@ export interface WebSocketServiceOptions {
   fanOut?: FanOutOptions;
   /** Validation rules; default: at most 100 userIds, any type matching the documented pattern. */
   messageRules?: MessageRules;
+  /**
+   * The room index, for {@link WebSocketService.sendToRoom} and {@link WebSocketService.to} (its `membersOf`).
+   * Absent: room sends throw.
+   */
+  rooms?: Pick<RoomRegistry, 'membersOf'>;
+  /** Most live members a room is posted to synchronously; larger rooms go through `fanOut`. Default 1,000. */
+  roomSyncMaxMembers?: number;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
 }
@@ -113,6 +129,28 @@ export interface SendOptions {
   from?: string;
   /** Milliseconds left before the caller's deadline (Lambda's `getRemainingTimeInMillis`); broadcasts watch it. */
   remainingTimeMs?: () => number;
+}
+
+/** Per-call options of a room send. */
+export interface RoomSendOptions extends SendOptions {
+  /**
+   * Send through the asynchronous fan-out whatever the room's size: answered at once with a broadcast id (a caller
+   * that wants no wait, or a room it knows is large). Default: by size, see `deliverToRoom`.
+   */
+  async?: boolean;
+}
+
+/**
+ * The target of `service.to(room)`, as Socket.IO's `io.to(room)`: `emit` sends to the room's members.
+ */
+export interface RoomEmitter {
+  /**
+   * Sends one message to every live member connection of the room (see {@link WebSocketService.sendToRoom}).
+   *
+   * @example
+   * await service.to('chat:42').emit('chat', { message: 'Hi all' }, { from: 'user123' });
+   */
+  emit(type: string, data: unknown, options?: RoomSendOptions): Promise<RoomSendOutcome>;
 }
 
 /** A user's presence, as `getUserStatus` answers it. */
@@ -240,6 +278,8 @@ export class WebSocketService extends ConnectionPresence {
   private readonly broadcastScanSegments: number;
   private readonly fanOut?: FanOutOptions;
   private readonly messageRules: MessageRules;
+  private readonly rooms?: Pick<RoomRegistry, 'membersOf'>;
+  private readonly roomSyncMaxMembers: number;
   private readonly logger?: DeliveryLogger;
   private readonly metrics?: DeliveryMetrics;
 
@@ -255,6 +295,8 @@ export class WebSocketService extends ConnectionPresence {
     this.broadcastTimeMarginMs = options.broadcastTimeMarginMs ?? DEFAULT_BROADCAST_TIME_MARGIN_MS;
     this.broadcastScanSegments = options.broadcastScanSegments ?? 1;
     this.messageRules = options.messageRules ?? defaultMessageRules;
+    this.rooms = options.rooms;
+    this.roomSyncMaxMembers = options.roomSyncMaxMembers ?? DEFAULT_ROOM_SYNC_MAX_MEMBERS;
     this.logger = options.logger;
     this.metrics = options.metrics;
   }
@@ -272,14 +314,20 @@ export class WebSocketService extends ConnectionPresence {
     extra: Pick<WebSocketServiceOptions, 'logger' | 'metrics' | 'broadcastScanSegments'> & {
       /** Read the fan-out settings too (`FAN_OUT_TABLE_NAME`, `SLICE_QUEUE_URL`, `BROADCAST_SEGMENTS`): broadcasts. */
       broadcasts?: boolean;
+      /**
+       * Read the room settings too (`ROOM_TABLE_NAME`, `ROOM_SYNC_MAX_MEMBERS`): room sends. A room beyond the
+       * synchronous bound also needs `broadcasts` (the fan-out).
+       */
+      rooms?: boolean;
     } = {},
   ): WebSocketService {
-    const { broadcasts, ...rest } = extra;
+    const { broadcasts, rooms, ...rest } = extra;
     return new WebSocketService({
       registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
       managementClient: getManagementClient(env),
       ...readDeliverySettings(env),
       ...(broadcasts ? { fanOut: readFanOut(env) } : {}),
+      ...(rooms ? { rooms: readRoomMembers(env), roomSyncMaxMembers: readRoomSyncMaxMembers(env) } : {}),
       ...rest,
     });
   }
@@ -325,6 +373,45 @@ export class WebSocketService extends ConnectionPresence {
     const envelope = this.envelope(type, data, options);
     if (!this.fanOut) throw new Error('broadcast needs the fan-out state and slice queue (the fanOut option)');
     return startBroadcast(this.fanOut, { envelope });
+  }
+
+  /**
+   * Sends one message to every live member connection of a room (each connection the encoding of its protocol). A
+   * room of at most `roomSyncMaxMembers` live members (default 1,000) is posted before this resolves, with the counts
+   * (`delivery: 'synchronous'`); a larger one, or any with `async: true`, is handed to the asynchronous fan-out and
+   * resolves at once with a broadcast id (`delivery: 'asynchronous'`; follow it with {@link getBroadcastStatus}),
+   * which needs the `fanOut` option. A bad room name throws a `ValidationError` (`invalid_room`).
+   *
+   * @example
+   * const outcome = await service.sendToRoom('chat:42', 'chat', { message: 'Hi all' }, { from: 'user123' });
+   * if (outcome.delivery === 'synchronous') console.log(outcome.connections.delivered);
+   * else console.log(await service.getBroadcastStatus(outcome.broadcastId));
+   */
+  async sendToRoom(room: string, type: string, data: unknown, options: RoomSendOptions = {}): Promise<RoomSendOutcome> {
+    assertRoomName(room);
+    const envelope = this.envelope(type, data, options);
+    if (!this.rooms) throw new Error('sendToRoom needs the room index (the rooms option)');
+    return deliverToRoom(
+      {
+        ...this.deliveryDependencies(options),
+        rooms: this.rooms,
+        syncMaxMembers: this.roomSyncMaxMembers,
+        fanOut: this.fanOut,
+      },
+      { room, envelope, async: options.async },
+    );
+  }
+
+  /**
+   * Socket.IO's `io.to(room).emit(type, data)`: the room's members get the message. One room per emit; the room name
+   * is checked when `emit` is called.
+   *
+   * @example
+   * await service.to('chat:42').emit('chat', { message: 'Hi all' });
+   * await service.to('news').emit('headline', { title: 'Release 2.0' }, { async: true }); // via the fan-out
+   */
+  to(room: string): RoomEmitter {
+    return { emit: (type, data, options) => this.sendToRoom(room, type, data, options) };
   }
 
   /**

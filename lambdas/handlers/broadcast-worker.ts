@@ -19,6 +19,7 @@ import {
   retryThrottlingThroughBudget,
 } from '../core/post-budget';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
+import { readRoomMembers } from '../core/room-members-interim';
 import { createSqsSliceQueue, getSqsClient, parseSliceMessage, readSliceQueueConfig } from '../core/slice-queue';
 import { DEFAULT_BROADCAST_TIME_MARGIN_MS } from '../core/websocket-service';
 import { queues } from '../routes';
@@ -33,6 +34,8 @@ import { queues } from '../routes';
 
 const env = process.env;
 const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) });
+// Room fan-outs walk a room's members instead of a Scan segment.
+const rooms = readRoomMembers(env);
 const fanOutTableName = requireString(env, Setting.fanOutTableName);
 const state = createFanOutState({
   client: getDocumentClient(),
@@ -66,6 +69,7 @@ async function runRecord(record: SQSRecord, context: Context): Promise<void> {
     const result = await runSlice(
       {
         registry,
+        rooms,
         managementClient,
         state,
         queue,

@@ -5,6 +5,7 @@ import type { DeliveryReport } from '../core/delivery';
 import { NotFoundError } from '../core/errors';
 import type { BroadcastStatus } from '../core/fan-out-state';
 import { logger, metrics, observability } from '../core/observability';
+import type { RoomSendOutcome } from '../core/room-delivery';
 import { readMessageRules, validateDirectSendEvent } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
 
@@ -19,6 +20,7 @@ import { WebSocketService } from '../core/websocket-service';
  * { "userId": "user123", "type": "chat", "data": { "message": "Hello!" } }
  * { "userIds": ["user123", "user456"], "type": "announcement", "data": {} }
  * { "broadcast": true, "type": "system", "data": { "message": "Maintenance at 22:00" } }
+ * { "room": "chat:42", "type": "chat", "data": { "message": "Hi all" } }
  * { "notification": { "userId": "user123", "title": "New order", "body": "Order #42 shipped" } }
  * ```
  *
@@ -31,12 +33,11 @@ import { WebSocketService } from '../core/websocket-service';
  */
 
 const rules = readMessageRules(process.env);
-const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true });
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true, rooms: true });
 
-async function directSend(
-  event: unknown,
-  context: Context,
-): Promise<DeliveryReport | BroadcastAcceptance | BroadcastStatus> {
+type DirectSendResult = DeliveryReport | BroadcastAcceptance | BroadcastStatus | RoomSendOutcome;
+
+async function directSend(event: unknown, context: Context): Promise<DirectSendResult> {
   const request = validateDirectSendEvent(event, rules);
   const options = { remainingTimeMs: () => context.getRemainingTimeInMillis() };
   switch (request.kind) {
@@ -44,6 +45,9 @@ async function directSend(
       return service.sendToUsers(request.userIds, request.type, request.data, options);
     case 'broadcast':
       return service.broadcast(request.type, request.data, options);
+    case 'room':
+      // A room's counts (synchronous) or its fan-out's broadcast id (asynchronous): `delivery` tells which.
+      return service.sendToRoom(request.room, request.type, request.data, { ...options, async: request.async });
     case 'broadcastStatus': {
       const status = await service.getBroadcastStatus(request.broadcastId);
       if (!status) throw new NotFoundError(`no broadcast ${request.broadcastId}`);
@@ -54,6 +58,4 @@ async function directSend(
   }
 }
 
-export const handler = middy<unknown, DeliveryReport | BroadcastAcceptance | BroadcastStatus, Error, Context>()
-  .use(observability())
-  .handler(directSend);
+export const handler = middy<unknown, DirectSendResult, Error, Context>().use(observability()).handler(directSend);

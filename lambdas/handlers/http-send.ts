@@ -3,11 +3,14 @@ import type { Context } from 'aws-lambda';
 import type { BroadcastAcceptance } from '../core/broadcast-fan-out';
 import { type DeliveryReport, reportForCaller } from '../core/delivery';
 import { logger, metrics, observability } from '../core/observability';
-import { authorize, type Operation, permits, readPolicy } from '../core/policy';
+import { authorize, authorizeRoomSend, type Operation, permits, readPolicy } from '../core/policy';
+import type { RoomSendOutcome } from '../core/room-delivery';
 import {
   readMessageRules,
+  roomOf,
   validateBroadcastMessage,
   validateNotification,
+  validateRoomMessage,
   validateUserMessage,
   validateUsersMessage,
 } from '../core/validation';
@@ -29,13 +32,16 @@ import { type HttpResponse, jsonResponse } from './middleware/http-response';
  * caller holding the admin permission, else the summary without them (`DeliverySummary`). A broadcast answers 202
  * at once with its id and status URL (`GET /websocket/broadcasts/{broadcastId}`): it is queued in slices and
  * posted by the broadcast worker. Permissions are checked before the body is read, so a caller without the
- * permission learns nothing about validation.
+ * permission learns nothing about validation; a send to a room reads the body's `room` first, since the permission
+ * is the room's (`room:<pattern>`, or `ROOM_SEND_PERMISSION` for any room). A room send answers 200 with its counts
+ * when the room was posted synchronously, 202 with a broadcast id and status URL when it went through the fan-out
+ * (a room beyond `ROOM_SYNC_MAX_MEMBERS` live members, or `async: true`).
  */
 
 // Read once at cold start: a bad setting fails the init and names the setting.
 const policy = readPolicy(process.env);
 const rules = readMessageRules(process.env);
-const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true });
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true, rooms: true });
 
 /**
  * What every send route shares: authorize the caller before the body is read, then send with the caller as
@@ -56,7 +62,7 @@ function sendRoute(
 }
 
 /** The acceptance of a broadcast with where to follow it: the status route's path (the API's own base URL). */
-function withStatusUrl(accepted: BroadcastAcceptance): BroadcastAcceptance & { statusUrl: string } {
+function withStatusUrl<Accepted extends BroadcastAcceptance>(accepted: Accepted): Accepted & { statusUrl: string } {
   return { ...accepted, statusUrl: `/websocket/broadcasts/${encodeURIComponent(accepted.broadcastId)}` };
 }
 
@@ -75,6 +81,18 @@ const route = httpRouter('httpSend', {
     const message = validateBroadcastMessage(jsonBodyOf(event), rules);
     const accepted = await service.broadcast(message.type, message.data, { from: caller.userId });
     return jsonResponse(202, withStatusUrl(accepted));
+  },
+  'POST /websocket/message/room': async (event, context) => {
+    const caller = callerOf(event);
+    const body = jsonBodyOf(event);
+    authorizeRoomSend(policy, caller, roomOf(body));
+    const message = validateRoomMessage(body, rules);
+    const outcome: RoomSendOutcome = await service.sendToRoom(message.room, message.type, message.data, {
+      from: caller.userId,
+      remainingTimeMs: remainingTimeOf(event, context),
+      async: message.async,
+    });
+    return outcome.delivery === 'synchronous' ? jsonResponse(200, outcome) : jsonResponse(202, withStatusUrl(outcome));
   },
   'POST /websocket/notification': sendRoute('notify', (body, options) => {
     const { userId, title, body: text, data } = validateNotification(body);

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { getDocumentClient } from '../core/clients';
 import { NotFoundError } from '../core/errors';
 import { logger, observability } from '../core/observability';
-import { authorize, authorizeForUser, readPolicy } from '../core/policy';
+import { authorize, authorizeForUser, authorizeRoomSend, permits, readPolicy } from '../core/policy';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
 import { checkBroadcastId } from '../core/validation';
 import { ConnectionPresence, readFanOutState } from '../core/websocket-service';
@@ -50,11 +50,18 @@ const route = httpRouter('httpStatus', {
   'GET /websocket/me/status': async (event) => {
     return jsonResponse(200, await presence.getUserStatus(callerOf(event).userId));
   },
-  // Whoever may broadcast may follow broadcasts: the counts say nothing about who is connected.
+  // Whoever may broadcast may follow broadcasts: the counts say nothing about who is connected. A room fan-out is
+  // also for whoever may send to its room (the sender of a large room got its id); to anyone else an unknown id and
+  // another room's fan-out look the same, 403, so ids cannot be probed.
   'GET /websocket/broadcasts/{broadcastId}': async (event) => {
-    authorize(policy, callerOf(event), 'broadcast');
+    const caller = callerOf(event);
+    const mayBroadcast = permits(policy, caller, 'broadcast');
     const broadcastId = checkBroadcastId(event.pathParameters?.broadcastId, 'broadcastId');
     const status = await presence.getBroadcastStatus(broadcastId);
+    if (!mayBroadcast) {
+      if (status?.room === undefined) authorize(policy, caller, 'broadcast');
+      else authorizeRoomSend(policy, caller, status.room);
+    }
     if (!status) throw new NotFoundError(`No broadcast ${broadcastId} (unknown, or its state has expired)`);
     return jsonResponse(200, status);
   },

@@ -6,8 +6,8 @@ import { createEnvelope, type Envelope, ServerFrameType } from '../core/envelope
 import { ClientError, UnauthorizedError } from '../core/errors';
 import { FrameErrorCode, tokenExpiredMessage } from '../core/frames';
 import { logger, metrics, observability } from '../core/observability';
-import { authorize, callerFromContext, permits, readPolicy } from '../core/policy';
-import { parseJson, readMessageRules, validateSendFrame } from '../core/validation';
+import { authorize, authorizeRoomSend, callerFromContext, permits, readPolicy } from '../core/policy';
+import { parseJson, readMessageRules, roomOf, validateRoomSendFrame, validateSendFrame } from '../core/validation';
 import { WebSocketService } from '../core/websocket-service';
 import { acknowledgements } from './middleware/websocket-acks';
 import { webSocketErrors } from './middleware/websocket-errors';
@@ -15,7 +15,9 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
 
 /**
  * The socket's `send` route: `{"action":"send","userId"|"userIds","type","data"}`, with the same policy,
- * validation and delivery as `POST /websocket/message/user(s)`, so a chat frontend needs no HTTP. The answer is
+ * validation and delivery as `POST /websocket/message/user(s)`, so a chat frontend needs no HTTP; or
+ * `{"action":"send","room","type","data","async"?}`, as `POST /websocket/message/room` (the room's permission, the
+ * room's counts or, for a room sent through the fan-out, its broadcast id, in the `delivery` envelope). The answer is
  * one frame on the sender's socket (the route has a route response): a `delivery` envelope carrying the report
  * (with connection ids for a caller holding the admin permission, else the summary without them),
  * or, for a validation or authorization failure, an `error` envelope `{ code, message }` (the shared
@@ -30,13 +32,15 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
 // Read once at cold start: a bad setting fails the init and names the setting.
 const policy = readPolicy(process.env);
 const rules = readMessageRules(process.env);
-const service = WebSocketService.fromEnvironment(process.env, { logger, metrics });
+// Rooms too large for one invocation go through the fan-out, so this function may queue slices as well.
+const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, broadcasts: true, rooms: true });
 
 /**
  * The `send` route's work, whichever protocol carried the frame: the sender from the connection's authorizer
  * context, the same policy, validation and delivery as the HTTP routes, and the `delivery` envelope to answer with.
- * A refusal throws a {@link ClientError}. `readFrame` runs after the token and permission checks, so an expired
- * token is told so even when its frame is malformed.
+ * A refusal throws a {@link ClientError}. `readFrame` (the parse) runs after the token check, so an expired token is
+ * told so even when its frame is malformed; the permission is checked before the frame's fields (a frame to users:
+ * `sendToUsers`; a frame naming a room: that room's, once its `room` alone has been read).
  *
  * @example
  * const answer = await sendFromSocket(readAuthorizerContext(event.requestContext),
@@ -54,8 +58,19 @@ export async function sendFromSocket(
     throw new ClientError(401, FrameErrorCode.tokenExpired, tokenExpiredMessage(authorizerContext.tokenExpiresAt));
   }
   const caller = callerFromContext(authorizerContext);
+  const frame = readFrame();
+  if (isRoomFrame(frame)) {
+    authorizeRoomSend(policy, caller, roomOf(frame, 'Frame'));
+    const message = validateRoomSendFrame(frame, rules);
+    const outcome = await service.sendToRoom(message.room, message.type, message.data, {
+      from: caller.userId,
+      remainingTimeMs,
+      async: message.async,
+    });
+    return createEnvelope(ServerFrameType.delivery, outcome);
+  }
   authorize(policy, caller, 'sendToUsers');
-  const message = validateSendFrame(readFrame(), rules);
+  const message = validateSendFrame(frame, rules);
   const report = await service.sendToUsers(message.userIds, message.type, message.data, {
     from: caller.userId,
     remainingTimeMs,
@@ -63,6 +78,11 @@ export async function sendFromSocket(
   // Connection ids only for callers who may see them on the status route too.
   const answer = reportForCaller(report, permits(policy, caller, 'seeConnectionIds'));
   return createEnvelope(ServerFrameType.delivery, answer);
+}
+
+/** A frame that names a room (its other fields are checked by the validator). */
+function isRoomFrame(frame: unknown): boolean {
+  return typeof frame === 'object' && frame !== null && (frame as { room?: unknown }).room !== undefined;
 }
 
 async function send(event: WebSocketEvent, context: Context): Promise<WebSocketResult> {

@@ -89,6 +89,20 @@ export const safeRequests: Record<string, ExpectedAnswer> = {
   badToken: unauthorized,
   connectedUsersForbidden: forbidden('ws:admin', 'list connected users'),
   otherStatusForbidden: forbidden('ws:admin', "see another user's status"),
+  roomSendForbidden: {
+    status: 403,
+    body: {
+      error: {
+        code: 'forbidden',
+        message:
+          'Sending to room "testers:demo" needs the permission "room:testers:demo" (or a room: pattern granting it) or "ws:rooms"',
+      },
+    },
+  },
+  badRoomName: {
+    status: 400,
+    body: { error: { code: 'invalid_room', message: 'room may contain only letters, digits and _ - . : @ / = +' } },
+  },
   malformedJson: { status: 400, body: { error: { code: 'invalid_json', message: 'Request body is not valid JSON' } } },
   missingUserId: invalid('userId is required'),
   emptyUserId: invalid('userId must not be empty'),

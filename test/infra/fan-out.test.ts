@@ -91,8 +91,18 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
       directSend: ['dynamodb:PutItem', 'dynamodb:Query'],
       broadcastWorker: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       socketIoPinger: ['dynamodb:PutItem'],
+      // The socket's send (both protocols) hands a room beyond the synchronous bound to the fan-out.
+      wsSend: ['dynamodb:PutItem'],
+      wsDefault: ['dynamodb:PutItem'],
     };
-    const senders: FunctionName[] = ['httpSend', 'directSend', 'broadcastWorker', 'socketIoPinger'];
+    const senders: FunctionName[] = [
+      'httpSend',
+      'directSend',
+      'broadcastWorker',
+      'socketIoPinger',
+      'wsSend',
+      'wsDefault',
+    ];
 
     it.each(functionNames)('%s has only the fan-out table actions its code uses, on that table only', (name) => {
       const statements = statementsOfRole(template, synthesized.roleId(name)).filter(
@@ -171,6 +181,8 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
     const ref = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
     const fanOut = stack.gateway.fanOut;
     outputs.hasOutput('FanOutTableName', { Value: { Ref: ref(fanOut.table) } });
+    // The room index, for a backend whose server library sends to rooms (a large room through this fan-out).
+    outputs.hasOutput('RoomTableName', { Value: { Ref: ref(stack.gateway.roomTable) } });
     outputs.hasOutput('BroadcastSliceQueueUrl', { Value: { Ref: ref(fanOut.queues.broadcastSlices.queue) } });
     outputs.hasOutput('BroadcastDeadLetterQueueUrl', {
       Value: { Ref: ref(fanOut.queues.broadcastSlices.deadLetterQueue) },

@@ -4,6 +4,7 @@ import { type EnvironmentValues, environmentFor } from '../../lib/function-envir
 const secretArnValues: EnvironmentValues = {
   tableName: 'RegistryTable',
   fanOutTableName: 'FanOutTable',
+  roomTableName: 'RoomTable',
   queueUrls: {
     broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
     socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',
@@ -48,6 +49,7 @@ describe('environmentFor', () => {
       SEND_CONCURRENCY: '200',
       FAN_OUT_TABLE_NAME: 'FanOutTable',
       SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
+      ROOM_TABLE_NAME: 'RoomTable',
     });
   });
 
@@ -66,7 +68,21 @@ describe('environmentFor', () => {
     expect(environmentFor(functions.httpSend.access, values)).not.toHaveProperty('POST_BUDGET_PER_SECOND');
     expect(environmentFor(functions.httpStatus.access, values)).toMatchObject({ FAN_OUT_TABLE_NAME: 'FanOutTable' });
     expect(environmentFor(functions.httpStatus.access, values)).not.toHaveProperty('SLICE_QUEUE_URL');
-    expect(environmentFor(functions.wsSend.access, values)).not.toHaveProperty('FAN_OUT_TABLE_NAME');
+    expect(environmentFor(functions.wsFrames.access, values)).not.toHaveProperty('FAN_OUT_TABLE_NAME');
+  });
+
+  it('gives the room index to the functions that read room members, and the synchronous bound to those that decide', () => {
+    const values = { ...secretArnValues, roomSyncMaxMembers: 250, permissions: { roomSend: 'rooms:any' } };
+
+    expect(environmentFor(functions.httpSend.access, values)).toMatchObject({
+      ROOM_TABLE_NAME: 'RoomTable',
+      ROOM_SYNC_MAX_MEMBERS: '250',
+      ROOM_SEND_PERMISSION: 'rooms:any',
+    });
+    expect(environmentFor(functions.broadcastWorker.access, values)).toMatchObject({ ROOM_TABLE_NAME: 'RoomTable' });
+    expect(environmentFor(functions.broadcastWorker.access, values)).not.toHaveProperty('ROOM_SYNC_MAX_MEMBERS');
+    expect(environmentFor(functions.httpStatus.access, values)).not.toHaveProperty('ROOM_TABLE_NAME');
+    expect(environmentFor(functions.wsConnect.access, values)).not.toHaveProperty('ROOM_TABLE_NAME');
   });
 
   it('gives the read-only status function the table but no callback URL', () => {
@@ -114,6 +130,7 @@ describe('environmentFor', () => {
     const environment = environmentFor(functions.wsDisconnect.access, {
       tableName: 'T1x',
       fanOutTableName: 'F1x',
+      roomTableName: 'R1x',
       queueUrls: {
         broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
         socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',

@@ -1,7 +1,7 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { connectionTableSchema } from '../../lambdas/core/table-schema';
+import { connectionTableSchema, roomTableSchema } from '../../lambdas/core/table-schema';
 import {
   type FunctionName,
   functions,
@@ -356,15 +356,48 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
 
     it.each(functionNames)('%s has only the registry actions its code uses, on the registry only', (name) => {
       const fanOutTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.fanOut.table), 'Arn'] };
+      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomTable), 'Arn'] };
       const tableStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
         (statement) =>
           statement.Action.some((action) => action.startsWith('dynamodb:')) &&
-          JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn),
+          JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn) &&
+          JSON.stringify(statement.Resource) !== JSON.stringify(roomTableArn),
       );
       expect(tableStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedTableActions[name]);
       for (const statement of tableStatements) {
         expect(statement.Resource).toEqual({ 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.table), 'Arn'] });
       }
+    });
+
+    // Only the functions that read a room's members may Query the room index, and nothing else on it.
+    const expectedRoomTableActions: Partial<Record<FunctionName, string[]>> = {
+      wsDefault: ['dynamodb:Query'],
+      wsSend: ['dynamodb:Query'],
+      httpSend: ['dynamodb:Query'],
+      directSend: ['dynamodb:Query'],
+      broadcastWorker: ['dynamodb:Query'],
+    };
+
+    it.each(functionNames)('%s has only the room index actions its code uses, on the room index only', (name) => {
+      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomTable), 'Arn'] };
+      const roomStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
+        (statement) => JSON.stringify(statement.Resource) === JSON.stringify(roomTableArn),
+      );
+      expect(roomStatements.flatMap((statement) => statement.Action).sort()).toEqual(
+        expectedRoomTableActions[name] ?? [],
+      );
+    });
+
+    it('builds the room index from its one declaration: keys, on-demand, TTL, point-in-time recovery', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: roomTableSchema.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: roomTableSchema.sortKey.name, KeyType: 'RANGE' },
+        ],
+        BillingMode: roomTableSchema.billingMode,
+        TimeToLiveSpecification: { AttributeName: roomTableSchema.timeToLiveAttribute, Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
     });
 
     it.each(functionNames)(

@@ -102,6 +102,14 @@ describe('gatewayPropsFromContext', () => {
     });
   });
 
+  it('reads the room keys: the any-room permission and the synchronous bound, refusing a bound out of range', () => {
+    const props = fromContext({ roomSendPermission: 'rooms:any', roomSyncMaxMembers: '250' });
+
+    expect(props.permissions).toMatchObject({ roomSend: 'rooms:any' });
+    expect(props.roomSyncMaxMembers).toBe(250);
+    expect(() => fromContext({ roomSyncMaxMembers: '10001' })).toThrow(/roomSyncMaxMembers/);
+  });
+
   it('accepts JSON values from cdk.json (numbers and arrays)', () => {
     const props = fromContext({
       connectionTtlSeconds: 9000,

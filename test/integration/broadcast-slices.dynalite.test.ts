@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import {
   runSlice,
@@ -15,8 +15,10 @@ import { createEnvelope } from '../../lambdas/core/envelope';
 import { createFanOutState, type FanOutState, LeaseLostError, SliceBusyError } from '../../lambdas/core/fan-out-state';
 import type { PostBudget } from '../../lambdas/core/post-budget';
 import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
+import { createInterimRoomMembers } from '../../lambdas/core/room-members-interim';
 import { startPingSweep } from '../../lambdas/core/socketio-pings';
-import { createConnectionTable, createFanOutTable } from '../../local/local-dynamo';
+import type { RoomMemberItem } from '../../lambdas/core/table-schema';
+import { createConnectionTable, createFanOutTable, createRoomTable } from '../../local/local-dynamo';
 
 // The worker core against real DynamoDB semantics (dynalite: conditional writes, segmented Scans resumed from a
 // key) and a real HTTP `@connections` endpoint reached through the product's management client. The endpoint
@@ -26,6 +28,7 @@ import { createConnectionTable, createFanOutTable } from '../../local/local-dyna
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const registryTable = 'connections-slices';
 const fanOutTable = 'fan-out-slices';
+const roomTable = 'rooms-slices';
 
 let dynamo: Server;
 let endpoint: Server;
@@ -46,6 +49,7 @@ beforeAll(async () => {
   const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   await createConnectionTable(dynamoEndpoint, registryTable);
   await createFanOutTable(dynamoEndpoint, fanOutTable);
+  await createRoomTable(dynamoEndpoint, roomTable);
   documents = createDocumentClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials });
   registry = createConnectionRegistry({ client: documents, tableName: registryTable, ttlSeconds: 3 * 3600 });
 
@@ -324,5 +328,145 @@ describe('a broadcast drained slice by slice', () => {
     expect((await runSlice(worker(state, queue), queue.sent[1])).status).toBe('done');
     expect((await state.readStatus(id))?.state).toBe('complete');
     expect(await state.readStatus('no-such-broadcast')).toBeUndefined();
+  });
+});
+
+/**
+ * Writes member items as the room index stores them (`roomTableSchema`, `RoomMemberItem`): the test's own writer, so
+ * the worker's room walk is checked against the schema rather than against the code that joins rooms.
+ */
+async function putMembers(
+  room: string,
+  members: Array<Omit<RoomMemberItem, 'room' | 'joinedAt' | 'expiresAt'> & { expiresAt?: number }>,
+) {
+  const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+  for (let start = 0; start < members.length; start += 25) {
+    await documents.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [roomTable]: members.slice(start, start + 25).map((member) => ({
+            PutRequest: { Item: { room, joinedAt: new Date().toISOString(), expiresAt, ...member } },
+          })),
+        },
+      }),
+    );
+  }
+}
+
+describe('a room fan-out drained by the same worker code, walking the room instead of a Scan segment', () => {
+  /** Every other registered connection (120 of 240) is a member of the room. */
+  const memberIds = Array.from({ length: 120 }, (_, index) => `conn-${index * 2}=`);
+  let roomCount = 0;
+
+  async function newRoomFanOut(): Promise<{ state: FanOutState; queue: RecordingQueue; id: string; room: string }> {
+    const room = `room-${++roomCount}`;
+    await putMembers(
+      room,
+      memberIds.map((connectionId) => ({ userId: `user-${Number(connectionId.slice(5, -1)) % 80}`, connectionId })),
+    );
+    const state = createFanOutState({ client: documents, tableName: fanOutTable, ttlSeconds: 3600, now: () => clock });
+    const queue = new RecordingQueue();
+    const id = `r-${roomCount}`;
+    await startBroadcast(
+      { state, queue, segments: 4, newBroadcastId: () => id },
+      { envelope: createEnvelope('room-news', { n: roomCount }), room },
+    );
+    return { state, queue, id, room };
+  }
+
+  const rooms = () => createInterimRoomMembers({ client: documents, tableName: roomTable });
+  const roomWorker = (state: FanOutState, queue: SliceQueue, extra: Partial<SliceWorkerDependencies> = {}) =>
+    worker(state, queue, { rooms: rooms(), ...extra });
+
+  it('reaches every member exactly once and no other connection; the status names the room', async () => {
+    const { state, queue, id, room } = await newRoomFanOut();
+    expect(queue.sent).toEqual([expect.objectContaining({ room, segment: 0, totalSegments: 1 })]);
+
+    const result = await runSlice(roomWorker(state, queue), queue.sent[0]);
+    const again = await runSlice(roomWorker(state, queue), queue.sent[0]);
+
+    expect(result.status).toBe('done');
+    expect(again.status).toBe('duplicate');
+    expect([...received.keys()].sort()).toEqual([...memberIds].sort());
+    expect(Math.max(...received.values())).toBe(1);
+    expect(await state.readStatus(id)).toMatchObject({
+      room,
+      state: 'complete',
+      slices: { total: 1, done: 1 },
+      connections: { delivered: 120, unknown: 0, pending: 0 },
+    });
+  });
+
+  it('after a crash between a post and its checkpoint, resumes past the claimed group: no member twice', async () => {
+    const { state, queue, id } = await newRoomFanOut();
+    const [message] = queue.sent;
+    const crash = new Error('crash');
+    const first = roomWorker(state, queue, {
+      afterPost: (_message, posts) => {
+        if (posts === 40) throw crash;
+      },
+    });
+
+    await expect(runSlice(first, message)).rejects.toBe(crash);
+    await expect(runSlice(roomWorker(state, queue), message)).rejects.toBeInstanceOf(SliceBusyError);
+    clock += 61_000; // redelivered after the visibility timeout: the crashed run's lease has expired
+    const second = await runSlice(roomWorker(state, queue), message);
+
+    expect(second.status).toBe('done');
+    expect(Math.max(...received.values())).toBe(1);
+    const status = await state.readStatus(id);
+    // Groups of 25: the second group (posts 26-50) was claimed and never recorded; its outcome is unknown.
+    expect(status?.connections.unknown).toBe(25);
+    expect(status?.connections.delivered).toBe(120 - 25);
+    expect(total()).toBeGreaterThanOrEqual(120 - 25 + 15);
+    expect([...received.keys()].every((connectionId) => memberIds.includes(connectionId))).toBe(true);
+  });
+
+  it('hands the rest of the room on in a continuation when time runs short', async () => {
+    const { state, queue, id } = await newRoomFanOut();
+    let remaining = 60_000;
+    const short = roomWorker(state, queue, {
+      remainingTimeMs: () => remaining,
+      afterPost: (_message, posts) => {
+        if (posts === 50) remaining = 500;
+      },
+    });
+
+    const first = await runSlice(short, queue.sent[0]);
+    const continuation = queue.sent.at(-1)!;
+    const second = await runSlice(roomWorker(state, queue), continuation);
+
+    expect(first).toMatchObject({ status: 'continued', counts: { delivered: 50 } });
+    expect(continuation).toMatchObject({ room: queue.sent[0].room, continuation: 1 });
+    expect(second.status).toBe('done');
+    expect(received.size).toBe(120);
+    expect(Math.max(...received.values())).toBe(1);
+    expect((await state.readStatus(id))?.connections.delivered).toBe(120);
+  });
+
+  it('posts a throttled member again, removes a gone one from the registry, skips an expired membership', async () => {
+    throttle.set('conn-4=', 3);
+    gone.add('conn-6=');
+    const { state, queue, id, room } = await newRoomFanOut();
+    await putMembers(room, [
+      { userId: 'user-1', connectionId: 'conn-1=', expiresAt: Math.floor(Date.now() / 1000) - 60 },
+    ]);
+
+    const result = await runSlice(roomWorker(state, queue), queue.sent[0]);
+
+    expect(result.status).toBe('done');
+    expect(received.get('conn-4=')).toBe(1);
+    expect(received.has('conn-6=')).toBe(false);
+    expect(received.has('conn-1=')).toBe(false);
+    expect(await state.readStatus(id)).toMatchObject({ connections: { delivered: 119, stale: 1, throttled: 1 } });
+    expect((await registry.connectionsOf('user-6')).map((item) => item.connectionId)).not.toContain('conn-6=');
+    await registry.register({ userId: 'user-6', connectionId: 'conn-6=' });
+  });
+
+  it('refuses a room slice before taking its lease when the worker has no room index', async () => {
+    const { state, queue, id } = await newRoomFanOut();
+
+    await expect(runSlice(worker(state, queue), queue.sent[0])).rejects.toThrow(/room index/);
+    expect((await state.readStatus(id))?.state).toBe('queued');
   });
 });

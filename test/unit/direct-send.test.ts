@@ -36,6 +36,7 @@ beforeAll(async () => {
     CALLBACK_URL: unitCallbackUrl,
     FAN_OUT_TABLE_NAME: 'FanOut',
     SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
+    ROOM_TABLE_NAME: 'Rooms',
   });
   direct = await import('../../lambdas/handlers/direct-send');
 });
@@ -80,6 +81,25 @@ describe('direct-send', () => {
     expect(accepted).toMatchObject({ broadcastId: expect.any(String), state: 'queued', slices: 4 });
     expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it("sends to a room's members (no from), and hands a room asked async to the fan-out", async () => {
+    dynamo.on(QueryCommand, { TableName: 'Rooms' }).resolves({
+      Items: [{ room: 'ops', userId: 'user123', connectionId: 'a1', expiresAt: 4e9 }],
+    });
+
+    const sent = await direct.handler({ room: 'ops', type: 'alert', data: { level: 2 } }, lambdaContext);
+    const queued = await direct.handler({ room: 'ops', type: 'alert', data: {}, async: true }, lambdaContext);
+
+    expect(sent).toMatchObject({ delivery: 'synchronous', room: 'ops', connections: { delivered: 1 } });
+    expect(postedEnvelopes()[0]).toEqual({
+      type: 'alert',
+      data: { level: 2 },
+      timestamp: expect.any(String),
+      id: expect.any(String),
+    });
+    expect(queued).toMatchObject({ delivery: 'asynchronous', room: 'ops', state: 'queued', slices: 1 });
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
   });
 
   it('answers a broadcast status, and NotFoundError for an unknown id', async () => {

@@ -65,6 +65,9 @@ beforeAll(async () => {
     FAN_OUT_TABLE_NAME: 'FanOut',
     SLICE_QUEUE_URL: sliceQueueUrl,
     BROADCAST_SEGMENTS: '3',
+    ROOM_TABLE_NAME: 'Rooms',
+    ROOM_SEND_PERMISSION: undefined,
+    ROOM_SYNC_MAX_MEMBERS: '3',
   });
   send = await import('../../lambdas/handlers/http-send');
 });
@@ -274,6 +277,175 @@ describe('POST /websocket/message/broadcast', () => {
 
     expect(statusCode).toBe(500);
     expect(body).toMatchObject({ error: { code: expect.any(String) } });
+  });
+});
+
+/** The room index's members, served through the mocked DynamoDB Query on the room table (honouring `Limit`). */
+function roomHolds(
+  rooms: Record<string, Array<{ userId: string; connectionId: string; protocol?: 'socket.io' }>>,
+): void {
+  dynamo.on(QueryCommand, { TableName: 'Rooms' }).callsFake((input) => {
+    const room = input.ExpressionAttributeValues[':room'] as string;
+    const items = (rooms[room] ?? []).map((member) => ({ room, ...member, joinedAt: 'then', expiresAt: 4e9 }));
+    const start = input.ExclusiveStartKey
+      ? items.findIndex((item) => item.connectionId === input.ExclusiveStartKey.connectionId) + 1
+      : 0;
+    const page = items.slice(start, input.Limit === undefined ? undefined : start + input.Limit);
+    const more = start + page.length < items.length;
+    return { Items: page, LastEvaluatedKey: more ? { room, connectionId: page.at(-1)!.connectionId } : undefined };
+  });
+}
+
+const toRoom = (room: unknown, extra: Record<string, unknown> = {}) =>
+  withBody({ room, type: 'chat', data: { message: 'Hi all' }, ...extra });
+
+/** The room fixture (to `chat:42`) from a caller holding `permissions`, its body changed by `patch`. */
+const roomEvent = (permissions: string, patch: (event: HttpEvent) => void = () => {}) =>
+  eventFrom('http-message-room', (event) => {
+    withPermissions(permissions)(event);
+    patch(event);
+  });
+
+describe('POST /websocket/message/room', () => {
+  it("posts the room's members (only them, each in its protocol) from the token's sub, and answers 200 with counts", async () => {
+    // Prepare: the bound is 3 members (ROOM_SYNC_MAX_MEMBERS); a token granted the room by pattern
+    registryHolds({});
+    roomHolds({
+      'chat:42': [
+        { userId: 'user456', connectionId: 'r1' },
+        { userId: 'user789', connectionId: 'r2', protocol: 'socket.io' },
+      ],
+      'chat:43': [{ userId: 'user999', connectionId: 'elsewhere' }],
+    });
+    // Act
+    const { statusCode, body } = await invoke(roomEvent('room:chat:*'));
+    // Assess
+    expect(statusCode).toBe(200);
+    expect(body).toEqual({
+      delivery: 'synchronous',
+      room: 'chat:42',
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      connections: { delivered: 2, failed: 0, stale: 0 },
+    });
+    const calls = management.commandCalls(PostToConnectionCommand).map((call) => call.args[0].input);
+    expect(calls.map((input) => input.ConnectionId)).toEqual(['r1', 'r2']);
+    expect(JSON.parse(Buffer.from(calls[0].Data as Uint8Array).toString())).toMatchObject({
+      type: 'chat',
+      data: { message: 'Hi all' },
+      from: 'user123',
+    });
+    expect(Buffer.from(calls[1].Data as Uint8Array).toString()).toMatch(/^42\["chat",\{"message":"Hi all"\}/);
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'Rooms',
+      ExpressionAttributeValues: expect.objectContaining({ ':room': 'chat:42' }),
+      ConsistentRead: true,
+      Limit: 4,
+    });
+  });
+
+  it.each([
+    ['the any-room permission', 'ws:rooms'],
+    ['the exact room', 'room:chat:42'],
+  ])('lets a caller with %s send', async (_case, permissions) => {
+    roomHolds({ 'chat:42': [{ userId: 'user456', connectionId: 'r1' }] });
+
+    const { statusCode } = await invoke(roomEvent(permissions));
+
+    expect(statusCode).toBe(200);
+  });
+
+  it.each([
+    ['no permission', ''],
+    ['another room', 'room:chat:4'],
+    ['a pattern for other rooms', 'room:news:*'],
+  ])('refuses a caller with %s: 403 naming both permissions, and reads nothing', async (_case, permissions) => {
+    roomHolds({ 'chat:42': [{ userId: 'user456', connectionId: 'r1' }] });
+
+    const response = await invoke(roomEvent(permissions));
+
+    expect(response).toMatchObject({
+      statusCode: 403,
+      body: {
+        error: {
+          code: 'forbidden',
+          message:
+            'Sending to room "chat:42" needs the permission "room:chat:42" (or a room: pattern granting it) or "ws:rooms"',
+        },
+      },
+    });
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('answers 202 with a broadcast id and status URL for a room beyond the bound, queueing one room slice', async () => {
+    roomHolds({ big: ['a', 'b', 'c', 'd'].map((id) => ({ userId: `user-${id}`, connectionId: id })) });
+    dynamo.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+
+    const { statusCode, body } = await invoke(roomEvent('ws:rooms', toRoom('big')));
+
+    expect(statusCode).toBe(202);
+    expect(body).toEqual({
+      delivery: 'asynchronous',
+      room: 'big',
+      broadcastId: expect.any(String),
+      messageId: expect.any(String),
+      timestamp: expect.any(String),
+      state: 'queued',
+      slices: 1,
+      statusUrl: `/websocket/broadcasts/${body.broadcastId}`,
+    });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'FanOut',
+      Item: expect.objectContaining({ pk: `broadcast#${body.broadcastId}`, room: 'big', slices: 1 }),
+    });
+    const entries = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+    expect(entries.map((entry) => JSON.parse(entry.MessageBody!))).toEqual([
+      expect.objectContaining({ room: 'big', segment: 0, totalSegments: 1, continuation: 0 }),
+    ]);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it('goes through the fan-out for async: true whatever the size', async () => {
+    roomHolds({ 'chat:42': [{ userId: 'user456', connectionId: 'r1' }] });
+    dynamo.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+
+    const { statusCode } = await invoke(roomEvent('ws:rooms', toRoom('chat:42', { async: true })));
+
+    expect(statusCode).toBe(202);
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
+  });
+
+  it.each([
+    ['a missing room', toRoom(undefined), 'invalid_room', 'room is required'],
+    [
+      'a room with a space',
+      toRoom('chat 42'),
+      'invalid_room',
+      'room may contain only letters, digits and _ - . : @ / = +',
+    ],
+    ['a room that is not a string', toRoom(42), 'invalid_room', 'room must be a non-empty string'],
+    [
+      'async that is not a boolean',
+      toRoom('chat:42', { async: 'yes' }),
+      'validation_error',
+      'async must be true or false',
+    ],
+    [
+      'a reserved type',
+      withBody({ room: 'chat:42', type: 'error', data: {} }),
+      'validation_error',
+      'type "error" is reserved for server frames',
+    ],
+  ])('answers %s with 400 in the error shape, posting nothing', async (_case, patch, code, message) => {
+    roomHolds({ 'chat:42': [{ userId: 'user456', connectionId: 'r1' }] });
+
+    const response = await invoke(roomEvent('ws:rooms', patch));
+
+    expect(response).toMatchObject({ statusCode: 400, body: { error: { code, message } } });
+    expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
   });
 });
 

@@ -208,7 +208,7 @@ describe('the status function', () => {
         code: 'not_found',
         message:
           'No route POST /websocket/nothing. Routes: POST /websocket/message/user, POST /websocket/message/users, ' +
-          'POST /websocket/message/broadcast, POST /websocket/notification, GET /websocket/users/connected, ' +
+          'POST /websocket/message/broadcast, POST /websocket/message/room, POST /websocket/notification, GET /websocket/users/connected, ' +
           'GET /websocket/users/{userId}/status, GET /websocket/me/status, GET /websocket/broadcasts/{broadcastId}, DELETE /websocket/users/{userId}/disconnect',
       },
     });
@@ -368,6 +368,36 @@ describe('GET /websocket/broadcasts/{broadcastId}', () => {
       finishedAt: '2026-11-27T10:05:00.000Z',
       slices: { done: 1, deadLettered: 1 },
     });
+  });
+
+  it("answers a room fan-out's status to whoever may send to its room, and 403 to others, as for an unknown id", async () => {
+    stateOf([
+      {
+        pk: 'broadcast#b-1',
+        sk: 'status',
+        broadcastId: 'b-1',
+        messageId: 'm-1',
+        type: 'chat',
+        room: 'chat:42',
+        slices: 1,
+        createdAt: '2026-11-27T10:00:00.000Z',
+        expiresAt: 4e9,
+      },
+      { pk: 'broadcast#b-1', sk: 'slice#0000', segment: 0, runs: 1, delivered: 3 },
+    ]);
+
+    const byPattern = await invoke(broadcastEvent('b-1', 'room:chat:*'));
+    const byAnyRoom = await invoke(broadcastEvent('b-1', 'ws:rooms'));
+    const otherRoom = await invoke(broadcastEvent('b-1', 'room:news'));
+
+    expect(byPattern).toMatchObject({
+      statusCode: 200,
+      body: { broadcastId: 'b-1', room: 'chat:42', state: 'running', connections: { delivered: 3 } },
+    });
+    expect(byAnyRoom.statusCode).toBe(200);
+    expect(otherRoom).toMatchObject({ statusCode: 403, body: { error: { code: 'forbidden' } } });
+    stateOf([]);
+    expect(await invoke(broadcastEvent('b-1', 'room:chat:*'))).toMatchObject({ statusCode: 403 });
   });
 
   it('answers 404 in the error shape for an unknown id, 400 for a malformed one, 403 without ws:broadcast', async () => {

@@ -69,11 +69,13 @@ describe('readPolicy settings', () => {
       NOTIFY_PERMISSION: 'notify',
       BROADCAST_PERMISSION: 'news:publish',
       ADMIN_PERMISSION: 'root',
+      ROOM_SEND_PERMISSION: 'rooms:any',
     });
     expect(policy.required).toEqual({
       sendToUsers: 'chat:send',
       notify: 'notify',
       broadcast: 'news:publish',
+      sendToRoom: 'rooms:any',
       listConnectedUsers: 'root',
       statusOfOther: 'root',
       disconnectOther: 'root',

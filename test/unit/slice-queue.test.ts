@@ -54,4 +54,14 @@ describe('the SQS slice queue', () => {
     );
     expect(() => parseSliceMessage('nope')).toThrow();
   });
+
+  it('reads a room slice (segment 0 of 1) and refuses a room slice that claims segments or a room that is not text', () => {
+    const room = { ...slice(0), totalSegments: 1, room: 'chat:42' };
+
+    expect(parseSliceMessage(JSON.stringify(room))).toEqual(room);
+    expect(() => parseSliceMessage(JSON.stringify({ ...slice(0), room: 'chat:42' }))).toThrow(
+      'not a broadcast slice message',
+    );
+    expect(() => parseSliceMessage(JSON.stringify({ ...room, room: 42 }))).toThrow('not a broadcast slice message');
+  });
 });

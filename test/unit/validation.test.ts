@@ -11,6 +11,8 @@ import {
   validateBroadcastMessage,
   validateDirectSendEvent,
   validateNotification,
+  validateRoomMessage,
+  validateRoomSendFrame,
   validateSendFrame,
   validateUserMessage,
   validateUsersMessage,
@@ -218,6 +220,51 @@ describe('validateSendFrame', () => {
   });
 });
 
+describe('room messages', () => {
+  it('reads { room, type, data, async? } for the HTTP route, the socket frame and direct send', () => {
+    expect(validateRoomMessage({ room: 'chat:42', type: 'chat', data: 1 }, rules)).toEqual({
+      room: 'chat:42',
+      type: 'chat',
+      data: 1,
+      async: false,
+    });
+    expect(validateRoomSendFrame({ action: 'send', room: 'r', type: 'chat', data: 1, async: true }, rules)).toEqual({
+      room: 'r',
+      type: 'chat',
+      data: 1,
+      async: true,
+    });
+    expect(validateDirectSendEvent({ room: 'r', type: 'chat', data: {} }, rules)).toEqual({
+      kind: 'room',
+      room: 'r',
+      type: 'chat',
+      data: {},
+      async: false,
+    });
+  });
+
+  it('names what is wrong: the room, async, a frame naming users too, an event with two forms', () => {
+    expect(validationErrorOf(() => validateRoomMessage({ type: 'chat', data: 1 }, rules))).toMatchObject({
+      code: 'invalid_room',
+      message: 'room is required',
+    });
+    expect(validationErrorOf(() => validateRoomMessage({ room: '#x', type: 'chat', data: 1 }, rules)).code).toBe(
+      'invalid_room',
+    );
+    expect(
+      validationErrorOf(() => validateRoomMessage({ room: 'r', type: 'chat', data: 1, async: 1 }, rules)).message,
+    ).toBe('async must be true or false');
+    expect(
+      validationErrorOf(() => validateRoomSendFrame({ room: 'r', userIds: ['a'], type: 'chat', data: 1 }, rules))
+        .message,
+    ).toBe('Give either room or userId/userIds, not both');
+    expect(
+      validationErrorOf(() => validateDirectSendEvent({ room: 'r', userId: 'a', type: 'chat', data: 1 }, rules))
+        .message,
+    ).toBe('Event must use exactly one of userId, room');
+  });
+});
+
 describe('validateDirectSendEvent', () => {
   it('reads each addressing form', () => {
     expect(validateDirectSendEvent({ userId: 'a', type: 'chat', data: {} }, rules)).toEqual({
@@ -251,7 +298,7 @@ describe('validateDirectSendEvent', () => {
   it.each([
     [
       { type: 'chat', data: {} },
-      'Event needs one of userId, userIds, broadcast: true, broadcastStatus or notification',
+      'Event needs one of userId, userIds, broadcast: true, room, broadcastStatus or notification',
     ],
     [{ userId: 'a', broadcast: true, type: 'chat', data: {} }, 'Event must use exactly one of userId, broadcast'],
     [{ broadcast: 'yes', type: 'chat', data: {} }, 'broadcast must be true'],

@@ -44,7 +44,15 @@ function packetOf(frame: string | undefined): { head: string; args: unknown[] } 
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl, SEND_PERMISSION: undefined });
+  setHandlerEnvironment({
+    TABLE_NAME: 'Connections',
+    CALLBACK_URL: unitCallbackUrl,
+    SEND_PERMISSION: undefined,
+    FAN_OUT_TABLE_NAME: 'FanOut',
+    SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
+    ROOM_TABLE_NAME: 'Rooms',
+    ROOM_SEND_PERMISSION: undefined,
+  });
   defaultRoute = await import('../../lambdas/handlers/ws-default');
 });
 
@@ -103,6 +111,35 @@ describe('ws-default on a Socket.IO connection', () => {
       new TextDecoder().decode(management.commandCalls(PostToConnectionCommand)[0].args[0].input.Data as Uint8Array),
     );
     expect(posted).toMatchObject({ type: 'chat', data: { message: 'Hi' }, from: userId });
+  });
+
+  it("sends to a room with a send event naming it, answered with the room's counts (an ACK for an emit with a callback)", async () => {
+    dynamo.on(QueryCommand, { TableName: 'Rooms' }).resolves({
+      Items: [{ room: 'chat:42', userId: 'user456', connectionId: 'm1', protocol: 'socket.io', expiresAt: 9999999999 }],
+    });
+    const event = frameEvent('421["send",{"room":"chat:42","type":"chat","data":{"message":"Hi room"}}]');
+    event.requestContext.authorizer = { ...event.requestContext.authorizer, permissions: 'room:chat:*' };
+
+    const result = await defaultRoute.handler(event, lambdaContext);
+    const ack = packetOf(result.body);
+
+    expect(ack.head).toBe('431');
+    expect(ack.args[0]).toMatchObject({ delivery: 'synchronous', room: 'chat:42', connections: { delivered: 1 } });
+    const posted = Buffer.from(
+      management.commandCalls(PostToConnectionCommand)[0].args[0].input.Data as Uint8Array,
+    ).toString();
+    expect(posted).toMatch(new RegExp(`^42\\["chat",\\{"message":"Hi room"\\},\\{.*"from":"${userId}"`));
+  });
+
+  it('refuses a send to a room the token does not grant with an error event, reading nothing', async () => {
+    const refused = packetOf(await answer('42["send",{"room":"chat:42","type":"chat","data":{}}]'));
+
+    expect(refused.args.slice(0, 2)).toEqual([
+      'error',
+      { code: 'forbidden', message: expect.stringContaining('room "chat:42"') },
+    ]);
+    expect(dynamo.calls()).toHaveLength(0);
+    expect(management).not.toHaveReceivedCommand(PostToConnectionCommand);
   });
 
   it('answers a refused send, an unknown event and an unreadable packet with an error event, never a JSON frame', async () => {

@@ -40,7 +40,15 @@ async function frameOf(event: WebSocketEvent) {
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'Connections', CALLBACK_URL: unitCallbackUrl, SEND_PERMISSION: undefined });
+  setHandlerEnvironment({
+    TABLE_NAME: 'Connections',
+    CALLBACK_URL: unitCallbackUrl,
+    SEND_PERMISSION: undefined,
+    FAN_OUT_TABLE_NAME: 'FanOut',
+    SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
+    ROOM_TABLE_NAME: 'Rooms',
+    ROOM_SEND_PERMISSION: undefined,
+  });
   send = await import('../../lambdas/handlers/ws-send');
 });
 
@@ -114,6 +122,53 @@ describe('ws-send', () => {
       recipients: { user456: { delivered: ['b1'], failed: [], stale: [] } },
       notConnected: [],
     });
+  });
+
+  it("sends a frame naming a room to the room's members and answers their counts", async () => {
+    dynamo.on(QueryCommand, { TableName: 'Rooms' }).resolves({
+      Items: [
+        { room: 'game:7', userId: 'user456', connectionId: 'g1', expiresAt: 4e9 },
+        { room: 'game:7', userId: 'user789', connectionId: 'g2', expiresAt: 4e9 },
+      ],
+    });
+    const event = sendEvent({ action: 'send', room: 'game:7', type: 'move', data: { x: 1 } }, (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, permissions: 'room:game:*' };
+    });
+
+    const frame = await frameOf(event);
+
+    expect(frame).toMatchObject({
+      type: 'delivery',
+      data: { delivery: 'synchronous', room: 'game:7', connections: { delivered: 2, failed: 0, stale: 0 } },
+    });
+    const posted = management.commandCalls(PostToConnectionCommand).slice(-2);
+    expect(posted.map((call) => call.args[0].input.ConnectionId)).toEqual(['g1', 'g2']);
+    expect(JSON.parse(Buffer.from(posted[0].args[0].input.Data as Uint8Array).toString())).toMatchObject({
+      type: 'move',
+      from: 'user123',
+    });
+  });
+
+  it.each([
+    ['no room permission', { action: 'send', room: 'game:7', type: 'move', data: 1 }, 'forbidden', 'room "game:7"'],
+    [
+      'a room and users at once',
+      { action: 'send', room: 'game:7', userId: 'user456', type: 'move', data: 1 },
+      'validation_error',
+      'Give either room or userId/userIds, not both',
+      'ws:rooms',
+    ],
+    ['a bad room', { action: 'send', room: 'game 7', type: 'move', data: 1 }, 'invalid_room', 'room may contain'],
+  ])('answers a room frame with %s with an error frame', async (_case, body, code, message, permissions = '') => {
+    const before = management.commandCalls(PostToConnectionCommand).length;
+    const event = sendEvent(body, (e) => {
+      e.requestContext.authorizer = { ...e.requestContext.authorizer, permissions };
+    });
+
+    const frame = await frameOf(event);
+
+    expect(frame).toMatchObject({ type: 'error', data: { code, message: expect.stringContaining(message) } });
+    expect(management.commandCalls(PostToConnectionCommand)).toHaveLength(before);
   });
 
   it.each([
