@@ -9,9 +9,16 @@
 /**
  * A DynamoDB action on the registry table, named after what the registry does with it: `Query` (a user's
  * connections), `Scan` (a broadcast, the connected users list), `PutItem` (`$connect`), `DeleteItem`
- * (`$disconnect`, a stale connection, a disconnect).
+ * (`$disconnect`, a stale connection, a disconnect), `UpdateItem` (a join or leave: the item's `rooms` set).
  */
-export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
+export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'UpdateItem';
+
+/**
+ * A DynamoDB action on the room index (`roomTableSchema`): `PutItem` and `DeleteItem` (a join, a leave), `Query` (a
+ * room's members: presence, listings), `BatchWriteItem` (deleting the memberships of a connection that ended: on
+ * `$disconnect`, a 410 or a close).
+ */
+export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
 
 /**
  * A DynamoDB action on the fan-out state table (`broadcastTableSchema`): `PutItem` (a producer records a broadcast),
@@ -40,6 +47,8 @@ export interface FunctionAccess {
   readonly fanOutTable: readonly FanOutTableAction[];
   /** Queues the function may `sqs:SendMessage` to (and nothing else on them); it gets each one's URL. */
   readonly sendsTo: readonly QueueName[];
+  /** The room index actions the function's code uses. Empty: no access (and no `ROOM_TABLE_NAME`). */
+  readonly roomTable: readonly RoomTableAction[];
 }
 
 export interface FunctionDeclaration {
@@ -55,7 +64,14 @@ const none: FunctionAccess = {
   verifiesTokens: false,
   fanOutTable: [],
   sendsTo: [],
+  roomTable: [],
 };
+
+/** What a function that posts needs to clean up after a 410 or a close: the memberships of the ended connection. */
+const forgetsMemberships: readonly RoomTableAction[] = ['BatchWriteItem'];
+
+/** What a function that joins and leaves needs, presence included (a room's members read, events posted). */
+const managesMemberships: readonly RoomTableAction[] = ['PutItem', 'DeleteItem', 'Query', 'BatchWriteItem'];
 
 /** Every function, by logical id. */
 export const functions = {
@@ -72,8 +88,10 @@ export const functions = {
   },
   wsDisconnect: {
     entry: 'lambdas/handlers/ws-disconnect.ts',
-    description: 'WebSocket $disconnect: removes the connection',
-    access: { ...none, table: ['DeleteItem'] },
+    description:
+      'WebSocket $disconnect: removes the connection and its room memberships, announces presence departures',
+    // The DeleteItem returns the item's rooms; presence `left` events are posted to the rooms' remaining members.
+    access: { ...none, table: ['DeleteItem'], roomTable: ['BatchWriteItem', 'Query'], manageConnections: true },
   },
   wsFrames: {
     entry: 'lambdas/handlers/ws-frames.ts',
@@ -83,8 +101,23 @@ export const functions = {
   wsDefault: {
     entry: 'lambdas/handlers/ws-default.ts',
     description: 'WebSocket $default: Socket.IO frames (connect, ping, hello, send, ...) and unroutable JSON frames',
-    // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included.
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send`, `join` and `leave` included.
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'UpdateItem'],
+      manageConnections: true,
+      roomTable: managesMemberships,
+    },
+  },
+  wsRooms: {
+    entry: 'lambdas/handlers/ws-rooms.ts',
+    description: "WebSocket join, leave and members routes: the caller's connection joins or leaves a granted room",
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'UpdateItem'],
+      manageConnections: true,
+      roomTable: managesMemberships,
+    },
   },
   socketIoPinger: {
     entry: 'lambdas/handlers/socketio-pinger.ts',
@@ -100,7 +133,7 @@ export const functions = {
   wsSend: {
     entry: 'lambdas/handlers/ws-send.ts',
     description: 'WebSocket send route: delivers a message to users and answers with a delivery report',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true, roomTable: forgetsMemberships },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',
@@ -117,6 +150,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
+      roomTable: forgetsMemberships,
     },
   },
   httpStatus: {
@@ -127,7 +161,17 @@ export const functions = {
   httpDisconnect: {
     entry: 'lambdas/handlers/http-disconnect.ts',
     description: 'HTTP API: closes every connection of a user',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true, roomTable: forgetsMemberships },
+  },
+  httpRooms: {
+    entry: 'lambdas/handlers/http-rooms.ts',
+    description: "HTTP API: a room's members (presence), joining and leaving a room by user or connection",
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'UpdateItem'],
+      manageConnections: true,
+      roomTable: managesMemberships,
+    },
   },
   directSend: {
     entry: 'lambdas/handlers/direct-send.ts',
@@ -138,6 +182,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem', 'Query'],
       sendsTo: ['broadcastSlices'],
+      roomTable: forgetsMemberships,
     },
   },
   broadcastWorker: {
@@ -150,6 +195,7 @@ export const functions = {
       fanOutTable: ['GetItem', 'UpdateItem'],
       // Continuations: a slice that runs short of time queues the rest of its segment.
       sendsTo: ['broadcastSlices'],
+      roomTable: forgetsMemberships,
     },
   },
 } as const satisfies Record<string, FunctionDeclaration>;
@@ -268,6 +314,9 @@ export const webSocketRoutes: readonly WebSocketRouteDeclaration[] = [
   { routeKey: 'ping', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'hello', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'send', function: 'wsSend', returnResponse: true, authorized: false },
+  { routeKey: 'join', function: 'wsRooms', returnResponse: true, authorized: false },
+  { routeKey: 'leave', function: 'wsRooms', returnResponse: true, authorized: false },
+  { routeKey: 'members', function: 'wsRooms', returnResponse: true, authorized: false },
 ];
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -302,6 +351,9 @@ export const httpRoutes: readonly HttpApiRouteDeclaration[] = [
   { method: 'GET', path: '/websocket/me/status', function: 'httpStatus' },
   { method: 'GET', path: '/websocket/broadcasts/{broadcastId}', function: 'httpStatus' },
   { method: 'DELETE', path: '/websocket/users/{userId}/disconnect', function: 'httpDisconnect' },
+  { method: 'GET', path: '/websocket/rooms/{room}/members', function: 'httpRooms' },
+  { method: 'POST', path: '/websocket/rooms/{room}/members', function: 'httpRooms' },
+  { method: 'DELETE', path: '/websocket/rooms/{room}/members', function: 'httpRooms' },
   // Answers 404 in the API's error shape; the read-only status function has the least access of them all.
   { routeKey: '$default', function: 'httpStatus' },
 ];

@@ -21,6 +21,15 @@ export {
 } from './core/errors';
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
+export {
+  type PresenceConfig,
+  type PresenceEvent,
+  RoomFullError,
+  type RoomMembersPage,
+  readPresenceConfig,
+} from './core/room-membership';
+export { createRoomRegistry, readRoomRegistryConfig, TooManyRoomsError } from './core/room-registry';
+export { assertRoomName, type RoomMember, type RoomRegistry, roomGranted } from './core/rooms';
 export type { ConnectionItem } from './core/table-schema';
 export {
   type BroadcastAcceptance,

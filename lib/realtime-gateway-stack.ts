@@ -64,6 +64,10 @@ export class RealtimeGatewayStack extends Stack {
         value: this.gateway.operations.dashboard.dashboardName,
       });
     }
+    new CfnOutput(this, 'RoomTableName', {
+      description: 'DynamoDB room index (room memberships): ROOM_TABLE_NAME for a backend that joins or lists rooms',
+      value: this.gateway.roomIndex.table.tableName,
+    });
     new CfnOutput(this, 'FanOutTableName', {
       description: 'DynamoDB fan-out state table (broadcast status and slice checkpoints): FAN_OUT_TABLE_NAME',
       value: this.gateway.fanOut.table.tableName,

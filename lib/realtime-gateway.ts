@@ -38,10 +38,12 @@ import {
   type EnvironmentValues,
   environmentFor,
   type PermissionNames,
+  type RoomSettings,
   type TokenVerification,
 } from './function-environment';
 import { type GatewayAlarmsProps, GatewayOperations } from './operations';
 import { prebuiltLambdaCode } from './prebuilt-lambda-code';
+import { RoomIndex } from './room-index';
 
 export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
 
@@ -145,6 +147,12 @@ export interface RealtimeGatewayProps {
    * @default - the handlers' defaults: anyone sends and notifies, `ws:broadcast` broadcasts, `ws:admin` administers
    */
   readonly permissions?: PermissionNames;
+  /**
+   * Rooms: the cap per connection and the presence rooms (`MAX_ROOMS_PER_CONNECTION`, `PRESENCE_ROOM_PREFIX`,
+   * `PRESENCE_MAX_MEMBERS`).
+   * @default - the handlers' defaults: 100 rooms per connection, presence in rooms named `presence-*` of at most 100
+   */
+  readonly rooms?: RoomSettings;
   /**
    * Array claim that carries permissions besides `scope` (`PERMISSIONS_CLAIM`).
    * @default - the authorizers' default
@@ -281,6 +289,8 @@ export class RealtimeGateway extends Construct {
   readonly directSendFailures: DirectSendFailures;
   /** The asynchronous broadcast's state table, slice queue, DLQ and alarm. */
   readonly fanOut: FanOut;
+  /** The room index (room memberships). */
+  readonly roomIndex: RoomIndex;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
   /** The dashboard, the alarms and their topic; queues of later parts join with `operations.watchQueue`. */
@@ -421,9 +431,13 @@ export class RealtimeGateway extends Construct {
       alarms: props.alarms?.enabled ?? true,
     });
 
+    this.roomIndex = new RoomIndex(this, 'RoomIndex', { tableRemovalPolicy: props.tableRemovalPolicy });
+
     const values: EnvironmentValues = {
       tableName: this.table.tableName,
       fanOutTableName: this.fanOut.table.tableName,
+      roomTableName: this.roomIndex.table.tableName,
+      rooms: props.rooms,
       queueUrls: this.fanOut.queueUrls(),
       broadcastSegments: props.broadcastSegments,
       postBudgetPerSecond: props.postBudgetPerSecond,
@@ -502,6 +516,7 @@ export class RealtimeGateway extends Construct {
       });
       this.grantAccess(fn, declaration.access, jwtSecret);
       this.fanOut.grantAccess(fn, declaration.access);
+      this.roomIndex.grantAccess(fn, declaration.access);
       built[name] = fn;
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;

@@ -1,4 +1,5 @@
 import { Setting } from '../lambdas/core/config';
+import { RoomSetting } from '../lambdas/core/room-settings';
 import { type FunctionName, functions, type QueueName } from '../lambdas/routes';
 import { type EnvironmentValues, environmentFor } from '../lib/function-environment';
 import type { LocalCredentials } from './dev-credentials';
@@ -8,6 +9,7 @@ import { localRegion } from './local-dynamo';
 export interface LocalEnvironmentInput {
   tableName: string;
   fanOutTableName: string;
+  roomTableName: string;
   queueUrls: Record<QueueName, string>;
   dynamoEndpoint: string;
   /** The emulator's callback URL: the WebSocket port, without `/@connections`. */
@@ -55,6 +57,7 @@ export function localFunctionEnvironment(name: FunctionName, input: LocalEnviron
   const values: EnvironmentValues = {
     tableName: input.tableName,
     fanOutTableName: input.fanOutTableName,
+    roomTableName: input.roomTableName,
     queueUrls: input.queueUrls,
     callbackUrl: input.callbackUrl,
     tokenVerification: { mode: 'secret', secret: input.jwtSecret },
@@ -76,6 +79,8 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
   const everyValue: EnvironmentValues = {
     tableName: 'probe',
     fanOutTableName: 'probe',
+    roomTableName: 'probe',
+    rooms: { maxRoomsPerConnection: 0, presenceRoomPrefix: 'probe', presenceMaxMembers: 0 },
     queueUrls: { broadcastSlices: 'probe', socketIoOpenings: 'probe' },
     broadcastSegments: 0,
     postBudgetPerSecond: 0,
@@ -87,7 +92,7 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
     permissionsClaim: 'probe',
     allowedOrigins: ['probe'],
     connectionTtlSeconds: 0,
-    permissions: { send: 'probe', notify: 'probe', broadcast: 'probe', admin: 'probe' },
+    permissions: { send: 'probe', notify: 'probe', broadcast: 'probe', admin: 'probe', rooms: 'probe' },
     maxUserIds: 0,
     allowedMessageTypes: ['probe'],
     sendConcurrency: 0,
@@ -105,4 +110,4 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
 }
 
 /** Every setting name a handler may read, so the runner can unset those a function does not get. */
-export const settingNames: readonly string[] = Object.values(Setting);
+export const settingNames: readonly string[] = [...Object.values(Setting), ...Object.values(RoomSetting)];

@@ -29,7 +29,13 @@ import type { QueueDeclaration as LocalQueueDeclaration } from './emulator/sqs/l
 import { type LocalSqs, startLocalSqs } from './emulator/sqs/sqs-server';
 import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
 import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
-import { createConnectionTable, createFanOutTable, localRegion, startLocalDynamo } from './local-dynamo';
+import {
+  createConnectionTable,
+  createFanOutTable,
+  createRoomTable,
+  localRegion,
+  startLocalDynamo,
+} from './local-dynamo';
 import { createLocalPages, isLoopbackHost } from './local-pages';
 import { devCredentialsFile, devSecretFile, rootDir } from './local-paths';
 import { loadRouteFunctions } from './route-functions';
@@ -102,6 +108,8 @@ export interface LocalStack {
   dynamoEndpoint: string;
   /** The fan-out state table (broadcast status, slice checkpoints, post budget windows). */
   fanOutTableName: string;
+  /** The room index (room memberships). */
+  roomTableName: string;
   /** The local SQS: its endpoint (`AWS_ENDPOINT_URL_SQS` of the functions), queues and their counts. */
   sqs: LocalSqs;
   /** Each declared queue's local name, and its dead-letter queue's. */
@@ -124,6 +132,7 @@ export interface LocalStack {
 
 export const localTableName = 'realtime-gateway-connections';
 export const localFanOutTableName = 'realtime-gateway-fan-out';
+export const localRoomTableName = 'realtime-gateway-rooms';
 
 /** The local queues of the route table's `queues`: each with its DLQ, named after the declaration. */
 function localQueueNames(): Record<QueueName, { queue: string; deadLetterQueue: string }> {
@@ -188,6 +197,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     await createConnectionTable(dynamo.endpoint, localTableName);
     await createFanOutTable(dynamo.endpoint, localFanOutTableName);
+    await createRoomTable(dynamo.endpoint, localRoomTableName);
     // The queues of the route table, with the settings the construct gives them; the functions sign with the stack's
     // key pair, which the local SQS checks like @connections does.
     sqs = await startLocalSqs({
@@ -238,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         localFunctionEnvironment(name, {
           tableName: localTableName,
           fanOutTableName: localFanOutTableName,
+          roomTableName: localRoomTableName,
           queueUrls: Object.fromEntries(
             Object.entries(queueNames).map(([queue, names]) => [queue, localSqs.queueUrl(names.queue)]),
           ) as Record<QueueName, string>,
@@ -344,6 +355,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName: localTableName,
       dynamoEndpoint: dynamo.endpoint,
       fanOutTableName: localFanOutTableName,
+      roomTableName: localRoomTableName,
       sqs: localSqs,
       queueNames,
       demoTokens,
@@ -417,7 +429,7 @@ function restoreEnvironment(saved: NodeJS.ProcessEnv): void {
 /**
  * The settings a Node backend gives the server library (`WebSocketService`) to use this local stack as it would a
  * deployed stage: the stack's own key pair and region (its `@connections` checks SigV4 against them), dynalite as
- * DynamoDB, the registry table and the callback URL.
+ * DynamoDB, the registry table, the room index and the callback URL.
  *
  * @example
  * execFile(process.execPath, ['backend.mjs'], { env: { PATH: process.env.PATH, ...serverLibraryEnvironment(stack) } });
@@ -429,6 +441,7 @@ export function serverLibraryEnvironment(stack: LocalStack): Record<string, stri
     AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
     TABLE_NAME: stack.tableName,
+    ROOM_TABLE_NAME: stack.roomTableName,
     CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
   };
 }

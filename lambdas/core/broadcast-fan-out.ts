@@ -8,11 +8,13 @@ import {
   errorLabel,
   isGoneError,
   ProtocolPayloads,
+  removeGone,
 } from './delivery';
 import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
 import type { PostBudget } from './post-budget';
 import type { ConnectionRegistry } from './registry';
+import type { RoomRegistry } from './rooms';
 import { encodeEnvelope } from './validation';
 
 /**
@@ -113,6 +115,8 @@ export async function startBroadcast(
 
 export interface SliceWorkerDependencies {
   registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove'>;
+  /** The room index: a connection found gone (410) also leaves its rooms. Absent: left to their TTL. */
+  rooms?: Pick<RoomRegistry, 'forget'>;
   managementClient: ApiGatewayManagementApiClient;
   state: FanOutState;
   queue: SliceQueue;
@@ -291,12 +295,8 @@ async function post(
     return 'delivered';
   } catch (error) {
     if (isGoneError(error)) {
-      try {
-        await deps.registry.remove(connection.userId, connection.connectionId);
-      } catch (removeError) {
-        // Gone either way: a later 410 removes the item, else its TTL does.
-        deps.logger?.warn('removing a stale connection failed', { ...connection, error: errorLabel(removeError) });
-      }
+      // The same cleanup as every send path's: the registry item and the connection's memberships.
+      await removeGone(deps, connection, 'removing a stale connection failed', { broadcastId: message.broadcastId });
       return 'stale';
     }
     if (isThrottledError(error)) return 'throttled';

@@ -53,16 +53,6 @@ export const Setting = {
   broadcastSegments: 'BROADCAST_SEGMENTS',
   /** Posts per second all broadcast workers together may start (the global post budget). */
   postBudgetPerSecond: 'POST_BUDGET_PER_SECOND',
-  /** The room index's table name (room memberships). Required by every function that joins, leaves or cleans up. */
-  roomTableName: 'ROOM_TABLE_NAME',
-  /** Rooms one connection may be in at once. */
-  maxRoomsPerConnection: 'MAX_ROOMS_PER_CONNECTION',
-  /** Permission needed to manage other users' room memberships and to list any room's members. */
-  roomsPermission: 'ROOMS_PERMISSION',
-  /** Rooms whose name starts with this prefix send presence events (`joined`/`left`) to their members. */
-  presenceRoomPrefix: 'PRESENCE_ROOM_PREFIX',
-  /** Most connections a presence room may hold (a join beyond it is refused). */
-  presenceMaxMembers: 'PRESENCE_MAX_MEMBERS',
 } as const;
 
 export type Environment = Record<string, string | undefined>;

@@ -12,6 +12,7 @@ import { type Environment, optionalInteger, requireString, Setting } from './con
 import { ConnectionProtocol, readConnectionProtocol } from './connection-protocol';
 import { ClientError, NotFoundError } from './errors';
 import { roomsIn } from './registry';
+import { RoomSetting } from './room-settings';
 import type { MembershipTarget, RoomMember, RoomMembersOptions, RoomRegistry } from './rooms';
 import type { RoomMemberItem } from './table-schema';
 
@@ -65,9 +66,9 @@ export interface RoomRegistryConfig {
  */
 export function readRoomRegistryConfig(env: Environment): RoomRegistryConfig {
   return {
-    tableName: requireString(env, Setting.roomTableName),
+    tableName: requireString(env, RoomSetting.roomTableName),
     connectionTableName: requireString(env, Setting.tableName),
-    maxRoomsPerConnection: optionalInteger(env, Setting.maxRoomsPerConnection, DEFAULT_MAX_ROOMS_PER_CONNECTION, {
+    maxRoomsPerConnection: optionalInteger(env, RoomSetting.maxRoomsPerConnection, DEFAULT_MAX_ROOMS_PER_CONNECTION, {
       min: 1,
       max: MAX_MAX_ROOMS_PER_CONNECTION,
     }),

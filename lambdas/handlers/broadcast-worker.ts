@@ -19,6 +19,8 @@ import {
   retryThrottlingThroughBudget,
 } from '../core/post-budget';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
+import { createRoomRegistry, readRoomRegistryConfig } from '../core/room-registry';
+import { RoomSetting } from '../core/room-settings';
 import { createSqsSliceQueue, getSqsClient, parseSliceMessage, readSliceQueueConfig } from '../core/slice-queue';
 import { DEFAULT_BROADCAST_TIME_MARGIN_MS } from '../core/websocket-service';
 import { queues } from '../routes';
@@ -33,6 +35,11 @@ import { queues } from '../routes';
 
 const env = process.env;
 const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) });
+// A connection found gone (410) leaves its rooms too; without the room index (a deployment older than rooms) its
+// memberships are left to their TTL.
+const rooms = env[RoomSetting.roomTableName]?.trim()
+  ? createRoomRegistry({ client: getDocumentClient(), ...readRoomRegistryConfig(env) })
+  : undefined;
 const fanOutTableName = requireString(env, Setting.fanOutTableName);
 const state = createFanOutState({
   client: getDocumentClient(),
@@ -66,6 +73,7 @@ async function runRecord(record: SQSRecord, context: Context): Promise<void> {
     const result = await runSlice(
       {
         registry,
+        rooms,
         managementClient,
         state,
         queue,

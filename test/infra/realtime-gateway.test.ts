@@ -342,7 +342,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsConnect: ['dynamodb:PutItem'],
       wsDisconnect: ['dynamodb:DeleteItem'],
       wsFrames: [],
-      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      wsRooms: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
@@ -350,16 +351,67 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpStatus: ['dynamodb:Query', 'dynamodb:Scan'],
       httpDisconnect: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      httpRooms: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       directSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:Scan'],
     };
 
+    // Written out too: joining and presence need the member items; every function that posts or closes deletes the
+    // memberships of a connection it finds gone (BatchWriteItem), and nothing else touches the room index.
+    const memberships = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+    const expectedRoomTableActions: Record<FunctionName, string[]> = {
+      wsAuthorizer: [],
+      wsConnect: [],
+      wsDisconnect: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      wsFrames: [],
+      wsDefault: memberships,
+      wsRooms: memberships,
+      socketIoOpener: [],
+      socketIoPinger: [],
+      wsSend: ['dynamodb:BatchWriteItem'],
+      httpAuthorizer: [],
+      httpSend: ['dynamodb:BatchWriteItem'],
+      httpStatus: [],
+      httpDisconnect: ['dynamodb:BatchWriteItem'],
+      httpRooms: memberships,
+      directSend: ['dynamodb:BatchWriteItem'],
+      broadcastWorker: ['dynamodb:BatchWriteItem'],
+    };
+
+    it.each(functionNames)('%s has only the room index actions its code uses, on the room table only', (name) => {
+      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomIndex.table), 'Arn'] };
+      const roomStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
+        (statement) => JSON.stringify(statement.Resource) === JSON.stringify(roomTableArn),
+      );
+      expect(roomStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedRoomTableActions[name]);
+      const environment =
+        template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties.Environment.Variables;
+      if (expectedRoomTableActions[name].length > 0) {
+        expect(environment.ROOM_TABLE_NAME).toEqual({
+          Ref: synthesized.logicalId(synthesized.gateway.roomIndex.table),
+        });
+      } else expect(environment).not.toHaveProperty('ROOM_TABLE_NAME');
+    });
+
+    it('builds the room index from its schema declaration, with the TTL of its members', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: 'room', KeyType: 'HASH' },
+          { AttributeName: 'connectionId', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+    });
+
     it.each(functionNames)('%s has only the registry actions its code uses, on the registry only', (name) => {
       const fanOutTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.fanOut.table), 'Arn'] };
+      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomIndex.table), 'Arn'] };
       const tableStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
         (statement) =>
           statement.Action.some((action) => action.startsWith('dynamodb:')) &&
-          JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn),
+          JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn) &&
+          JSON.stringify(statement.Resource) !== JSON.stringify(roomTableArn),
       );
       expect(tableStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedTableActions[name]);
       for (const statement of tableStatements) {

@@ -11,6 +11,7 @@ import { routedFunctionNames } from '../../local/route-functions';
 const input = {
   tableName: 'connections',
   fanOutTableName: 'fan-out',
+  roomTableName: 'rooms',
   queueUrls: {
     broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices',
     socketIoOpenings: 'http://127.0.0.1:9324/000000000000/socket-io-openings',
@@ -77,6 +78,7 @@ describe('each local function gets the settings it gets on AWS', () => {
         'broadcastWorker',
         'httpAuthorizer',
         'httpDisconnect',
+        'httpRooms',
         'httpSend',
         'httpStatus',
         'socketIoOpener',
@@ -86,6 +88,7 @@ describe('each local function gets the settings it gets on AWS', () => {
         'wsDefault',
         'wsDisconnect',
         'wsFrames',
+        'wsRooms',
         'wsSend',
       ].sort(),
     );
