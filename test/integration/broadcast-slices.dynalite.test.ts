@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import {
   runSlice,
@@ -225,6 +225,36 @@ describe('a broadcast drained slice by slice', () => {
     });
     expect((await registry.connectionsOf('user-9')).map((item) => item.connectionId)).not.toContain('conn-9=');
     await registry.register({ userId: 'user-9', connectionId: 'conn-9=' });
+  });
+
+  it("forgets the rooms of a connection a 410 removes, through the send paths' one cleanup", async () => {
+    // A connection in two rooms (the registry item's `rooms`, as a join leaves it) that API Gateway no longer knows.
+    await documents.send(
+      new PutCommand({
+        TableName: registryTable,
+        Item: {
+          userId: 'user-rooms',
+          connectionId: 'rooms-1=',
+          connectedAt: new Date().toISOString(),
+          expiresAt: Math.floor(Date.now() / 1000) + 3600,
+          rooms: new Set(['chat:1', 'chat:2']),
+        },
+      }),
+    );
+    gone.add('rooms-1=');
+    const forgotten: Array<{ connectionId: string; rooms: readonly string[] }> = [];
+    const rooms = {
+      forget: async (target: { connectionId: string }, names: readonly string[]) => {
+        forgotten.push({ connectionId: target.connectionId, rooms: [...names].sort() });
+      },
+    };
+    const { state, queue } = await newBroadcast(1);
+
+    const result = await runSlice(worker(state, queue, { rooms }), queue.sent[0]);
+
+    expect(result.counts.stale).toBe(1);
+    expect(forgotten).toEqual([{ connectionId: 'rooms-1=', rooms: ['chat:1', 'chat:2'] }]);
+    expect(await registry.connectionsOf('user-rooms')).toEqual([]);
   });
 
   it('posts each connection the encoding of its protocol, a throttled Socket.IO connection too when posted again', async () => {
