@@ -18,8 +18,12 @@ import { assertRoomName, type MembershipTarget, type RoomMember, type RoomRegist
  * no bound but send no events (a join or leave there costs no read).
  *
  * A connection found gone by a 410 on a post leaves its rooms without a `left` event (the cleanup runs inside a send;
- * events from there would nest sends): its user disappears from the listing at once, and their next `$disconnect`-less
- * absence is visible to anyone listing the room.
+ * events from there would nest sends): its user disappears from the listing at once.
+ *
+ * The first-join / last-leave decision reads the members, then writes: two connections of one user joining (or leaving)
+ * the same presence room at the same instant may both announce (or neither). Events are best effort like every post
+ * (at most once); the listing is the truth. The bound is checked the same way, so concurrent joins may pass it by the
+ * number of joins in flight.
  */
 
 /** The event type of presence events. */

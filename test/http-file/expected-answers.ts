@@ -99,7 +99,10 @@ export const safeRequests: Record<string, ExpectedAnswer> = {
       },
     },
   },
-  roomJoinOtherForbidden: forbidden('ws:rooms', "manage other users' room memberships or rooms the token does not grant"),
+  roomJoinOtherForbidden: forbidden(
+    'ws:rooms',
+    "manage other users' room memberships or rooms the token does not grant",
+  ),
   malformedJson: { status: 400, body: { error: { code: 'invalid_json', message: 'Request body is not valid JSON' } } },
   missingUserId: invalid('userId is required'),
   emptyUserId: invalid('userId must not be empty'),
