@@ -56,6 +56,23 @@ export interface FunctionDeclaration {
   readonly entry: string;
   readonly description: string;
   readonly access: FunctionAccess;
+  /**
+   * `few`: the function posts to connections, but a bounded few per invocation (presence events: at most
+   * `PRESENCE_MAX_MEMBERS`), so it keeps the small memory size instead of the senders' full vCPU.
+   * @default - a function that manages connections may post in bulk (a send to users, a broadcast)
+   */
+  readonly posts?: 'few';
+}
+
+/**
+ * Whether a function posts in bulk, so it is sized for it (the senders' memory, a larger young generation).
+ *
+ * @example
+ * postsInBulk(functions.httpSend); // true
+ * postsInBulk(functions.wsDisconnect); // false: presence events only
+ */
+export function postsInBulk(declaration: FunctionDeclaration): boolean {
+  return declaration.access.manageConnections && declaration.posts !== 'few';
 }
 
 const none: FunctionAccess = {
@@ -92,6 +109,7 @@ export const functions = {
       'WebSocket $disconnect: removes the connection and its room memberships, announces presence departures',
     // The DeleteItem returns the item's rooms; presence `left` events are posted to the rooms' remaining members.
     access: { ...none, table: ['DeleteItem'], roomTable: ['BatchWriteItem', 'Query'], manageConnections: true },
+    posts: 'few',
   },
   wsFrames: {
     entry: 'lambdas/handlers/ws-frames.ts',
@@ -118,6 +136,7 @@ export const functions = {
       manageConnections: true,
       roomTable: managesMemberships,
     },
+    posts: 'few',
   },
   socketIoPinger: {
     entry: 'lambdas/handlers/socketio-pinger.ts',
@@ -172,6 +191,7 @@ export const functions = {
       manageConnections: true,
       roomTable: managesMemberships,
     },
+    posts: 'few',
   },
   directSend: {
     entry: 'lambdas/handlers/direct-send.ts',

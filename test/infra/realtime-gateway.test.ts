@@ -7,6 +7,7 @@ import {
   functions,
   httpRouteKey,
   httpRoutes,
+  postsInBulk,
   queues,
   routeSelectionExpression,
   schedules,
@@ -267,12 +268,14 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
   });
 
   describe('sizing for fan-out', () => {
-    const senders = functionNames.filter((name) => functions[name].access.manageConnections);
-    const others = functionNames.filter((name) => !functions[name].access.manageConnections);
+    const senders = functionNames.filter((name) => postsInBulk(functions[name]));
+    const others = functionNames.filter((name) => !postsInBulk(functions[name]));
 
     it('finds senders and non-senders in the route table (the cases below are not empty)', () => {
       expect(senders).toContain('directSend');
       expect(others).toContain('wsConnect');
+      // Presence events are at most PRESENCE_MAX_MEMBERS posts: $disconnect and the room functions stay small.
+      expect(others).toEqual(expect.arrayContaining(['wsDisconnect', 'wsRooms', 'httpRooms']));
     });
 
     it.each(senders)('%s posts to connections, so it gets a full vCPU (1769 MB)', (name) => {
@@ -282,7 +285,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       });
     });
 
-    it.each(others)('%s posts to no connection, so it keeps 512 MB', (name) => {
+    it.each(others)('%s posts to no connection, or a bounded few (presence), so it keeps 512 MB', (name) => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: functions[name].description,
         MemorySize: 512,
