@@ -180,7 +180,13 @@ export const functions = {
   httpDisconnect: {
     entry: 'lambdas/handlers/http-disconnect.ts',
     description: 'HTTP API: closes every connection of a user',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true, roomTable: forgetsMemberships },
+    // Query: the presence rooms' remaining members hear of the departure (the `$disconnect` after the close finds no item).
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem'],
+      manageConnections: true,
+      roomTable: ['BatchWriteItem', 'Query'],
+    },
   },
   httpRooms: {
     entry: 'lambdas/handlers/http-rooms.ts',

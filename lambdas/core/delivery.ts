@@ -308,9 +308,9 @@ export async function removeGone(
   connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
   failureMessage: string,
   logAttributes: Record<string, unknown>,
-): Promise<void> {
+): Promise<string[]> {
   try {
-    await removeEndedConnection(deps, connection);
+    return await removeEndedConnection(deps, connection);
   } catch (error) {
     // The connection is gone either way: a later 410 removes the item, else its TTL does (memberships share the
     // connection's expiresAt). Log and carry on.
@@ -320,6 +320,7 @@ export async function removeGone(
       connectionId: connection.connectionId,
       error: errorLabel(error),
     });
+    return [];
   }
 }
 
@@ -533,12 +534,16 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
  * removes each from the registry. A connection whose DELETE fails otherwise stays registered and is reported; one
  * whose item removal fails after the close counts as closed (the failure is logged).
  *
+ * `ended` hears of each connection closed and removed, with the rooms it was in: the `$disconnect` API Gateway runs
+ * after the close finds the item gone, so presence departures are announced from here (`WebSocketService`).
+ *
  * @example
  * const { disconnected, failed } = await disconnectConnections(deps, 'user123');
  */
 export async function disconnectConnections(
-  deps: Pick<DeliveryDependencies, 'registry' | 'managementClient' | 'logger' | 'concurrency'>,
+  deps: Pick<DeliveryDependencies, 'registry' | 'rooms' | 'managementClient' | 'logger' | 'concurrency'>,
   userId: string,
+  ended?: (connection: Pick<ConnectionItem, 'userId' | 'connectionId'>, rooms: string[]) => Promise<void>,
 ): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
   const connections = await deps.registry.connectionsOf(userId);
   const outcomes = await mapBounded(connections, deps.concurrency, async (connection) => {
@@ -567,7 +572,19 @@ export async function disconnectConnections(
       }
     }
     // Closed: a failed item removal must neither undo that nor stop the user's other connections from closing.
-    await removeGone(deps, connection, 'removing a closed connection failed', {});
+    const rooms = await removeGone(deps, connection, 'removing a closed connection failed', {});
+    if (ended && rooms.length > 0) {
+      try {
+        await ended(connection, rooms);
+      } catch (error) {
+        // Closed and removed either way; a lost presence event is logged, as a failed post is.
+        deps.logger?.warn('announcing a closed connection failed', {
+          userId,
+          connectionId: connection.connectionId,
+          error: errorLabel(error),
+        });
+      }
+    }
     return undefined;
   });
   const failed = outcomes.filter((outcome) => outcome !== undefined);

@@ -408,7 +408,12 @@ export class WebSocketService extends ConnectionPresence {
   async closeConnectionsOf(
     userId: string,
   ): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
-    return disconnectConnections(this.deliveryDependencies({}), checkUserId(userId, 'userId'));
+    // Presence departures are announced here: the `$disconnect` that follows the close finds the item gone.
+    const ended = this.rooms
+      ? (connection: { userId: string; connectionId: string }, rooms: string[]) =>
+          announceDepartures(this.membership(), connection, rooms)
+      : undefined;
+    return disconnectConnections(this.deliveryDependencies({}), checkUserId(userId, 'userId'), ended);
   }
 
   /**

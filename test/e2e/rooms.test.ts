@@ -291,4 +291,28 @@ describe('presence', () => {
       event: 'left',
     });
   });
+
+  itWithTokenSigning('announces the departure of a user the HTTP API disconnects', async () => {
+    const scope = 'room:presence-*';
+    const watcher = await openJson('user123', scope);
+    watcher.send({ action: 'join', room: 'presence-kick' });
+    await watcher.next('joined');
+    const leaving = await openJson('user789', scope);
+    leaving.send({ action: 'join', room: 'presence-kick' });
+    await leaving.next('joined');
+    await watcher.next('presence');
+
+    const { status } = await callApi(
+      session.target.httpUrl,
+      'DELETE',
+      '/websocket/users/user789/disconnect',
+      session.target.tokens.admin,
+    );
+
+    expect(status).toBe(200);
+    expect(await watcher.next('presence')).toMatchObject({
+      data: { room: 'presence-kick', userId: 'user789', event: 'left' },
+    });
+    expect(await memberIds('presence-kick')).toEqual([watcher.connectionId]);
+  });
 });

@@ -375,7 +375,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       httpAuthorizer: [],
       httpSend: ['dynamodb:BatchWriteItem'],
       httpStatus: [],
-      httpDisconnect: ['dynamodb:BatchWriteItem'],
+      httpDisconnect: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       httpRooms: memberships,
       directSend: ['dynamodb:BatchWriteItem'],
       broadcastWorker: ['dynamodb:BatchWriteItem'],
