@@ -22,6 +22,7 @@ export {
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export {
+  type MembershipSelector,
   type PresenceConfig,
   type PresenceEvent,
   RoomFullError,

@@ -462,7 +462,9 @@ export class WebSocketService extends ConnectionPresence {
    * await service.roomsOf({ userId: 'user123', connectionId: 'abc=' }); // ['chat:42']
    */
   async roomsOf(target: { userId: string; connectionId: string }): Promise<string[]> {
-    return this.membership().rooms.roomsOf(this.checkedSelector(target) as { userId: string; connectionId: string });
+    const { userId, connectionId } = this.checkedSelector(target);
+    if (connectionId === undefined) throw new ValidationError('connectionId is required');
+    return this.membership().rooms.roomsOf({ userId, connectionId });
   }
 
   /**

@@ -166,7 +166,8 @@ describe('joining from the server library', () => {
       (async () => {
         const joined = await service.socketsJoin('chat:lib', { userId: 'user789' });
         const page = await service.fetchRoomMembers('chat:lib');
-        console.log(JSON.stringify({ joined, page }));
+        const rooms = await service.roomsOf({ userId: 'user789', connectionId: joined[0] });
+        console.log(JSON.stringify({ joined, page, rooms }));
       })().catch((error) => { console.error(error); process.exit(1); });
     `;
 
@@ -190,6 +191,7 @@ describe('joining from the server library', () => {
     expect(JSON.parse(output)).toEqual({
       joined: [client.connectionId],
       page: { room: 'chat:lib', members: [{ userId: 'user789', connections: 1 }] },
+      rooms: ['chat:lib'],
     });
     expect(await memberIds('chat:lib')).toEqual([client.connectionId]);
   });
