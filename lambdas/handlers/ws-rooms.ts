@@ -27,6 +27,12 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
 const policy = readPolicy(process.env);
 const service = WebSocketService.fromEnvironment(process.env, { logger, metrics, rooms: true });
 
+/**
+ * The largest `members` page on a socket: an answer is one WebSocket message of at most 128 KB, and 500 users with the
+ * longest ids (128 characters, ~160 bytes an entry) stay near 80 KB. The HTTP route serves up to 1,000.
+ */
+export const SOCKET_MEMBERS_PAGE_MAX = 500;
+
 /** The room requests a client can make. */
 export const roomActions = ['join', 'leave', 'members'] as const;
 export type RoomAction = (typeof roomActions)[number];
@@ -74,8 +80,13 @@ export async function roomRequestFromSocket(
       return createEnvelope(ServerFrameType.left, { room });
     case 'members': {
       const { limit, cursor } = fields;
-      if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit))) {
-        throw new ValidationError(`limit must be an integer from ${ROOM_MEMBERS_PAGE.min} to ${ROOM_MEMBERS_PAGE.max}`);
+      if (
+        limit !== undefined &&
+        (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > SOCKET_MEMBERS_PAGE_MAX)
+      ) {
+        throw new ValidationError(
+          `limit must be an integer from ${ROOM_MEMBERS_PAGE.min} to ${SOCKET_MEMBERS_PAGE_MAX}`,
+        );
       }
       if (cursor !== undefined && typeof cursor !== 'string') throw new ValidationError('cursor must be a string');
       return createEnvelope(ServerFrameType.members, await service.fetchRoomMembers(room, { limit, cursor }));

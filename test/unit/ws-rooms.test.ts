@@ -119,6 +119,8 @@ describe('ws-rooms: the join, leave and members routes', () => {
       roomEvent('members', { action: 'members', room: 'chat:1', limit: 'x' }),
       'validation_error',
     ],
+    // One answer is one WebSocket message (128 KB): a socket's pages stop at 500 users.
+    ['a page beyond 500', roomEvent('members', { action: 'members', room: 'chat:1', limit: 501 }), 'validation_error'],
   ])('refuses %s with an error frame, touching no table', async (_case, event, code) => {
     const frame = await frameOf(event);
     expect(frame).toMatchObject({ type: 'error', data: { code, message: expect.any(String) } });
