@@ -85,9 +85,11 @@ export class MemoryRegistry implements ConnectionRegistry {
     this.sorted = undefined;
   }
 
-  async remove(userId: string, connectionId: string): Promise<void> {
+  async remove(userId: string, connectionId: string): Promise<string[]> {
     this.removed.push({ userId, connectionId });
     this.items.delete(key(userId, connectionId));
+    // The benchmarks join no rooms.
+    return [];
   }
 
   async connectionsOf(userId: string): Promise<ConnectionItem[]> {

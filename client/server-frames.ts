@@ -66,7 +66,7 @@ const lifecycleEvents = new Set([
 ]);
 
 /** Frame types the server produces as answers; everything else is a message pushed to the user. */
-const answerFrameTypes = new Set(['authenticated', 'pong', 'error', 'delivery']);
+const answerFrameTypes = new Set(['authenticated', 'pong', 'error', 'delivery', 'joined', 'left', 'members']);
 
 /** Envelope ids remembered to drop the copy a message sends to both connections during a renewal. */
 const rememberedEnvelopeIds = 512;

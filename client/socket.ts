@@ -72,6 +72,8 @@ export class RealtimeSocket extends Emitter {
   private generation = 0;
   /** True while a renewal obtains its token, before it is `renewal`: no second renewal starts beside it. */
   private renewalStarting = false;
+  /** Rooms joined with `join()`: a membership ends with its connection, so each new connection joins them again. */
+  private readonly rooms = new Set<string>();
 
   constructor(url: string, options: RealtimeSocketOptions = {}) {
     super();
@@ -160,6 +162,8 @@ export class RealtimeSocket extends Emitter {
    */
   disconnect(): this {
     this.wanted = false;
+    // Closing for good ends the memberships, as on a Socket.IO server: a later `connect()` starts without rooms.
+    this.rooms.clear();
     this.generation += 1;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -270,6 +274,43 @@ export class RealtimeSocket extends Emitter {
   sendTo(userIds: string | string[], type: string, data: unknown): this {
     const recipients = Array.isArray(userIds) ? { userIds } : { userId: userIds };
     return this.emit('send', { ...recipients, type, data });
+  }
+
+  /**
+   * Joins a room (the server's `join` action): the token must grant it (a `room:<pattern>` permission, e.g.
+   * `room:chat:*`). Resolves once the server answered `joined`; rejects with an {@link AckError} carrying the
+   * server's `code` (`forbidden`, `invalid_room`, `too_many_rooms`, `room_full`, ...), or `disconnected` when the
+   * connection closed first. A membership belongs to a connection, so the socket joins its rooms again after a
+   * reconnection or a token renewal.
+   *
+   * @example
+   * await socket.join('chat:42');
+   * socket.on('chat', (data) => render(data)); // messages sent to the room arrive like any other
+   */
+  join(room: string): Promise<void> {
+    return this.roomRequest('join', room).then(() => {
+      this.rooms.add(room);
+    });
+  }
+
+  /**
+   * Leaves a room (the server's `leave` action); leaving a room the socket is not in is fine.
+   *
+   * @example
+   * await socket.leave('chat:42');
+   */
+  leave(room: string): Promise<void> {
+    this.rooms.delete(room);
+    return this.roomRequest('leave', room);
+  }
+
+  private roomRequest(action: 'join' | 'leave', room: string): Promise<void> {
+    // The answer is matched by its ackId: another frame's error can never be taken for this request's.
+    return this.emitWithAck(action, { room }).then(() => undefined);
+  }
+
+  private rejoinRooms(): void {
+    for (const room of this.rooms) this.emit('join', { room });
   }
 
   // ---- connection lifecycle ----
@@ -399,6 +440,8 @@ export class RealtimeSocket extends Emitter {
     this.userId = envelope.data?.userId;
     // Buffered emits go first, so an emit made inside a `connect` listener follows them.
     this.flushBuffer();
+    // After a reconnection: the rooms the lost connection was in (empty on a first connection).
+    this.rejoinRooms();
     this.emitLocal('connect');
     this.emitLocal('frame', envelope);
     this.emitLocal('authenticated', envelope.data, envelope);
@@ -416,6 +459,7 @@ export class RealtimeSocket extends Emitter {
       previous.transport.close(1000, 'renewed');
     }
     this.flushBuffer();
+    this.rejoinRooms();
     this.emitLocal('connection_renewed', { previousId, id: this.id });
   }
 
@@ -611,6 +655,9 @@ export interface RealtimeSocketEvents {
   pong: (data: { serverTime: string }, envelope: Envelope) => void;
   delivery: (report: DeliveryReportData, envelope: Envelope<DeliveryReportData>) => void;
   error: (error: ServerErrorData, envelope?: Envelope) => void;
+  joined: (data: { room: string }, envelope: Envelope) => void;
+  left: (data: { room: string }, envelope: Envelope) => void;
+  presence: (data: { room: string; userId: string; event: 'joined' | 'left' }, envelope: Envelope) => void;
 }
 
 export type { AckErrorReason } from './acks';

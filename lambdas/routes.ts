@@ -9,21 +9,22 @@
 /**
  * A DynamoDB action on the registry table, named after what the registry does with it: `Query` (a user's
  * connections), `Scan` (a broadcast, the connected users list), `PutItem` (`$connect`), `DeleteItem`
- * (`$disconnect`, a stale connection, a disconnect).
+ * (`$disconnect`, a stale connection, a disconnect), `UpdateItem` (a join or leave: the item's `rooms` set).
  */
-export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
+export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'UpdateItem';
+
+/**
+ * A DynamoDB action on the room index (`roomTableSchema`): `PutItem` and `DeleteItem` (a join, a leave), `Query` (a
+ * room's members: presence, listings, the room senders and the worker's room slices), `BatchWriteItem` (deleting the memberships of a connection that ended: on
+ * `$disconnect`, a 410 or a close).
+ */
+export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
 
 /**
  * A DynamoDB action on the fan-out state table (`broadcastTableSchema`): `PutItem` (a producer records a broadcast),
  * `GetItem` and `UpdateItem` (the worker's leases and checkpoints), `Query` (a broadcast's status).
  */
 export type FanOutTableAction = 'PutItem' | 'GetItem' | 'UpdateItem' | 'Query';
-
-/**
- * A DynamoDB action on the room index (`roomTableSchema`): `Query` (a room's members: the room senders and the worker's
- * room slices), `PutItem` and `DeleteItem` (join, leave), `BatchWriteItem` (a connection's memberships removed at once).
- */
-export type RoomTableAction = 'Query' | 'PutItem' | 'DeleteItem' | 'BatchWriteItem';
 
 /**
  * The queues of {@link queues}, named here rather than derived from it: a function's access names queues and a
@@ -55,6 +56,23 @@ export interface FunctionDeclaration {
   readonly entry: string;
   readonly description: string;
   readonly access: FunctionAccess;
+  /**
+   * `few`: the function posts to connections, but a bounded few per invocation (presence events: at most
+   * `PRESENCE_MAX_MEMBERS`), so it keeps the small memory size instead of the senders' full vCPU.
+   * @default - a function that manages connections may post in bulk (a send to users, a broadcast)
+   */
+  readonly posts?: 'few';
+}
+
+/**
+ * Whether a function posts in bulk, so it is sized for it (the senders' memory, a larger young generation).
+ *
+ * @example
+ * postsInBulk(functions.httpSend); // true
+ * postsInBulk(functions.wsDisconnect); // false: presence events only
+ */
+export function postsInBulk(declaration: FunctionDeclaration): boolean {
+  return declaration.access.manageConnections && declaration.posts !== 'few';
 }
 
 const none: FunctionAccess = {
@@ -65,6 +83,12 @@ const none: FunctionAccess = {
   sendsTo: [],
   roomTable: [],
 };
+
+/** What a function that sends to rooms needs: a room's members (Query), and the cleanup after a 410. */
+const sendsToRooms: readonly RoomTableAction[] = ['Query', 'BatchWriteItem'];
+
+/** What a function that joins and leaves needs, presence included (a room's members read, events posted). */
+const managesMemberships: readonly RoomTableAction[] = ['PutItem', 'DeleteItem', 'Query', 'BatchWriteItem'];
 
 /** Every function, by logical id. */
 export const functions = {
@@ -81,8 +105,11 @@ export const functions = {
   },
   wsDisconnect: {
     entry: 'lambdas/handlers/ws-disconnect.ts',
-    description: 'WebSocket $disconnect: removes the connection',
-    access: { ...none, table: ['DeleteItem'] },
+    description:
+      'WebSocket $disconnect: removes the connection and its room memberships, announces presence departures',
+    // The DeleteItem returns the item's rooms; presence `left` events are posted to the rooms' remaining members.
+    access: { ...none, table: ['DeleteItem'], roomTable: ['BatchWriteItem', 'Query'], manageConnections: true },
+    posts: 'few',
   },
   wsFrames: {
     entry: 'lambdas/handlers/ws-frames.ts',
@@ -92,16 +119,27 @@ export const functions = {
   wsDefault: {
     entry: 'lambdas/handlers/ws-default.ts',
     description: 'WebSocket $default: Socket.IO frames (connect, ping, hello, send, ...) and unroutable JSON frames',
-    // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included (to a room too: a
-    // large room's send is queued for the worker).
+    // Socket.IO frames are not JSON with an `action`, so all of them arrive here: `send` (to a room too: a large
+    // room's send is queued for the worker), `join`, `leave` and `members` included.
     access: {
       ...none,
-      table: ['Query', 'DeleteItem'],
+      table: ['Query', 'DeleteItem', 'UpdateItem'],
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
-      roomTable: ['Query'],
+      roomTable: managesMemberships,
     },
+  },
+  wsRooms: {
+    entry: 'lambdas/handlers/ws-rooms.ts',
+    description: "WebSocket join, leave and members routes: the caller's connection joins or leaves a granted room",
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'UpdateItem'],
+      manageConnections: true,
+      roomTable: managesMemberships,
+    },
+    posts: 'few',
   },
   socketIoPinger: {
     entry: 'lambdas/handlers/socketio-pinger.ts',
@@ -124,7 +162,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
-      roomTable: ['Query'],
+      roomTable: sendsToRooms,
     },
   },
   httpAuthorizer: {
@@ -143,7 +181,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
-      roomTable: ['Query'],
+      roomTable: sendsToRooms,
     },
   },
   httpStatus: {
@@ -154,7 +192,24 @@ export const functions = {
   httpDisconnect: {
     entry: 'lambdas/handlers/http-disconnect.ts',
     description: 'HTTP API: closes every connection of a user',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    // Query: the presence rooms' remaining members hear of the departure (the `$disconnect` after the close finds no item).
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem'],
+      manageConnections: true,
+      roomTable: ['BatchWriteItem', 'Query'],
+    },
+  },
+  httpRooms: {
+    entry: 'lambdas/handlers/http-rooms.ts',
+    description: "HTTP API: a room's members (presence), joining and leaving a room by user or connection",
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'UpdateItem'],
+      manageConnections: true,
+      roomTable: managesMemberships,
+    },
+    posts: 'few',
   },
   directSend: {
     entry: 'lambdas/handlers/direct-send.ts',
@@ -165,7 +220,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem', 'Query'],
       sendsTo: ['broadcastSlices'],
-      roomTable: ['Query'],
+      roomTable: sendsToRooms,
     },
   },
   broadcastWorker: {
@@ -174,8 +229,8 @@ export const functions = {
     access: {
       ...none,
       table: ['Scan', 'DeleteItem'],
-      // A room slice walks the room's members (one Query).
-      roomTable: ['Query'],
+      // A room slice walks the room's members (one Query); a 410 forgets the connection's memberships.
+      roomTable: sendsToRooms,
       manageConnections: true,
       fanOutTable: ['GetItem', 'UpdateItem'],
       // Continuations: a slice that runs short of time queues the rest of its segment.
@@ -298,6 +353,9 @@ export const webSocketRoutes: readonly WebSocketRouteDeclaration[] = [
   { routeKey: 'ping', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'hello', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'send', function: 'wsSend', returnResponse: true, authorized: false },
+  { routeKey: 'join', function: 'wsRooms', returnResponse: true, authorized: false },
+  { routeKey: 'leave', function: 'wsRooms', returnResponse: true, authorized: false },
+  { routeKey: 'members', function: 'wsRooms', returnResponse: true, authorized: false },
 ];
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -333,6 +391,9 @@ export const httpRoutes: readonly HttpApiRouteDeclaration[] = [
   { method: 'GET', path: '/websocket/me/status', function: 'httpStatus' },
   { method: 'GET', path: '/websocket/broadcasts/{broadcastId}', function: 'httpStatus' },
   { method: 'DELETE', path: '/websocket/users/{userId}/disconnect', function: 'httpDisconnect' },
+  { method: 'GET', path: '/websocket/rooms/{room}/members', function: 'httpRooms' },
+  { method: 'POST', path: '/websocket/rooms/{room}/members', function: 'httpRooms' },
+  { method: 'DELETE', path: '/websocket/rooms/{room}/members', function: 'httpRooms' },
   // Answers 404 in the API's error shape; the read-only status function has the least access of them all.
   { routeKey: '$default', function: 'httpStatus' },
 ];

@@ -25,8 +25,16 @@ export {
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export { RoomFanOutUnavailableError } from './core/room-delivery';
-export { createInterimRoomMembers } from './core/room-members-interim';
-export type { RoomMember, RoomRegistry } from './core/rooms';
+export {
+  type MembershipSelector,
+  type PresenceConfig,
+  type PresenceEvent,
+  RoomFullError,
+  type RoomMembersPage,
+  readPresenceConfig,
+} from './core/room-membership';
+export { createRoomRegistry, readRoomRegistryConfig, TooManyRoomsError } from './core/room-registry';
+export { assertRoomName, type RoomMember, type RoomRegistry, roomGranted } from './core/rooms';
 export type { ConnectionItem } from './core/table-schema';
 export {
   type BroadcastAcceptance,

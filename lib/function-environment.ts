@@ -1,4 +1,5 @@
-import { RoomSetting, Setting } from '../lambdas/core/config';
+import { Setting } from '../lambdas/core/config';
+import { RoomSetting } from '../lambdas/core/room-settings';
 import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
 /**
@@ -23,6 +24,16 @@ export interface PermissionNames {
   /** Sending to any room (`ROOM_SEND_PERMISSION`); `room:<pattern>` permissions grant single rooms regardless. */
   readonly roomSend?: string;
   readonly admin?: string;
+  /** Managing other users' room memberships and listing any room (`ROOMS_PERMISSION`). */
+  readonly rooms?: string;
+}
+
+/** Room settings; each left undefined takes the reader's default. */
+export interface RoomSettings {
+  readonly maxRoomsPerConnection?: number;
+  /** Rooms with this name prefix send presence events; an empty string turns presence off. */
+  readonly presenceRoomPrefix?: string;
+  readonly presenceMaxMembers?: number;
 }
 
 /**
@@ -39,6 +50,7 @@ export interface EnvironmentValues {
   readonly roomTableName: string;
   /** Most live members a room is posted to synchronously (`ROOM_SYNC_MAX_MEMBERS`). */
   readonly roomSyncMaxMembers?: number;
+  readonly rooms?: RoomSettings;
   /** Each queue's URL (SQS's, or the local SQS server's). */
   readonly queueUrls: Readonly<Record<QueueName, string>>;
   /** Slices (Scan segments) per broadcast. */
@@ -78,11 +90,13 @@ export interface EnvironmentValues {
  *   (room `Query` and fan-out `PutItem`), `ROOM_SYNC_MAX_MEMBERS`;
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
+ * - room table access (`roomTable` not empty): `ROOM_TABLE_NAME`, `MAX_ROOMS_PER_CONNECTION`, `ROOMS_PERMISSION` and
+ *   the presence settings (`PRESENCE_ROOM_PREFIX`, `PRESENCE_MAX_MEMBERS`);
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
  *   the permissions claim and the allowed origins.
  *
  * @example
- * environmentFor(functions.httpStatus.access, { tableName: 'Registry', fanOutTableName: 'FanOut',
+ * environmentFor(functions.httpStatus.access, { tableName: 'Registry', fanOutTableName: 'FanOut', roomTableName: 'Rooms',
  *   queueUrls: { broadcastSlices: 'https://sqs…' }, callbackUrl: 'http://127.0.0.1:3001',
  *   tokenVerification: { mode: 'secret', secret: 'dev-secret' }, logLevel: 'DEBUG' });
  * // { LOG_LEVEL: 'DEBUG', TABLE_NAME: 'Registry', FAN_OUT_TABLE_NAME: 'FanOut' }
@@ -123,6 +137,14 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
   }
   // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.
   if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
+
+  if (access.roomTable.length > 0) {
+    put(RoomSetting.roomTableName, values.roomTableName);
+    put(RoomSetting.maxRoomsPerConnection, values.rooms?.maxRoomsPerConnection);
+    put(RoomSetting.roomsPermission, values.permissions?.rooms);
+    put(RoomSetting.presenceRoomPrefix, values.rooms?.presenceRoomPrefix);
+    put(RoomSetting.presenceMaxMembers, values.rooms?.presenceMaxMembers);
+  }
 
   if (access.sendsTo.includes('socketIoOpenings')) put(Setting.openingQueueUrl, values.queueUrls.socketIoOpenings);
 

@@ -37,10 +37,6 @@ export class RealtimeGatewayStack extends Stack {
       description: 'DynamoDB connection registry table',
       value: this.gateway.table.tableName,
     });
-    new CfnOutput(this, 'RoomTableName', {
-      description: 'DynamoDB room index (room members): ROOM_TABLE_NAME of a backend that sends to rooms',
-      value: this.gateway.roomTable.tableName,
-    });
     new CfnOutput(this, 'SendFunctionArn', {
       description: 'Direct-send function for other AWS services (Lambda Invoke, EventBridge, Step Functions)',
       value: this.gateway.sendFunction.functionArn,
@@ -68,6 +64,11 @@ export class RealtimeGatewayStack extends Stack {
         value: this.gateway.operations.dashboard.dashboardName,
       });
     }
+    new CfnOutput(this, 'RoomTableName', {
+      description:
+        'DynamoDB room index (room memberships): ROOM_TABLE_NAME for a backend that joins, lists or sends to rooms',
+      value: this.gateway.roomIndex.table.tableName,
+    });
     new CfnOutput(this, 'FanOutTableName', {
       description: 'DynamoDB fan-out state table (broadcast status and slice checkpoints): FAN_OUT_TABLE_NAME',
       value: this.gateway.fanOut.table.tableName,

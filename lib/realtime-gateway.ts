@@ -19,13 +19,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_CONNECTION_TTL_SECONDS, MIN_CONNECTION_TTL_SECONDS } from '../lambdas/core/config';
 import type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
-import { connectionTableSchema, roomTableSchema } from '../lambdas/core/table-schema';
+import { connectionTableSchema } from '../lambdas/core/table-schema';
 import {
   type FunctionAccess,
   type FunctionName,
   functions,
   httpRoutes,
   isHttpDefaultRoute,
+  postsInBulk,
   routeSelectionExpression,
   schedules,
   webSocketRoutes,
@@ -38,10 +39,12 @@ import {
   type EnvironmentValues,
   environmentFor,
   type PermissionNames,
+  type RoomSettings,
   type TokenVerification,
 } from './function-environment';
 import { type GatewayAlarmsProps, GatewayOperations } from './operations';
 import { prebuiltLambdaCode } from './prebuilt-lambda-code';
+import { RoomIndex } from './room-index';
 
 export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
 
@@ -145,6 +148,12 @@ export interface RealtimeGatewayProps {
    * @default - the handlers' defaults: anyone sends and notifies, `ws:broadcast` broadcasts, `ws:admin` administers
    */
   readonly permissions?: PermissionNames;
+  /**
+   * Rooms: the cap per connection and the presence rooms (`MAX_ROOMS_PER_CONNECTION`, `PRESENCE_ROOM_PREFIX`,
+   * `PRESENCE_MAX_MEMBERS`).
+   * @default - the handlers' defaults: 100 rooms per connection, presence in rooms named `presence-*` of at most 100
+   */
+  readonly rooms?: RoomSettings;
   /**
    * Array claim that carries permissions besides `scope` (`PERMISSIONS_CLAIM`).
    * @default - the authorizers' default
@@ -275,8 +284,6 @@ const projectRoot = path.resolve(__dirname, '..');
  */
 export class RealtimeGateway extends Construct {
   readonly table: dynamodb.Table;
-  /** The room index (`roomTableSchema`): one item per (room, member connection). */
-  readonly roomTable: dynamodb.Table;
   readonly webSocketApi: apigwv2.WebSocketApi;
   readonly webSocketStage: apigwv2.WebSocketStage;
   readonly httpApi: apigwv2.HttpApi;
@@ -289,6 +296,8 @@ export class RealtimeGateway extends Construct {
   readonly directSendFailures: DirectSendFailures;
   /** The asynchronous broadcast's state table, slice queue, DLQ and alarm. */
   readonly fanOut: FanOut;
+  /** The room index (room memberships). */
+  readonly roomIndex: RoomIndex;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
   /** The dashboard, the alarms and their topic; queues of later parts join with `operations.watchQueue`. */
@@ -340,19 +349,6 @@ export class RealtimeGateway extends Construct {
       sortKey: { name: sortKey.name, type: attributeTypes[sortKey.type] },
       billingMode: dynamodb.BillingMode[connectionTableSchema.billingMode],
       timeToLiveAttribute: connectionTableSchema.timeToLiveAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-
-    // The room index beside the registry, from its one declaration (the local stack builds the same table).
-    this.roomTable = new dynamodb.Table(this, 'RoomTable', {
-      partitionKey: {
-        name: roomTableSchema.partitionKey.name,
-        type: attributeTypes[roomTableSchema.partitionKey.type],
-      },
-      sortKey: { name: roomTableSchema.sortKey.name, type: attributeTypes[roomTableSchema.sortKey.type] },
-      billingMode: dynamodb.BillingMode[roomTableSchema.billingMode],
-      timeToLiveAttribute: roomTableSchema.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
@@ -442,11 +438,14 @@ export class RealtimeGateway extends Construct {
       alarms: props.alarms?.enabled ?? true,
     });
 
+    this.roomIndex = new RoomIndex(this, 'RoomIndex', { tableRemovalPolicy: props.tableRemovalPolicy });
+
     const values: EnvironmentValues = {
       tableName: this.table.tableName,
       fanOutTableName: this.fanOut.table.tableName,
-      roomTableName: this.roomTable.tableName,
+      roomTableName: this.roomIndex.table.tableName,
       roomSyncMaxMembers: props.roomSyncMaxMembers,
+      rooms: props.rooms,
       queueUrls: this.fanOut.queueUrls(),
       broadcastSegments: props.broadcastSegments,
       postBudgetPerSecond: props.postBudgetPerSecond,
@@ -495,7 +494,7 @@ export class RealtimeGateway extends Construct {
         description: declaration.description,
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: declaration.access.manageConnections ? senderMemorySize : NON_SENDER_MEMORY_MB,
+        memorySize: postsInBulk(declaration) ? senderMemorySize : NON_SENDER_MEMORY_MB,
         timeout: timeoutOf(name),
         projectRoot,
         depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
@@ -525,6 +524,7 @@ export class RealtimeGateway extends Construct {
       });
       this.grantAccess(fn, declaration.access, jwtSecret);
       this.fanOut.grantAccess(fn, declaration.access);
+      this.roomIndex.grantAccess(fn, declaration.access);
       built[name] = fn;
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;
@@ -717,14 +717,6 @@ export class RealtimeGateway extends Construct {
         new iam.PolicyStatement({
           actions: access.table.map((action) => `dynamodb:${action}`),
           resources: [this.table.tableArn],
-        }),
-      );
-    }
-    if (access.roomTable.length > 0) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: access.roomTable.map((action) => `dynamodb:${action}`),
-          resources: [this.roomTable.tableArn],
         }),
       );
     }

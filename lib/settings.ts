@@ -9,10 +9,12 @@ import {
   secretAlgorithms,
 } from '../lambdas/core/jwt-algorithms';
 import { MAX_ROOM_SYNC_MAX_MEMBERS } from '../lambdas/core/room-delivery';
+import { MAX_PRESENCE_MAX_MEMBERS } from '../lambdas/core/room-membership';
+import { MAX_MAX_ROOMS_PER_CONNECTION } from '../lambdas/core/room-registry';
 import { MAX_BROADCAST_SEGMENTS } from '../lambdas/core/slice-queue';
 import { MAX_MAX_USER_IDS, MAX_TYPE_LENGTH, MESSAGE_TYPE_PATTERN } from '../lambdas/core/validation';
 import { asyncRetryAttemptsRange } from './direct-send-failures';
-import type { PermissionNames } from './function-environment';
+import type { PermissionNames, RoomSettings } from './function-environment';
 import {
   API_INTEGRATION_TIMEOUT_SECONDS,
   directSendTimeoutRangeSeconds,
@@ -58,6 +60,10 @@ export const ContextKey = {
   broadcastPermission: 'broadcastPermission',
   roomSendPermission: 'roomSendPermission',
   adminPermission: 'adminPermission',
+  roomsPermission: 'roomsPermission',
+  maxRoomsPerConnection: 'maxRoomsPerConnection',
+  presenceRoomPrefix: 'presenceRoomPrefix',
+  presenceMaxMembers: 'presenceMaxMembers',
   permissionsClaim: 'permissionsClaim',
   broadcastTimeMarginMs: 'broadcastTimeMarginMs',
   senderMemoryMb: 'senderMemoryMb',
@@ -191,6 +197,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     broadcast: context.permission(ContextKey.broadcastPermission),
     roomSend: context.permission(ContextKey.roomSendPermission),
     admin: context.permission(ContextKey.adminPermission),
+    rooms: context.permission(ContextKey.roomsPermission),
   };
   const anyPermission = Object.values(permissions).some((value) => value !== undefined);
   const permissionsClaim = context.permission(ContextKey.permissionsClaim);
@@ -210,6 +217,21 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
       );
     }
   }
+
+  const roomSettings: RoomSettings = {
+    maxRoomsPerConnection: context.integer(ContextKey.maxRoomsPerConnection, {
+      min: 1,
+      max: MAX_MAX_ROOMS_PER_CONNECTION,
+    }),
+    // A room-name prefix (room names' characters, no `*`), `none`, or empty: no presence rooms.
+    presenceRoomPrefix: context.matching(
+      ContextKey.presenceRoomPrefix,
+      /^[A-Za-z0-9_\-.:@/=+]{0,64}$/,
+      'at most 64 characters of a room name (letters, digits and _ - . : @ / = +), or none',
+    ),
+    presenceMaxMembers: context.integer(ContextKey.presenceMaxMembers, { min: 1, max: MAX_PRESENCE_MAX_MEMBERS }),
+  };
+  const anyRoomSetting = Object.values(roomSettings).some((value) => value !== undefined);
 
   const alarmsEnabled = context.boolean(ContextKey.alarms);
   const alarmEmail = context.matching(ContextKey.alarmEmail, /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address');
@@ -232,6 +254,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     maxUserIds: context.integer(ContextKey.maxUserIds, { min: 1, max: MAX_MAX_USER_IDS }),
     allowedMessageTypes,
     permissions: anyPermission ? permissions : undefined,
+    rooms: anyRoomSetting ? roomSettings : undefined,
     permissionsClaim,
     broadcastTimeMargin: broadcastTimeMarginMs === undefined ? undefined : Duration.millis(broadcastTimeMarginMs),
     senderMemorySize: context.integer(ContextKey.senderMemoryMb, lambdaMemoryRangeMb),

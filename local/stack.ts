@@ -429,7 +429,7 @@ function restoreEnvironment(saved: NodeJS.ProcessEnv): void {
 /**
  * The settings a Node backend gives the server library (`WebSocketService`) to use this local stack as it would a
  * deployed stage: the stack's own key pair and region (its `@connections` checks SigV4 against them), dynalite as
- * DynamoDB, the registry table and the callback URL.
+ * DynamoDB, the registry table, the room index and the callback URL.
  *
  * @example
  * execFile(process.execPath, ['backend.mjs'], { env: { PATH: process.env.PATH, ...serverLibraryEnvironment(stack) } });
@@ -441,6 +441,7 @@ export function serverLibraryEnvironment(stack: LocalStack): Record<string, stri
     AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoEndpoint,
     TABLE_NAME: stack.tableName,
+    ROOM_TABLE_NAME: stack.roomTableName,
     CALLBACK_URL: stack.connectionsUrl.replace(/\/@connections$/, ''),
   };
 }

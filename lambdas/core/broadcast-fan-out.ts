@@ -8,6 +8,7 @@ import {
   errorLabel,
   isGoneError,
   ProtocolPayloads,
+  removeGone,
 } from './delivery';
 import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
@@ -138,8 +139,11 @@ export async function startBroadcast(
 
 export interface SliceWorkerDependencies {
   registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove'>;
-  /** The room index, for room slices (`SliceMessage.room`); a room slice without it fails before taking its lease. */
-  rooms?: Pick<RoomRegistry, 'membersOf'>;
+  /**
+   * The room index: room slices (`SliceMessage.room`) walk its `membersOf`, and a connection found gone (410) also
+   * leaves its rooms (`forget`). Absent: a room slice fails before taking its lease; memberships are left to their TTL.
+   */
+  rooms?: Pick<RoomRegistry, 'membersOf' | 'forget'>;
   managementClient: ApiGatewayManagementApiClient;
   state: FanOutState;
   queue: SliceQueue;
@@ -344,12 +348,8 @@ async function post(
     return 'delivered';
   } catch (error) {
     if (isGoneError(error)) {
-      try {
-        await deps.registry.remove(connection.userId, connection.connectionId);
-      } catch (removeError) {
-        // Gone either way: a later 410 removes the item, else its TTL does.
-        deps.logger?.warn('removing a stale connection failed', { ...connection, error: errorLabel(removeError) });
-      }
+      // The same cleanup as every send path's: the registry item and the connection's memberships.
+      await removeGone(deps, connection, 'removing a stale connection failed', { broadcastId: message.broadcastId });
       return 'stale';
     }
     if (isThrottledError(error)) return 'throttled';

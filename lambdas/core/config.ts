@@ -1,4 +1,5 @@
 import { ConfigurationError } from './errors';
+import { RoomSetting } from './room-settings';
 
 /**
  * Every environment setting the Lambda functions (and the local stack, which runs them unchanged) read.
@@ -55,19 +56,8 @@ export const Setting = {
   postBudgetPerSecond: 'POST_BUDGET_PER_SECOND',
 } as const;
 
-/**
- * The rooms' settings. Apart from {@link Setting} only for the authorizers' 40 KB bundle budget: they read `Setting`,
- * whose every entry is bundled with it (an object's properties cannot be tree-shaken), and they read no room setting.
- * {@link allSettingNames} lists both.
- */
-export const RoomSetting = {
-  /** The room index's table name (`roomTableSchema`): the room senders Query it, the worker walks it. */
-  roomTableName: 'ROOM_TABLE_NAME',
-  /** Permission that lets a caller send to any room (besides the `room:<pattern>` permissions of `rooms.ts`). */
-  roomSendPermission: 'ROOM_SEND_PERMISSION',
-  /** A room with more live members than this is sent through the asynchronous fan-out instead of synchronously. */
-  roomSyncMaxMembers: 'ROOM_SYNC_MAX_MEMBERS',
-} as const;
+/** Re-exported: the room senders read their settings from here, the membership code from `room-settings.ts`. */
+export { RoomSetting };
 
 /**
  * Every setting name a function may read: {@link Setting} and {@link RoomSetting}.

@@ -6,6 +6,7 @@ import {
 import { BoundedPool, mapBounded } from './bounded';
 import type { Envelope } from './envelope';
 import type { ConnectionRegistry } from './registry';
+import type { RoomRegistry } from './rooms';
 import { encodeEnvelopeEvent, encodeServerDisconnect } from './socketio-protocol';
 import type { ConnectionItem } from './table-schema';
 import { encodeEnvelope } from './validation';
@@ -42,6 +43,11 @@ export const DeliveryMetric = {
 
 export interface DeliveryDependencies {
   registry: ConnectionRegistry;
+  /**
+   * The room index: a connection found gone (410) or closed also leaves its rooms ({@link removeEndedConnection}).
+   * Absent: memberships of such connections are left to their TTL.
+   */
+  rooms?: Pick<RoomRegistry, 'forget'>;
   managementClient: ApiGatewayManagementApiClient;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
@@ -279,23 +285,51 @@ export async function postToConnection(
   }
 }
 
-/** Removes the item of a connection that is gone (410) or was just closed; a failure is logged, not thrown. */
-async function removeGone(
-  deps: Pick<DeliveryDependencies, 'registry' | 'logger'>,
+/**
+ * Ends a connection in the tables: deletes its registry item and, when the item listed rooms (returned by the same
+ * DeleteItem), its member items. The one cleanup of a connection found gone (a 410 on any post: the delivery core's and
+ * the broadcast worker's), closed (`disconnectConnections`) or disconnected (`$disconnect`). Answers the rooms it was
+ * in; failures are thrown (the callers on send paths log them, see {@link removeGone}).
+ *
+ * @example
+ * const rooms = await removeEndedConnection({ registry, rooms: roomRegistry }, { userId: 'user123', connectionId: 'abc=' });
+ */
+export async function removeEndedConnection(
+  deps: { registry: Pick<ConnectionRegistry, 'remove'>; rooms?: Pick<RoomRegistry, 'forget'> },
+  connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
+): Promise<string[]> {
+  const rooms = (await deps.registry.remove(connection.userId, connection.connectionId)) ?? [];
+  if (rooms.length > 0 && deps.rooms) {
+    await deps.rooms.forget({ userId: connection.userId, connectionId: connection.connectionId }, rooms);
+  }
+  return rooms;
+}
+
+/**
+ * Removes a connection that is gone (410) or was just closed, with its memberships ({@link removeEndedConnection});
+ * a failure is logged, not thrown.
+ *
+ * @example
+ * await removeGone({ registry, rooms, logger }, connection, 'removing a stale connection failed', { messageId });
+ */
+export async function removeGone(
+  deps: Parameters<typeof removeEndedConnection>[0] & Pick<DeliveryDependencies, 'logger'>,
   connection: Pick<ConnectionItem, 'userId' | 'connectionId'>,
   failureMessage: string,
   logAttributes: Record<string, unknown>,
-): Promise<void> {
+): Promise<string[]> {
   try {
-    await deps.registry.remove(connection.userId, connection.connectionId);
+    return await removeEndedConnection(deps, connection);
   } catch (error) {
-    // The connection is gone either way: a later 410 removes the item, else its TTL does. Log and carry on.
+    // The connection is gone either way: a later 410 removes the item, else its TTL does (memberships share the
+    // connection's expiresAt). Log and carry on.
     deps.logger?.warn(failureMessage, {
       ...logAttributes,
       userId: connection.userId,
       connectionId: connection.connectionId,
       error: errorLabel(error),
     });
+    return [];
   }
 }
 
@@ -387,6 +421,28 @@ export async function deliverToUsers(
     failed,
   });
   return report;
+}
+
+/**
+ * Delivers one envelope to the given connections (a room's members, as presence events address them), at most
+ * `deps.concurrency` posts in flight; a 410 removes the gone connection like any send. Answers the counts.
+ *
+ * @example
+ * await deliverToConnections(deps, { connections: members, envelope: createEnvelope('presence', data) });
+ * // { delivered: 3, stale: 0, failed: 0 }
+ */
+export async function deliverToConnections(
+  deps: DeliveryDependencies,
+  request: { connections: readonly Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'>[]; envelope: Envelope },
+): Promise<{ delivered: number; stale: number; failed: number }> {
+  const payloads = new ProtocolPayloads(request.envelope);
+  const outcomes = await mapBounded(request.connections, deps.concurrency, (connection) =>
+    postToConnection(deps, connection, payloads, request.envelope.id),
+  );
+  const counts = { delivered: 0, stale: 0, failed: 0 };
+  for (const outcome of outcomes) counts[outcome.status]++;
+  recordMetrics(deps, counts.delivered, counts.stale, counts.failed);
+  return counts;
 }
 
 /**
@@ -498,12 +554,16 @@ export async function broadcast(deps: DeliveryDependencies, request: { envelope:
  * removes each from the registry. A connection whose DELETE fails otherwise stays registered and is reported; one
  * whose item removal fails after the close counts as closed (the failure is logged).
  *
+ * `ended` hears of each connection closed and removed, with the rooms it was in: the `$disconnect` API Gateway runs
+ * after the close finds the item gone, so presence departures are announced from here (`WebSocketService`).
+ *
  * @example
  * const { disconnected, failed } = await disconnectConnections(deps, 'user123');
  */
 export async function disconnectConnections(
-  deps: Pick<DeliveryDependencies, 'registry' | 'managementClient' | 'logger' | 'concurrency'>,
+  deps: Pick<DeliveryDependencies, 'registry' | 'rooms' | 'managementClient' | 'logger' | 'concurrency'>,
   userId: string,
+  ended?: (connection: Pick<ConnectionItem, 'userId' | 'connectionId'>, rooms: string[]) => Promise<void>,
 ): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
   const connections = await deps.registry.connectionsOf(userId);
   const outcomes = await mapBounded(connections, deps.concurrency, async (connection) => {
@@ -532,7 +592,19 @@ export async function disconnectConnections(
       }
     }
     // Closed: a failed item removal must neither undo that nor stop the user's other connections from closing.
-    await removeGone(deps, connection, 'removing a closed connection failed', {});
+    const rooms = await removeGone(deps, connection, 'removing a closed connection failed', {});
+    if (ended && rooms.length > 0) {
+      try {
+        await ended(connection, rooms);
+      } catch (error) {
+        // Closed and removed either way; a lost presence event is logged, as a failed post is.
+        deps.logger?.warn('announcing a closed connection failed', {
+          userId,
+          connectionId: connection.connectionId,
+          error: errorLabel(error),
+        });
+      }
+    }
     return undefined;
   });
   const failed = outcomes.filter((outcome) => outcome !== undefined);

@@ -21,6 +21,14 @@ export const ServerFrameType = {
   error: 'error',
   delivery: 'delivery',
   notification: 'notification',
+  /** The answer to a client's `join`: `{ room }`. */
+  joined: 'joined',
+  /** The answer to a client's `leave`: `{ room }`. */
+  left: 'left',
+  /** The answer to a client's `members`: a room's members page. */
+  members: 'members',
+  /** A presence room's event to its members: `{ room, userId, event: 'joined' | 'left' }`. */
+  presence: 'presence',
 } as const;
 
 /**

@@ -1,6 +1,7 @@
 import { type AuthorizerContext, permissionsOf } from './authorizer-context';
-import { type Environment, optionalString, RoomSetting, Setting } from './config';
+import { type Environment, optionalString, Setting } from './config';
 import { ForbiddenError } from './errors';
+import { RoomSetting } from './room-settings';
 import { ROOM_PERMISSION_PREFIX, roomGranted } from './rooms';
 
 /**
@@ -17,6 +18,7 @@ import { ROOM_PERMISSION_PREFIX, roomGranted } from './rooms';
  * | `statusOfOther`      | `ADMIN_PERMISSION`     | `ws:admin`     |
  * | `disconnectOther`    | `ADMIN_PERMISSION`     | `ws:admin`     |
  * | `seeConnectionIds`   | `ADMIN_PERMISSION`     | `ws:admin`     |
+ * | `manageRooms`        | `ROOMS_PERMISSION`     | `ws:rooms`     |
  *
  * A setting set to `none` or to the empty string lifts the requirement (any authenticated user); an unset one
  * takes the default. Seeing one's own status and
@@ -24,6 +26,9 @@ import { ROOM_PERMISSION_PREFIX, roomGranted } from './rooms';
  * target is someone else. No permission implies another (`ws:admin` does not grant `ws:broadcast`).
  * `seeConnectionIds` is not refused but decides how much a send report shows ({@link permits}): the status route
  * shows another user's connections only to admins, so a send report does the same.
+ * `manageRooms` covers joining and leaving other users' connections and listing any room's members; a caller acting
+ * on their own connections in a room their token grants (`room:<pattern>`, see `rooms.ts`) needs no policy
+ * permission ({@link authorizeRoom}).
  */
 export interface Policy {
   /** Required permission per operation; undefined: any authenticated user. */
@@ -38,12 +43,14 @@ export type Operation =
   | 'listConnectedUsers'
   | 'statusOfOther'
   | 'disconnectOther'
-  | 'seeConnectionIds';
+  | 'seeConnectionIds'
+  | 'manageRooms';
 
 export const DEFAULT_BROADCAST_PERMISSION = 'ws:broadcast';
 export const DEFAULT_ADMIN_PERMISSION = 'ws:admin';
 /** The "any room" permission: a backend that sends to rooms it does not name in a token (`ROOM_SEND_PERMISSION`). */
 export const DEFAULT_ROOM_SEND_PERMISSION = 'ws:rooms';
+export const DEFAULT_ROOMS_PERMISSION = 'ws:rooms';
 /** The setting value that means "no permission needed". */
 export const NO_PERMISSION = 'none';
 
@@ -90,6 +97,7 @@ export function readPolicy(env: Environment): Policy {
       statusOfOther: admin,
       disconnectOther: admin,
       seeConnectionIds: admin,
+      manageRooms: readPermission(env, RoomSetting.roomsPermission, DEFAULT_ROOMS_PERMISSION),
     },
   };
 }
@@ -103,6 +111,7 @@ const operationDescription: Record<Operation, string> = {
   statusOfOther: "see another user's status",
   disconnectOther: 'disconnect another user',
   seeConnectionIds: "see other users' connection ids",
+  manageRooms: "manage other users' room memberships or rooms the token does not grant",
 };
 
 /**
@@ -163,5 +172,27 @@ export function authorizeRoomSend(policy: Policy, caller: Caller, room: string):
   const anyRoom = policy.required.sendToRoom;
   throw new ForbiddenError(
     `Sending to room "${room}" needs the permission "${ROOM_PERMISSION_PREFIX}${room}" (or a ${ROOM_PERMISSION_PREFIX} pattern granting it) or "${anyRoom}"`,
+  );
+}
+
+/**
+ * Authorizes a room operation: allowed when the caller acts on their own connections (`targetUserId` is theirs, or
+ * absent as for a listing) in a room their token grants ({@link roomGranted}: a `room:<pattern>` permission), or when
+ * they hold the `manageRooms` permission. The refusal names both ways in.
+ *
+ * @example
+ * authorizeRoom(policy, { userId: 'user123', permissions: new Set(['room:chat:*']) }, 'chat:42', 'user123'); // allowed
+ * authorizeRoom(policy, caller, 'chat:42', 'someone-else'); // needs ws:rooms
+ */
+export function authorizeRoom(policy: Policy, caller: Caller, room: string, targetUserId?: string): void {
+  const own = targetUserId === undefined || targetUserId === caller.userId;
+  if (own && roomGranted(caller.permissions, room)) return;
+  if (permits(policy, caller, 'manageRooms')) return;
+  const permission = policy.required.manageRooms;
+  const grant = `a permission "${ROOM_PERMISSION_PREFIX}<pattern>" matching "${room}" (e.g. "${ROOM_PERMISSION_PREFIX}${room}")`;
+  throw new ForbiddenError(
+    own
+      ? `room "${room}" is not granted to this caller: the token needs ${grant} or the permission "${permission}"`
+      : `The permission "${permission}" is required to ${operationDescription.manageRooms}`,
   );
 }

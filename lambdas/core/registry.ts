@@ -29,8 +29,11 @@ export interface ConnectionRegistry {
    * wire protocol when it is not the JSON one.
    */
   register(input: { userId: string; connectionId: string; protocol?: ConnectionProtocol }): Promise<ConnectionItem>;
-  /** Removes one connection (DeleteItem); removing an absent one is not an error. */
-  remove(userId: string, connectionId: string): Promise<void>;
+  /**
+   * Removes one connection (DeleteItem) and answers the rooms it was in (its item's `rooms`, returned by the same
+   * DeleteItem), so the caller can forget its memberships; removing an absent one is not an error (no rooms).
+   */
+  remove(userId: string, connectionId: string): Promise<string[]>;
   /** All live connections of one user (one Query, paginated internally). */
   connectionsOf(userId: string): Promise<ConnectionItem[]>;
   /**
@@ -136,7 +139,11 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
     },
 
     async remove(userId, connectionId) {
-      await client.send(new DeleteCommand({ TableName: tableName, Key: { userId, connectionId } }));
+      // ALL_OLD costs no extra capacity and saves a read: the rooms come back with the delete.
+      const answer = await client.send(
+        new DeleteCommand({ TableName: tableName, Key: { userId, connectionId }, ReturnValues: 'ALL_OLD' }),
+      );
+      return roomsIn(answer.Attributes?.rooms);
     },
 
     async connectionsOf(userId) {
@@ -214,6 +221,18 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       } while (exclusiveStartKey);
     },
   };
+}
+
+/**
+ * A registry item's `rooms` attribute (a string set, which the document client reads as a `Set`) as an array.
+ *
+ * @example
+ * roomsIn(new Set(['chat:42'])); // ['chat:42']
+ * roomsIn(undefined); // []
+ */
+export function roomsIn(attribute: unknown): string[] {
+  if (attribute instanceof Set) return [...attribute].map(String);
+  return Array.isArray(attribute) ? attribute.map(String) : [];
 }
 
 function toConnectionItem(item: Record<string, unknown>): ConnectionItem {

@@ -46,7 +46,8 @@ export function readRoomSyncMaxMembers(env: Environment): number {
 }
 
 export interface RoomDeliveryDependencies extends DeliveryDependencies {
-  rooms: Pick<RoomRegistry, 'membersOf'>;
+  /** A room's members (`membersOf`), and the memberships a 410 ends (`forget`). */
+  rooms: Pick<RoomRegistry, 'membersOf' | 'forget'>;
   /** Most live members a room may have to be posted synchronously; see {@link DEFAULT_ROOM_SYNC_MAX_MEMBERS}. */
   syncMaxMembers: number;
   /** The asynchronous fan-out; absent: a room beyond `syncMaxMembers` (or `async`) throws {@link RoomFanOutUnavailableError}. */

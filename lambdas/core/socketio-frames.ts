@@ -13,7 +13,7 @@ import {
 /**
  * What the server answers a Socket.IO client on the frame it sent (the `$default` route's route response): the
  * namespace `CONNECT`, the events of the JSON protocol's actions (`ping` → `pong`, `hello` → `authenticated`,
- * `send` → `delivery`) and an `error` event for anything else. An emit with a callback gets its answer as the
+ * `send` → `delivery`, `join` → `joined`, `leave` → `left`, `members` → `members`) and an `error` event for anything else. An emit with a callback gets its answer as the
  * callback's arguments (an `ACK`) instead of an event. No Lambda types: the handler maps the event onto this.
  */
 
@@ -23,6 +23,11 @@ export interface SocketIoFrameInput {
   connectionId: string;
   /** The `send` action: delivers and answers the `delivery` envelope, or throws a ClientError. */
   send: (readFrame: () => unknown) => Promise<Envelope>;
+  /**
+   * The room requests (`join`, `leave`, `members`), given `{ room, ... }`: answers the `joined`, `left` or `members`
+   * envelope, or throws a ClientError.
+   */
+  room?: (action: 'join' | 'leave' | 'members', request: unknown) => Promise<Envelope>;
   now?: Date;
 }
 
@@ -77,13 +82,23 @@ async function answerEvent(input: SocketIoFrameInput, name: string, args: unknow
         if (error instanceof ClientError) return errorFrame(error.code, error.message, now);
         throw error;
       }
-    default:
-      return errorFrame(
-        FrameErrorCode.unknownAction,
-        `unknown event ${JSON.stringify(name.slice(0, 64))}; known events: ${knownActions.join(', ')}`,
-        now,
-      );
+    case 'join':
+    case 'leave':
+    case 'members':
+      if (!input.room) break;
+      try {
+        // `emit('join', 'chat:42', ack)` as in Socket.IO's own room helpers; `{ room, limit, cursor }` also reads.
+        return await input.room(name, typeof args[0] === 'string' ? { room: args[0] } : args[0]);
+      } catch (error) {
+        if (error instanceof ClientError) return errorFrame(error.code, error.message, now);
+        throw error;
+      }
   }
+  return errorFrame(
+    FrameErrorCode.unknownAction,
+    `unknown event ${JSON.stringify(name.slice(0, 64))}; known events: ${knownActions.join(', ')}`,
+    now,
+  );
 }
 
 /** The Engine.IO ping packet, re-exported for the heartbeat's senders. */

@@ -54,6 +54,11 @@ const RESERVED_TYPES: ReadonlySet<string> = new Set([
   ServerFrameType.authenticated,
   ServerFrameType.error,
   ServerFrameType.delivery,
+  // The room answers and presence events: a sent `presence` message would forge a user's arrival or departure.
+  ServerFrameType.joined,
+  ServerFrameType.left,
+  ServerFrameType.members,
+  ServerFrameType.presence,
 ]);
 
 /**

@@ -7,10 +7,13 @@ import {
   type DeliveryLogger,
   type DeliveryMetrics,
   type DeliveryReport,
+  deliverToConnections,
   deliverToUsers,
   disconnectConnections,
+  removeEndedConnection,
 } from './delivery';
 import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
+import { ValidationError } from './errors';
 import {
   type BroadcastStatus,
   createFanOutState,
@@ -29,7 +32,19 @@ import {
   type RoomSendOutcome,
   readRoomSyncMaxMembers,
 } from './room-delivery';
-import { readRoomMembers } from './room-members-interim';
+import {
+  announceDepartures,
+  joinSelected,
+  leaveSelected,
+  listRoomMembers,
+  type MembershipSelector,
+  type PresenceConfig,
+  type RoomMembershipDependencies,
+  type RoomMembersPage,
+  readPresenceConfig,
+} from './room-membership';
+import { createRoomRegistry, readRoomRegistryConfig } from './room-registry';
+import { RoomSetting } from './room-settings';
 import { assertRoomName, type RoomRegistry } from './rooms';
 import { createSqsSliceQueue, getSqsClient, readSliceQueueConfig } from './slice-queue';
 import {
@@ -74,10 +89,13 @@ export interface WebSocketServiceOptions {
   /** Validation rules; default: at most 100 userIds, any type matching the documented pattern. */
   messageRules?: MessageRules;
   /**
-   * The room index, for {@link WebSocketService.sendToRoom} and {@link WebSocketService.to} (its `membersOf`).
-   * Absent: room sends throw.
+   * The room index: joins, leaves, room listings, room sends ({@link WebSocketService.sendToRoom},
+   * {@link WebSocketService.to}), and the cleanup of the memberships of connections found gone.
+   * Absent: the room methods throw, and memberships of gone connections are left to their TTL.
    */
-  rooms?: Pick<RoomRegistry, 'membersOf'>;
+  rooms?: RoomRegistry;
+  /** Which rooms send presence events; default: rooms named `presence-*`, at most 100 connections each. */
+  presence?: PresenceConfig;
   /** Most live members a room is posted to synchronously; larger rooms go through `fanOut`. Default 1,000. */
   roomSyncMaxMembers?: number;
   logger?: DeliveryLogger;
@@ -278,10 +296,11 @@ export class WebSocketService extends ConnectionPresence {
   private readonly broadcastScanSegments: number;
   private readonly fanOut?: FanOutOptions;
   private readonly messageRules: MessageRules;
-  private readonly rooms?: Pick<RoomRegistry, 'membersOf'>;
   private readonly roomSyncMaxMembers: number;
   private readonly logger?: DeliveryLogger;
   private readonly metrics?: DeliveryMetrics;
+  private readonly rooms?: RoomRegistry;
+  private readonly presence: PresenceConfig;
 
   /**
    * @example
@@ -295,16 +314,19 @@ export class WebSocketService extends ConnectionPresence {
     this.broadcastTimeMarginMs = options.broadcastTimeMarginMs ?? DEFAULT_BROADCAST_TIME_MARGIN_MS;
     this.broadcastScanSegments = options.broadcastScanSegments ?? 1;
     this.messageRules = options.messageRules ?? defaultMessageRules;
-    this.rooms = options.rooms;
     this.roomSyncMaxMembers = options.roomSyncMaxMembers ?? DEFAULT_ROOM_SYNC_MAX_MEMBERS;
     this.logger = options.logger;
     this.metrics = options.metrics;
+    this.rooms = options.rooms;
+    this.presence = options.presence ?? readPresenceConfig({});
   }
 
   /**
    * Builds a service from the environment: `TABLE_NAME` and `CALLBACK_URL` (required), `CONNECTION_TTL_SECONDS`,
-   * `SEND_CONCURRENCY`, `BROADCAST_TIME_MARGIN_MS`, `MAX_USER_IDS`, `ALLOWED_MESSAGE_TYPES`. Credentials and region
-   * come from the SDK's usual chain. The clients are the process's shared ones (keep-alive, standard retries).
+   * `SEND_CONCURRENCY`, `BROADCAST_TIME_MARGIN_MS`, `MAX_USER_IDS`, `ALLOWED_MESSAGE_TYPES`; and the rooms when
+   * `ROOM_TABLE_NAME` is set (required with `rooms: true`), with `MAX_ROOMS_PER_CONNECTION`, `PRESENCE_ROOM_PREFIX`
+   * and `PRESENCE_MAX_MEMBERS`. Credentials and region come from the SDK's usual chain. The clients are the
+   * process's shared ones (keep-alive, standard retries).
    *
    * @example
    * const service = WebSocketService.fromEnvironment(process.env, { logger });
@@ -315,19 +337,26 @@ export class WebSocketService extends ConnectionPresence {
       /** Read the fan-out settings too (`FAN_OUT_TABLE_NAME`, `SLICE_QUEUE_URL`, `BROADCAST_SEGMENTS`): broadcasts. */
       broadcasts?: boolean;
       /**
-       * Read the room settings too (`ROOM_TABLE_NAME`, `ROOM_SYNC_MAX_MEMBERS`): room sends. A room beyond the
-       * synchronous bound also needs `broadcasts` (the fan-out).
+       * Require the room settings (`ROOM_TABLE_NAME`; `ROOM_SYNC_MAX_MEMBERS`): joins, leaves, listings and room
+       * sends. A room beyond the synchronous bound also needs `broadcasts` (the fan-out).
        */
       rooms?: boolean;
     } = {},
   ): WebSocketService {
     const { broadcasts, rooms, ...rest } = extra;
+    const withRooms = rooms === true || env[RoomSetting.roomTableName]?.trim();
     return new WebSocketService({
       registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
       managementClient: getManagementClient(env),
       ...readDeliverySettings(env),
       ...(broadcasts ? { fanOut: readFanOut(env) } : {}),
-      ...(rooms ? { rooms: readRoomMembers(env), roomSyncMaxMembers: readRoomSyncMaxMembers(env) } : {}),
+      ...(withRooms
+        ? {
+            rooms: createRoomRegistry({ client: getDocumentClient(), ...readRoomRegistryConfig(env) }),
+            presence: readPresenceConfig(env),
+            roomSyncMaxMembers: readRoomSyncMaxMembers(env),
+          }
+        : {}),
       ...rest,
     });
   }
@@ -456,7 +485,97 @@ export class WebSocketService extends ConnectionPresence {
   async closeConnectionsOf(
     userId: string,
   ): Promise<{ disconnected: number; failed: Array<{ connectionId: string; error: string }> }> {
-    return disconnectConnections(this.deliveryDependencies({}), checkUserId(userId, 'userId'));
+    // Presence departures are announced here: the `$disconnect` that follows the close finds the item gone.
+    const ended = this.rooms
+      ? (connection: { userId: string; connectionId: string }, rooms: string[]) =>
+          announceDepartures(this.membership(), connection, rooms)
+      : undefined;
+    return disconnectConnections(this.deliveryDependencies({}), checkUserId(userId, 'userId'), ended);
+  }
+
+  /**
+   * Joins connections to a room, like Socket.IO's `io.in(...).socketsJoin(room)`: every live connection of a user, or
+   * one connection of theirs. A connection is named with its user because the registry is keyed by user (a lookup by
+   * connection id alone would need an index written on every connect). Answers the connections joined. Throws a
+   * `NotFoundError` (404) for a user with no live connection or a connection that is not connected, a `ClientError`
+   * 409 (`too_many_rooms`, `room_full`) past `MAX_ROOMS_PER_CONNECTION` or a full presence room, a `ValidationError`
+   * for a bad room name. In a presence room (`presence-*`) the user's arrival is announced to the other members.
+   *
+   * @example
+   * await service.socketsJoin('chat:42', { userId: 'user123' }); // ['abc=', 'def='] (both tabs)
+   * await service.socketsJoin('chat:42', { userId: 'user123', connectionId: 'abc=' }); // ['abc=']
+   */
+  async socketsJoin(room: string, selector: MembershipSelector): Promise<string[]> {
+    return joinSelected(this.membership(), this.checkedSelector(selector), room);
+  }
+
+  /**
+   * Removes connections from a room (see {@link socketsJoin}); not being in it is fine. In a presence room the user's
+   * departure is announced once their last connection has left.
+   *
+   * @example
+   * await service.socketsLeave('chat:42', { userId: 'user123' }); // ['abc=', 'def=']
+   */
+  async socketsLeave(room: string, selector: MembershipSelector): Promise<string[]> {
+    return leaveSelected(this.membership(), this.checkedSelector(selector), room);
+  }
+
+  /**
+   * One page of a room's members as users with their connection counts (presence); pass `nextCursor` back as
+   * `cursor`. `limit` bounds the member connections read (default 100, at most 1,000).
+   *
+   * @example
+   * await service.fetchRoomMembers('presence-lobby');
+   * // { room: 'presence-lobby', members: [{ userId: 'user123', connections: 2 }] }
+   */
+  async fetchRoomMembers(room: string, options: { limit?: number; cursor?: string } = {}): Promise<RoomMembersPage> {
+    return listRoomMembers(this.membership(), room, options);
+  }
+
+  /**
+   * The rooms one connection is in.
+   *
+   * @example
+   * await service.roomsOf({ userId: 'user123', connectionId: 'abc=' }); // ['chat:42']
+   */
+  async roomsOf(target: { userId: string; connectionId: string }): Promise<string[]> {
+    const { userId, connectionId } = this.checkedSelector(target);
+    if (connectionId === undefined) throw new ValidationError('connectionId is required');
+    return this.membership().rooms.roomsOf({ userId, connectionId });
+  }
+
+  /**
+   * Ends a connection in the tables, as `$disconnect` does: removes its registry item and its memberships, and
+   * announces the user's departure from presence rooms where this was their last connection. Answers its rooms.
+   *
+   * @example
+   * await service.removeConnection('user123', 'abc='); // ['presence-lobby']
+   */
+  async removeConnection(userId: string, connectionId: string): Promise<string[]> {
+    const target = { userId, connectionId };
+    const rooms = await removeEndedConnection({ registry: this.registry, rooms: this.rooms }, target);
+    if (this.rooms && rooms.length > 0) await announceDepartures(this.membership(), target, rooms);
+    return rooms;
+  }
+
+  private membership(): RoomMembershipDependencies {
+    if (!this.rooms) throw new Error('rooms need the room index (the rooms option, or ROOM_TABLE_NAME)');
+    return {
+      rooms: this.rooms,
+      registry: this.registry,
+      presence: this.presence,
+      deliver: (connections, envelope) =>
+        deliverToConnections(this.deliveryDependencies({}), { connections, envelope }),
+    };
+  }
+
+  private checkedSelector(selector: MembershipSelector): MembershipSelector {
+    const userId = checkUserId(selector?.userId, 'userId');
+    if (selector.connectionId === undefined) return { userId };
+    if (typeof selector.connectionId !== 'string' || !/^[A-Za-z0-9_=+/-]{1,128}$/.test(selector.connectionId)) {
+      throw new ValidationError('connectionId must be a connection id (letters, digits and = + / _ -)');
+    }
+    return { userId, connectionId: selector.connectionId };
   }
 
   private envelope(type: string, data: unknown, options: SendOptions): Envelope {
@@ -473,6 +592,7 @@ export class WebSocketService extends ConnectionPresence {
   private deliveryDependencies(options: SendOptions): DeliveryDependencies {
     return {
       registry: this.registry,
+      rooms: this.rooms,
       managementClient: this.managementClient,
       logger: this.logger,
       metrics: this.metrics,

@@ -19,7 +19,8 @@ import {
   retryThrottlingThroughBudget,
 } from '../core/post-budget';
 import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
-import { readRoomMembers } from '../core/room-members-interim';
+import { createRoomRegistry, readRoomRegistryConfig } from '../core/room-registry';
+import { RoomSetting } from '../core/room-settings';
 import { createSqsSliceQueue, getSqsClient, parseSliceMessage, readSliceQueueConfig } from '../core/slice-queue';
 import { DEFAULT_BROADCAST_TIME_MARGIN_MS } from '../core/websocket-service';
 import { queues } from '../routes';
@@ -34,8 +35,11 @@ import { queues } from '../routes';
 
 const env = process.env;
 const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) });
-// Room fan-outs walk a room's members instead of a Scan segment.
-const rooms = readRoomMembers(env);
+// Room fan-outs walk a room's members instead of a Scan segment, and a connection found gone (410) leaves its rooms
+// too; without the room index (a deployment older than rooms) room slices fail and memberships are left to their TTL.
+const rooms = env[RoomSetting.roomTableName]?.trim()
+  ? createRoomRegistry({ client: getDocumentClient(), ...readRoomRegistryConfig(env) })
+  : undefined;
 const fanOutTableName = requireString(env, Setting.fanOutTableName);
 const state = createFanOutState({
   client: getDocumentClient(),

@@ -6,6 +6,7 @@ import { acknowledgements } from './middleware/websocket-acks';
 import { webSocketErrors } from './middleware/websocket-errors';
 import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
 import { answerFrame } from './ws-frames';
+import { roomRequestFromSocket } from './ws-rooms';
 import { sendFromSocket } from './ws-send';
 
 /**
@@ -28,6 +29,8 @@ export async function answerDefault(event: WebSocketEvent, context: Context): Pr
     userId: authorizerContext.userId,
     connectionId: event.requestContext.connectionId,
     send: (readFrame) => sendFromSocket(authorizerContext, readFrame, () => context.getRemainingTimeInMillis()),
+    room: (action, request) =>
+      roomRequestFromSocket(authorizerContext, event.requestContext.connectionId, action, request),
   });
   // No body: API Gateway sends nothing back (an Engine.IO pong needs no answer).
   return answer === undefined ? { statusCode: 200 } : { statusCode: 200, body: answer };

@@ -1,6 +1,7 @@
 import { AckError, type ConnectError, type DeliveryReportData, io, type RealtimeSocket } from '../../client';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { RoomProbe } from '../e2e/support/room-probe';
 import { waitFor } from './fake-gateway';
 
 /**
@@ -15,8 +16,12 @@ describe('client adapter in Node against the local stack', () => {
   // The idle test waits 2.5 idle periods and must end before this limit; the renewal gets 2 s to complete.
   const maxConnectionMs = 5000;
 
-  const connect = async (userId: string, options: Parameters<typeof io>[1] = {}): Promise<RealtimeSocket> => {
-    const token = await signDevToken(stack.jwtSecret, userId);
+  const connect = async (
+    userId: string,
+    options: Parameters<typeof io>[1] = {},
+    scope?: string,
+  ): Promise<RealtimeSocket> => {
+    const token = await signDevToken(stack.jwtSecret, userId, { scope });
     const socket = io(stack.wsUrl, { auth: { token }, heartbeatInterval: 150, reconnectionDelay: 50, ...options });
     sockets.push(socket);
     return socket;
@@ -168,6 +173,65 @@ describe('client adapter in Node against the local stack', () => {
     expect(socket.id).not.toBe(firstId);
     expect(reasons).toEqual([]);
     expect(socket.connected).toBe(true);
+  }, 15_000);
+
+  /** The member connections the room index holds for `room`, read directly. */
+  const stackMemberIds = async (room: string): Promise<string[]> => {
+    const probe = new RoomProbe(stack.dynamoEndpoint, {
+      roomTableName: stack.roomTableName,
+      connectionTableName: stack.tableName,
+    });
+    try {
+      return (await probe.membersOf(room)).map((member) => member.connectionId);
+    } finally {
+      probe.close();
+    }
+  };
+
+  /** The room's members as the HTTP API lists them, for a holder of the rooms permission. */
+  const membersOf = async (room: string): Promise<unknown> => {
+    const token = await signDevToken(stack.jwtSecret, 'admin', { scope: 'ws:rooms' });
+    const response = await fetch(`${stack.httpUrl}/websocket/rooms/${encodeURIComponent(room)}/members`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    return response.json();
+  };
+
+  it('joins a granted room with join(), rejects a refused one with the server code, and leaves', async () => {
+    const socket = await connect('user789', {}, 'room:chat:*');
+
+    await socket.join('chat:adapter');
+    const listed = await membersOf('chat:adapter');
+    const refused = await socket.join('news').catch((error: Error & { code?: string }) => error);
+    await socket.leave('chat:adapter');
+
+    expect(listed).toEqual({ room: 'chat:adapter', members: [{ userId: 'user789', connections: 1 }] });
+    expect(refused).toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('room "news" is not granted'),
+    });
+    expect(await membersOf('chat:adapter')).toEqual({ room: 'chat:adapter', members: [] });
+  });
+
+  it('joins its rooms again on the new connection of a renewal (a membership ends with its connection)', async () => {
+    const socket = await connect('user456', { renewConnectionAfter: maxConnectionMs - 2000 }, 'room:chat:*');
+    const renewals: Array<string | undefined> = [];
+    socket.on('connection_renewed', ({ id }) => renewals.push(id));
+    let joins = 0;
+    socket.on('joined', () => joins++);
+    await socket.join('chat:renewed');
+
+    await waitFor(() => renewals.length > 0 && joins >= 2, 'a renewal and its join', maxConnectionMs + 2000);
+    // The old connection's $disconnect runs after its close: its membership goes then.
+    let listed: unknown;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      listed = await membersOf('chat:renewed');
+      if (JSON.stringify(listed).includes('"connections":1')) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    expect(listed).toEqual({ room: 'chat:renewed', members: [{ userId: 'user456', connections: 1 }] });
+    expect(await stackMemberIds('chat:renewed')).toEqual([socket.id]);
   }, 15_000);
 
   it('sees an HTTP disconnect as a server disconnect and does not come back', async () => {

@@ -319,7 +319,7 @@ describe('errors', () => {
       error: {
         code: 'not_found',
         message: expect.stringMatching(
-          /^No route GET \/websocket\/nothing-here\. Routes: POST \/websocket\/message\/user, .*DELETE \/websocket\/users\/\{userId\}\/disconnect$/,
+          /^No route GET \/websocket\/nothing-here\. Routes: POST \/websocket\/message\/user, .*DELETE \/websocket\/rooms\/\{room\}\/members$/,
         ),
       },
     });

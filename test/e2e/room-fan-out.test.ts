@@ -105,7 +105,10 @@ beforeAll(async () => {
       FAN_OUT_FAULTS: JSON.stringify([{ messageType: 'room-crash', afterPosts: CRASH_AFTER_POSTS, times: 1 }]),
     },
   });
-  rooms = new RoomProbe(stack.dynamoEndpoint, stack.roomTableName);
+  rooms = new RoomProbe(stack.dynamoEndpoint, {
+    roomTableName: stack.roomTableName,
+    connectionTableName: stack.tableName,
+  });
   senderToken = await signDevToken(stack.jwtSecret, 'editor', { scope: 'room:stadium:*', ttl: '1h' });
   await openSockets(
     Array.from({ length: MEMBER_USERS }, (_, user) => `fan-${user}`),

@@ -103,6 +103,20 @@ export const safeRequests: Record<string, ExpectedAnswer> = {
     status: 400,
     body: { error: { code: 'invalid_room', message: 'room may contain only letters, digits and _ - . : @ / = +' } },
   },
+  roomMembersForbidden: {
+    status: 403,
+    body: {
+      error: {
+        code: 'forbidden',
+        message:
+          'room "chat:42" is not granted to this caller: the token needs a permission "room:<pattern>" matching "chat:42" (e.g. "room:chat:42") or the permission "ws:rooms"',
+      },
+    },
+  },
+  roomJoinOtherForbidden: forbidden(
+    'ws:rooms',
+    "manage other users' room memberships or rooms the token does not grant",
+  ),
   malformedJson: { status: 400, body: { error: { code: 'invalid_json', message: 'Request body is not valid JSON' } } },
   missingUserId: invalid('userId is required'),
   emptyUserId: invalid('userId must not be empty'),

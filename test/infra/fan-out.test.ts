@@ -182,7 +182,7 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
     const fanOut = stack.gateway.fanOut;
     outputs.hasOutput('FanOutTableName', { Value: { Ref: ref(fanOut.table) } });
     // The room index, for a backend whose server library sends to rooms (a large room through this fan-out).
-    outputs.hasOutput('RoomTableName', { Value: { Ref: ref(stack.gateway.roomTable) } });
+    outputs.hasOutput('RoomTableName', { Value: { Ref: ref(stack.gateway.roomIndex.table) } });
     outputs.hasOutput('BroadcastSliceQueueUrl', { Value: { Ref: ref(fanOut.queues.broadcastSlices.queue) } });
     outputs.hasOutput('BroadcastDeadLetterQueueUrl', {
       Value: { Ref: ref(fanOut.queues.broadcastSlices.deadLetterQueue) },

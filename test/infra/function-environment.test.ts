@@ -49,8 +49,27 @@ describe('environmentFor', () => {
       SEND_CONCURRENCY: '200',
       FAN_OUT_TABLE_NAME: 'FanOutTable',
       SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
+      // A connection found gone (410) leaves its rooms: the sender reaches the room index.
       ROOM_TABLE_NAME: 'RoomTable',
     });
+  });
+
+  it('gives the room settings to the functions with room access only', () => {
+    const values = {
+      ...secretArnValues,
+      permissions: { ...secretArnValues.permissions, rooms: 'chat:moderate' },
+      rooms: { maxRoomsPerConnection: 20, presenceRoomPrefix: 'live-', presenceMaxMembers: 50 },
+    };
+    const rooms = environmentFor(functions.httpRooms.access, values);
+    expect(rooms).toMatchObject({
+      ROOM_TABLE_NAME: 'RoomTable',
+      MAX_ROOMS_PER_CONNECTION: '20',
+      ROOMS_PERMISSION: 'chat:moderate',
+      PRESENCE_ROOM_PREFIX: 'live-',
+      PRESENCE_MAX_MEMBERS: '50',
+    });
+    expect(environmentFor(functions.httpStatus.access, values)).not.toHaveProperty('ROOM_TABLE_NAME');
+    expect(environmentFor(functions.wsAuthorizer.access, values)).not.toHaveProperty('ROOMS_PERMISSION');
   });
 
   it('gives the broadcast worker the fan-out table, the slice queue and the post budget, and nobody else the budget', () => {
@@ -138,6 +157,6 @@ describe('environmentFor', () => {
       callbackUrl: 'http://127.0.0.1:3001',
       tokenVerification: { mode: 'secret', secret: 's' },
     });
-    expect(environment).toEqual({ TABLE_NAME: 'T1x' });
+    expect(environment).toEqual({ TABLE_NAME: 'T1x', ROOM_TABLE_NAME: 'R1x', CALLBACK_URL: 'http://127.0.0.1:3001' });
   });
 });

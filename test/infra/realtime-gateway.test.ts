@@ -7,6 +7,7 @@ import {
   functions,
   httpRouteKey,
   httpRoutes,
+  postsInBulk,
   queues,
   routeSelectionExpression,
   schedules,
@@ -267,12 +268,14 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
   });
 
   describe('sizing for fan-out', () => {
-    const senders = functionNames.filter((name) => functions[name].access.manageConnections);
-    const others = functionNames.filter((name) => !functions[name].access.manageConnections);
+    const senders = functionNames.filter((name) => postsInBulk(functions[name]));
+    const others = functionNames.filter((name) => !postsInBulk(functions[name]));
 
     it('finds senders and non-senders in the route table (the cases below are not empty)', () => {
       expect(senders).toContain('directSend');
       expect(others).toContain('wsConnect');
+      // Presence events are at most PRESENCE_MAX_MEMBERS posts: $disconnect and the room functions stay small.
+      expect(others).toEqual(expect.arrayContaining(['wsDisconnect', 'wsRooms', 'httpRooms']));
     });
 
     it.each(senders)('%s posts to connections, so it gets a full vCPU (1769 MB)', (name) => {
@@ -282,7 +285,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       });
     });
 
-    it.each(others)('%s posts to no connection, so it keeps 512 MB', (name) => {
+    it.each(others)('%s posts to no connection, or a bounded few (presence), so it keeps 512 MB', (name) => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: functions[name].description,
         MemorySize: 512,
@@ -342,7 +345,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsConnect: ['dynamodb:PutItem'],
       wsDisconnect: ['dynamodb:DeleteItem'],
       wsFrames: [],
-      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      wsRooms: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
@@ -350,13 +354,54 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpStatus: ['dynamodb:Query', 'dynamodb:Scan'],
       httpDisconnect: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      httpRooms: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       directSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:Scan'],
     };
 
+    // Written out too: joining and presence need the member items; the senders read a room's members; every function
+    // that posts or closes deletes the memberships of a connection it finds gone (BatchWriteItem); nothing else
+    // touches the room index.
+    const memberships = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Query'];
+    // The senders read a room's members (a room send, a room slice) and clean up after a 410.
+    const senders = ['dynamodb:BatchWriteItem', 'dynamodb:Query'];
+    const expectedRoomTableActions: Record<FunctionName, string[]> = {
+      wsAuthorizer: [],
+      wsConnect: [],
+      wsDisconnect: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      wsFrames: [],
+      wsDefault: memberships,
+      wsRooms: memberships,
+      socketIoOpener: [],
+      socketIoPinger: [],
+      wsSend: senders,
+      httpAuthorizer: [],
+      httpSend: senders,
+      httpStatus: [],
+      httpDisconnect: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      httpRooms: memberships,
+      directSend: senders,
+      broadcastWorker: senders,
+    };
+
+    it.each(functionNames)('%s has only the room index actions its code uses, on the room table only', (name) => {
+      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomIndex.table), 'Arn'] };
+      const roomStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
+        (statement) => JSON.stringify(statement.Resource) === JSON.stringify(roomTableArn),
+      );
+      expect(roomStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedRoomTableActions[name]);
+      const environment =
+        template.findResources('AWS::Lambda::Function')[synthesized.functionId(name)].Properties.Environment.Variables;
+      if (expectedRoomTableActions[name].length > 0) {
+        expect(environment.ROOM_TABLE_NAME).toEqual({
+          Ref: synthesized.logicalId(synthesized.gateway.roomIndex.table),
+        });
+      } else expect(environment).not.toHaveProperty('ROOM_TABLE_NAME');
+    });
+
     it.each(functionNames)('%s has only the registry actions its code uses, on the registry only', (name) => {
       const fanOutTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.fanOut.table), 'Arn'] };
-      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomTable), 'Arn'] };
+      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomIndex.table), 'Arn'] };
       const tableStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
         (statement) =>
           statement.Action.some((action) => action.startsWith('dynamodb:')) &&
@@ -367,25 +412,6 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       for (const statement of tableStatements) {
         expect(statement.Resource).toEqual({ 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.table), 'Arn'] });
       }
-    });
-
-    // Only the functions that read a room's members may Query the room index, and nothing else on it.
-    const expectedRoomTableActions: Partial<Record<FunctionName, string[]>> = {
-      wsDefault: ['dynamodb:Query'],
-      wsSend: ['dynamodb:Query'],
-      httpSend: ['dynamodb:Query'],
-      directSend: ['dynamodb:Query'],
-      broadcastWorker: ['dynamodb:Query'],
-    };
-
-    it.each(functionNames)('%s has only the room index actions its code uses, on the room index only', (name) => {
-      const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomTable), 'Arn'] };
-      const roomStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
-        (statement) => JSON.stringify(statement.Resource) === JSON.stringify(roomTableArn),
-      );
-      expect(roomStatements.flatMap((statement) => statement.Action).sort()).toEqual(
-        expectedRoomTableActions[name] ?? [],
-      );
     });
 
     it('builds the room index from its one declaration: keys, on-demand, TTL, point-in-time recovery', () => {

@@ -24,6 +24,19 @@ function contextError(context: Record<string, unknown>): InvalidContextError {
 }
 
 describe('gatewayPropsFromContext', () => {
+  it('reads the room settings and the rooms permission', () => {
+    const props = fromContext({
+      roomsPermission: 'chat:moderate',
+      maxRoomsPerConnection: '20',
+      presenceRoomPrefix: 'live-',
+      presenceMaxMembers: '50',
+    });
+    expect(props.permissions?.rooms).toBe('chat:moderate');
+    expect(props.rooms).toEqual({ maxRoomsPerConnection: 20, presenceRoomPrefix: 'live-', presenceMaxMembers: 50 });
+    expect(() => fromContext({ presenceMaxMembers: '1001' })).toThrow(/presenceMaxMembers/);
+    expect(() => fromContext({ presenceRoomPrefix: 'presence *' })).toThrow(/presenceRoomPrefix/);
+  });
+
   it('leaves every prop to the construct default when no key is set', () => {
     expect(fromContext({})).toEqual({
       stageName: undefined,

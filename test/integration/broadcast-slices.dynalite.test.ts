@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import {
   runSlice,
@@ -15,7 +15,7 @@ import { createEnvelope } from '../../lambdas/core/envelope';
 import { createFanOutState, type FanOutState, LeaseLostError, SliceBusyError } from '../../lambdas/core/fan-out-state';
 import type { PostBudget } from '../../lambdas/core/post-budget';
 import { type ConnectionRegistry, createConnectionRegistry } from '../../lambdas/core/registry';
-import { createInterimRoomMembers } from '../../lambdas/core/room-members-interim';
+import { createRoomRegistry } from '../../lambdas/core/room-registry';
 import { startPingSweep } from '../../lambdas/core/socketio-pings';
 import type { RoomMemberItem } from '../../lambdas/core/table-schema';
 import { createConnectionTable, createFanOutTable, createRoomTable } from '../../local/local-dynamo';
@@ -231,6 +231,40 @@ describe('a broadcast drained slice by slice', () => {
     await registry.register({ userId: 'user-9', connectionId: 'conn-9=' });
   });
 
+  it("forgets the rooms of a connection a 410 removes, through the send paths' one cleanup", async () => {
+    // A connection in two rooms (the registry item's `rooms`, as a join leaves it) that API Gateway no longer knows.
+    await documents.send(
+      new PutCommand({
+        TableName: registryTable,
+        Item: {
+          userId: 'user-rooms',
+          connectionId: 'rooms-1=',
+          connectedAt: new Date().toISOString(),
+          expiresAt: Math.floor(Date.now() / 1000) + 3600,
+          rooms: new Set(['chat:1', 'chat:2']),
+        },
+      }),
+    );
+    gone.add('rooms-1=');
+    const forgotten: Array<{ connectionId: string; rooms: readonly string[] }> = [];
+    const rooms = {
+      // A Scan slice never reads a room's members.
+      membersOf: () => {
+        throw new Error('a broadcast slice reads no room');
+      },
+      forget: async (target: { connectionId: string }, names: readonly string[]) => {
+        forgotten.push({ connectionId: target.connectionId, rooms: [...names].sort() });
+      },
+    };
+    const { state, queue } = await newBroadcast(1);
+
+    const result = await runSlice(worker(state, queue, { rooms }), queue.sent[0]);
+
+    expect(result.counts.stale).toBe(1);
+    expect(forgotten).toEqual([{ connectionId: 'rooms-1=', rooms: ['chat:1', 'chat:2'] }]);
+    expect(await registry.connectionsOf('user-rooms')).toEqual([]);
+  });
+
   it('posts each connection the encoding of its protocol, a throttled Socket.IO connection too when posted again', async () => {
     await registry.register({ userId: 'user-sio', connectionId: 'sio-1=', protocol: 'socket.io' });
     throttle.set('sio-1=', 3); // one throttled post: it goes on the retry list and is posted again
@@ -374,7 +408,13 @@ describe('a room fan-out drained by the same worker code, walking the room inste
     return { state, queue, id, room };
   }
 
-  const rooms = () => createInterimRoomMembers({ client: documents, tableName: roomTable });
+  const rooms = () =>
+    createRoomRegistry({
+      client: documents,
+      tableName: roomTable,
+      connectionTableName: registryTable,
+      maxRoomsPerConnection: 100,
+    });
   const roomWorker = (state: FanOutState, queue: SliceQueue, extra: Partial<SliceWorkerDependencies> = {}) =>
     worker(state, queue, { rooms: rooms(), ...extra });
 

@@ -141,7 +141,7 @@ describe('register and remove on dynalite', () => {
     await mutable.register({ userId: 'mover', connectionId: 'm-1=' });
     await mutable.register({ userId: 'mover', connectionId: 'm-2=' });
     await mutable.remove('mover', 'm-1=');
-    await expect(mutable.remove('mover', 'm-1=')).resolves.toBeUndefined();
+    await expect(mutable.remove('mover', 'm-1=')).resolves.toEqual([]);
     expect((await mutable.connectionsOf('mover')).map((c) => c.connectionId)).toEqual(['m-2=']);
     await mutable.remove('mover', 'm-2=');
     await expect(mutable.connectionsOf('mover')).resolves.toEqual([]);

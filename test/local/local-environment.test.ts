@@ -78,6 +78,7 @@ describe('each local function gets the settings it gets on AWS', () => {
         'broadcastWorker',
         'httpAuthorizer',
         'httpDisconnect',
+        'httpRooms',
         'httpSend',
         'httpStatus',
         'socketIoOpener',
@@ -87,6 +88,7 @@ describe('each local function gets the settings it gets on AWS', () => {
         'wsDefault',
         'wsDisconnect',
         'wsFrames',
+        'wsRooms',
         'wsSend',
       ].sort(),
     );

@@ -209,7 +209,8 @@ describe('the status function', () => {
         message:
           'No route POST /websocket/nothing. Routes: POST /websocket/message/user, POST /websocket/message/users, ' +
           'POST /websocket/message/broadcast, POST /websocket/message/room, POST /websocket/notification, GET /websocket/users/connected, ' +
-          'GET /websocket/users/{userId}/status, GET /websocket/me/status, GET /websocket/broadcasts/{broadcastId}, DELETE /websocket/users/{userId}/disconnect',
+          'GET /websocket/users/{userId}/status, GET /websocket/me/status, GET /websocket/broadcasts/{broadcastId}, DELETE /websocket/users/{userId}/disconnect, ' +
+          'GET /websocket/rooms/{room}/members, POST /websocket/rooms/{room}/members, DELETE /websocket/rooms/{room}/members',
       },
     });
     expect(dynamo.calls()).toHaveLength(0);

@@ -80,6 +80,7 @@ describe('readPolicy settings', () => {
       statusOfOther: 'root',
       disconnectOther: 'root',
       seeConnectionIds: 'root',
+      manageRooms: 'ws:rooms',
     });
     expect(forbiddenMessageOf(() => authorize(policy, plainUser, 'sendToUsers'))).toBe(
       'The permission "chat:send" is required to send messages to users',

@@ -29,10 +29,31 @@ const managementClient = new ApiGatewayManagementApiClient({
 const management = mockClient(managementClient);
 
 /** A room index in memory: members in connectionId order, served in pages of the asked `pageSize`. */
-class MemoryRooms implements Pick<RoomRegistry, 'membersOf'> {
+/** The room index in memory: members to read, and the memberships a 410 ends; joining is not what these tests test. */
+class MemoryRooms implements RoomRegistry {
   readonly reads: Array<{ room: string; options: RoomMembersOptions }> = [];
+  readonly forgotten: Array<{ connectionId: string; rooms: string[] }> = [];
   pagesServed = 0;
   constructor(private readonly rooms: Record<string, RoomMember[]>) {}
+
+  async join(): Promise<void> {
+    throw new Error('room sends do not join');
+  }
+
+  async leave(): Promise<void> {
+    throw new Error('room sends do not leave');
+  }
+
+  async roomsOf(): Promise<string[]> {
+    throw new Error("room sends read members, not a connection's rooms");
+  }
+
+  async forget(target: { connectionId: string }, rooms: readonly string[]): Promise<void> {
+    this.forgotten.push({ connectionId: target.connectionId, rooms: [...rooms] });
+    for (const room of rooms) {
+      this.rooms[room] = (this.rooms[room] ?? []).filter((member) => member.connectionId !== target.connectionId);
+    }
+  }
 
   async *membersOf(room: string, options: RoomMembersOptions = {}): AsyncIterable<RoomMember[]> {
     this.reads.push({ room, options });
@@ -242,13 +263,13 @@ describe('readRoomSyncMaxMembers', () => {
 
 describe('the server library: sendToRoom and to(room).emit', () => {
   function service(rooms: Record<string, RoomMember[]>) {
-    const { deps, queue } = fakes(rooms);
+    const { deps, queue, rooms: memoryRooms } = fakes(rooms);
     return {
       queue,
       service: new WebSocketService({
         registry: deps.registry,
         managementClient,
-        rooms: deps.rooms,
+        rooms: memoryRooms,
         roomSyncMaxMembers: 5,
         fanOut: { state: { ...deps.fanOut!.state, readStatus: async () => undefined }, queue, segments: 4 },
       }),

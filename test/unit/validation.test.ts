@@ -100,11 +100,14 @@ describe('checkMessageType', () => {
     expect(validationErrorOf(() => checkMessageType(type, rules)).message).toMatch(/^type must start with a letter/);
   });
 
-  it.each(['pong', 'authenticated', 'error', 'delivery'])('refuses the server frame type %s', (type) => {
-    expect(validationErrorOf(() => checkMessageType(type, rules)).message).toBe(
-      `type "${type}" is reserved for server frames`,
-    );
-  });
+  it.each(['pong', 'authenticated', 'error', 'delivery', 'joined', 'left', 'members', 'presence', 'Presence'])(
+    'refuses the server frame type %s',
+    (type) => {
+      expect(validationErrorOf(() => checkMessageType(type, rules)).message).toBe(
+        `type "${type}" is reserved for server frames`,
+      );
+    },
+  );
 
   // Issue 9, defect 4: a message of type `Error` was delivered, and a client that folds case reads it as the
   // server's `error` frame.

@@ -1,5 +1,5 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
@@ -19,19 +19,20 @@ let defaultRoute: DefaultModule;
  * A `$default` event (the real-shaped fixture) carrying `body`; `socketIo` marks the connection as one the authorizer
  * saw ask for Engine.IO (`protocol` in its context), with a token that expires in an hour.
  */
-function frameEvent(body: string, socketIo = true): WebSocketEvent {
+function frameEvent(body: string, socketIo = true, permissions?: string): WebSocketEvent {
   const event = structuredClone(defaultFixture) as WebSocketEvent;
   event.body = body;
   const authorizer = {
     ...event.requestContext.authorizer,
+    ...(permissions === undefined ? {} : { permissions }),
     tokenExpiresAt: String(Math.floor(Date.now() / 1000) + 3600),
   };
   event.requestContext.authorizer = socketIo ? { ...authorizer, protocol: 'socket.io' } : authorizer;
   return event;
 }
 
-async function answer(body: string, socketIo = true): Promise<string | undefined> {
-  const result = await defaultRoute.handler(frameEvent(body, socketIo), lambdaContext);
+async function answer(body: string, socketIo = true, permissions?: string): Promise<string | undefined> {
+  const result = await defaultRoute.handler(frameEvent(body, socketIo, permissions), lambdaContext);
   expect(result.statusCode).toBe(200);
   return result.body;
 }
@@ -52,6 +53,7 @@ beforeAll(async () => {
     SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/slices',
     ROOM_TABLE_NAME: 'Rooms',
     ROOM_SEND_PERMISSION: undefined,
+    ROOMS_PERMISSION: undefined,
   });
   defaultRoute = await import('../../lambdas/handlers/ws-default');
 });
@@ -140,6 +142,46 @@ describe('ws-default on a Socket.IO connection', () => {
     ]);
     expect(dynamo.calls()).toHaveLength(0);
     expect(management).not.toHaveReceivedCommand(PostToConnectionCommand);
+  });
+
+  it("joins a room the token grants with emit('join', room, ack): the registry item's rooms, then the member item", async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: { expiresAt: 1795700000, protocol: 'socket.io' } });
+    dynamo.on(PutCommand).resolves({});
+
+    const joined = packetOf(await answer('421["join","chat:42"]', true, 'room:chat:*'));
+
+    expect(joined.args[0]).toEqual({ room: 'chat:42' });
+    expect(dynamo).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'Connections',
+      Key: { userId, connectionId },
+      UpdateExpression: 'ADD #rooms :room',
+    });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'Rooms',
+      Item: expect.objectContaining({
+        room: 'chat:42',
+        connectionId,
+        userId,
+        expiresAt: 1795700000,
+        protocol: 'socket.io',
+      }),
+    });
+  });
+
+  it('refuses a room the token does not grant with an error naming the grant it needs, touching nothing', async () => {
+    const refused = packetOf(await answer('421["join","news"]', true, 'room:chat:*'));
+    const badName = packetOf(await answer('422["join","chat 42"]', true, 'room:*'));
+
+    expect(refused.args[0]).toEqual({
+      code: 'forbidden',
+      message:
+        'room "news" is not granted to this caller: the token needs a permission "room:<pattern>" matching "news" (e.g. "room:news") or the permission "ws:rooms"',
+    });
+    expect(badName.args[0]).toEqual({
+      code: 'invalid_room',
+      message: expect.stringContaining('room may contain only'),
+    });
+    expect(dynamo).not.toHaveReceivedAnyCommand();
   });
 
   it('answers a refused send, an unknown event and an unreadable packet with an error event, never a JSON frame', async () => {

@@ -1,9 +1,9 @@
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { WebSocketEvent } from '../../lambdas/handlers/middleware/websocket-event';
 import disconnectFixture from '../fixtures/events/ws-disconnect.json';
-import { setHandlerEnvironment } from '../helpers/handler-environment';
+import { setHandlerEnvironment, unitCallbackUrl } from '../helpers/handler-environment';
 import { lambdaContextFor } from '../helpers/lambda-context';
 
 type DisconnectModule = typeof import('../../lambdas/handlers/ws-disconnect');
@@ -20,7 +20,11 @@ function disconnectEvent(): WebSocketEvent {
 }
 
 beforeAll(async () => {
-  setHandlerEnvironment({ TABLE_NAME: 'connections-unit' });
+  setHandlerEnvironment({
+    TABLE_NAME: 'connections-unit',
+    ROOM_TABLE_NAME: 'rooms-unit',
+    CALLBACK_URL: unitCallbackUrl,
+  });
   disconnect = await import('../../lambdas/handlers/ws-disconnect');
   observability = await import('../../lambdas/core/observability');
 });
@@ -43,8 +47,26 @@ describe('ws-disconnect handler', () => {
     expect(documentMock).toHaveReceivedCommandWith(DeleteCommand, {
       TableName: 'connections-unit',
       Key: { userId: 'user123', connectionId: 'Tq7vKdKRjoECJ1Q=' },
+      ReturnValues: 'ALL_OLD',
     });
+    expect(documentMock).not.toHaveReceivedCommand(BatchWriteCommand);
     expect(addMetric).toHaveBeenCalledWith('ConnectionsClosed', 'Count', 1);
+  });
+
+  it('deletes the memberships of the rooms the deleted item listed, in the room index', async () => {
+    documentMock.on(DeleteCommand).resolves({ Attributes: { rooms: new Set(['chat:1', 'chat:2']) } });
+    documentMock.on(BatchWriteCommand).resolves({});
+
+    await expect(disconnect.handler(disconnectEvent(), lambdaContext)).resolves.toEqual({ statusCode: 200 });
+
+    expect(documentMock).toHaveReceivedCommandWith(BatchWriteCommand, {
+      RequestItems: {
+        'rooms-unit': [
+          { DeleteRequest: { Key: { room: 'chat:1', connectionId: 'Tq7vKdKRjoECJ1Q=' } } },
+          { DeleteRequest: { Key: { room: 'chat:2', connectionId: 'Tq7vKdKRjoECJ1Q=' } } },
+        ],
+      },
+    });
   });
 
   it('leaves the item to its TTL when the event has no authorizer context', async () => {

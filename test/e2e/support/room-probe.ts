@@ -1,23 +1,26 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RoomMemberItem } from '../../../lambdas/core/table-schema';
+import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConnectionItem, RoomMemberItem } from '../../../lambdas/core/table-schema';
 
 /** A connection to make a member of a room: its key, its protocol, and its registry item's `expiresAt`. */
 export type PlantedMember = Pick<RoomMemberItem, 'userId' | 'connectionId' | 'protocol'> & { expiresAt?: number };
 
 /**
- * Writes room member items straight into the local room index (dynalite), as `roomTableSchema` stores them, so the
- * send paths are tested against the schema independently of the code that joins rooms (built on another branch; once
- * it is merged, tests of joining go through it and these tests keep checking the sends alone).
+ * Reads and writes the local room index (and a registry row with its `rooms`) directly in dynalite, so the end-to-end
+ * tests assert what the handlers stored, independently of the code under test, and can plant what a connection that
+ * vanished without `$disconnect` leaves behind, or a large room's members without as many joins (the send paths are
+tested against the schema, independently of the code that joins).
  *
  * @example
+ * const members = await rooms.membersOf('chat:42'); // [{ room, connectionId, userId, joinedAt, expiresAt }]
  * await rooms.plant('chat:42', [{ userId: 'user456', connectionId: client.connectionId }]);
  */
 export class RoomProbe {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
+  readonly #connectionTableName: string;
 
-  constructor(endpoint: string, tableName: string) {
+  constructor(endpoint: string, tables: { roomTableName: string; connectionTableName: string }) {
     this.#client = DynamoDBDocumentClient.from(
       new DynamoDBClient({
         endpoint,
@@ -25,7 +28,39 @@ export class RoomProbe {
         credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
       }),
     );
-    this.#tableName = tableName;
+    this.#tableName = tables.roomTableName;
+    this.#connectionTableName = tables.connectionTableName;
+  }
+
+  /** Every member item of a room, expired or not. */
+  async membersOf(room: string): Promise<RoomMemberItem[]> {
+    const answer = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#tableName,
+        KeyConditionExpression: '#room = :room',
+        ExpressionAttributeNames: { '#room': 'room' },
+        ExpressionAttributeValues: { ':room': room },
+        ConsistentRead: true,
+      }),
+    );
+    return (answer.Items ?? []) as RoomMemberItem[];
+  }
+
+  /** Writes a registry row listing `rooms` and a member item in each, as a join would have left them. */
+  async plantMember(connection: ConnectionItem, rooms: readonly string[]): Promise<void> {
+    await this.#client.send(
+      new PutCommand({ TableName: this.#connectionTableName, Item: { ...connection, rooms: new Set(rooms) } }),
+    );
+    for (const room of rooms) {
+      const member: RoomMemberItem = {
+        room,
+        connectionId: connection.connectionId,
+        userId: connection.userId,
+        joinedAt: new Date().toISOString(),
+        expiresAt: connection.expiresAt,
+      };
+      await this.#client.send(new PutCommand({ TableName: this.#tableName, Item: member }));
+    }
   }
 
   /** Writes one member item per connection (BatchWriteItem, 25 at a time); `expiresAt` defaults to an hour from now. */

@@ -14,7 +14,7 @@
  */
 
 import { signDevToken } from '../../../local/dev-tokens';
-import { type LocalStack, startLocalStack } from '../../../local/stack';
+import { type LocalStack, serverLibraryEnvironment, startLocalStack } from '../../../local/stack';
 import { callApi } from './http';
 import { RegistryProbe } from './registry-probe';
 import { acquireParityLock } from './remote-lock';
@@ -34,8 +34,10 @@ export interface E2eTarget {
   readonly allowedOrigin?: string;
   /** The registry's rows, read directly: local mode only. */
   readonly registry?: RegistryProbe;
-  /** Writes room member items directly: local mode only. */
+  /** The room index's items, read and written directly: local mode only. */
   readonly rooms?: RoomProbe;
+  /** What a Node backend sets to use the server library against this target: local mode only. */
+  readonly serverLibraryEnvironment?: Record<string, string>;
   /** Signs a valid token for `userId` that lives `ttlSeconds`: local mode only (a stage's key is not ours). */
   readonly signShortLived?: (userId: string, ttlSeconds: number) => Promise<string>;
   /** Signs any claim set with the stack's key (HS256), e.g. a future `iat`: local mode only. */
@@ -114,7 +116,10 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
   const sign = (userId: string, scope?: string) => signDevToken(stack.jwtSecret, userId, { scope, ttl: '1h' });
   const expired = await signExpired(stack.jwtSecret, 'user123');
   const registry = new RegistryProbe(stack.dynamoEndpoint, stack.tableName);
-  const rooms = new RoomProbe(stack.dynamoEndpoint, stack.roomTableName);
+  const rooms = new RoomProbe(stack.dynamoEndpoint, {
+    roomTableName: stack.roomTableName,
+    connectionTableName: stack.tableName,
+  });
   return {
     mode: 'local',
     wsUrl: stack.wsUrl,
@@ -129,6 +134,7 @@ export async function startTarget(options: { idleTimeoutMs?: number } = {}): Pro
     allowedOrigin: new URL(stack.httpUrl).origin,
     registry,
     rooms,
+    serverLibraryEnvironment: serverLibraryEnvironment(stack),
     signShortLived: (userId, ttlSeconds) => signDevToken(stack.jwtSecret, userId, { ttl: ttlSeconds }),
     signClaims: (claims) => signClaims(stack.jwtSecret, claims),
     stop: async () => {

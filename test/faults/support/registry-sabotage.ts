@@ -38,8 +38,8 @@ export function sabotagedRegistryModule(actual: typeof RegistryModule): typeof R
       return {
         ...registry,
         async remove(userId, connectionId) {
-          if (sabotage.keepRow?.(connectionId)) return;
-          await registry.remove(userId, connectionId);
+          if (sabotage.keepRow?.(connectionId)) return [];
+          return registry.remove(userId, connectionId);
         },
       };
     },
