@@ -91,6 +91,7 @@ let posts = 0;
 // --trace only: when each post's request had arrived and when its answer was written, by path (a later broadcast's
 // post to the same connection replaces the earlier one's).
 let trace;
+let traceFrom;
 const now = () => performance.timeOrigin + performance.now();
 const handle = (request, response) => {
   request.resume();
@@ -110,8 +111,13 @@ server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (message) => {
   if (message === 'count') process.send({ posts });
-  if (message === 'trace') trace = new Map();
-  if (message === 'trace-dump') { process.send({ trace: [...(trace ?? [])] }); trace = undefined; }
+  if (message === 'trace') { trace = new Map(); traceFrom = { cpu: process.cpuUsage(), posts }; }
+  if (message === 'trace-dump') {
+    const cpu = process.cpuUsage(traceFrom.cpu);
+    const cpuUsPerPost = (cpu.user + cpu.system) / Math.max(1, posts - traceFrom.posts);
+    process.send({ trace: [...(trace ?? [])], cpuUsPerPost });
+    trace = undefined;
+  }
   if (message === 'stop') process.exit(0);
 });
 `;
@@ -146,13 +152,18 @@ function startEndpoint(tlsFiles?: {
 }
 
 /** --trace: the endpoint's times of the posts since the last call, by connection id. */
-function endpointTrace(endpoint: ChildProcess): Promise<Map<string, [number, number]>> {
+function endpointTrace(
+  endpoint: ChildProcess,
+): Promise<{ times: Map<string, [number, number]>; cpuUsPerPost: number }> {
   return new Promise((resolve) => {
     endpoint.once('message', (message) => {
-      const entries = (message as { trace: [string, [number, number]][] }).trace;
-      resolve(
-        new Map(entries.map(([path, times]) => [decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)), times])),
-      );
+      const { trace, cpuUsPerPost } = message as { trace: [string, [number, number]][]; cpuUsPerPost: number };
+      resolve({
+        times: new Map(
+          trace.map(([path, times]) => [decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)), times]),
+        ),
+        cpuUsPerPost,
+      });
     });
     endpoint.send('trace-dump');
   });
@@ -211,6 +222,8 @@ interface RoundTrip {
   refill: number;
   /** From `send()` to settled. */
   total: number;
+  /** The endpoint process's CPU per post (µs), the warm-up broadcast included. */
+  endpointCpuUsPerPost?: number;
 }
 
 /** Absolute milliseconds, comparable between this process and the endpoint's. */
@@ -405,6 +418,7 @@ function printRoundTrips(keys: string[], labels: Map<string, string>, roundTrips
     ['settle', 'headers → send() settled'],
     ['refill', 'settled → slot refilled'],
     ['total', 'round trip'],
+    ['endpointCpuUsPerPost', 'endpoint CPU µs per post'],
   ];
   console.log(
     `\nwhere a round trip goes (ms; medians over the runs of each part's mean; ${connections / concurrency} rounds per slot):`,
@@ -414,7 +428,7 @@ function printRoundTrips(keys: string[], labels: Map<string, string>, roundTrips
     const rows = roundTrips.get(key) ?? [];
     if (rows.length === 0) continue;
     console.log(
-      `${labels.get(key)} | ${parts.map(([part]) => median(rows.map((row) => row[part])).toFixed(2)).join(' | ')}`,
+      `${labels.get(key)} | ${parts.map(([part]) => median(rows.map((row) => row[part] ?? Number.NaN)).toFixed(2)).join(' | ')}`,
     );
   }
 }
@@ -451,7 +465,8 @@ async function main(): Promise<void> {
       const result = await runWorker(key, endpointUrl);
       figures.get(key)?.push(result);
       if (result.posts !== undefined) {
-        roundTrips.get(key)?.push(roundTrip(result.posts, await endpointTrace(endpoint)));
+        const { times, cpuUsPerPost } = await endpointTrace(endpoint);
+        roundTrips.get(key)?.push({ ...roundTrip(result.posts, times), endpointCpuUsPerPost: cpuUsPerPost });
       }
       console.log(
         `${run} | ${labels.get(key)} | ${result.elapsedMs.toFixed(0)} | ${result.postsPerSecond.toFixed(0)} | ` +
