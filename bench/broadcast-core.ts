@@ -12,7 +12,8 @@
  * Issue 10's "Done when": the tuned client at most 80 µs of client CPU per post, and its 10k broadcast within
  * 1.2 s here (1.2 × the floor).
  *
- * Run: `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
+ * Run: `npm run bench -- broadcast-core` (the deployed senders' `--max-semi-space-size=32`, as the whole bench run
+ * gives it) or `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
  * --page-size N --runs N --message-bytes N --clients today,tuned,floor --tls --session-token-bytes N --trace`;
  * `--tls` serves the endpoint over HTTPS with a certificate made for the run, `--session-token-bytes 1000` signs as
  * a Lambda role would, `--trace` times each post's way out and back, in the client and in the endpoint, and prints
