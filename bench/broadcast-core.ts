@@ -12,10 +12,12 @@
  * Issue 10's "Done when": the tuned client at most 80 µs of client CPU per post, and its 10k broadcast within
  * 1.2 s here (1.2 × the floor).
  *
- * Run: `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
- * --page-size N --runs N --message-bytes N --clients today,tuned,floor --tls --session-token-bytes N`; `--tls`
- * serves the endpoint over HTTPS with a certificate made for the run, `--session-token-bytes 1000` signs as a Lambda
- * role would).
+ * Run: `npm run bench -- broadcast-core` (the deployed senders' `--max-semi-space-size=32`, as the whole bench run
+ * gives it) or `npx tsx bench/broadcast-core.ts` (options: `--connections N --delay-ms N --concurrency N --segments N
+ * --page-size N --runs N --message-bytes N --clients today,tuned,floor --tls --session-token-bytes N --trace`;
+ * `--tls` serves the endpoint over HTTPS with a certificate made for the run, `--session-token-bytes 1000` signs as
+ * a Lambda role would, `--trace` times each post's way out and back, in the client and in the endpoint, and prints
+ * where the round trip above the endpoint's delay went).
  *
  * What is real: the delivery core (`broadcast`), the clients with their keep-alive socket pools and SigV4 signing,
  * and a local HTTP server standing in for `@connections`, running in a child process so its event loop and CPU
@@ -29,6 +31,7 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +57,7 @@ const { values } = parseArgs({
     'message-bytes': { type: 'string' },
     clients: { type: 'string', default: 'today,tuned,floor' },
     tls: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
     // Internal: run one client's warm-up and measured broadcast in this process against the given endpoint.
     worker: { type: 'string' },
     'endpoint-url': { type: 'string' },
@@ -85,9 +89,21 @@ const { readFileSync } = require('node:fs');
 const delayMs = Number(process.argv[1]);
 const [keyFile, certFile] = process.argv.slice(2);
 let posts = 0;
+// --trace only: when each post's request had arrived and when its answer was written, by path (a later broadcast's
+// post to the same connection replaces the earlier one's).
+let trace;
+let traceFrom;
+const now = () => performance.timeOrigin + performance.now();
 const handle = (request, response) => {
   request.resume();
-  request.on('end', () => setTimeout(() => { posts++; response.writeHead(200).end(); }, delayMs));
+  request.on('end', () => {
+    const arrived = trace === undefined ? 0 : now();
+    setTimeout(() => {
+      posts++;
+      response.writeHead(200).end();
+      trace?.set(request.url, [arrived, now()]);
+    }, delayMs);
+  });
 };
 const server = keyFile === undefined
   ? require('node:http').createServer(handle)
@@ -96,6 +112,13 @@ server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (message) => {
   if (message === 'count') process.send({ posts });
+  if (message === 'trace') { trace = new Map(); traceFrom = { cpu: process.cpuUsage(), posts }; }
+  if (message === 'trace-dump') {
+    const cpu = process.cpuUsage(traceFrom.cpu);
+    const cpuUsPerPost = (cpu.user + cpu.system) / Math.max(1, posts - traceFrom.posts);
+    process.send({ trace: [...(trace ?? [])], cpuUsPerPost });
+    trace = undefined;
+  }
   if (message === 'stop') process.exit(0);
 });
 `;
@@ -129,6 +152,24 @@ function startEndpoint(tlsFiles?: {
   );
 }
 
+/** --trace: the endpoint's times of the posts since the last call, by connection id. */
+function endpointTrace(
+  endpoint: ChildProcess,
+): Promise<{ times: Map<string, [number, number]>; cpuUsPerPost: number }> {
+  return new Promise((resolve) => {
+    endpoint.once('message', (message) => {
+      const { trace, cpuUsPerPost } = message as { trace: [string, [number, number]][]; cpuUsPerPost: number };
+      resolve({
+        times: new Map(
+          trace.map(([path, times]) => [decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)), times]),
+        ),
+        cpuUsPerPost,
+      });
+    });
+    endpoint.send('trace-dump');
+  });
+}
+
 function postsSeen(endpoint: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     endpoint.once('message', (message) => resolve((message as { posts: number }).posts));
@@ -160,6 +201,98 @@ interface RunFigures {
   delivered: number;
   failed: number;
   complete: boolean;
+  /** --trace: per post of the measured broadcast, [connection id, send called, written, answer's headers, settled]. */
+  posts?: PostTimes[];
+}
+
+type PostTimes = [id: string, started: number, written: number, answered: number, settled: number];
+
+/** --trace: where a post's round trip went, in ms (means over the measured broadcast's posts). */
+interface RoundTrip {
+  /** From `send()` to the request written on a socket: the SDK's pipeline, signing, waiting for a rested socket. */
+  toSocket: number;
+  /** From written to the endpoint having read the whole request (its event loop's wait included). */
+  toEndpoint: number;
+  /** The endpoint's hold beyond `delayMs` (timer granularity and its event loop's wait). */
+  heldOver: number;
+  /** From the endpoint writing its answer to the client having read the answer's headers. */
+  toClient: number;
+  /** From the answer's headers to `send()` settled (body, SDK deserializer, promise chain). */
+  settle: number;
+  /** From a post settled to its slot's next post started (the bounded pool's refill). */
+  refill: number;
+  /** From `send()` to settled. */
+  total: number;
+  /** The endpoint process's CPU per post (µs), the warm-up broadcast included. */
+  endpointCpuUsPerPost?: number;
+}
+
+/** Absolute milliseconds, comparable between this process and the endpoint's. */
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * --trace: wraps the client's `send` and listens to undici's diagnostics channels (published only while someone
+ * listens), so each post's times are known by connection id. Tracing costs the client a few µs per post: compare
+ * CPU figures without it.
+ */
+function traceClient(client: ApiGatewayManagementApiClient): {
+  client: ApiGatewayManagementApiClient;
+  posts: () => PostTimes[];
+} {
+  let byId = new Map<string, PostTimes>();
+  const idOf = (path: string): string => decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+  subscribe('undici:client:sendHeaders', (message) => {
+    const times = byId.get(idOf((message as { request: { path: string } }).request.path));
+    if (times !== undefined) times[2] = clock();
+  });
+  subscribe('undici:request:headers', (message) => {
+    const times = byId.get(idOf((message as { request: { path: string } }).request.path));
+    if (times !== undefined) times[3] = clock();
+  });
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  const traced = Object.create(client) as ApiGatewayManagementApiClient;
+  traced.send = ((command: { input: { ConnectionId: string } }) => {
+    const times: PostTimes = [command.input.ConnectionId, clock(), 0, 0, 0];
+    byId.set(times[0], times);
+    return send(command).finally(() => {
+      times[4] = clock();
+    });
+  }) as ApiGatewayManagementApiClient['send'];
+  return {
+    client: traced,
+    posts: () => {
+      const posts = [...byId.values()];
+      byId = new Map();
+      return posts;
+    },
+  };
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+}
+
+/** Joins the client's and the endpoint's times of each post of one broadcast. */
+function roundTrip(posts: PostTimes[], endpointTimes: Map<string, [number, number]>): RoundTrip {
+  const rows = posts.flatMap(([id, started, written, answered, settled]) => {
+    const times = endpointTimes.get(id);
+    return times === undefined
+      ? []
+      : [{ started, written, answered, settled, arrived: times[0], answeredAt: times[1] }];
+  });
+  // The n-th post started after the first `concurrency` took the slot of the n-th post settled.
+  const starts = posts.map((post) => post[1]).sort((a, b) => a - b);
+  const settles = posts.map((post) => post[4]).sort((a, b) => a - b);
+  const refills = starts.slice(concurrency).map((start, index) => start - settles[index]);
+  return {
+    toSocket: mean(rows.map((row) => row.written - row.started)),
+    toEndpoint: mean(rows.map((row) => row.arrived - row.written)),
+    heldOver: mean(rows.map((row) => row.answeredAt - row.arrived - delayMs)),
+    toClient: mean(rows.map((row) => row.answered - row.answeredAt)),
+    settle: mean(rows.map((row) => row.settled - row.answered)),
+    refill: mean(refills),
+    total: mean(rows.map((row) => row.settled - row.started)),
+  };
 }
 
 function median(values: number[]): number {
@@ -248,10 +381,12 @@ async function registryOfConnections(): Promise<MemoryRegistry> {
 async function worker(key: string, endpointUrl: URL): Promise<void> {
   const registry = await registryOfConnections();
   const client = buildClient(endpointUrl, key);
-  await runOnce(registry, client);
-  const measured = await runOnce(registry, client);
+  const traced = values.trace ? traceClient(client) : undefined;
+  await runOnce(registry, traced?.client ?? client);
+  traced?.posts();
+  const measured = await runOnce(registry, traced?.client ?? client);
   client.destroy();
-  process.send?.(measured);
+  process.send?.({ ...measured, posts: traced?.posts() });
 }
 
 function runWorker(key: string, endpointUrl: URL): Promise<RunFigures> {
@@ -274,6 +409,31 @@ function runWorker(key: string, endpointUrl: URL): Promise<RunFigures> {
   });
 }
 
+/** --trace: each client's round trip taken apart (medians over the runs of each part's mean). */
+function printRoundTrips(keys: string[], labels: Map<string, string>, roundTrips: Map<string, RoundTrip[]>): void {
+  const parts: [keyof RoundTrip, string][] = [
+    ['toSocket', 'send() → written'],
+    ['toEndpoint', 'written → endpoint read it'],
+    ['heldOver', `endpoint held − ${delayMs} ms`],
+    ['toClient', 'endpoint answered → client read headers'],
+    ['settle', 'headers → send() settled'],
+    ['refill', 'settled → slot refilled'],
+    ['total', 'round trip'],
+    ['endpointCpuUsPerPost', 'endpoint CPU µs per post'],
+  ];
+  console.log(
+    `\nwhere a round trip goes (ms; medians over the runs of each part's mean; ${connections / concurrency} rounds per slot):`,
+  );
+  console.log(`client | ${parts.map(([, label]) => label).join(' | ')}`);
+  for (const key of keys) {
+    const rows = roundTrips.get(key) ?? [];
+    if (rows.length === 0) continue;
+    console.log(
+      `${labels.get(key)} | ${parts.map(([part]) => median(rows.map((row) => row[part] ?? Number.NaN)).toFixed(2)).join(' | ')}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   if (values.tls) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   if (values.worker !== undefined && values['endpoint-url'] !== undefined) {
@@ -294,6 +454,7 @@ async function main(): Promise<void> {
   const keys = values.clients.split(',');
   const labels = new Map(buildLabels(keys));
   const figures = new Map<string, RunFigures[]>(keys.map((key) => [key, []]));
+  const roundTrips = new Map<string, RoundTrip[]>(keys.map((key) => [key, []]));
   console.log(
     'run | client | elapsed ms | posts/s | elapsed / floor | client CPU µs per post | delivered | failed | complete',
   );
@@ -301,8 +462,13 @@ async function main(): Promise<void> {
     // Rotating order: no client always runs right after the same other one (machine load drifts).
     for (let index = 0; index < keys.length; index++) {
       const key = keys[(run - 1 + index) % keys.length];
+      if (values.trace) endpoint.send('trace');
       const result = await runWorker(key, endpointUrl);
       figures.get(key)?.push(result);
+      if (result.posts !== undefined) {
+        const { times, cpuUsPerPost } = await endpointTrace(endpoint);
+        roundTrips.get(key)?.push({ ...roundTrip(result.posts, times), endpointCpuUsPerPost: cpuUsPerPost });
+      }
       console.log(
         `${run} | ${labels.get(key)} | ${result.elapsedMs.toFixed(0)} | ${result.postsPerSecond.toFixed(0)} | ` +
           `${(result.elapsedMs / floorMs).toFixed(2)} | ${result.cpuUsPerPost.toFixed(0)} | ${result.delivered} | ` +
@@ -335,6 +501,7 @@ async function main(): Promise<void> {
         `${row.cpuUsPerPost.toFixed(0)} | ${floorCpu === undefined ? '-' : `${(row.cpuUsPerPost / floorCpu).toFixed(2)}×`}`,
     );
   }
+  if (values.trace) printRoundTrips(keys, labels, roundTrips);
   const tuned = medians.get('tuned');
   if (tuned !== undefined) {
     const elapsedTarget = TARGET_ELAPSED_OVER_FLOOR * floorMs;

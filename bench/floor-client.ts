@@ -9,10 +9,12 @@
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { Pool } from 'undici';
+import { MANAGEMENT_SOCKETS_PER_POST } from '../lambdas/core/clients';
 import { type SigV4Credentials, SigV4Signer } from '../lambdas/core/sigv4';
 
 export interface FloorClientOptions {
   endpoint: URL;
+  /** Posts in flight; the pool may open as many sockets per post as the tuned client's (same undici resting rules). */
   connections: number;
   region: string;
   credentials: SigV4Credentials;
@@ -36,7 +38,10 @@ function errorFor(statusCode: number, errorType: string | undefined): Error {
 export function createFloorClient(options: FloorClientOptions): ApiGatewayManagementApiClient & {
   destroy(): void;
 } {
-  const pool = new Pool(options.endpoint.origin, { connections: options.connections, pipelining: 1 });
+  const pool = new Pool(options.endpoint.origin, {
+    connections: options.connections * MANAGEMENT_SOCKETS_PER_POST,
+    pipelining: 1,
+  });
   const signer = new SigV4Signer();
   const basePath = options.endpoint.pathname.replace(/\/$/, '');
   const post = (connectionId: string, body: Uint8Array | string): Promise<void> => {

@@ -366,7 +366,22 @@ function runScaleAlone(): never {
   process.exit(run.status ?? 1);
 }
 
+/**
+ * `npm run bench -- broadcast-core [options]`: the core broadcast benchmark alone, its output live, with the young
+ * generation the deployed senders get (as in the whole run). Bounded like the scale benchmark: ten minutes covers
+ * `--runs 20` of the three clients here.
+ */
+function runBroadcastCoreAlone(): never {
+  const run = spawnSync(
+    process.execPath,
+    ['--max-semi-space-size=32', '--import', 'tsx', broadcastCoreScript, ...process.argv.slice(3)],
+    { stdio: 'inherit', timeout: 600_000, killSignal: 'SIGKILL' },
+  );
+  process.exit(run.status ?? 1);
+}
+
 if (process.argv[2] === 'scale') runScaleAlone();
+if (process.argv[2] === 'broadcast-core') runBroadcastCoreAlone();
 
 main().then(
   () => {

@@ -26,6 +26,20 @@ export { formatUserAgentSection } from './management-pipeline';
 export const DEFAULT_SEND_CONCURRENCY = 200;
 export const MAX_SEND_CONCURRENCY = 1000;
 
+/**
+ * Sockets the management client's pool may open per post in flight. undici does not write a request on a socket
+ * the moment that socket's previous answer has been read: with one request per socket it lets the socket rest until
+ * the event loop's check phase (`setImmediate`), and before writing on an idle kept-alive socket it waits one more
+ * check phase for any stray bytes the server sent on it (its idle-socket validation, GHSA-35p6-xmwp-9g52, kept).
+ * With exactly as many sockets as posts in flight, the post a slot starts when its previous post is answered
+ * finds no rested socket, queues in the pool, and goes out two event-loop turns later; with spare sockets it takes
+ * one that rested during an earlier turn and goes out one turn later. At 200 posts in flight a turn lasts as long
+ * as the client takes to handle the answers that arrived together (about a millisecond here), added to every round
+ * trip: `bench/broadcast-core.ts --trace` shows the wait. The pool opens the spares only when a post finds no
+ * rested socket.
+ */
+export const MANAGEMENT_SOCKETS_PER_POST = 2;
+
 /** Time to open a socket to the management endpoint, and to wait for an answer on it. */
 export const MANAGEMENT_CONNECT_TIMEOUT_MS = 3_000;
 export const MANAGEMENT_REQUEST_TIMEOUT_MS = 10_000;
@@ -50,7 +64,10 @@ export function readSendConcurrency(env: Environment): number {
 export interface ManagementClientConfig {
   /** The WebSocket stage's callback URL (AWS) or the emulator's `@connections` base URL (local). */
   endpoint: URL;
-  /** Sockets kept open to the endpoint: at least the number of posts in flight, so none waits for a socket. */
+  /**
+   * Posts in flight the client serves without queueing (`SEND_CONCURRENCY`); its pool may open
+   * {@link MANAGEMENT_SOCKETS_PER_POST} times as many sockets.
+   */
   maxSockets: number;
   /** Milliseconds one attempt may wait for its answer before it fails with a TimeoutError (retried by the SDK). */
   requestTimeoutMs?: number;
@@ -82,8 +99,8 @@ export function createDocumentClient(
 }
 
 /**
- * Builds a management API client for `@connections` (post, get, delete) on a keep-alive pool of `maxSockets`
- * sockets, tuned for a broadcast's thousands of posts (issue 10) while keeping what the SDK does for correctness:
+ * Builds a management API client for `@connections` (post, get, delete) on a keep-alive pool of up to
+ * `maxSockets` × {@link MANAGEMENT_SOCKETS_PER_POST} sockets, tuned for a broadcast's thousands of posts (issue 10) while keeping what the SDK does for correctness:
  * SigV4 signing, standard retries (throttling retried, 3 attempts), clock-skew correction, modelled errors
  * (`GoneException`, `$metadata.httpStatusCode`).
  *
@@ -117,7 +134,7 @@ export function createManagementClient(config: ManagementClientConfig): ApiGatew
     // A post that hangs would hold one of the bounded slots until the invocation times out; time it out instead
     // (a TimeoutError, which the SDK retries like any transient error).
     requestHandler: new UndiciHttpHandler(config.endpoint, {
-      connections: config.maxSockets,
+      connections: config.maxSockets * MANAGEMENT_SOCKETS_PER_POST,
       connectTimeoutMs: MANAGEMENT_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: config.requestTimeoutMs ?? MANAGEMENT_REQUEST_TIMEOUT_MS,
     }),

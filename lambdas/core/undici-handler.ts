@@ -48,6 +48,72 @@ function asSdkTransportError(error: Error & { code?: string }): Error {
   return error;
 }
 
+/** Whether a query has any parameter, without building an array of its keys (the posts have none). */
+function hasEntries(query: object | undefined): boolean {
+  for (const _ in query) return true;
+  return false;
+}
+
+/**
+ * One request's undici handler: the answer collected into an `HttpResponse` with its body in one `Uint8Array`.
+ * A class rather than an object literal of closures: its methods are shared, so a post allocates one object here
+ * (a broadcast's thousands of posts each paid for six functions before). The headers object undici parsed for this
+ * answer is handed on as is (a repeated header's values joined, as the SDK's handler does), not copied.
+ */
+class ResponseCollector implements Dispatcher.DispatchHandler {
+  private readonly chunks: Buffer[] = [];
+  private statusCode = 0;
+  private headers: Record<string, string> = {};
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly resolve: (value: { response: HttpResponse }) => void,
+    private readonly reject: (error: Error) => void,
+    private readonly abortSignal: AbortSignal | undefined,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    const abortSignal = this.abortSignal;
+    if (typeof abortSignal?.addEventListener !== 'function') return;
+    this.onAbort = () => controller.abort(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+    abortSignal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.statusCode = statusCode;
+    for (const name in headers) {
+      const value = headers[name];
+      if (Array.isArray(value)) headers[name] = value.join(', ');
+      else if (value === undefined) delete headers[name];
+    }
+    this.headers = headers as Record<string, string>;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.settle();
+    const chunks = this.chunks;
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    this.resolve({ response: new HttpResponse({ statusCode: this.statusCode, headers: this.headers, body }) });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.settle();
+    this.reject(asSdkTransportError(error));
+  }
+
+  private settle(): void {
+    if (this.onAbort !== undefined) this.abortSignal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
 /**
  * The SDK's `requestHandler` on an undici keep-alive pool to one origin (the management endpoint). Per request it
  * does no more than undici needs: no `http.ClientRequest`, no agent bookkeeping, no stream for a response of a few
@@ -108,50 +174,17 @@ export class UndiciHttpHandler implements HttpHandler<{ requestTimeout?: number 
       return Promise.reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
     }
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let statusCode = 0;
-      let headers: Record<string, string> = {};
-      let onAbort: (() => void) | undefined;
-      const settle = () => {
-        if (onAbort !== undefined) abortSignal?.removeEventListener('abort', onAbort);
-      };
       pool.dispatch(
         {
           method: request.method as Dispatcher.HttpMethod,
           path: request.path,
-          query: request.query !== undefined && Object.keys(request.query).length > 0 ? request.query : undefined,
+          query: hasEntries(request.query) ? request.query : undefined,
           headers: request.headers,
           body: request.body as string | Uint8Array | undefined,
           headersTimeout: this.requestTimeoutMs,
           bodyTimeout: this.requestTimeoutMs,
         },
-        {
-          onRequestStart(controller) {
-            if (typeof abortSignal?.addEventListener !== 'function') return;
-            onAbort = () => controller.abort(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
-            abortSignal.addEventListener('abort', onAbort, { once: true });
-          },
-          onResponseStart(_controller, status, responseHeaders) {
-            statusCode = status;
-            headers = {};
-            for (const name of Object.keys(responseHeaders)) {
-              const value = responseHeaders[name];
-              if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-            }
-          },
-          onResponseData(_controller, chunk) {
-            chunks.push(chunk);
-          },
-          onResponseEnd() {
-            settle();
-            const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-            resolve({ response: new HttpResponse({ statusCode, headers, body }) });
-          },
-          onResponseError(_controller, error) {
-            settle();
-            reject(asSdkTransportError(error));
-          },
-        },
+        new ResponseCollector(resolve, reject, abortSignal),
       );
     });
   }

@@ -17,6 +17,7 @@ import {
   formatUserAgentSection,
   getDocumentClient,
   getManagementClient,
+  MANAGEMENT_SOCKETS_PER_POST,
   readManagementClientConfig,
   readSendConcurrency,
 } from '../../lambdas/core/clients';
@@ -118,11 +119,23 @@ describe('management client', () => {
     client.destroy();
   });
 
-  it('bounds open sockets by maxSockets under concurrent posts', async () => {
+  it('bounds open sockets at MANAGEMENT_SOCKETS_PER_POST × maxSockets under concurrent posts', async () => {
     const client = createManagementClient({ endpoint, maxSockets: 2 });
-    await Promise.all(['a=', 'b=', 'c=', 'd=', 'e=', 'f='].map((id) => client.send(post(id))));
-    expect(sockets).toHaveLength(6);
+    const ids = Array.from({ length: 12 }, (_, index) => `p${index}=`);
+    await Promise.all(ids.map((id) => client.send(post(id))));
+    expect(sockets).toHaveLength(12);
+    expect(new Set(sockets).size).toBe(2 * MANAGEMENT_SOCKETS_PER_POST);
+    client.destroy();
+  });
+
+  it('sends a post started the moment the previous one is answered on a rested spare socket, not the one just freed', async () => {
+    // undici lets the freed socket rest until the check phase and then validates it for one more: with no spare,
+    // each such post would wait two event-loop turns in the pool's queue (MANAGEMENT_SOCKETS_PER_POST's comment).
+    const client = createManagementClient({ endpoint, maxSockets: 1 });
+    for (const id of ['a=', 'b=', 'c=', 'd=']) await client.send(post(id));
+    expect(sockets).toHaveLength(4);
     expect(new Set(sockets).size).toBe(2);
+    expect(sockets[2]).toBe(sockets[0]);
     client.destroy();
   });
 
