@@ -4,9 +4,11 @@
  */
 import { RealtimeSocket, type RealtimeSocketOptions } from './socket';
 
+export type { Envelope } from '../lambdas/core/envelope';
 export type { BackoffOptions } from './backoff';
 export { ReconnectBackoff } from './backoff';
 export type { Listener } from './emitter';
+export type { ReplayGap } from './replay';
 export type {
   AuthenticatedData,
   AuthOption,

@@ -20,6 +20,13 @@ export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
 export type FanOutTableAction = 'PutItem' | 'GetItem' | 'UpdateItem' | 'Query';
 
 /**
+ * A DynamoDB action on the message log table (`messageLogTableSchema`): `PutItem` (a message to one user, or a
+ * broadcast, recorded once), `BatchWriteItem` (a message to several users: one item per recipient), `UpdateItem`
+ * (marking a message sent while its recipient was offline), `Query` (a resume, offline delivery).
+ */
+export type MessageLogAction = 'PutItem' | 'BatchWriteItem' | 'UpdateItem' | 'Query';
+
+/**
  * The queues of {@link queues}, named here rather than derived from it: a function's access names queues and a
  * queue names its consumer function, and a type cannot be derived in both directions.
  */
@@ -40,6 +47,8 @@ export interface FunctionAccess {
   readonly fanOutTable: readonly FanOutTableAction[];
   /** Queues the function may `sqs:SendMessage` to (and nothing else on them); it gets each one's URL. */
   readonly sendsTo: readonly QueueName[];
+  /** The message log actions the function's code uses. Empty: no access (and no `MESSAGE_LOG_TABLE_NAME`). */
+  readonly messageLog: readonly MessageLogAction[];
 }
 
 export interface FunctionDeclaration {
@@ -55,7 +64,11 @@ const none: FunctionAccess = {
   verifiesTokens: false,
   fanOutTable: [],
   sendsTo: [],
+  messageLog: [],
 };
+
+/** A sender records each message for its recipients before posting, and marks it for those who were offline. */
+const recordsMessages: readonly MessageLogAction[] = ['PutItem', 'BatchWriteItem', 'UpdateItem'];
 
 /** Every function, by logical id. */
 export const functions = {
@@ -100,7 +113,13 @@ export const functions = {
   wsSend: {
     entry: 'lambdas/handlers/ws-send.ts',
     description: 'WebSocket send route: delivers a message to users and answers with a delivery report',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true, messageLog: recordsMessages },
+  },
+  wsResume: {
+    entry: 'lambdas/handlers/ws-resume.ts',
+    description: 'WebSocket resume route: answers with a page of the messages a reconnecting client missed',
+    // The page is the route response: no post, so no ManageConnections; it reads the log and nothing else.
+    access: { ...none, messageLog: ['Query'] },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',
@@ -117,6 +136,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
+      messageLog: recordsMessages,
     },
   },
   httpStatus: {
@@ -138,6 +158,7 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem', 'Query'],
       sendsTo: ['broadcastSlices'],
+      messageLog: recordsMessages,
     },
   },
   broadcastWorker: {
@@ -268,6 +289,7 @@ export const webSocketRoutes: readonly WebSocketRouteDeclaration[] = [
   { routeKey: 'ping', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'hello', function: 'wsFrames', returnResponse: true, authorized: false },
   { routeKey: 'send', function: 'wsSend', returnResponse: true, authorized: false },
+  { routeKey: 'resume', function: 'wsResume', returnResponse: true, authorized: false },
 ];
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';

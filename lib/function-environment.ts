@@ -23,6 +23,20 @@ export interface PermissionNames {
   readonly admin?: string;
 }
 
+/** The message log's settings (see `readMessageLogConfig`). */
+export interface MessageLogSettings {
+  /** Seconds a message stays replayable. @default 86400 */
+  readonly retentionSeconds?: number;
+  /** Most messages of one user stream a resume replays. @default 1000 */
+  readonly userCap?: number;
+  /** Types never logged. @default - none */
+  readonly ephemeralTypes?: readonly string[];
+  /** How far a resume reaches back before the last seen id, in ms. @default 30000 */
+  readonly resumeSkewMs?: number;
+  /** What a connection without a cursor gets. @default 'notifications' */
+  readonly offlineDelivery?: 'all' | 'notifications' | 'none';
+}
+
 /**
  * The values of every Lambda setting, whatever function they end up in. An optional value left undefined is
  * not passed at all, so the handler's reader applies its own default: defaults live in one place, the readers.
@@ -33,6 +47,10 @@ export interface EnvironmentValues {
   readonly tableName: string;
   /** Fan-out state table name (asynchronous broadcasts). */
   readonly fanOutTableName: string;
+  /** Message log table name (resume, offline delivery). */
+  readonly messageLogTableName: string;
+  /** The message log's settings; each left undefined takes the reader's default (`message-log.ts`). */
+  readonly messageLog?: MessageLogSettings;
   /** Each queue's URL (SQS's, or the local SQS server's). */
   readonly queueUrls: Readonly<Record<QueueName, string>>;
   /** Slices (Scan segments) per broadcast. */
@@ -68,6 +86,8 @@ export interface EnvironmentValues {
  * - `manageConnections`: `CALLBACK_URL` and the delivery settings (bounds on recipients, message types,
  *   posts in flight, broadcast time margin);
  * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
+ * - message log access (`messageLog` not empty): `MESSAGE_LOG_TABLE_NAME` and the log's settings (retention, cap,
+ *   ephemeral types, resume skew, offline delivery);
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
@@ -108,6 +128,15 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
   if (access.fanOutTable.length > 0) put(Setting.fanOutTableName, values.fanOutTableName);
   // The budget's windows are written with UpdateItem: only a function that may write them posts under the budget.
   if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
+
+  if (access.messageLog.length > 0) {
+    put(Setting.messageLogTableName, values.messageLogTableName);
+    put(Setting.messageRetentionSeconds, values.messageLog?.retentionSeconds);
+    put(Setting.messageLogUserCap, values.messageLog?.userCap);
+    put(Setting.ephemeralMessageTypes, values.messageLog?.ephemeralTypes);
+    put(Setting.resumeSkewMs, values.messageLog?.resumeSkewMs);
+    put(Setting.offlineDelivery, values.messageLog?.offlineDelivery);
+  }
 
   if (access.sendsTo.includes('socketIoOpenings')) put(Setting.openingQueueUrl, values.queueUrls.socketIoOpenings);
 

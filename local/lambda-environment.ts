@@ -8,6 +8,7 @@ import { localRegion } from './local-dynamo';
 export interface LocalEnvironmentInput {
   tableName: string;
   fanOutTableName: string;
+  messageLogTableName: string;
   queueUrls: Record<QueueName, string>;
   dynamoEndpoint: string;
   /** The emulator's callback URL: the WebSocket port, without `/@connections`. */
@@ -55,6 +56,7 @@ export function localFunctionEnvironment(name: FunctionName, input: LocalEnviron
   const values: EnvironmentValues = {
     tableName: input.tableName,
     fanOutTableName: input.fanOutTableName,
+    messageLogTableName: input.messageLogTableName,
     queueUrls: input.queueUrls,
     callbackUrl: input.callbackUrl,
     tokenVerification: { mode: 'secret', secret: input.jwtSecret },
@@ -76,6 +78,14 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
   const everyValue: EnvironmentValues = {
     tableName: 'probe',
     fanOutTableName: 'probe',
+    messageLogTableName: 'probe',
+    messageLog: {
+      retentionSeconds: 0,
+      userCap: 0,
+      ephemeralTypes: ['probe'],
+      resumeSkewMs: 0,
+      offlineDelivery: 'none',
+    },
     queueUrls: { broadcastSlices: 'probe', socketIoOpenings: 'probe' },
     broadcastSegments: 0,
     postBudgetPerSecond: 0,

@@ -29,7 +29,13 @@ import type { QueueDeclaration as LocalQueueDeclaration } from './emulator/sqs/l
 import { type LocalSqs, startLocalSqs } from './emulator/sqs/sqs-server';
 import { WebSocketEmulator, type WebSocketRouteTarget } from './emulator/websocket-api';
 import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environment';
-import { createConnectionTable, createFanOutTable, localRegion, startLocalDynamo } from './local-dynamo';
+import {
+  createConnectionTable,
+  createFanOutTable,
+  createMessageLogTable,
+  localRegion,
+  startLocalDynamo,
+} from './local-dynamo';
 import { createLocalPages, isLoopbackHost } from './local-pages';
 import { devCredentialsFile, devSecretFile, rootDir } from './local-paths';
 import { loadRouteFunctions } from './route-functions';
@@ -102,6 +108,8 @@ export interface LocalStack {
   dynamoEndpoint: string;
   /** The fan-out state table (broadcast status, slice checkpoints, post budget windows). */
   fanOutTableName: string;
+  /** The message log table (resume, offline delivery). */
+  messageLogTableName: string;
   /** The local SQS: its endpoint (`AWS_ENDPOINT_URL_SQS` of the functions), queues and their counts. */
   sqs: LocalSqs;
   /** Each declared queue's local name, and its dead-letter queue's. */
@@ -124,6 +132,7 @@ export interface LocalStack {
 
 export const localTableName = 'realtime-gateway-connections';
 export const localFanOutTableName = 'realtime-gateway-fan-out';
+export const localMessageLogTableName = 'realtime-gateway-message-log';
 
 /** The local queues of the route table's `queues`: each with its DLQ, named after the declaration. */
 function localQueueNames(): Record<QueueName, { queue: string; deadLetterQueue: string }> {
@@ -188,6 +197,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     await createConnectionTable(dynamo.endpoint, localTableName);
     await createFanOutTable(dynamo.endpoint, localFanOutTableName);
+    await createMessageLogTable(dynamo.endpoint, localMessageLogTableName);
     // The queues of the route table, with the settings the construct gives them; the functions sign with the stack's
     // key pair, which the local SQS checks like @connections does.
     sqs = await startLocalSqs({
@@ -238,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         localFunctionEnvironment(name, {
           tableName: localTableName,
           fanOutTableName: localFanOutTableName,
+          messageLogTableName: localMessageLogTableName,
           queueUrls: Object.fromEntries(
             Object.entries(queueNames).map(([queue, names]) => [queue, localSqs.queueUrl(names.queue)]),
           ) as Record<QueueName, string>,
@@ -344,6 +355,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName: localTableName,
       dynamoEndpoint: dynamo.endpoint,
       fanOutTableName: localFanOutTableName,
+      messageLogTableName: localMessageLogTableName,
       sqs: localSqs,
       queueNames,
       demoTokens,

@@ -53,6 +53,18 @@ export const Setting = {
   broadcastSegments: 'BROADCAST_SEGMENTS',
   /** Posts per second all broadcast workers together may start (the global post budget). */
   postBudgetPerSecond: 'POST_BUDGET_PER_SECOND',
+  /** The message log's table (resume and offline delivery); absent on a library user: nothing is recorded. */
+  messageLogTableName: 'MESSAGE_LOG_TABLE_NAME',
+  /** Seconds a logged message can still be replayed (the log's TTL). */
+  messageRetentionSeconds: 'MESSAGE_RETENTION_SECONDS',
+  /** Most messages of one user stream one resume replays; older ones are skipped and reported as a gap. */
+  messageLogUserCap: 'MESSAGE_LOG_USER_CAP',
+  /** Comma-separated message types never logged (typing indicators, cursors): at most once, as before. */
+  ephemeralMessageTypes: 'EPHEMERAL_MESSAGE_TYPES',
+  /** Milliseconds a resume reaches back before the client's last seen id (concurrent senders' skew). */
+  resumeSkewMs: 'RESUME_SKEW_MS',
+  /** What a connection without a cursor gets on connect: `all`, `notifications` or `none`. */
+  offlineDelivery: 'OFFLINE_DELIVERY',
 } as const;
 
 export type Environment = Record<string, string | undefined>;

@@ -51,3 +51,25 @@ export const broadcastTableSchema = {
 } as const;
 
 export type BroadcastTableSchema = typeof broadcastTableSchema;
+
+/**
+ * The message log's table, declared once like the others (the CDK construct and the local stack both build it).
+ * One item per message per stream (`message-log.ts`):
+ *
+ * | attribute  | role                                                                                  |
+ * |------------|---------------------------------------------------------------------------------------|
+ * | `streamId` | partition key: `user#<userId>` (one per recipient), `broadcast` (one shared stream)   |
+ * | `logId`    | sort key: a time-ordered id (`log-id.ts`), so a resume is one Query from a cursor     |
+ * | `envelope` | the envelope as posted, log id included (JSON)                                        |
+ * | `type`     | the envelope's type, so offline delivery can keep notifications only                  |
+ * | `expiresAt`| epoch seconds: the retention (TTL attribute; reads filter on it too)                  |
+ * | `offline`  | set on a user item when the user had no live connection when it was sent              |
+ */
+export const messageLogTableSchema = {
+  partitionKey: { name: 'streamId', type: 'S' },
+  sortKey: { name: 'logId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+export type MessageLogTableSchema = typeof messageLogTableSchema;

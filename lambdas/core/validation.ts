@@ -51,6 +51,7 @@ const RESERVED_TYPES: ReadonlySet<string> = new Set([
   ServerFrameType.authenticated,
   ServerFrameType.error,
   ServerFrameType.delivery,
+  ServerFrameType.replay,
 ]);
 
 /**

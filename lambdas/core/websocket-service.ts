@@ -17,6 +17,7 @@ import {
   DEFAULT_FAN_OUT_STATE_TTL_SECONDS,
   type FanOutState,
 } from './fan-out-state';
+import { createMessageLog, LogStream, type MessageLog, readMessageLogConfig } from './message-log';
 import {
   type ConnectedUsersPage,
   type ConnectionRegistry,
@@ -64,6 +65,11 @@ export interface WebSocketServiceOptions {
   fanOut?: FanOutOptions;
   /** Validation rules; default: at most 100 userIds, any type matching the documented pattern. */
   messageRules?: MessageRules;
+  /**
+   * The message log: every message to users (and every broadcast) is recorded before it is posted, so clients can
+   * resume. Absent: nothing is recorded and delivery is at most once.
+   */
+  messageLog?: MessageLog;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
 }
@@ -113,6 +119,11 @@ export interface SendOptions {
   from?: string;
   /** Milliseconds left before the caller's deadline (Lambda's `getRemainingTimeInMillis`); broadcasts watch it. */
   remainingTimeMs?: () => number;
+  /**
+   * `false`: this message is not recorded in the message log (a typing indicator): it is posted at most once and
+   * never replayed. Default: recorded unless its type is listed in `EPHEMERAL_MESSAGE_TYPES`.
+   */
+  persist?: boolean;
 }
 
 /** A user's presence, as `getUserStatus` answers it. */
@@ -240,6 +251,7 @@ export class WebSocketService extends ConnectionPresence {
   private readonly broadcastScanSegments: number;
   private readonly fanOut?: FanOutOptions;
   private readonly messageRules: MessageRules;
+  private readonly messageLog?: MessageLog;
   private readonly logger?: DeliveryLogger;
   private readonly metrics?: DeliveryMetrics;
 
@@ -255,6 +267,7 @@ export class WebSocketService extends ConnectionPresence {
     this.broadcastTimeMarginMs = options.broadcastTimeMarginMs ?? DEFAULT_BROADCAST_TIME_MARGIN_MS;
     this.broadcastScanSegments = options.broadcastScanSegments ?? 1;
     this.messageRules = options.messageRules ?? defaultMessageRules;
+    this.messageLog = options.messageLog;
     this.logger = options.logger;
     this.metrics = options.metrics;
   }
@@ -275,10 +288,12 @@ export class WebSocketService extends ConnectionPresence {
     } = {},
   ): WebSocketService {
     const { broadcasts, ...rest } = extra;
+    const logConfig = readMessageLogConfig(env);
     return new WebSocketService({
       registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
       managementClient: getManagementClient(env),
       ...readDeliverySettings(env),
+      ...(logConfig ? { messageLog: createMessageLog({ client: getDocumentClient(), config: logConfig }) } : {}),
       ...(broadcasts ? { fanOut: readFanOut(env) } : {}),
       ...rest,
     });
@@ -379,8 +394,26 @@ export class WebSocketService extends ConnectionPresence {
     return createEnvelope(checkedType, data, { from: options.from });
   }
 
-  private deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {
-    return deliverToUsers(this.deliveryDependencies(options), { userIds, envelope });
+  private async deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {
+    const log = this.messageLog?.persists(envelope.type, options.persist) ? this.messageLog : undefined;
+    // Recorded before the registry is read: a connection registered after that read resumes from the log, and
+    // one registered before it is posted to (see `message-log.ts`).
+    if (log) await log.record(envelope, [...new Set(userIds)].map(LogStream.user));
+    const report = await deliverToUsers(this.deliveryDependencies(options), { userIds, envelope });
+    if (log && envelope.logId && report.notConnected.length > 0) {
+      await this.markOffline(log, envelope.logId, report);
+    }
+    return report;
+  }
+
+  /** Offline delivery's marker on the users nobody was connected for; a failure costs only that delivery. */
+  private async markOffline(log: MessageLog, logId: string, report: DeliveryReport): Promise<void> {
+    const offline = report.notConnected;
+    try {
+      await log.markOffline(logId, offline);
+    } catch (error) {
+      this.logger?.warn('marking a message for offline delivery failed', { logId, users: offline.length, error });
+    }
   }
 
   private deliveryDependencies(options: SendOptions): DeliveryDependencies {

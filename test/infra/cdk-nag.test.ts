@@ -123,7 +123,14 @@ describe('cdk-nag AwsSolutions on the app', () => {
       .filter((entry) => entry.rule.includes('APIG4'))
       .map((entry) => entry.path.replace(/^.*\/WebSocketApi\//, ''))
       .sort();
-    expect(paths).toEqual(['$default-Route', '$disconnect-Route', 'hello-Route', 'ping-Route', 'send-Route']);
+    expect(paths).toEqual([
+      '$default-Route',
+      '$disconnect-Route',
+      'hello-Route',
+      'ping-Route',
+      'resume-Route',
+      'send-Route',
+    ]);
   });
 });
 

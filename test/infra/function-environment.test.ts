@@ -4,6 +4,7 @@ import { type EnvironmentValues, environmentFor } from '../../lib/function-envir
 const secretArnValues: EnvironmentValues = {
   tableName: 'RegistryTable',
   fanOutTableName: 'FanOutTable',
+  messageLogTableName: 'MessageLogTable',
   queueUrls: {
     broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
     socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',
@@ -45,6 +46,7 @@ describe('environmentFor', () => {
       ADMIN_PERMISSION: 'ws:admin',
       CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
       MAX_USER_IDS: '100',
+      MESSAGE_LOG_TABLE_NAME: 'MessageLogTable',
       SEND_CONCURRENCY: '200',
       FAN_OUT_TABLE_NAME: 'FanOutTable',
       SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
@@ -114,6 +116,7 @@ describe('environmentFor', () => {
     const environment = environmentFor(functions.wsDisconnect.access, {
       tableName: 'T1x',
       fanOutTableName: 'F1x',
+      messageLogTableName: 'M1x',
       queueUrls: {
         broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
         socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',

@@ -346,6 +346,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       socketIoOpener: [],
       socketIoPinger: [],
       wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      wsResume: [],
       httpAuthorizer: [],
       httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpStatus: ['dynamodb:Query', 'dynamodb:Scan'],
@@ -356,15 +357,46 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
 
     it.each(functionNames)('%s has only the registry actions its code uses, on the registry only', (name) => {
       const fanOutTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.fanOut.table), 'Arn'] };
+      const logTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.messageLog.table), 'Arn'] };
       const tableStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
         (statement) =>
           statement.Action.some((action) => action.startsWith('dynamodb:')) &&
-          JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn),
+          JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn) &&
+          JSON.stringify(statement.Resource) !== JSON.stringify(logTableArn),
       );
       expect(tableStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedTableActions[name]);
       for (const statement of tableStatements) {
         expect(statement.Resource).toEqual({ 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.table), 'Arn'] });
       }
+    });
+
+    // Issue 12: the senders record (Put one recipient, BatchWrite several, Update the offline mark), the resume
+    // route reads; nobody else touches the log, and nobody may delete from it (only its TTL does).
+    const recordsMessages = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const expectedLogActions: Record<FunctionName, string[]> = {
+      wsAuthorizer: [],
+      wsConnect: [],
+      wsDisconnect: [],
+      wsFrames: [],
+      wsDefault: [],
+      socketIoOpener: [],
+      socketIoPinger: [],
+      wsSend: recordsMessages,
+      wsResume: ['dynamodb:Query'],
+      httpAuthorizer: [],
+      httpSend: recordsMessages,
+      httpStatus: [],
+      httpDisconnect: [],
+      directSend: recordsMessages,
+      broadcastWorker: [],
+    };
+
+    it.each(functionNames)('%s has only the message log actions its code uses, on the log only', (name) => {
+      const logTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.messageLog.table), 'Arn'] };
+      const logStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
+        (statement) => JSON.stringify(statement.Resource) === JSON.stringify(logTableArn),
+      );
+      expect(logStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedLogActions[name]);
     });
 
     it.each(functionNames)(

@@ -15,6 +15,7 @@ const input = {
     broadcastSlices: 'http://127.0.0.1:9324/000000000000/broadcast-slices',
     socketIoOpenings: 'http://127.0.0.1:9324/000000000000/socket-io-openings',
   },
+  messageLogTableName: 'realtime-gateway-message-log',
   dynamoEndpoint: 'http://127.0.0.1:4567',
   callbackUrl: 'http://127.0.0.1:8090',
   jwtSecret: 'local-secret',
@@ -86,6 +87,7 @@ describe('each local function gets the settings it gets on AWS', () => {
         'wsDefault',
         'wsDisconnect',
         'wsFrames',
+        'wsResume',
         'wsSend',
       ].sort(),
     );
