@@ -339,6 +339,10 @@ export class WebSocketService extends ConnectionPresence {
   async broadcast(type: string, data: unknown, options: SendOptions = {}): Promise<BroadcastAcceptance> {
     const envelope = this.envelope(type, data, options);
     if (!this.fanOut) throw new Error('broadcast needs the fan-out state and slice queue (the fanOut option)');
+    // Recorded once in the broadcast stream, never once per recipient: every user's resume reads that stream.
+    if (this.messageLog?.persists(envelope.type, options.persist)) {
+      await this.messageLog.record(envelope, [LogStream.broadcast]);
+    }
     return startBroadcast(this.fanOut, { envelope });
   }
 

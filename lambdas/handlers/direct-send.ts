@@ -41,9 +41,9 @@ async function directSend(
   const options = { remainingTimeMs: () => context.getRemainingTimeInMillis() };
   switch (request.kind) {
     case 'users':
-      return service.sendToUsers(request.userIds, request.type, request.data, options);
+      return service.sendToUsers(request.userIds, request.type, request.data, { ...options, persist: request.persist });
     case 'broadcast':
-      return service.broadcast(request.type, request.data, options);
+      return service.broadcast(request.type, request.data, { ...options, persist: request.persist });
     case 'broadcastStatus': {
       const status = await service.getBroadcastStatus(request.broadcastId);
       if (!status) throw new NotFoundError(`no broadcast ${request.broadcastId}`);

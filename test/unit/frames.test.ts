@@ -44,7 +44,7 @@ describe('server frames', () => {
 
 describe('parseClientFrame', () => {
   it('knows the actions of the route table', () => {
-    expect(knownActions).toEqual(['ping', 'hello', 'send']);
+    expect(knownActions).toEqual(['ping', 'hello', 'send', 'resume']);
   });
 
   it('accepts a known action and keeps the other fields', () => {
@@ -67,9 +67,9 @@ describe('parseClientFrame', () => {
     ['42', FrameErrorCode.invalidFrame, 'got a number'],
     ['null', FrameErrorCode.invalidFrame, 'got null'],
     ['"ping"', FrameErrorCode.invalidFrame, 'got a string'],
-    ['{"type":"chat"}', FrameErrorCode.missingAction, 'frame has no "action"; known actions: ping, hello, send'],
+    ['{"type":"chat"}', FrameErrorCode.missingAction, 'frame has no "action"; known actions: ping, hello, send, resume'],
     ['{"action":7}', FrameErrorCode.invalidFrame, '"action" must be a string, got a number'],
-    ['{"action":"dance"}', FrameErrorCode.unknownAction, 'unknown action "dance"; known actions: ping, hello, send'],
+    ['{"action":"dance"}', FrameErrorCode.unknownAction, 'unknown action "dance"; known actions: ping, hello, send, resume'],
     ['{"action":"$connect"}', FrameErrorCode.unknownAction, 'unknown action "$connect"'],
   ])('refuses %j with %s', (body, code, message) => {
     const parsed = parseClientFrame(body);
@@ -113,7 +113,7 @@ describe('answerClientFrame', () => {
   it('answers $default with an error frame that says what is wrong', () => {
     expect(answerClientFrame({ ...caller, routeKey: '$default', body: '{"action":"dance"}' })).toMatchObject({
       type: 'error',
-      data: { code: 'unknown_action', message: 'unknown action "dance"; known actions: ping, hello, send' },
+      data: { code: 'unknown_action', message: 'unknown action "dance"; known actions: ping, hello, send, resume' },
     });
     expect(answerClientFrame({ ...caller, routeKey: '$default', body: 'not json' })).toMatchObject({
       type: 'error',

@@ -54,7 +54,7 @@ describe('ws-frames handler', () => {
     const frame = await answer(defaultFixture);
     expect(frame).toMatchObject({
       type: 'error',
-      data: { code: 'unknown_action', message: 'unknown action "dance"; known actions: ping, hello, send' },
+      data: { code: 'unknown_action', message: 'unknown action "dance"; known actions: ping, hello, send, resume' },
     });
   });
 
