@@ -1,8 +1,13 @@
 // End-to-end, local mode only: the message log and resume with our adapter (issue 12). Real dynalite, real
 // sockets, the real handlers behind the emulator; a socket is killed without a close frame (as a network loss is)
 // through the WebSocket implementation the adapter is given.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { type Envelope, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
+import { createEnvelope } from '../../lambdas/core/envelope';
+import { createLogIdGenerator, logIdFloor } from '../../lambdas/core/log-id';
+import { createMessageLog, LogStream, readMessageLogConfig } from '../../lambdas/core/message-log';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
@@ -21,6 +26,40 @@ function killableWebSocket(): { WebSocket: WebSocketConstructor; opened: WebSock
     }
   }
   return { WebSocket: Killable as unknown as WebSocketConstructor, opened };
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Records messages in the stack's log as a sender did `agoMs` ago, with that clock (ids and TTL dated back), marked
+ * offline as a send to a user with no connection is: how a test shows an hour of absence without waiting an hour.
+ */
+async function recordDatedBack(
+  stack: LocalStack,
+  agoMs: number,
+  userId: string,
+  messages: Array<{ type: string; data: unknown }>,
+): Promise<void> {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+    }),
+  );
+  const past = () => Date.now() - agoMs;
+  const log = createMessageLog({
+    client,
+    config: readMessageLogConfig({ MESSAGE_LOG_TABLE_NAME: stack.messageLogTableName })!,
+    now: past,
+    ids: createLogIdGenerator(past),
+  });
+  for (const message of messages) {
+    const envelope = createEnvelope(message.type, message.data, { now: new Date(past()) });
+    await log.record(envelope, [LogStream.user(userId)]);
+    await log.markOffline(envelope.logId!, [userId]);
+  }
+  client.destroy();
 }
 
 localOnly('message log: resume with the adapter', () => {
@@ -47,6 +86,8 @@ localOnly('message log: resume with the adapter', () => {
   };
   const sendTo = (userId: string, data: unknown) =>
     callApi(stack.httpUrl, 'POST', '/websocket/message/user', senderToken, { userId, type: 'chat', data });
+  const notify = (userId: string, title: string) =>
+    callApi(stack.httpUrl, 'POST', '/websocket/notification', senderToken, { userId, title, body: 'b' });
 
   it('a stream of 1,000 messages with the socket killed in the middle: 0 lost, 0 duplicated, in order', async () => {
     // Prepare
@@ -99,4 +140,84 @@ localOnly('message log: resume with the adapter', () => {
     expect(received.every((envelope) => typeof envelope.logId === 'string')).toBe(true);
     expect(recipient.recovered).toBe(true);
   }, 60_000);
+
+  it('a broadcast sent while the socket is reconnecting is received once, and one received before the cut is not repeated', async () => {
+    // Prepare
+    const adminToken = await signDevToken(stack.jwtSecret, 'operator', { scope: 'ws:broadcast' });
+    const broadcast = async (at: string) => {
+      const accepted = await callApi(stack.httpUrl, 'POST', '/websocket/message/broadcast', adminToken, {
+        type: 'maintenance',
+        data: { at },
+      });
+      expect(accepted.status).toBe(202);
+      return (accepted.body as { broadcastId: string }).broadcastId;
+    };
+    const isComplete = async (broadcastId: string) => {
+      const { body } = await callApi(stack.httpUrl, 'GET', `/websocket/broadcasts/${broadcastId}`, adminToken);
+      return (body as { state?: string }).state === 'complete';
+    };
+    const network = killableWebSocket();
+    // Reconnection is driven by the test, so the second broadcast is surely posted while no connection is open.
+    const listener = await open('broadcast-reader', { WebSocket: network.WebSocket, reconnection: false });
+    const seen: unknown[] = [];
+    listener.on('maintenance', (data) => seen.push(data));
+    await waitFor(() => listener.connected, 'connect');
+    await broadcast('21:00');
+    await waitFor(() => seen.length === 1, 'the first broadcast, live');
+    // Act: cut the socket; broadcast while it is away, to completion; come back (the replay reaches back over both).
+    network.opened[0].terminate();
+    await waitFor(() => !listener.connected, 'the cut');
+    const whileAway = await broadcast('22:00');
+    for (let complete = false; !complete; complete = await isComplete(whileAway)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    listener.connect();
+    await waitFor(() => listener.connected && seen.length >= 2, 'the broadcast sent while away', 20_000);
+    await broadcast('23:00');
+    await waitFor(() => seen.length >= 3, 'a live broadcast after the reconnect', 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Assess
+    expect(seen).toEqual([{ at: '21:00' }, { at: '22:00' }, { at: '23:00' }]);
+    expect(listener.recovered).toBe(true);
+  }, 60_000);
+
+  it('a cursor older than the retention: recovered false, the gap reported, what is left replayed', async () => {
+    // Prepare: one message 25 hours ago (past the 24 h retention), one an hour ago; the cursor is 26 hours old.
+    await recordDatedBack(stack, 25 * HOUR_MS, 'late-reader', [{ type: 'chat', data: { n: 'expired' } }]);
+    await recordDatedBack(stack, HOUR_MS, 'late-reader', [{ type: 'chat', data: { n: 'kept' } }]);
+    const received: unknown[] = [];
+    const gaps: unknown[] = [];
+    // Act
+    const reader = await open('late-reader', { resumeFrom: logIdFloor(Date.now() - 26 * HOUR_MS) });
+    reader.on('chat', (data) => received.push(data));
+    reader.on('recovery_gap', (reported) => gaps.push(...reported));
+    await waitFor(() => reader.connected && received.length === 1, 'the message within retention');
+    // Assess
+    expect(reader.recovered).toBe(false);
+    expect(gaps).toEqual([
+      expect.objectContaining({ reason: 'retention', stream: 'user#late-reader' }),
+      expect.objectContaining({ reason: 'retention', stream: 'broadcast' }),
+    ]);
+    expect(received).toEqual([{ n: 'kept' }]);
+  });
+
+  it('offline for an hour: a first connect gets the notifications sent meanwhile (OFFLINE_DELIVERY default)', async () => {
+    // Prepare: an hour ago, a chat and a notification to a user with no connection; a notification just now.
+    await recordDatedBack(stack, HOUR_MS, 'offline-user', [
+      { type: 'chat', data: { text: 'not pending: a chat' } },
+      { type: 'notification', data: { title: 'an hour ago', body: 'b' } },
+    ]);
+    expect((await notify('offline-user', 'just now')).status).toBe(200);
+    const notifications: Array<{ title: string }> = [];
+    const chats: unknown[] = [];
+    // Act: no cursor, as a new device or a reloaded page.
+    const device = await open('offline-user');
+    device.on('notification', (data: { title: string }) => notifications.push(data));
+    device.on('chat', (data) => chats.push(data));
+    await waitFor(() => notifications.length === 2, 'the two notifications');
+    // Assess
+    expect(notifications.map((n) => n.title)).toEqual(['an hour ago', 'just now']);
+    expect(chats).toEqual([]);
+    expect(device.recovered).toBe(false);
+  });
 });
