@@ -1,3 +1,4 @@
+import type { Envelope } from '../lambdas/core/envelope';
 import type { Heartbeat } from './heartbeat';
 import type { RenewalReason } from './renewal-schedule';
 import type { ReplaySession } from './replay';
@@ -30,6 +31,8 @@ export interface ConnectionAttempt {
   timedOut?: boolean;
   /** The replay of what was missed, while it runs: live messages wait in it. */
   replay?: ReplaySession;
+  /** Live messages that arrived before `authenticated` on a connection that will replay; moved into `replay`. */
+  heldBeforeReplay?: Envelope[];
 }
 
 /**

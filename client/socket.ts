@@ -281,6 +281,8 @@ export class RealtimeSocket extends Emitter {
       tokenExpiresAtMs,
       knowsHandshakeStatus: resolved.isNodeWs,
     } as ConnectionAttempt;
+    // A connection that will replay holds live messages from its first frame (see onFrame).
+    if (!isRenewal && this.options.resume) attempt.heldBeforeReplay = [];
     try {
       attempt.transport = new Transport(resolved.WebSocket, handshake, {
         open: () => this.onOpen(attempt),
@@ -318,9 +320,10 @@ export class RealtimeSocket extends Emitter {
       this.onReplayPage(attempt, envelope as Envelope<ReplayData>);
       return;
     }
-    if (!isAnswerFrame(envelope.type) && attempt.replay) {
-      // Live messages wait until the replay has fired everything missed before them.
-      attempt.replay.held.push(envelope);
+    if (!isAnswerFrame(envelope.type) && (attempt.replay || attempt.heldBeforeReplay)) {
+      // Live messages wait until the replay has fired everything missed before them: the server posts to a new
+      // connection from its `$connect` on, so some arrive even before `authenticated` answers `hello`.
+      (attempt.replay?.held ?? attempt.heldBeforeReplay)?.push(envelope);
       return;
     }
     this.fireEnvelope(attempt, envelope);
@@ -378,7 +381,13 @@ export class RealtimeSocket extends Emitter {
       return;
     }
     // `connect` waits for the replay's first page, so `recovered` is known when it fires (as in socket.io-client).
-    const replay: ReplaySession = { after: this.history.lastLogId, held: [], announce, firstPage: true };
+    const replay: ReplaySession = {
+      after: this.history.lastLogId,
+      held: attempt.heldBeforeReplay ?? [],
+      announce,
+      firstPage: true,
+    };
+    attempt.heldBeforeReplay = undefined;
     attempt.replay = replay;
     attempt.transport.send(encodeResume(replay.after, undefined));
     this.armReplayTimeout(attempt, replay);

@@ -9,9 +9,10 @@
 /**
  * A DynamoDB action on the registry table, named after what the registry does with it: `Query` (a user's
  * connections), `Scan` (a broadcast, the connected users list), `PutItem` (`$connect`), `DeleteItem`
- * (`$disconnect`, a stale connection, a disconnect).
+ * (`$disconnect`, a stale connection, a disconnect), `GetItem` (a sender waiting for a Socket.IO connection's replay
+ * to hand over, `live-handoff.ts`), `UpdateItem` (the hand-off itself, on the Socket.IO CONNECT).
  */
-export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem';
+export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'GetItem' | 'UpdateItem';
 
 /**
  * A DynamoDB action on the fan-out state table (`broadcastTableSchema`): `PutItem` (a producer records a broadcast),
@@ -97,7 +98,14 @@ export const functions = {
     entry: 'lambdas/handlers/ws-default.ts',
     description: 'WebSocket $default: Socket.IO frames (connect, ping, hello, send, ...) and unroutable JSON frames',
     // Socket.IO frames are not JSON with an `action`, so all of them arrive here, `send` included.
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true },
+    // CONNECT replays what a Socket.IO client missed (log Query) and hands the connection over (UpdateItem); `send`
+    // records and waits for a replaying recipient like every sender (GetItem).
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'GetItem', 'UpdateItem'],
+      manageConnections: true,
+      messageLog: [...recordsMessages, 'Query'],
+    },
   },
   socketIoPinger: {
     entry: 'lambdas/handlers/socketio-pinger.ts',
@@ -113,7 +121,12 @@ export const functions = {
   wsSend: {
     entry: 'lambdas/handlers/ws-send.ts',
     description: 'WebSocket send route: delivers a message to users and answers with a delivery report',
-    access: { ...none, table: ['Query', 'DeleteItem'], manageConnections: true, messageLog: recordsMessages },
+    access: {
+      ...none,
+      table: ['Query', 'DeleteItem', 'GetItem'],
+      manageConnections: true,
+      messageLog: recordsMessages,
+    },
   },
   wsResume: {
     entry: 'lambdas/handlers/ws-resume.ts',
@@ -132,7 +145,7 @@ export const functions = {
     // No Scan: a broadcast is scanned by the worker, never by the API-fronted function.
     access: {
       ...none,
-      table: ['Query', 'DeleteItem'],
+      table: ['Query', 'DeleteItem', 'GetItem'],
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
@@ -154,7 +167,7 @@ export const functions = {
     description: 'Send function invoked directly (Lambda Invoke, EventBridge, Step Functions)',
     access: {
       ...none,
-      table: ['Query', 'DeleteItem'],
+      table: ['Query', 'DeleteItem', 'GetItem'],
       manageConnections: true,
       fanOutTable: ['PutItem', 'Query'],
       sendsTo: ['broadcastSlices'],
@@ -166,7 +179,7 @@ export const functions = {
     description: 'Drains the broadcast slice queue: walks one Scan segment per message, claim before post',
     access: {
       ...none,
-      table: ['Scan', 'DeleteItem'],
+      table: ['Scan', 'DeleteItem', 'GetItem'],
       manageConnections: true,
       fanOutTable: ['GetItem', 'UpdateItem'],
       // Continuations: a slice that runs short of time queues the rest of its segment.

@@ -11,8 +11,10 @@ import {
 } from './delivery';
 import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
+import { handoffDecision, needsHandoff } from './live-handoff';
 import type { PostBudget } from './post-budget';
 import type { ConnectionRegistry } from './registry';
+import type { ConnectionItem } from './table-schema';
 import { encodeEnvelope } from './validation';
 
 /**
@@ -49,6 +51,8 @@ export interface SliceMessage {
    */
   audience?: 'socket.io';
   frame?: string;
+  /** When the envelope was recorded in the message log (epoch ms), for the Socket.IO replay hand-off. */
+  loggedAt?: number;
 }
 
 /** Where slices are queued: the slice queue (SQS) on AWS and locally. */
@@ -85,7 +89,7 @@ export interface BroadcastProducerDependencies {
  */
 export async function startBroadcast(
   deps: BroadcastProducerDependencies,
-  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string } },
+  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string }; loggedAt?: number },
 ): Promise<BroadcastAcceptance> {
   const { envelope } = request;
   const encoded = Buffer.from(encodeEnvelope(envelope)).toString('utf8');
@@ -106,13 +110,17 @@ export async function startBroadcast(
     type: envelope.type,
     continuation: 0,
     ...(request.audience ? { audience: request.audience.protocol, frame: request.audience.frame } : {}),
+    ...(request.loggedAt === undefined ? {} : { loggedAt: request.loggedAt }),
   }));
   await deps.queue.send(messages);
   return { broadcastId, messageId: envelope.id, timestamp: envelope.timestamp, state: 'queued', slices: deps.segments };
 }
 
+/** What a scanned connection carries besides its key, for the Socket.IO replay hand-off (`live-handoff.ts`). */
+type HandoffFields = Partial<Pick<ConnectionItem, 'connectedAt' | 'replaying' | 'liveAfter' | 'replayReadAt'>>;
+
 export interface SliceWorkerDependencies {
-  registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove'>;
+  registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove' | 'connection'>;
   managementClient: ApiGatewayManagementApiClient;
   state: FanOutState;
   queue: SliceQueue;
@@ -224,7 +232,18 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
       const page = await pages.next();
       if (page.done) scanEnded = true;
       else {
-        const keys = page.value.map(({ userId, connectionId, protocol }) => ({ userId, connectionId, protocol }));
+        // The Socket.IO replay hand-off's fields ride along in memory (never into the checkpoint's retry list).
+        const keys = page.value.map(
+          ({ userId, connectionId, protocol, connectedAt, replaying, liveAfter, replayReadAt }) => ({
+            userId,
+            connectionId,
+            protocol,
+            connectedAt,
+            replaying,
+            liveAfter,
+            replayReadAt,
+          }),
+        );
         buffered.push(...keys.filter(addressed));
       }
     }
@@ -284,6 +303,17 @@ async function post(
   payloads: Pick<ProtocolPayloads, 'for'>,
   message: SliceMessage,
 ): Promise<'delivered' | 'stale' | 'failed' | 'throttled'> {
+  const handoff = connection as HandoffFields;
+  if (needsHandoff(handoff) && payloads instanceof ProtocolPayloads) {
+    const decision = await handoffDecision(
+      { registry: deps.registry },
+      { ...connection, ...handoff },
+      { logId: payloads.logId, loggedAt: message.loggedAt },
+    );
+    if (decision.action === 'replayed') return 'delivered';
+    if (decision.action === 'gone') return 'stale';
+    if (decision.action === 'not-connected') return 'failed';
+  }
   try {
     await deps.managementClient.send(
       new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),

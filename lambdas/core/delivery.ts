@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { BoundedPool, mapBounded } from './bounded';
 import type { Envelope } from './envelope';
+import { handoffDecision, type LoggedMessage, needsHandoff } from './live-handoff';
 import type { ConnectionRegistry } from './registry';
 import { encodeEnvelopeEvent, encodeServerDisconnect } from './socketio-protocol';
 import type { ConnectionItem } from './table-schema';
@@ -232,6 +233,11 @@ export class ProtocolPayloads {
     this.#json = json ?? encodeEnvelope(envelope);
   }
 
+  /** The envelope's message log id, when it was recorded. */
+  get logId(): string | undefined {
+    return this.#envelope.logId;
+  }
+
   /** The bytes to post to a connection of this protocol (absent: the JSON protocol). */
   for(connection: Pick<ConnectionItem, 'protocol'>): Uint8Array {
     if (connection.protocol !== 'socket.io') return this.#json;
@@ -244,10 +250,17 @@ const serverDisconnectPacket = Buffer.from(encodeServerDisconnect(), 'utf8');
 
 async function postToConnection(
   deps: DeliveryDependencies,
-  connection: Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'>,
+  connection: ConnectionItem,
   payloads: ProtocolPayloads,
   messageId: string,
+  logged: LoggedMessage = {},
 ): Promise<PostOutcome> {
+  if (needsHandoff(connection)) {
+    const decision = await handoffDecision({ registry: deps.registry }, connection, logged);
+    if (decision.action === 'replayed') return { status: 'delivered' };
+    if (decision.action === 'gone') return { status: 'stale' };
+    if (decision.action === 'not-connected') return { status: 'failed', error: 'SocketIoNotConnected' };
+  }
   try {
     await deps.managementClient.send(
       new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),
@@ -309,7 +322,12 @@ function recordMetrics(deps: DeliveryDependencies, delivered: number, stale: num
  */
 export async function deliverToUsers(
   deps: DeliveryDependencies,
-  request: { userIds: readonly string[]; envelope: Envelope },
+  request: {
+    userIds: readonly string[];
+    envelope: Envelope;
+    /** When the envelope's record was written to the message log (epoch ms), for the Socket.IO replay hand-off. */
+    loggedAt?: number;
+  },
 ): Promise<DeliveryReport> {
   const payloads = new ProtocolPayloads(request.envelope);
   const userIds = [...new Set(request.userIds)];
@@ -332,8 +350,9 @@ export async function deliverToUsers(
     report.recipients[userId] = { delivered: [], failed: [], stale: [] };
     targets.push(...connections);
   });
+  const logged = { logId: request.envelope.logId, loggedAt: request.loggedAt };
   const outcomes = await mapBounded(targets, deps.concurrency, (connection) =>
-    postToConnection(deps, connection, payloads, request.envelope.id),
+    postToConnection(deps, connection, payloads, request.envelope.id, logged),
   );
   let delivered = 0;
   let stale = 0;

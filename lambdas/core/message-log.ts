@@ -136,6 +136,11 @@ export interface ReplayRequest {
   pageAfter?: string;
   /** `OFFLINE_DELIVERY` override for this request (the configured one by default). */
   offlineDelivery?: OfflineDelivery;
+  /**
+   * Replay strictly after `after`, without reaching back: for a client that cannot drop duplicates
+   * (socket.io-client). Default false.
+   */
+  exact?: boolean;
 }
 
 /** One page of a replay, in id order. */
@@ -156,13 +161,20 @@ export interface MessageLog {
   /**
    * Mints the envelope's log id (it travels with the envelope from then on) and records the envelope once in each
    * stream; resolves when every item is written. A write failure is thrown: a message that cannot be recorded is
-   * not posted, so "recorded before posted" holds.
+   * not posted, so "recorded before posted" holds. Resolves with when the write was acknowledged (epoch ms), which
+   * the Socket.IO replay hand-off compares with the replay's last read (`live-handoff.ts`).
    */
-  record(envelope: Envelope, streams: readonly string[]): Promise<void>;
+  record(envelope: Envelope, streams: readonly string[]): Promise<number>;
   /** Marks the user items of a message whose recipients had no live connection (offline delivery reads them). */
   markOffline(logId: string, userIds: readonly string[]): Promise<void>;
   /** Reads one page of a resume. */
   readReplay(request: ReplayRequest): Promise<ReplayPage>;
+  /** Up to `limit` messages of the streams with an id above `after`, merged in id order; `more` if some are left. */
+  readRange(request: {
+    streams: readonly string[];
+    after: string;
+    limit: number;
+  }): Promise<{ messages: Envelope[]; more: boolean }>;
 }
 
 export interface MessageLogOptions {
@@ -296,6 +308,7 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       }));
       if (items.length === 1) await client.send(new PutCommand({ TableName: tableName, Item: items[0] }));
       else await batchWrite(items);
+      return now();
     },
 
     async markOffline(logId, userIds) {
@@ -316,6 +329,20 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       );
     },
 
+    async readRange({ streams, after, limit }) {
+      const reads = await Promise.all(
+        streams.map((stream) => readStream(stream, after, limit, { offlineOnly: false })),
+      );
+      const merged = reads.flatMap((read) => read.items).sort((a, b) => (a.logId < b.logId ? -1 : 1));
+      const messages: Envelope[] = [];
+      for (const item of merged) {
+        if (messages.length === limit) break;
+        if (messages.at(-1)?.logId === item.logId) continue;
+        messages.push(JSON.parse(item.envelope) as Envelope);
+      }
+      return { messages, more: merged.length > messages.length || reads.some((read) => !read.exhausted) };
+    },
+
     async readReplay(request) {
       const nowMs = now();
       const retentionFloor = logIdFloor(nowMs - config.retentionSeconds * 1000);
@@ -333,8 +360,8 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       for (const stream of streams) {
         let lower = retentionFloor;
         if (request.after !== undefined) {
-          const reach = stream === LogStream.broadcast ? config.broadcastWindowMs : config.skewMs;
-          const wanted = logIdFloor(logIdTime(request.after) - reach);
+          const reach = request.exact ? 0 : stream === LogStream.broadcast ? config.broadcastWindowMs : config.skewMs;
+          const wanted = reach === 0 ? request.after : logIdFloor(logIdTime(request.after) - reach);
           if (wanted < retentionFloor) {
             // The client's cursor is older than anything the log still promises to hold: report it, even when
             // nothing was in fact sent meanwhile (the log cannot tell expired messages from none).

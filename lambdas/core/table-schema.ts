@@ -32,6 +32,16 @@ export interface ConnectionItem {
   expiresAt: number;
   /** The wire protocol the connection speaks; absent: the JSON protocol (see `socketio-protocol.ts`). */
   protocol?: 'socket.io';
+  /**
+   * A Socket.IO connection whose namespace `CONNECT` has not been answered yet: the server is replaying what its
+   * client missed, and live senders wait until it is done (`live-handoff.ts`), so nothing arrives twice or out of
+   * order. Absent: live.
+   */
+  replaying?: boolean;
+  /** After the replay: the last log id it posted; a live sender skips a message with an id up to this one. */
+  liveAfter?: string;
+  /** After the replay: when its last (empty) read of the log started, epoch ms. */
+  replayReadAt?: number;
 }
 
 /**

@@ -296,7 +296,8 @@ function checkData(body: JsonObject, field = 'data'): unknown {
 export function checkPersist(body: JsonObject): boolean | undefined {
   const { persist, ephemeral } = body;
   if (persist !== undefined && typeof persist !== 'boolean') throw new ValidationError('persist must be a boolean');
-  if (ephemeral !== undefined && typeof ephemeral !== 'boolean') throw new ValidationError('ephemeral must be a boolean');
+  if (ephemeral !== undefined && typeof ephemeral !== 'boolean')
+    throw new ValidationError('ephemeral must be a boolean');
   if (persist !== undefined && ephemeral !== undefined && persist === ephemeral) {
     throw new ValidationError('persist and ephemeral contradict each other: give one of them');
   }

@@ -340,10 +340,10 @@ export class WebSocketService extends ConnectionPresence {
     const envelope = this.envelope(type, data, options);
     if (!this.fanOut) throw new Error('broadcast needs the fan-out state and slice queue (the fanOut option)');
     // Recorded once in the broadcast stream, never once per recipient: every user's resume reads that stream.
-    if (this.messageLog?.persists(envelope.type, options.persist)) {
-      await this.messageLog.record(envelope, [LogStream.broadcast]);
-    }
-    return startBroadcast(this.fanOut, { envelope });
+    const loggedAt = this.messageLog?.persists(envelope.type, options.persist)
+      ? await this.messageLog.record(envelope, [LogStream.broadcast])
+      : undefined;
+    return startBroadcast(this.fanOut, { envelope, loggedAt });
   }
 
   /**
@@ -402,8 +402,8 @@ export class WebSocketService extends ConnectionPresence {
     const log = this.messageLog?.persists(envelope.type, options.persist) ? this.messageLog : undefined;
     // Recorded before the registry is read: a connection registered after that read resumes from the log, and
     // one registered before it is posted to (see `message-log.ts`).
-    if (log) await log.record(envelope, [...new Set(userIds)].map(LogStream.user));
-    const report = await deliverToUsers(this.deliveryDependencies(options), { userIds, envelope });
+    const loggedAt = log ? await log.record(envelope, [...new Set(userIds)].map(LogStream.user)) : undefined;
+    const report = await deliverToUsers(this.deliveryDependencies(options), { userIds, envelope, loggedAt });
     if (log && envelope.logId && report.notConnected.length > 0) {
       await this.markOffline(log, envelope.logId, report);
     }

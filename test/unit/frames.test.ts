@@ -67,9 +67,17 @@ describe('parseClientFrame', () => {
     ['42', FrameErrorCode.invalidFrame, 'got a number'],
     ['null', FrameErrorCode.invalidFrame, 'got null'],
     ['"ping"', FrameErrorCode.invalidFrame, 'got a string'],
-    ['{"type":"chat"}', FrameErrorCode.missingAction, 'frame has no "action"; known actions: ping, hello, send, resume'],
+    [
+      '{"type":"chat"}',
+      FrameErrorCode.missingAction,
+      'frame has no "action"; known actions: ping, hello, send, resume',
+    ],
     ['{"action":7}', FrameErrorCode.invalidFrame, '"action" must be a string, got a number'],
-    ['{"action":"dance"}', FrameErrorCode.unknownAction, 'unknown action "dance"; known actions: ping, hello, send, resume'],
+    [
+      '{"action":"dance"}',
+      FrameErrorCode.unknownAction,
+      'unknown action "dance"; known actions: ping, hello, send, resume',
+    ],
     ['{"action":"$connect"}', FrameErrorCode.unknownAction, 'unknown action "$connect"'],
   ])('refuses %j with %s', (body, code, message) => {
     const parsed = parseClientFrame(body);
