@@ -1,17 +1,14 @@
 // End-to-end, local mode only: the message log and resume with our adapter (issue 12). Real dynalite, real
 // sockets, the real handlers behind the emulator; a socket is killed without a close frame (as a network loss is)
 // through the WebSocket implementation the adapter is given.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { type Envelope, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
-import { createEnvelope } from '../../lambdas/core/envelope';
-import { createLogIdGenerator, logIdFloor } from '../../lambdas/core/log-id';
-import { createMessageLog, LogStream, readMessageLogConfig } from '../../lambdas/core/message-log';
+import { logIdFloor } from '../../lambdas/core/log-id';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
 import { callApi } from './support/http';
+import { HOUR_MS, recordDatedBack } from './support/message-log';
 import { isRemote } from './support/target';
 
 const localOnly = isRemote ? describe.skip : describe;
@@ -26,40 +23,6 @@ function killableWebSocket(): { WebSocket: WebSocketConstructor; opened: WebSock
     }
   }
   return { WebSocket: Killable as unknown as WebSocketConstructor, opened };
-}
-
-const HOUR_MS = 3_600_000;
-
-/**
- * Records messages in the stack's log as a sender did `agoMs` ago, with that clock (ids and TTL dated back), marked
- * offline as a send to a user with no connection is: how a test shows an hour of absence without waiting an hour.
- */
-async function recordDatedBack(
-  stack: LocalStack,
-  agoMs: number,
-  userId: string,
-  messages: Array<{ type: string; data: unknown }>,
-): Promise<void> {
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: stack.dynamoEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
-    }),
-  );
-  const past = () => Date.now() - agoMs;
-  const log = createMessageLog({
-    client,
-    config: readMessageLogConfig({ MESSAGE_LOG_TABLE_NAME: stack.messageLogTableName })!,
-    now: past,
-    ids: createLogIdGenerator(past),
-  });
-  for (const message of messages) {
-    const envelope = createEnvelope(message.type, message.data, { now: new Date(past()) });
-    await log.record(envelope, [LogStream.user(userId)]);
-    await log.markOffline(envelope.logId!, [userId]);
-  }
-  client.destroy();
 }
 
 localOnly('message log: resume with the adapter', () => {

@@ -7,6 +7,7 @@ import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
 import { callApi } from './support/http';
+import { HOUR_MS, recordDatedBack } from './support/message-log';
 import { socketIoAddress } from './support/socket-io';
 import { isRemote } from './support/target';
 
@@ -127,5 +128,28 @@ localOnly('message log: socket.io-client connection-state recovery', () => {
     // Assess
     expect(reader.recovered).toBeFalsy();
     expect(gaps).toEqual(expect.arrayContaining([expect.objectContaining({ reason: 'retention' })]));
+  });
+
+  it('offline for an hour: a first connect gets the notifications sent meanwhile, before connect fires', async () => {
+    // Prepare: an hour ago, a chat and a notification to a user with no connection; a notification just now.
+    await recordDatedBack(stack, HOUR_MS, 'sio-offline', [
+      { type: 'chat', data: { text: 'not pending: a chat' } },
+      { type: 'notification', data: { title: 'an hour ago', body: 'b' } },
+    ]);
+    const notified = await callApi(stack.httpUrl, 'POST', '/websocket/notification', senderToken, {
+      userId: 'sio-offline',
+      title: 'just now',
+      body: 'b',
+    });
+    expect(notified.status).toBe(200);
+    const events: string[] = [];
+    // Act: no pid, as a first connect
+    const device = await open('sio-offline');
+    device.onAny((name: string, data: { title?: string }) => events.push(`${name}:${data?.title ?? ''}`));
+    device.on('connect', () => events.push('connect'));
+    await waitFor(() => device.connected && events.length >= 3, 'the notifications and connect');
+    // Assess: socket.io-client fires what arrived before its CONNECT answer first, then connect.
+    expect(events).toEqual(['notification:an hour ago', 'notification:just now', 'connect']);
+    expect(device.recovered).toBeFalsy();
   });
 });

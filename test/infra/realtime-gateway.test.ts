@@ -336,23 +336,25 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
 
   describe('least privilege', () => {
     // Written out per function rather than derived from the route table, so a broadened grant fails here: only
-    // $connect writes items, only the broadcasting functions scan, and nobody needs GetItem.
+    // $connect writes items, only the broadcasting functions scan, GetItem only to wait for a Socket.IO hand-off.
     const expectedTableActions: Record<FunctionName, string[]> = {
       wsAuthorizer: [],
       wsConnect: ['dynamodb:PutItem'],
       wsDisconnect: ['dynamodb:DeleteItem'],
       wsFrames: [],
-      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      // Issue 12: GetItem for a sender waiting on a Socket.IO connection's replay hand-off; UpdateItem for the
+      // hand-off itself, on the Socket.IO CONNECT ($default).
+      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
-      wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      wsSend: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       wsResume: [],
       httpAuthorizer: [],
-      httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      httpSend: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       httpStatus: ['dynamodb:Query', 'dynamodb:Scan'],
       httpDisconnect: ['dynamodb:DeleteItem', 'dynamodb:Query'],
-      directSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
-      broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:Scan'],
+      directSend: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan'],
     };
 
     it.each(functionNames)('%s has only the registry actions its code uses, on the registry only', (name) => {
@@ -371,14 +373,15 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
     });
 
     // Issue 12: the senders record (Put one recipient, BatchWrite several, Update the offline mark), the resume
-    // route reads; nobody else touches the log, and nobody may delete from it (only its TTL does).
+    // route and the Socket.IO CONNECT ($default, which also sends) read; nobody else touches the log, and nobody
+    // may delete from it (only its TTL does).
     const recordsMessages = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
     const expectedLogActions: Record<FunctionName, string[]> = {
       wsAuthorizer: [],
       wsConnect: [],
       wsDisconnect: [],
       wsFrames: [],
-      wsDefault: [],
+      wsDefault: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
       wsSend: recordsMessages,
