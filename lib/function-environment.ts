@@ -1,4 +1,4 @@
-import { Setting } from '../lambdas/core/config';
+import { MessageLogSetting, Setting } from '../lambdas/core/config';
 import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
 /**
@@ -130,12 +130,12 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
   if (access.fanOutTable.includes('UpdateItem')) put(Setting.postBudgetPerSecond, values.postBudgetPerSecond);
 
   if (access.messageLog.length > 0) {
-    put(Setting.messageLogTableName, values.messageLogTableName);
-    put(Setting.messageRetentionSeconds, values.messageLog?.retentionSeconds);
-    put(Setting.messageLogUserCap, values.messageLog?.userCap);
-    put(Setting.ephemeralMessageTypes, values.messageLog?.ephemeralTypes);
-    put(Setting.resumeSkewMs, values.messageLog?.resumeSkewMs);
-    put(Setting.offlineDelivery, values.messageLog?.offlineDelivery);
+    put(MessageLogSetting.messageLogTableName, values.messageLogTableName);
+    put(MessageLogSetting.messageRetentionSeconds, values.messageLog?.retentionSeconds);
+    put(MessageLogSetting.messageLogUserCap, values.messageLog?.userCap);
+    put(MessageLogSetting.ephemeralMessageTypes, values.messageLog?.ephemeralTypes);
+    put(MessageLogSetting.resumeSkewMs, values.messageLog?.resumeSkewMs);
+    put(MessageLogSetting.offlineDelivery, values.messageLog?.offlineDelivery);
   }
 
   if (access.sendsTo.includes('socketIoOpenings')) put(Setting.openingQueueUrl, values.queueUrls.socketIoOpenings);

@@ -1,4 +1,4 @@
-import { Setting } from '../lambdas/core/config';
+import { MessageLogSetting, Setting } from '../lambdas/core/config';
 import { type FunctionName, functions, type QueueName } from '../lambdas/routes';
 import { type EnvironmentValues, environmentFor } from '../lib/function-environment';
 import type { LocalCredentials } from './dev-credentials';
@@ -115,4 +115,4 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
 }
 
 /** Every setting name a handler may read, so the runner can unset those a function does not get. */
-export const settingNames: readonly string[] = Object.values(Setting);
+export const settingNames: readonly string[] = [...Object.values(Setting), ...Object.values(MessageLogSetting)];

@@ -5,7 +5,14 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Environment, optionalInteger, optionalList, optionalString, requireString, Setting } from './config';
+import {
+  type Environment,
+  MessageLogSetting,
+  optionalInteger,
+  optionalList,
+  optionalString,
+  requireString,
+} from './config';
 import type { Envelope } from './envelope';
 import { ConfigurationError } from './errors';
 import { isLogId, logIdFloor, logIds, logIdTime } from './log-id';
@@ -92,23 +99,31 @@ export const DEFAULT_REPLAY_PAGE_BYTES = 96 * 1024;
  * readMessageLogConfig({ MESSAGE_LOG_TABLE_NAME: 'Log' })?.retentionSeconds; // 86400
  */
 export function readMessageLogConfig(env: Environment): MessageLogConfig | undefined {
-  if (optionalString(env, Setting.messageLogTableName) === undefined) return undefined;
-  const offline = optionalString(env, Setting.offlineDelivery) ?? 'notifications';
+  if (optionalString(env, MessageLogSetting.messageLogTableName) === undefined) return undefined;
+  const offline = optionalString(env, MessageLogSetting.offlineDelivery) ?? 'notifications';
   if (!offlineDeliveryModes.includes(offline as OfflineDelivery)) {
     throw new ConfigurationError(
-      Setting.offlineDelivery,
+      MessageLogSetting.offlineDelivery,
       `must be one of ${offlineDeliveryModes.join(', ')}, got "${offline}"`,
     );
   }
   return {
-    tableName: requireString(env, Setting.messageLogTableName),
-    retentionSeconds: optionalInteger(env, Setting.messageRetentionSeconds, DEFAULT_MESSAGE_RETENTION_SECONDS, {
+    tableName: requireString(env, MessageLogSetting.messageLogTableName),
+    retentionSeconds: optionalInteger(
+      env,
+      MessageLogSetting.messageRetentionSeconds,
+      DEFAULT_MESSAGE_RETENTION_SECONDS,
+      {
+        min: 1,
+        max: 366 * 24 * 3600,
+      },
+    ),
+    userCap: optionalInteger(env, MessageLogSetting.messageLogUserCap, DEFAULT_MESSAGE_LOG_USER_CAP, {
       min: 1,
-      max: 366 * 24 * 3600,
+      max: 100_000,
     }),
-    userCap: optionalInteger(env, Setting.messageLogUserCap, DEFAULT_MESSAGE_LOG_USER_CAP, { min: 1, max: 100_000 }),
-    ephemeralTypes: new Set(optionalList(env, Setting.ephemeralMessageTypes)),
-    skewMs: optionalInteger(env, Setting.resumeSkewMs, DEFAULT_RESUME_SKEW_MS, { min: 0, max: 15 * 60_000 }),
+    ephemeralTypes: new Set(optionalList(env, MessageLogSetting.ephemeralMessageTypes)),
+    skewMs: optionalInteger(env, MessageLogSetting.resumeSkewMs, DEFAULT_RESUME_SKEW_MS, { min: 0, max: 15 * 60_000 }),
     broadcastWindowMs: DEFAULT_BROADCAST_WINDOW_MS,
     offlineDelivery: offline as OfflineDelivery,
     pageMessages: DEFAULT_REPLAY_PAGE_MESSAGES,

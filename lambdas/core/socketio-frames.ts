@@ -27,7 +27,7 @@ export interface SocketIoFrameInput {
    * The namespace CONNECT: replays what the client missed and hands the connection to the live senders
    * (`socketio-recovery.ts`), resolving with the `pid` to answer with. Absent: no recovery (`{ sid }` alone).
    */
-  connect?: (auth: Record<string, unknown> | undefined) => Promise<{ pid: string }>;
+  connect?: (auth: Record<string, unknown> | undefined) => Promise<{ pid?: string }>;
   now?: Date;
 }
 

@@ -30,8 +30,9 @@ async function connectSocketIo(userId: string, connectionId: string, auth: Recor
     await managementClient.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(frame) }));
   };
   if (!log) {
+    // No log, no recovery: no pid, so socket.io-client does not ask for it.
     await registry.finishReplay(userId, connectionId, { liveAfter: '', replayReadAt: Date.now() });
-    return { pid: '' };
+    return {};
   }
   const recovery = await recoverSocketIoSession(
     { log, registry, post, maxMessages: DEFAULT_SOCKET_IO_REPLAY_LIMIT },

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { getDocumentClient } from '../core/clients';
-import { requireString, Setting } from '../core/config';
+import { MessageLogSetting, requireString } from '../core/config';
 import { UnauthorizedError } from '../core/errors';
 import { createMessageLog, readMessageLogConfig } from '../core/message-log';
 import { observability } from '../core/observability';
@@ -16,7 +16,7 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
  */
 
 // Read once at cold start: a missing table name fails the init and names the setting.
-requireString(process.env, Setting.messageLogTableName);
+requireString(process.env, MessageLogSetting.messageLogTableName);
 const log = createMessageLog({ client: getDocumentClient(), config: readMessageLogConfig(process.env)! });
 
 /**
