@@ -2,12 +2,16 @@ import type { Envelope } from '../lambdas/core/envelope';
 
 /** What part of the history a replay could not bring back (the server's `ReplayGap`, or the adapter's timeout). */
 export interface ReplayGap {
-  /** `retention`: older than the server keeps; `cap`: more missed than one replay brings; `timeout`: no answer. */
-  reason: 'retention' | 'cap' | 'timeout';
+  /**
+   * `retention`: older than the server keeps; `cap`: more missed than one replay brings; `too_large`: one message
+   * (`logId`) too large to ride in a replay page; `timeout`: no answer.
+   */
+  reason: 'retention' | 'cap' | 'too_large' | 'timeout';
   stream?: string;
   /** Messages after this log id and before `until` may be missing. */
   after?: string;
   until?: string;
+  logId?: string;
 }
 
 /** A `replay` page, as the server's `resume` route answers it. */

@@ -404,7 +404,11 @@ export class RealtimeSocket extends Emitter {
       this.recovered = page.recovered === true;
       if (typeof page.windowMs === 'number' && page.windowMs > 0) this.history.windowMs = page.windowMs;
       replay.announce();
-      if (Array.isArray(page.gaps) && page.gaps.length > 0) this.emitLocal('recovery_gap', page.gaps);
+    }
+    // Gaps come on the first page (retention, cap) or on the page of a message too large for a page.
+    if (Array.isArray(page.gaps) && page.gaps.length > 0) {
+      this.recovered = false;
+      this.emitLocal('recovery_gap', page.gaps);
     }
     for (const message of Array.isArray(page.messages) ? page.messages : []) this.fireEnvelope(attempt, message);
     if (attempt !== this.current || attempt.replay !== replay) return;

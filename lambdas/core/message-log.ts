@@ -90,6 +90,8 @@ export const DEFAULT_BROADCAST_WINDOW_MS = 15 * 60_000;
 export const DEFAULT_REPLAY_PAGE_MESSAGES = 100;
 /** 96 KB of envelopes per page: with the page's own fields, well under API Gateway's 128 KB message. */
 export const DEFAULT_REPLAY_PAGE_BYTES = 96 * 1024;
+/** 128 KB less 2 KB for the `replay` page's own fields (type, id, next, gaps): the largest envelope a page carries. */
+export const MAX_REPLAYED_ENVELOPE_BYTES = 128 * 1024 - 2048;
 
 /**
  * Reads the message log's settings once; each bad value throws a ConfigurationError naming it. Undefined when
@@ -133,13 +135,19 @@ export function readMessageLogConfig(env: Environment): MessageLogConfig | undef
 
 /** Why part of a user's history cannot be replayed. */
 export interface ReplayGap {
-  /** `retention`: the cursor is older than the retention; `cap`: more than the cap were missed on one stream. */
-  reason: 'retention' | 'cap';
+  /**
+   * `retention`: the cursor is older than the retention; `cap`: more than the cap were missed on one stream;
+   * `too_large`: one message too large to travel inside a page (within 2 KB of API Gateway's 128 KB), named by
+   * `logId`.
+   */
+  reason: 'retention' | 'cap' | 'too_large';
   stream: string;
   /** Messages after this id and up to `until` (exclusive) may be missing; absent: from the start. */
   after?: string;
   /** The first id the replay does have on that stream (absent: none). */
   until?: string;
+  /** `too_large` only: the message left out. */
+  logId?: string;
 }
 
 /** A resume request: the client's last seen id (absent: offline delivery), and where the last page ended. */
@@ -156,6 +164,12 @@ export interface ReplayRequest {
    * (socket.io-client). Default false.
    */
   exact?: boolean;
+  /**
+   * Largest envelope a page may carry, in bytes: a page travels as one frame, so with the page's own fields it must
+   * stay under API Gateway's 128 KB. Default {@link MAX_REPLAYED_ENVELOPE_BYTES}; a replay that posts each message
+   * on its own (socket.io-client's) passes `Infinity`.
+   */
+  maxEnvelopeBytes?: number;
 }
 
 /** One page of a replay, in id order. */
@@ -393,9 +407,8 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
             gaps.push({ reason: 'cap', stream, after: request.after });
             lower = capped;
           }
-        } else if (stream.startsWith('user#') && request.pageAfter !== undefined) {
-          // Later pages: the page cursor is past the cap's start already (pages are read in id order).
         }
+        // Later pages need no cap check: the page cursor is past the cap's start already (pages go in id order).
         lowerBounds.set(
           stream,
           request.pageAfter !== undefined && request.pageAfter > lower ? request.pageAfter : lower,
@@ -413,19 +426,30 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       const messages: Envelope[] = [];
       let bytes = 0;
       let lastId: string | undefined;
+      const maxEnvelopeBytes = request.maxEnvelopeBytes ?? MAX_REPLAYED_ENVELOPE_BYTES;
+      let tooLarge = 0;
       for (const item of merged) {
         if (messages.length === config.pageMessages) break;
-        if (messages.length > 0 && bytes + item.envelope.length > config.pageBytes) break;
         // The same message recorded in two of the streams (a user's and a room's) is replayed once.
         if (item.logId === lastId) continue;
-        bytes += item.envelope.length;
+        const size = Buffer.byteLength(item.envelope, 'utf8');
+        if (size > maxEnvelopeBytes) {
+          // It cannot ride in a page without the frame passing 128 KB (API Gateway would close the connection):
+          // left out, and said so.
+          gaps.push({ reason: 'too_large', stream: item.streamId, logId: item.logId });
+          lastId = item.logId;
+          tooLarge += 1;
+          continue;
+        }
+        if (messages.length > 0 && bytes + size > config.pageBytes) break;
+        bytes += size;
         messages.push(JSON.parse(item.envelope) as Envelope);
         lastId = item.logId;
       }
-      const unread = merged.length > messages.length || perStream.some((read) => !read.exhausted);
+      const unread = merged.length > messages.length + tooLarge || perStream.some((read) => !read.exhausted);
+      const first = messages[0]?.logId;
       for (const gap of gaps) {
-        const first = messages.find((message) => message.logId !== undefined);
-        if (first) gap.until = first.logId;
+        if (first !== undefined && gap.reason !== 'too_large') gap.until = first;
       }
       return {
         messages,

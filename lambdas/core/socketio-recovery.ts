@@ -87,7 +87,14 @@ export async function recoverSocketIoSession(
   let replayReadAt = now();
   let pageAfter: string | undefined;
   do {
-    const page = await deps.log.readReplay({ streams, after: cursor, pageAfter, exact: true });
+    // Each event is posted on its own, the size it had live: no page to fit in.
+    const page = await deps.log.readReplay({
+      streams,
+      after: cursor,
+      pageAfter,
+      exact: true,
+      maxEnvelopeBytes: Number.POSITIVE_INFINITY,
+    });
     if (pageAfter === undefined) gaps.push(...page.gaps);
     for (const message of page.messages) if (!(await post(message))) break;
     pageAfter = capped ? undefined : page.next;

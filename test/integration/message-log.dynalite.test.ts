@@ -182,4 +182,29 @@ describe('message log (dynalite)', () => {
       name: 'ConditionalCheckFailedException',
     });
   });
+
+  it('leaves out of a page a message too large to ride in one frame, says so, and goes on after it', async () => {
+    // A 127 KB envelope is a valid message (under 128 KB) but a page holding it would pass API Gateway's limit.
+    const clock = { now: start + 11 * HOUR_MS };
+    const log = logAt(clock);
+    const cursor = (await send(log, clock, [LogStream.user('hugo')], 0)).logId!;
+    const big = createEnvelope('chat', { blob: 'x'.repeat(127 * 1024) }, { now: new Date(clock.now) });
+    await log.record(big, [LogStream.user('hugo')]);
+    clock.now += 1;
+    const after = await send(log, clock, [LogStream.user('hugo')], 2);
+
+    const page = await log.readReplay({ streams: [LogStream.user('hugo')], after: cursor, exact: true });
+    const posted = await log.readReplay({
+      streams: [LogStream.user('hugo')],
+      after: cursor,
+      exact: true,
+      maxEnvelopeBytes: Number.POSITIVE_INFINITY,
+    });
+
+    expect(page.messages.map((m) => m.logId)).toEqual([after.logId]);
+    expect(page.gaps).toEqual([{ reason: 'too_large', stream: 'user#hugo', logId: big.logId }]);
+    // Posted one by one (socket.io-client's replay), it is kept: alone on its page, by the page's byte budget.
+    expect(posted.messages.map((m) => m.logId)).toEqual([big.logId]);
+    expect(posted.next).toBe(big.logId);
+  });
 });
