@@ -19,6 +19,15 @@ export {
   PayloadTooLargeError,
   ValidationError,
 } from './core/errors';
+export {
+  createMessageLog,
+  LogStream,
+  type MessageLog,
+  type MessageLogConfig,
+  type ReplayGap,
+  readMessageLogConfig,
+  streamsToReplay,
+} from './core/message-log';
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export type { ConnectionItem } from './core/table-schema';

@@ -1,6 +1,9 @@
-import type { Template } from 'aws-cdk-lib/assertions';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { messageLogTableSchema } from '../../lambdas/core/table-schema';
 import { type FunctionName, functions } from '../../lambdas/routes';
+import { RealtimeGatewayStack } from '../../lib/realtime-gateway-stack';
+import { testAppContext } from './app-context';
 import { type SynthesizedGateway, synthesizeGateway } from './gateway-template';
 
 const functionNames = Object.keys(functions) as FunctionName[];
@@ -50,6 +53,16 @@ describe('the message log (lib/message-log.ts, issue 12)', () => {
       fanOutTable: [],
       sendsTo: [],
       messageLog: ['Query'],
+    });
+  });
+
+  it('outputs the log table, for a backend that sends with the server library', () => {
+    const stack = new RealtimeGatewayStack(new App({ context: testAppContext() }), 'LogOutputsStack', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    const table = stack.gateway.messageLog.table;
+    Template.fromStack(stack).hasOutput('MessageLogTableName', {
+      Value: { Ref: stack.getLogicalId(table.node.defaultChild as CfnElement) },
     });
   });
 });
