@@ -61,10 +61,12 @@ export class MemoryRegistry implements ConnectionRegistry {
     userId,
     connectionId,
     protocol,
+    replaying,
   }: {
     userId: string;
     connectionId: string;
     protocol?: string;
+    replaying?: boolean;
   }): Promise<ConnectionItem> {
     const connectedAt = this.now();
     const item: ConnectionItem = {
@@ -74,6 +76,7 @@ export class MemoryRegistry implements ConnectionRegistry {
       expiresAt: Math.floor(connectedAt.getTime() / 1000) + (this.options.ttlSeconds ?? 3 * 3600),
     };
     if (protocol === 'socket.io') item.protocol = protocol;
+    if (replaying) item.replaying = true;
     this.items.set(key(userId, connectionId), item);
     this.sorted = undefined;
     return item;
@@ -90,6 +93,24 @@ export class MemoryRegistry implements ConnectionRegistry {
     this.items.delete(key(userId, connectionId));
     // The benchmarks join no rooms.
     return [];
+  }
+
+  async connection(userId: string, connectionId: string): Promise<ConnectionItem | undefined> {
+    const item = this.items.get(key(userId, connectionId));
+    return item && this.isLive(item, Math.floor(this.now().getTime() / 1000)) ? { ...item } : undefined;
+  }
+
+  async finishReplay(
+    userId: string,
+    connectionId: string,
+    handoff: { liveAfter: string; replayReadAt: number },
+  ): Promise<boolean> {
+    const item = this.items.get(key(userId, connectionId));
+    if (!item) return false;
+    const { replaying: _replaying, ...live } = item;
+    this.items.set(key(userId, connectionId), { ...live, ...handoff });
+    this.sorted = undefined;
+    return true;
   }
 
   async connectionsOf(userId: string): Promise<ConnectionItem[]> {

@@ -116,6 +116,8 @@ export interface BenchReport {
   broadcastCore?: ScriptSection;
   /** The scale benchmark of the asynchronous broadcast (`bench/scale-fan-out.ts`). */
   scaleFanOut?: ScriptSection;
+  /** The message log's send path and resume (`bench/message-log.ts`, issue 12). */
+  messageLog?: ScriptSection;
 }
 
 /** A script the runner ran to completion, quoted in the report. */
@@ -256,6 +258,16 @@ export function renderReport(report: BenchReport): string {
     lines.push(`\`npx tsx ${scale.script}\` (${outcome}, ${(scale.elapsedMs / 1000).toFixed(1)} s):`, '');
     // Its figures are a Markdown table already; progress lines (stderr) stay out of the report.
     lines.push(scale.output.trimEnd());
+  }
+  lines.push('');
+  lines.push('## Message log: send path and resume (`bench/message-log.ts`)', '');
+  const log = report.messageLog;
+  if (!log) {
+    lines.push('Not run.');
+  } else {
+    const outcome = log.timedOut ? 'timed out' : `exit code ${log.exitCode}`;
+    lines.push(`\`npx tsx ${log.script}\` (${outcome}, ${(log.elapsedMs / 1000).toFixed(1)} s):`, '');
+    lines.push(log.output.trimEnd());
   }
   lines.push('');
   return lines.join('\n');

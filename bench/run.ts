@@ -27,7 +27,8 @@ import { combineRounds } from './rounds';
  * `npm run bench`: the same workload against the local stack and against the reference server (Express +
  * socket.io, `bench/reference-server.ts`), each system and the load generator in a process of its own; then the
  * core broadcast benchmark (`bench/broadcast-core.ts`) when present, and the scale benchmark of the asynchronous
- * broadcast (`bench/scale-fan-out.ts`; `npm run bench -- scale [options]` runs it alone). Prints a Markdown table and writes it to
+ * broadcast (`bench/scale-fan-out.ts`; `npm run bench -- scale [options]` runs it alone), and the message log's send
+ * path and resume (`bench/message-log.ts`; `npm run bench -- log` runs it alone). Prints a Markdown table and writes it to
  * `bench/results/latest.md`. Figures only: nothing passes or fails. Every step is bounded by a timeout, and every
  * child process is killed on every way out.
  */
@@ -55,6 +56,9 @@ const resultsFolder = 'bench/results';
 const reportFile = `${resultsFolder}/latest.md`;
 const broadcastCoreScript = 'bench/broadcast-core.ts';
 const scaleFanOutScript = 'bench/scale-fan-out.ts';
+const messageLogScript = 'bench/message-log.ts';
+/** About 40 s here (600 sends, 6 resumes of 1,000 messages); the backstop. */
+const messageLogTimeoutMs = 5 * 60_000;
 /** The scale run stops itself after 3 × its floor (100 s at the defaults) + 60 s; this is the backstop. */
 const scaleFanOutTimeoutMs = 7 * 60_000;
 /** Far above a normal run (~5 minutes here, the scale benchmark's ~2 included): only reached when something hangs. */
@@ -255,6 +259,18 @@ async function runScaleFanOut(): Promise<ScriptRun> {
   return { ...run, output };
 }
 
+async function runMessageLog(): Promise<ScriptRun> {
+  if (deadlinePassed)
+    return { output: 'not run: the whole-run deadline passed', exitCode: null, timedOut: true, elapsedMs: 0 };
+  progress(`running ${messageLogScript}`);
+  const run = await runTypeScriptScript(messageLogScript, messageLogTimeoutMs);
+  const output = run.output
+    .split('\n')
+    .filter((line) => line.startsWith('|') || line.startsWith('Send') || line.startsWith('Resume') || line === '')
+    .join('\n');
+  return { ...run, output };
+}
+
 /** `--generator-shards N` overrides the number of load generator processes (to compare, on another machine). */
 function generatorShardsOption(fallback: number): number {
   const position = process.argv.indexOf('--generator-shards');
@@ -310,6 +326,7 @@ async function main(): Promise<void> {
   };
   const broadcastCore = await runBroadcastCore();
   const scaleFanOut = await runScaleFanOut();
+  const messageLog = await runMessageLog();
   const report: BenchReport = {
     startedAt,
     durationMs: Date.now() - startedAt.getTime(),
@@ -326,6 +343,7 @@ async function main(): Promise<void> {
     systems,
     broadcastCore: broadcastCore && { script: broadcastCoreScript, ...broadcastCore },
     scaleFanOut: { script: scaleFanOutScript, ...scaleFanOut },
+    messageLog: { script: messageLogScript, ...messageLog },
   };
   const markdown = alignMarkdownTables(renderReport(report));
   // A one-system run is a harness check, not a result: it must not replace the committed report.
@@ -356,32 +374,27 @@ const deadline = setTimeout(() => {
 }, wholeRunDeadlineMs);
 deadline.unref();
 
-/** `npm run bench -- scale [options]`: the scale benchmark alone, its output live (it bounds itself). */
-function runScaleAlone(): never {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', scaleFanOutScript, ...process.argv.slice(3)], {
+/** Runs one benchmark script alone in a child Node, its output live, and exits with its status. */
+function runAlone(nodeArguments: string[], timeoutMs: number): never {
+  const run = spawnSync(process.execPath, nodeArguments, {
     stdio: 'inherit',
-    timeout: scaleFanOutTimeoutMs,
+    timeout: timeoutMs,
     killSignal: 'SIGKILL',
   });
   process.exit(run.status ?? 1);
 }
 
-/**
- * `npm run bench -- broadcast-core [options]`: the core broadcast benchmark alone, its output live, with the young
- * generation the deployed senders get (as in the whole run). Bounded like the scale benchmark: ten minutes covers
- * `--runs 20` of the three clients here.
- */
-function runBroadcastCoreAlone(): never {
-  const run = spawnSync(
-    process.execPath,
-    ['--max-semi-space-size=32', '--import', 'tsx', broadcastCoreScript, ...process.argv.slice(3)],
-    { stdio: 'inherit', timeout: 600_000, killSignal: 'SIGKILL' },
-  );
-  process.exit(run.status ?? 1);
+// `npm run bench -- scale [options]`: the scale benchmark alone (it bounds itself).
+if (process.argv[2] === 'scale') {
+  runAlone(['--import', 'tsx', scaleFanOutScript, ...process.argv.slice(3)], scaleFanOutTimeoutMs);
 }
-
-if (process.argv[2] === 'scale') runScaleAlone();
-if (process.argv[2] === 'broadcast-core') runBroadcastCoreAlone();
+// `npm run bench -- broadcast-core [options]`: the core broadcast benchmark alone, with the young generation the
+// deployed senders get (as in the whole run). Ten minutes covers `--runs 20` of the three clients here.
+if (process.argv[2] === 'broadcast-core') {
+  runAlone(['--max-semi-space-size=32', '--import', 'tsx', broadcastCoreScript, ...process.argv.slice(3)], 600_000);
+}
+// `npm run bench -- log`: the message log benchmark alone (`bench/message-log.ts`).
+if (process.argv[2] === 'log') runAlone(['--import', 'tsx', messageLogScript], messageLogTimeoutMs);
 
 main().then(
   () => {

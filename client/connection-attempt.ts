@@ -1,5 +1,7 @@
+import type { Envelope } from '../lambdas/core/envelope';
 import type { Heartbeat } from './heartbeat';
 import type { RenewalReason } from './renewal-schedule';
+import type { ReplaySession } from './replay';
 import type { Transport } from './transport';
 
 /**
@@ -27,6 +29,10 @@ export interface ConnectionAttempt {
   /** Whether the implementation reveals a refused handshake's HTTP status (`ws` does, browsers do not). */
   knowsHandshakeStatus: boolean;
   timedOut?: boolean;
+  /** The replay of what was missed, while it runs: live messages wait in it. */
+  replay?: ReplaySession;
+  /** Live messages that arrived before `authenticated` on a connection that will replay; moved into `replay`. */
+  heldBeforeReplay?: Envelope[];
 }
 
 /**
@@ -56,4 +62,5 @@ export function stopAttemptTimers(attempt: ConnectionAttempt): void {
   clearTimeout(attempt.connectTimer);
   attempt.heartbeat?.stop();
   clearTimeout(attempt.renewTimer);
+  clearTimeout(attempt.replay?.timer);
 }

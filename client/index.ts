@@ -4,10 +4,12 @@
  */
 import { RealtimeSocket, type RealtimeSocketOptions } from './socket';
 
+export type { Envelope } from '../lambdas/core/envelope';
 export type { AckErrorReason } from './acks';
 export type { BackoffOptions } from './backoff';
 export { ReconnectBackoff } from './backoff';
 export type { Listener } from './emitter';
+export type { ReplayGap } from './replay';
 export type {
   AuthenticatedData,
   AuthOption,

@@ -59,6 +59,17 @@ export interface RealtimeSocketOptions {
   WebSocket?: WebSocketConstructor;
   /** Random source of the jitter, in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * On every connect, ask the server for what was missed (after a reconnect: since the last message seen; on a
+   * first connect: what the server's offline delivery keeps for this user) and fire it, in order, before any live
+   * message. `false`: no resume frame is sent (a server without the `resume` route). @default true
+   */
+  resume?: boolean;
+  /**
+   * The log id to resume from on the first connect: the `socket.lastLogId` an app saved (e.g. in `localStorage`)
+   * so a reloaded page picks up where it left off. @default - none: the first connect gets offline delivery
+   */
+  resumeFrom?: string;
   /** Accepted for socket.io-client compatibility and ignored: the only transport is a plain WebSocket. */
   transports?: string[];
   /** Accepted for socket.io-client compatibility and ignored. */
@@ -69,9 +80,9 @@ export interface RealtimeSocketOptions {
 
 /** The options with their defaults applied, as the socket and its parts read them. */
 export type ResolvedSocketOptions = Required<
-  Omit<RealtimeSocketOptions, 'auth' | 'extraHeaders' | 'query' | 'tokenCarrier' | 'WebSocket'>
+  Omit<RealtimeSocketOptions, 'auth' | 'extraHeaders' | 'query' | 'tokenCarrier' | 'WebSocket' | 'resumeFrom'>
 > &
-  Pick<RealtimeSocketOptions, 'auth' | 'tokenCarrier' | 'WebSocket'> & {
+  Pick<RealtimeSocketOptions, 'auth' | 'tokenCarrier' | 'WebSocket' | 'resumeFrom'> & {
     extraHeaders: Record<string, string>;
     query: Record<string, string>;
   };
@@ -108,6 +119,8 @@ export function resolveSocketOptions(options: RealtimeSocketOptions): ResolvedSo
     transports: options.transports ?? ['websocket'],
     forceNew: options.forceNew ?? false,
     withCredentials: options.withCredentials ?? false,
+    resume: options.resume ?? true,
+    resumeFrom: options.resumeFrom,
   };
   if (resolved.randomizationFactor < 0 || resolved.randomizationFactor > 1) {
     throw new RangeError('io(): randomizationFactor must be between 0 and 1');

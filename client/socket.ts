@@ -9,8 +9,10 @@ import { encodeEmit } from './emit-frame';
 import { Emitter, type Listener } from './emitter';
 import { HandshakeFailureReader, readRenewalRefusal } from './handshake-failure';
 import { Heartbeat } from './heartbeat';
+import { MessageHistory } from './message-history';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
+import { encodeResume, type ReplayData, type ReplayGap, type ReplaySession } from './replay';
 import {
   type AuthenticatedData,
   type DeliveryReportData,
@@ -53,6 +55,12 @@ export class RealtimeSocket extends Emitter {
   userId: string | undefined;
   /** Whether the socket is connected and authenticated. */
   connected = false;
+  /**
+   * Whether the last connect recovered everything missed since the previous connection (socket.io-client's
+   * `recovered`): true once the server's replay said nothing was lost; false on a first connect, when the server
+   * reported a gap (`recovery_gap`: retention or cap exceeded), or when the replay did not answer in time.
+   */
+  recovered = false;
 
   private readonly url: string;
   private readonly options: ResolvedSocketOptions;
@@ -62,6 +70,7 @@ export class RealtimeSocket extends Emitter {
   private readonly acks = new PendingAcks();
   /** `timeout(ms)`'s flag, for the next emit only. */
   private nextAckTimeoutMs: number | undefined;
+  private readonly history: MessageHistory;
   private current: ConnectionAttempt | undefined;
   private renewal: ConnectionAttempt | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +91,7 @@ export class RealtimeSocket extends Emitter {
     this.url = url;
     this.options = resolveSocketOptions(options);
     this.backoff = new ReconnectBackoff(this.options);
+    this.history = new MessageHistory(this.options.resumeFrom);
     this.handshakeFailures = new HandshakeFailureReader(this.options.timeout, this.options.refusedAfterFailures);
     this.buffer = new EmitBuffer(this.options.maxBufferedEmits, (dropped) => {
       this.acks.dropped(dropped.ackId);
@@ -124,6 +134,14 @@ export class RealtimeSocket extends Emitter {
   /** Whether the socket is connected or trying to be (socket.io-client's `active`). */
   get active(): boolean {
     return this.wanted;
+  }
+
+  /**
+   * The log id of the newest message fired: what the next connect resumes from. Save it (e.g. in `localStorage`)
+   * and pass it back as the `resumeFrom` option to pick up where a reloaded page left off.
+   */
+  get lastLogId(): string | undefined {
+    return this.history.lastLogId;
   }
 
   /** How many emits wait for a connection. */
@@ -368,6 +386,8 @@ export class RealtimeSocket extends Emitter {
       tokenExpiresAtMs,
       knowsHandshakeStatus: resolved.isNodeWs,
     } as ConnectionAttempt;
+    // A connection that will replay holds live messages from its first frame (see onFrame).
+    if (!isRenewal && this.options.resume) attempt.heldBeforeReplay = [];
     try {
       attempt.transport = new Transport(resolved.WebSocket, handshake, {
         open: () => this.onOpen(attempt),
@@ -401,6 +421,22 @@ export class RealtimeSocket extends Emitter {
       this.onAuthenticated(attempt, envelope as Envelope<AuthenticatedData>);
       return;
     }
+    if (envelope.type === 'replay') {
+      this.onReplayPage(attempt, envelope as Envelope<ReplayData>);
+      return;
+    }
+    if (!isAnswerFrame(envelope.type) && (attempt.replay || attempt.heldBeforeReplay)) {
+      // Live messages wait until the replay has fired everything missed before them: the server posts to a new
+      // connection from its `$connect` on, so some arrive even before `authenticated` answers `hello`.
+      (attempt.replay?.held ?? attempt.heldBeforeReplay)?.push(envelope);
+      return;
+    }
+    this.fireEnvelope(attempt, envelope);
+  }
+
+  /** Fires one envelope, live or replayed, unless it is a copy of one already fired (same id or log id). */
+  private fireEnvelope(attempt: ConnectionAttempt, envelope: Envelope): void {
+    if (!this.history.accept(envelope)) return;
     if (this.recentEnvelopeIds.seenBefore(envelope.id)) return;
     this.emitLocal('frame', envelope);
     // An answer to an emit with a callback goes to the callback instead of its event.
@@ -435,17 +471,85 @@ export class RealtimeSocket extends Emitter {
     // A promoted renewal reconnects without a backoff delay, yet listeners of `reconnect` must still hear of it.
     const attempts = Math.max(this.backoff.attemptCount, attempt.replacesLostConnection ? 1 : 0);
     this.backoff.reset();
-    this.connected = true;
     this.id = envelope.data?.connectionId;
     this.userId = envelope.data?.userId;
-    // Buffered emits go first, so an emit made inside a `connect` listener follows them.
-    this.flushBuffer();
-    // After a reconnection: the rooms the lost connection was in (empty on a first connection).
-    this.rejoinRooms();
-    this.emitLocal('connect');
-    this.emitLocal('frame', envelope);
-    this.emitLocal('authenticated', envelope.data, envelope);
-    if (attempts > 0) this.emitBoth('reconnect', attempts);
+    const announce = (): void => {
+      this.connected = true;
+      // Buffered emits go first, so an emit made inside a `connect` listener follows them.
+      this.flushBuffer();
+      // After a reconnection: the rooms the lost connection was in (empty on a first connection).
+      this.rejoinRooms();
+      this.emitLocal('connect');
+      this.emitLocal('frame', envelope);
+      this.emitLocal('authenticated', envelope.data, envelope);
+      if (attempts > 0) this.emitBoth('reconnect', attempts);
+    };
+    if (!this.options.resume) {
+      this.recovered = false;
+      announce();
+      return;
+    }
+    // `connect` waits for the replay's first page, so `recovered` is known when it fires (as in socket.io-client).
+    const replay: ReplaySession = {
+      after: this.history.lastLogId,
+      held: attempt.heldBeforeReplay ?? [],
+      announce,
+      firstPage: true,
+    };
+    attempt.heldBeforeReplay = undefined;
+    attempt.replay = replay;
+    attempt.transport.send(encodeResume(replay.after, undefined));
+    this.armReplayTimeout(attempt, replay);
+  }
+
+  /** Takes one `replay` page: fires its messages, asks for the next page, or ends the replay. */
+  private onReplayPage(attempt: ConnectionAttempt, envelope: Envelope<ReplayData>): void {
+    const replay = attempt.replay;
+    if (!replay || attempt !== this.current) return;
+    const page = envelope.data;
+    clearTimeout(replay.timer);
+    if (replay.firstPage) {
+      replay.firstPage = false;
+      this.recovered = page.recovered === true;
+      if (typeof page.windowMs === 'number' && page.windowMs > 0) this.history.windowMs = page.windowMs;
+      replay.announce();
+    }
+    // Gaps come on the first page (retention, cap) or on the page of a message too large for a page.
+    if (Array.isArray(page.gaps) && page.gaps.length > 0) {
+      this.recovered = false;
+      this.emitLocal('recovery_gap', page.gaps);
+    }
+    for (const message of Array.isArray(page.messages) ? page.messages : []) this.fireEnvelope(attempt, message);
+    if (attempt !== this.current || attempt.replay !== replay) return;
+    if (typeof page.next === 'string' && replay.after !== undefined) {
+      attempt.transport.send(encodeResume(replay.after, page.next));
+      this.armReplayTimeout(attempt, replay);
+      return;
+    }
+    this.endReplay(attempt, replay);
+  }
+
+  /** Ends a replay: the live messages held meanwhile fire now, copies of replayed ones dropped. */
+  private endReplay(attempt: ConnectionAttempt, replay: ReplaySession): void {
+    clearTimeout(replay.timer);
+    attempt.replay = undefined;
+    for (const held of replay.held) this.fireEnvelope(attempt, held);
+  }
+
+  /** A replay page that does not come within `timeout` ends the replay, unrecovered, rather than hold live messages. */
+  private armReplayTimeout(attempt: ConnectionAttempt, replay: ReplaySession): void {
+    if (this.options.timeout <= 0) return;
+    replay.timer = setTimeout(() => {
+      if (attempt.replay !== replay) return;
+      if (replay.firstPage) {
+        replay.firstPage = false;
+        this.recovered = false;
+        replay.announce();
+      }
+      this.emitLocal('recovery_gap', [{ reason: 'timeout' }]);
+      this.recovered = false;
+      this.endReplay(attempt, replay);
+    }, this.options.timeout);
   }
 
   private completeRenewal(attempt: ConnectionAttempt, envelope: Envelope<AuthenticatedData>): void {
@@ -650,6 +754,8 @@ export interface RealtimeSocketEvents {
   reconnect_failed: () => void;
   connection_renewed: (ids: { previousId: string | undefined; id: string | undefined }) => void;
   emit_dropped: (dropped: { action: string; frame: string }) => void;
+  /** Messages sent while the socket was away may be lost: the replay reached past the retention or the cap. */
+  recovery_gap: (gaps: ReplayGap[]) => void;
   message: (envelope: Envelope) => void;
   frame: (envelope: Envelope) => void;
   pong: (data: { serverTime: string }, envelope: Envelope) => void;

@@ -9,14 +9,16 @@
 /**
  * A DynamoDB action on the registry table, named after what the registry does with it: `Query` (a user's
  * connections), `Scan` (a broadcast, the connected users list), `PutItem` (`$connect`), `DeleteItem`
- * (`$disconnect`, a stale connection, a disconnect), `UpdateItem` (a join or leave: the item's `rooms` set).
+ * (`$disconnect`, a stale connection, a disconnect), `GetItem` (a sender waiting for a Socket.IO connection's replay
+ * to hand over, `live-handoff.ts`), `UpdateItem` (a join or leave: the item's `rooms` set; the hand-off itself, on
+ * the Socket.IO CONNECT).
  */
-export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'UpdateItem';
+export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'GetItem' | 'UpdateItem';
 
 /**
  * A DynamoDB action on the room index (`roomTableSchema`): `PutItem` and `DeleteItem` (a join, a leave), `Query` (a
- * room's members: presence, listings, the room senders and the worker's room slices), `BatchWriteItem` (deleting the memberships of a connection that ended: on
- * `$disconnect`, a 410 or a close).
+ * room's members: presence, listings, the room senders and the worker's room slices), `BatchWriteItem` (deleting the
+ * memberships of a connection that ended: on `$disconnect`, a 410 or a close).
  */
 export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
 
@@ -25,6 +27,13 @@ export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteIt
  * `GetItem` and `UpdateItem` (the worker's leases and checkpoints), `Query` (a broadcast's status).
  */
 export type FanOutTableAction = 'PutItem' | 'GetItem' | 'UpdateItem' | 'Query';
+
+/**
+ * A DynamoDB action on the message log table (`messageLogTableSchema`): `PutItem` (a message to one user, or a
+ * broadcast, recorded once), `BatchWriteItem` (a message to several users: one item per recipient), `UpdateItem`
+ * (marking a message sent while its recipient was offline), `Query` (a resume, offline delivery).
+ */
+export type MessageLogAction = 'PutItem' | 'BatchWriteItem' | 'UpdateItem' | 'Query';
 
 /**
  * The queues of {@link queues}, named here rather than derived from it: a function's access names queues and a
@@ -49,6 +58,8 @@ export interface FunctionAccess {
   readonly sendsTo: readonly QueueName[];
   /** The room index actions the function's code uses. Empty: no access (and no `ROOM_TABLE_NAME`). */
   readonly roomTable: readonly RoomTableAction[];
+  /** The message log actions the function's code uses. Empty: no access (and no `MESSAGE_LOG_TABLE_NAME`). */
+  readonly messageLog: readonly MessageLogAction[];
 }
 
 export interface FunctionDeclaration {
@@ -82,6 +93,7 @@ const none: FunctionAccess = {
   fanOutTable: [],
   sendsTo: [],
   roomTable: [],
+  messageLog: [],
 };
 
 /** What a function that sends to rooms needs: a room's members (Query), and the cleanup after a 410. */
@@ -89,6 +101,9 @@ const sendsToRooms: readonly RoomTableAction[] = ['Query', 'BatchWriteItem'];
 
 /** What a function that joins and leaves needs, presence included (a room's members read, events posted). */
 const managesMemberships: readonly RoomTableAction[] = ['PutItem', 'DeleteItem', 'Query', 'BatchWriteItem'];
+
+/** A sender records each message for its recipients before posting, and marks it for those who were offline. */
+const recordsMessages: readonly MessageLogAction[] = ['PutItem', 'BatchWriteItem', 'UpdateItem'];
 
 /** Every function, by logical id. */
 export const functions = {
@@ -120,14 +135,17 @@ export const functions = {
     entry: 'lambdas/handlers/ws-default.ts',
     description: 'WebSocket $default: Socket.IO frames (connect, ping, hello, send, ...) and unroutable JSON frames',
     // Socket.IO frames are not JSON with an `action`, so all of them arrive here: `send` (to a room too: a large
-    // room's send is queued for the worker), `join`, `leave` and `members` included.
+    // room's send is queued for the worker), `join`, `leave` and `members` included. CONNECT replays what a
+    // Socket.IO client missed (log Query) and hands the connection over (UpdateItem); `send` records and waits for a
+    // replaying recipient like every sender (GetItem).
     access: {
       ...none,
-      table: ['Query', 'DeleteItem', 'UpdateItem'],
+      table: ['Query', 'DeleteItem', 'GetItem', 'UpdateItem'],
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
       roomTable: managesMemberships,
+      messageLog: [...recordsMessages, 'Query'],
     },
   },
   wsRooms: {
@@ -158,12 +176,19 @@ export const functions = {
     // A room beyond the synchronous bound is queued for the worker: the fan-out's PutItem and the slice queue.
     access: {
       ...none,
-      table: ['Query', 'DeleteItem'],
+      table: ['Query', 'DeleteItem', 'GetItem'],
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
       roomTable: sendsToRooms,
+      messageLog: recordsMessages,
     },
+  },
+  wsResume: {
+    entry: 'lambdas/handlers/ws-resume.ts',
+    description: 'WebSocket resume route: answers with a page of the messages a reconnecting client missed',
+    // The page is the route response: no post, so no ManageConnections; it reads the log and nothing else.
+    access: { ...none, messageLog: ['Query'] },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',
@@ -177,11 +202,12 @@ export const functions = {
     // No Scan: a broadcast is scanned by the worker, never by the API-fronted function.
     access: {
       ...none,
-      table: ['Query', 'DeleteItem'],
+      table: ['Query', 'DeleteItem', 'GetItem'],
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
       roomTable: sendsToRooms,
+      messageLog: recordsMessages,
     },
   },
   httpStatus: {
@@ -216,11 +242,12 @@ export const functions = {
     description: 'Send function invoked directly (Lambda Invoke, EventBridge, Step Functions)',
     access: {
       ...none,
-      table: ['Query', 'DeleteItem'],
+      table: ['Query', 'DeleteItem', 'GetItem'],
       manageConnections: true,
       fanOutTable: ['PutItem', 'Query'],
       sendsTo: ['broadcastSlices'],
       roomTable: sendsToRooms,
+      messageLog: recordsMessages,
     },
   },
   broadcastWorker: {
@@ -228,7 +255,7 @@ export const functions = {
     description: 'Drains the broadcast slice queue: walks one Scan segment (or a room) per message, claim before post',
     access: {
       ...none,
-      table: ['Scan', 'DeleteItem'],
+      table: ['Scan', 'DeleteItem', 'GetItem'],
       // A room slice walks the room's members (one Query); a 410 forgets the connection's memberships.
       roomTable: sendsToRooms,
       manageConnections: true,
@@ -356,6 +383,7 @@ export const webSocketRoutes: readonly WebSocketRouteDeclaration[] = [
   { routeKey: 'join', function: 'wsRooms', returnResponse: true, authorized: false },
   { routeKey: 'leave', function: 'wsRooms', returnResponse: true, authorized: false },
   { routeKey: 'members', function: 'wsRooms', returnResponse: true, authorized: false },
+  { routeKey: 'resume', function: 'wsResume', returnResponse: true, authorized: false },
 ];
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';

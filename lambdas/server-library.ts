@@ -22,6 +22,15 @@ export {
   PayloadTooLargeError,
   ValidationError,
 } from './core/errors';
+export {
+  createMessageLog,
+  LogStream,
+  type MessageLog,
+  type MessageLogConfig,
+  type ReplayGap,
+  readMessageLogConfig,
+  streamsToReplay,
+} from './core/message-log';
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export { RoomFanOutUnavailableError } from './core/room-delivery';

@@ -1,4 +1,4 @@
-import { Setting } from '../lambdas/core/config';
+import { MessageLogSetting, Setting } from '../lambdas/core/config';
 import { RoomSetting } from '../lambdas/core/room-settings';
 import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
@@ -36,6 +36,20 @@ export interface RoomSettings {
   readonly presenceMaxMembers?: number;
 }
 
+/** The message log's settings (see `readMessageLogConfig`). */
+export interface MessageLogSettings {
+  /** Seconds a message stays replayable. @default 86400 */
+  readonly retentionSeconds?: number;
+  /** Most messages of one user stream a resume replays. @default 1000 */
+  readonly userCap?: number;
+  /** Types never logged. @default - none */
+  readonly ephemeralTypes?: readonly string[];
+  /** How far a resume reaches back before the last seen id, in ms. @default 30000 */
+  readonly resumeSkewMs?: number;
+  /** What a connection without a cursor gets. @default 'notifications' */
+  readonly offlineDelivery?: 'all' | 'notifications' | 'none';
+}
+
 /**
  * The values of every Lambda setting, whatever function they end up in. An optional value left undefined is
  * not passed at all, so the handler's reader applies its own default: defaults live in one place, the readers.
@@ -51,6 +65,10 @@ export interface EnvironmentValues {
   /** Most live members a room is posted to synchronously (`ROOM_SYNC_MAX_MEMBERS`). */
   readonly roomSyncMaxMembers?: number;
   readonly rooms?: RoomSettings;
+  /** Message log table name (resume, offline delivery). */
+  readonly messageLogTableName: string;
+  /** The message log's settings; each left undefined takes the reader's default (`message-log.ts`). */
+  readonly messageLog?: MessageLogSettings;
   /** Each queue's URL (SQS's, or the local SQS server's). */
   readonly queueUrls: Readonly<Record<QueueName, string>>;
   /** Slices (Scan segments) per broadcast. */
@@ -88,6 +106,8 @@ export interface EnvironmentValues {
  * - fan-out table access (`fanOutTable` not empty): `FAN_OUT_TABLE_NAME`;
  * - room index access (`roomTable` not empty): `ROOM_TABLE_NAME`, and, for a room sender that may start a fan-out
  *   (room `Query` and fan-out `PutItem`), `ROOM_SYNC_MAX_MEMBERS`;
+ * - message log access (`messageLog` not empty): `MESSAGE_LOG_TABLE_NAME` and the log's settings (retention, cap,
+ *   ephemeral types, resume skew, offline delivery);
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
  * - room table access (`roomTable` not empty): `ROOM_TABLE_NAME`, `MAX_ROOMS_PER_CONNECTION`, `ROOMS_PERMISSION` and
@@ -144,6 +164,14 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
     put(RoomSetting.roomsPermission, values.permissions?.rooms);
     put(RoomSetting.presenceRoomPrefix, values.rooms?.presenceRoomPrefix);
     put(RoomSetting.presenceMaxMembers, values.rooms?.presenceMaxMembers);
+  }
+  if (access.messageLog.length > 0) {
+    put(MessageLogSetting.messageLogTableName, values.messageLogTableName);
+    put(MessageLogSetting.messageRetentionSeconds, values.messageLog?.retentionSeconds);
+    put(MessageLogSetting.messageLogUserCap, values.messageLog?.userCap);
+    put(MessageLogSetting.ephemeralMessageTypes, values.messageLog?.ephemeralTypes);
+    put(MessageLogSetting.resumeSkewMs, values.messageLog?.resumeSkewMs);
+    put(MessageLogSetting.offlineDelivery, values.messageLog?.offlineDelivery);
   }
 
   if (access.sendsTo.includes('socketIoOpenings')) put(Setting.openingQueueUrl, values.queueUrls.socketIoOpenings);

@@ -73,6 +73,12 @@ export class RealtimeGatewayStack extends Stack {
       description: 'DynamoDB fan-out state table (broadcast status and slice checkpoints): FAN_OUT_TABLE_NAME',
       value: this.gateway.fanOut.table.tableName,
     });
+    new CfnOutput(this, 'MessageLogTableName', {
+      description:
+        'DynamoDB message log (resume, offline delivery): MESSAGE_LOG_TABLE_NAME of a backend that sends, so its ' +
+        'messages are recorded too',
+      value: this.gateway.messageLog.table.tableName,
+    });
     const slices = this.gateway.fanOut.queues.broadcastSlices;
     new CfnOutput(this, 'BroadcastSliceQueueUrl', {
       description: 'SQS queue of broadcast slices (SLICE_QUEUE_URL for a backend that broadcasts)',

@@ -38,10 +38,12 @@ import {
   deployedNodeOptions,
   type EnvironmentValues,
   environmentFor,
+  type MessageLogSettings,
   type PermissionNames,
   type RoomSettings,
   type TokenVerification,
 } from './function-environment';
+import { MessageLogTable } from './message-log';
 import { type GatewayAlarmsProps, GatewayOperations } from './operations';
 import { prebuiltLambdaCode } from './prebuilt-lambda-code';
 import { RoomIndex } from './room-index';
@@ -191,6 +193,12 @@ export interface RealtimeGatewayProps {
    */
   readonly senderMemorySize?: number;
   /**
+   * The message log's settings: retention (the log's TTL), per-user cap, ephemeral types, resume skew, offline
+   * delivery. Each one left undefined takes the handlers' default (24 h, 1000, none, 30 s, notifications).
+   * @default - the handlers' defaults
+   */
+  readonly messageLog?: MessageLogSettings;
+  /**
    * Timeout of the direct-send function (`functions.directSend`), which no API fronts, so it may run past API
    * Gateway's 29 s to finish a large broadcast before reporting what it did not reach. 30 s to 900 s (Lambda's
    * limit). The API-fronted functions keep 29 s.
@@ -298,6 +306,8 @@ export class RealtimeGateway extends Construct {
   readonly fanOut: FanOut;
   /** The room index (room memberships). */
   readonly roomIndex: RoomIndex;
+  /** The message log (resume, offline delivery): its table and grants. */
+  readonly messageLog: MessageLogTable;
   /** The generated HS* signing secret; undefined in JWKS mode. */
   readonly jwtSecret?: secretsmanager.ISecret;
   /** The dashboard, the alarms and their topic; queues of later parts join with `operations.watchQueue`. */
@@ -437,6 +447,7 @@ export class RealtimeGateway extends Construct {
       tableRemovalPolicy: props.tableRemovalPolicy,
       alarms: props.alarms?.enabled ?? true,
     });
+    this.messageLog = new MessageLogTable(this, 'MessageLog', { tableRemovalPolicy: props.tableRemovalPolicy });
 
     this.roomIndex = new RoomIndex(this, 'RoomIndex', { tableRemovalPolicy: props.tableRemovalPolicy });
 
@@ -446,6 +457,8 @@ export class RealtimeGateway extends Construct {
       roomTableName: this.roomIndex.table.tableName,
       roomSyncMaxMembers: props.roomSyncMaxMembers,
       rooms: props.rooms,
+      messageLogTableName: this.messageLog.table.tableName,
+      messageLog: props.messageLog,
       queueUrls: this.fanOut.queueUrls(),
       broadcastSegments: props.broadcastSegments,
       postBudgetPerSecond: props.postBudgetPerSecond,
@@ -525,6 +538,7 @@ export class RealtimeGateway extends Construct {
       this.grantAccess(fn, declaration.access, jwtSecret);
       this.fanOut.grantAccess(fn, declaration.access);
       this.roomIndex.grantAccess(fn, declaration.access);
+      this.messageLog.grantAccess(fn, declaration.access);
       built[name] = fn;
     }
     this.functions = built as Record<FunctionName, nodejs.NodejsFunction>;

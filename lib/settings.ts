@@ -77,6 +77,11 @@ export const ContextKey = {
   dashboard: 'dashboard',
   alarms: 'alarms',
   alarmEmail: 'alarmEmail',
+  messageRetentionSeconds: 'messageRetentionSeconds',
+  messageLogUserCap: 'messageLogUserCap',
+  ephemeralMessageTypes: 'ephemeralMessageTypes',
+  resumeSkewMs: 'resumeSkewMs',
+  offlineDelivery: 'offlineDelivery',
 } as const;
 
 /**
@@ -232,6 +237,24 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     presenceMaxMembers: context.integer(ContextKey.presenceMaxMembers, { min: 1, max: MAX_PRESENCE_MAX_MEMBERS }),
   };
   const anyRoomSetting = Object.values(roomSettings).some((value) => value !== undefined);
+  const ephemeralMessageTypes = context.list(ContextKey.ephemeralMessageTypes);
+  for (const type of ephemeralMessageTypes ?? []) {
+    if (type.length > MAX_TYPE_LENGTH || !MESSAGE_TYPE_PATTERN.test(type)) {
+      throw new InvalidContextError(
+        ContextKey.ephemeralMessageTypes,
+        `lists "${type}", which is not a message type (1 to ${MAX_TYPE_LENGTH} characters matching ${MESSAGE_TYPE_PATTERN})`,
+      );
+    }
+  }
+  // The message log's settings (issue 12), bounded as the handlers' reader bounds them (`message-log.ts`).
+  const messageLog = {
+    retentionSeconds: context.integer(ContextKey.messageRetentionSeconds, { min: 1, max: 366 * 24 * 3600 }),
+    userCap: context.integer(ContextKey.messageLogUserCap, { min: 1, max: 100_000 }),
+    ephemeralTypes: ephemeralMessageTypes,
+    resumeSkewMs: context.integer(ContextKey.resumeSkewMs, { min: 0, max: 15 * 60_000 }),
+    offlineDelivery: context.oneOf(ContextKey.offlineDelivery, ['all', 'notifications', 'none'] as const),
+  };
+  const anyMessageLogSetting = Object.values(messageLog).some((value) => value !== undefined);
 
   const alarmsEnabled = context.boolean(ContextKey.alarms);
   const alarmEmail = context.matching(ContextKey.alarmEmail, /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address');
@@ -269,6 +292,7 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     tableRemovalPolicy:
       removal === undefined ? undefined : removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     dashboard: context.boolean(ContextKey.dashboard),
+    messageLog: anyMessageLogSetting ? messageLog : undefined,
     alarms:
       alarmsEnabled === undefined && alarmEmail === undefined
         ? undefined

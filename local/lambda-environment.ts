@@ -9,6 +9,7 @@ export interface LocalEnvironmentInput {
   tableName: string;
   fanOutTableName: string;
   roomTableName: string;
+  messageLogTableName: string;
   queueUrls: Record<QueueName, string>;
   dynamoEndpoint: string;
   /** The emulator's callback URL: the WebSocket port, without `/@connections`. */
@@ -57,6 +58,7 @@ export function localFunctionEnvironment(name: FunctionName, input: LocalEnviron
     tableName: input.tableName,
     fanOutTableName: input.fanOutTableName,
     roomTableName: input.roomTableName,
+    messageLogTableName: input.messageLogTableName,
     queueUrls: input.queueUrls,
     callbackUrl: input.callbackUrl,
     tokenVerification: { mode: 'secret', secret: input.jwtSecret },
@@ -81,6 +83,14 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
     roomTableName: 'probe',
     roomSyncMaxMembers: 0,
     rooms: { maxRoomsPerConnection: 0, presenceRoomPrefix: 'probe', presenceMaxMembers: 0 },
+    messageLogTableName: 'probe',
+    messageLog: {
+      retentionSeconds: 0,
+      userCap: 0,
+      ephemeralTypes: ['probe'],
+      resumeSkewMs: 0,
+      offlineDelivery: 'none',
+    },
     queueUrls: { broadcastSlices: 'probe', socketIoOpenings: 'probe' },
     broadcastSegments: 0,
     postBudgetPerSecond: 0,

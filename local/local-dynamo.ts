@@ -13,6 +13,8 @@ import {
   broadcastTableSchema,
   type ConnectionTableSchema,
   connectionTableSchema,
+  type MessageLogTableSchema,
+  messageLogTableSchema,
   type RoomTableSchema,
   roomTableSchema,
 } from '../lambdas/core/table-schema';
@@ -109,6 +111,16 @@ export async function createRoomTable(endpoint: string, tableName: string): Prom
 }
 
 /**
+ * Creates the message log table (resume, offline delivery) from its declaration, like the registry's.
+ *
+ * @example
+ * await createMessageLogTable('http://127.0.0.1:4567', 'realtime-gateway-message-log');
+ */
+export async function createMessageLogTable(endpoint: string, tableName: string): Promise<void> {
+  await createTable(endpoint, tableName, messageLogTableSchema);
+}
+
+/**
  * Creates a table from one of the schema declarations in `lambdas/core/table-schema.ts` (the registry's, the
  * fan-out state's), keeping an existing one. No TTL is set: dynalite has no UpdateTimeToLive, and readers filter
  * expired items themselves.
@@ -119,7 +131,7 @@ export async function createRoomTable(endpoint: string, tableName: string): Prom
 export async function createTable(
   endpoint: string,
   tableName: string,
-  schema: ConnectionTableSchema | BroadcastTableSchema | RoomTableSchema,
+  schema: ConnectionTableSchema | BroadcastTableSchema | RoomTableSchema | MessageLogTableSchema,
 ): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
   const { partitionKey, sortKey, billingMode } = schema;

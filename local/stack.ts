@@ -32,6 +32,7 @@ import { localFunctionEnvironment, runtimeEnvironment } from './lambda-environme
 import {
   createConnectionTable,
   createFanOutTable,
+  createMessageLogTable,
   createRoomTable,
   localRegion,
   startLocalDynamo,
@@ -110,6 +111,8 @@ export interface LocalStack {
   fanOutTableName: string;
   /** The room index (`roomTableSchema`). */
   roomTableName: string;
+  /** The message log table (resume, offline delivery). */
+  messageLogTableName: string;
   /** The local SQS: its endpoint (`AWS_ENDPOINT_URL_SQS` of the functions), queues and their counts. */
   sqs: LocalSqs;
   /** Each declared queue's local name, and its dead-letter queue's. */
@@ -133,6 +136,7 @@ export interface LocalStack {
 export const localTableName = 'realtime-gateway-connections';
 export const localFanOutTableName = 'realtime-gateway-fan-out';
 export const localRoomTableName = 'realtime-gateway-rooms';
+export const localMessageLogTableName = 'realtime-gateway-message-log';
 
 /** The local queues of the route table's `queues`: each with its DLQ, named after the declaration. */
 function localQueueNames(): Record<QueueName, { queue: string; deadLetterQueue: string }> {
@@ -198,6 +202,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await createConnectionTable(dynamo.endpoint, localTableName);
     await createFanOutTable(dynamo.endpoint, localFanOutTableName);
     await createRoomTable(dynamo.endpoint, localRoomTableName);
+    await createMessageLogTable(dynamo.endpoint, localMessageLogTableName);
     // The queues of the route table, with the settings the construct gives them; the functions sign with the stack's
     // key pair, which the local SQS checks like @connections does.
     sqs = await startLocalSqs({
@@ -249,6 +254,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           tableName: localTableName,
           fanOutTableName: localFanOutTableName,
           roomTableName: localRoomTableName,
+          messageLogTableName: localMessageLogTableName,
           queueUrls: Object.fromEntries(
             Object.entries(queueNames).map(([queue, names]) => [queue, localSqs.queueUrl(names.queue)]),
           ) as Record<QueueName, string>,
@@ -356,6 +362,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamoEndpoint: dynamo.endpoint,
       fanOutTableName: localFanOutTableName,
       roomTableName: localRoomTableName,
+      messageLogTableName: localMessageLogTableName,
       sqs: localSqs,
       queueNames,
       demoTokens,

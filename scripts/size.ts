@@ -61,6 +61,7 @@ function probeEnvironment(name: FunctionName): NodeJS.ProcessEnv {
       tableName: 'size-probe',
       fanOutTableName: 'size-probe-fan-out',
       roomTableName: 'size-probe-rooms',
+      messageLogTableName: 'size-probe-message-log',
       queueUrls: {
         broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123456789012/size-probe',
         socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123456789012/size-probe-openings',

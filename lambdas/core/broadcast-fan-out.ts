@@ -12,9 +12,11 @@ import {
 } from './delivery';
 import type { Envelope } from './envelope';
 import type { ConnectionKey, FanOutState, SliceCounts, SliceKey } from './fan-out-state';
+import { handoffDecision, needsHandoff } from './live-handoff';
 import type { PostBudget } from './post-budget';
 import type { ConnectionRegistry } from './registry';
 import type { RoomRegistry } from './rooms';
+import type { ConnectionItem } from './table-schema';
 import { encodeEnvelope } from './validation';
 
 /**
@@ -60,6 +62,8 @@ export interface SliceMessage {
    */
   audience?: 'socket.io';
   frame?: string;
+  /** When the envelope was recorded in the message log (epoch ms), for the Socket.IO replay hand-off. */
+  loggedAt?: number;
 }
 
 /** Where slices are queued: the slice queue (SQS) on AWS and locally. */
@@ -101,7 +105,12 @@ export interface BroadcastProducerDependencies {
  */
 export async function startBroadcast(
   deps: BroadcastProducerDependencies,
-  request: { envelope: Envelope; audience?: { protocol: 'socket.io'; frame: string }; room?: string },
+  request: {
+    envelope: Envelope;
+    audience?: { protocol: 'socket.io'; frame: string };
+    room?: string;
+    loggedAt?: number;
+  },
 ): Promise<BroadcastAcceptance> {
   const { envelope, room } = request;
   const encoded = Buffer.from(encodeEnvelope(envelope)).toString('utf8');
@@ -125,6 +134,7 @@ export async function startBroadcast(
     type: envelope.type,
     continuation: 0,
     ...(request.audience ? { audience: request.audience.protocol, frame: request.audience.frame } : {}),
+    ...(request.loggedAt === undefined ? {} : { loggedAt: request.loggedAt }),
   }));
   await deps.queue.send(messages);
   return {
@@ -137,8 +147,11 @@ export async function startBroadcast(
   };
 }
 
+/** What a scanned connection carries besides its key, for the Socket.IO replay hand-off (`live-handoff.ts`). */
+type HandoffFields = Partial<Pick<ConnectionItem, 'connectedAt' | 'replaying' | 'liveAfter' | 'replayReadAt'>>;
+
 export interface SliceWorkerDependencies {
-  registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove'>;
+  registry: Pick<ConnectionRegistry, 'scanConnections' | 'remove' | 'connection'>;
   /**
    * The room index: room slices (`SliceMessage.room`) walk its `membersOf`, and a connection found gone (410) also
    * leaves its rooms (`forget`). Absent: a room slice fails before taking its lease; memberships are left to their TTL.
@@ -207,11 +220,18 @@ export const THROTTLE_BACKOFF_MS = { first: 100, max: 5_000 } as const;
  * continuations of {@link runSlice} are the same code for both, and a checkpoint's `position` (the last claimed
  * member's key) resumes either walk.
  */
+/**
+ * A connection a slice posts to: its key, and (read from the registry, never from a room's members) the Socket.IO
+ * replay hand-off's fields.
+ */
+type SliceTarget = ConnectionKey &
+  Partial<Pick<ConnectionItem, 'connectedAt' | 'replaying' | 'liveAfter' | 'replayReadAt'>>;
+
 function slicePages(
   deps: Pick<SliceWorkerDependencies, 'registry' | 'rooms' | 'scanPageSize'>,
   message: SliceMessage,
   startAfter: ConnectionKey | undefined,
-): AsyncIterator<ConnectionKey[]> {
+): AsyncIterator<SliceTarget[]> {
   if (message.room !== undefined) {
     return deps
       .rooms!.membersOf(message.room, {
@@ -281,7 +301,18 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
       const page = await pages.next();
       if (page.done) scanEnded = true;
       else {
-        const keys = page.value.map(({ userId, connectionId, protocol }) => ({ userId, connectionId, protocol }));
+        // The Socket.IO replay hand-off's fields ride along in memory (never into the checkpoint's retry list).
+        const keys = page.value.map(
+          ({ userId, connectionId, protocol, connectedAt, replaying, liveAfter, replayReadAt }) => ({
+            userId,
+            connectionId,
+            protocol,
+            connectedAt,
+            replaying,
+            liveAfter,
+            replayReadAt,
+          }),
+        );
         buffered.push(...keys.filter(addressed));
       }
     }
@@ -341,6 +372,17 @@ async function post(
   payloads: Pick<ProtocolPayloads, 'for'>,
   message: SliceMessage,
 ): Promise<'delivered' | 'stale' | 'failed' | 'throttled'> {
+  const handoff = connection as HandoffFields;
+  if (needsHandoff(handoff) && payloads instanceof ProtocolPayloads) {
+    const decision = await handoffDecision(
+      { registry: deps.registry },
+      { ...connection, ...handoff },
+      { logId: payloads.logId, loggedAt: message.loggedAt },
+    );
+    if (decision.action === 'replayed') return 'delivered';
+    if (decision.action === 'gone') return 'stale';
+    if (decision.action === 'not-connected') return 'failed';
+  }
   try {
     await deps.managementClient.send(
       new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),

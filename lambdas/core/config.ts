@@ -60,14 +60,33 @@ export const Setting = {
 export { RoomSetting };
 
 /**
- * Every setting name a function may read: {@link Setting} and {@link RoomSetting}.
+ * Every setting name a function may read: {@link Setting}, {@link RoomSetting} and {@link MessageLogSetting}.
  *
  * @example
  * allSettingNames().includes('ROOM_TABLE_NAME'); // true
  */
 export function allSettingNames(): string[] {
-  return [...Object.values(Setting), ...Object.values(RoomSetting)];
+  return [...Object.values(Setting), ...Object.values(RoomSetting), ...Object.values(MessageLogSetting)];
 }
+/**
+ * The message log's settings (issue 12), read by `message-log.ts`. A list of their own rather than entries of
+ * {@link Setting}: every function that reads any setting bundles that whole object, and the token verifiers, which
+ * never touch the log, have a 40 KB bundle budget (`test/infra/bundling.test.ts`).
+ */
+export const MessageLogSetting = {
+  /** The message log's table (resume and offline delivery); absent on a library user: nothing is recorded. */
+  messageLogTableName: 'MESSAGE_LOG_TABLE_NAME',
+  /** Seconds a logged message can still be replayed (the log's TTL). */
+  messageRetentionSeconds: 'MESSAGE_RETENTION_SECONDS',
+  /** Most messages of one user stream one resume replays; older ones are skipped and reported as a gap. */
+  messageLogUserCap: 'MESSAGE_LOG_USER_CAP',
+  /** Comma-separated message types never logged (typing indicators, cursors): at most once, as before. */
+  ephemeralMessageTypes: 'EPHEMERAL_MESSAGE_TYPES',
+  /** Milliseconds a resume reaches back before the client's last seen id (concurrent senders' skew). */
+  resumeSkewMs: 'RESUME_SKEW_MS',
+  /** What a connection without a cursor gets on connect: `all`, `notifications` or `none`. */
+  offlineDelivery: 'OFFLINE_DELIVERY',
+} as const;
 
 export type Environment = Record<string, string | undefined>;
 

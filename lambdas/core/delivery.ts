@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { BoundedPool, mapBounded } from './bounded';
 import type { Envelope } from './envelope';
+import { handoffDecision, type LoggedMessage, needsHandoff } from './live-handoff';
 import type { ConnectionRegistry } from './registry';
 import type { RoomRegistry } from './rooms';
 import { encodeEnvelopeEvent, encodeServerDisconnect } from './socketio-protocol';
@@ -239,6 +240,11 @@ export class ProtocolPayloads {
     this.#json = json ?? encodeEnvelope(envelope);
   }
 
+  /** The envelope's message log id, when it was recorded. */
+  get logId(): string | undefined {
+    return this.#envelope.logId;
+  }
+
   /** The bytes to post to a connection of this protocol (absent: the JSON protocol). */
   for(connection: Pick<ConnectionItem, 'protocol'>): Uint8Array {
     if (connection.protocol !== 'socket.io') return this.#json;
@@ -250,19 +256,29 @@ export class ProtocolPayloads {
 const serverDisconnectPacket = Buffer.from(encodeServerDisconnect(), 'utf8');
 
 /**
- * Posts one connection the bytes of its protocol. A 410 removes the connection from the registry (the recipient's,
- * never the sender's) and answers `stale`; any other failure is logged and answered `failed`; nothing is thrown.
+ * Posts one connection the bytes of its protocol. A Socket.IO connection still replaying (or just replayed) first
+ * goes through the live hand-off (`live-handoff.ts`), so nothing arrives twice or out of order. A 410 removes the
+ * connection from the registry (the recipient's, never the sender's) and answers `stale`; any other failure is
+ * logged and answered `failed`; nothing is thrown.
  *
  * @example
  * const outcome = await postToConnection(deps, { userId: 'user456', connectionId: 'abc=' }, payloads, envelope.id);
  * outcome.status; // 'delivered'
  */
 export async function postToConnection(
-  deps: Pick<DeliveryDependencies, 'registry' | 'managementClient' | 'logger'>,
-  connection: Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'>,
+  deps: Pick<DeliveryDependencies, 'registry' | 'rooms' | 'managementClient' | 'logger'>,
+  connection: Pick<ConnectionItem, 'userId' | 'connectionId' | 'protocol'> &
+    Partial<Pick<ConnectionItem, 'connectedAt' | 'replaying' | 'liveAfter' | 'replayReadAt'>>,
   payloads: ProtocolPayloads,
   messageId: string,
+  logged: LoggedMessage = {},
 ): Promise<PostOutcome> {
+  if (needsHandoff(connection)) {
+    const decision = await handoffDecision({ registry: deps.registry }, connection, logged);
+    if (decision.action === 'replayed') return { status: 'delivered' };
+    if (decision.action === 'gone') return { status: 'stale' };
+    if (decision.action === 'not-connected') return { status: 'failed', error: 'SocketIoNotConnected' };
+  }
   try {
     await deps.managementClient.send(
       new PostToConnectionCommand({ ConnectionId: connection.connectionId, Data: payloads.for(connection) }),
@@ -363,7 +379,12 @@ export function recordMetrics(
  */
 export async function deliverToUsers(
   deps: DeliveryDependencies,
-  request: { userIds: readonly string[]; envelope: Envelope },
+  request: {
+    userIds: readonly string[];
+    envelope: Envelope;
+    /** When the envelope's record was written to the message log (epoch ms), for the Socket.IO replay hand-off. */
+    loggedAt?: number;
+  },
 ): Promise<DeliveryReport> {
   const payloads = new ProtocolPayloads(request.envelope);
   const userIds = [...new Set(request.userIds)];
@@ -386,8 +407,9 @@ export async function deliverToUsers(
     report.recipients[userId] = { delivered: [], failed: [], stale: [] };
     targets.push(...connections);
   });
+  const logged = { logId: request.envelope.logId, loggedAt: request.loggedAt };
   const outcomes = await mapBounded(targets, deps.concurrency, (connection) =>
-    postToConnection(deps, connection, payloads, request.envelope.id),
+    postToConnection(deps, connection, payloads, request.envelope.id, logged),
   );
   let delivered = 0;
   let stale = 0;

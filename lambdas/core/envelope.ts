@@ -12,6 +12,11 @@ export interface Envelope<TData = unknown> {
   id: string;
   /** The sender's userId, taken from the verified token and never from the request body. */
   from?: string;
+  /**
+   * The message's id in the message log (`log-id.ts`), present when it was recorded: the client keeps the last one
+   * it saw and resumes from it after a reconnect, and drops a message whose log id it already has.
+   */
+  logId?: string;
 }
 
 /** Types of the frames the server itself produces. */
@@ -29,6 +34,8 @@ export const ServerFrameType = {
   members: 'members',
   /** A presence room's event to its members: `{ room, userId, event: 'joined' | 'left' }`. */
   presence: 'presence',
+  /** A page of the messages a reconnecting client missed (the `resume` route's answer). */
+  replay: 'replay',
 } as const;
 
 /**

@@ -1,9 +1,11 @@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   DEFAULT_CONNECTION_TTL_SECONDS,
@@ -28,12 +30,29 @@ export interface ConnectionRegistry {
    * Records a new connection of `userId` (PutItem) with `connectedAt` = now and `expiresAt` = now + TTL, and its
    * wire protocol when it is not the JSON one.
    */
-  register(input: { userId: string; connectionId: string; protocol?: ConnectionProtocol }): Promise<ConnectionItem>;
+  register(input: {
+    userId: string;
+    connectionId: string;
+    protocol?: ConnectionProtocol;
+    /** A Socket.IO connection starts replaying: live senders wait until its CONNECT is answered. */
+    replaying?: boolean;
+  }): Promise<ConnectionItem>;
   /**
    * Removes one connection (DeleteItem) and answers the rooms it was in (its item's `rooms`, returned by the same
    * DeleteItem), so the caller can forget its memberships; removing an absent one is not an error (no rooms).
    */
   remove(userId: string, connectionId: string): Promise<string[]>;
+  /** One connection's item, read strongly consistent (GetItem); undefined once it is gone or expired. */
+  connection(userId: string, connectionId: string): Promise<ConnectionItem | undefined>;
+  /**
+   * Ends a Socket.IO connection's replay (UpdateItem): it is live from now on, except for messages up to
+   * `liveAfter` (the replay posted them). False when the connection is gone.
+   */
+  finishReplay(
+    userId: string,
+    connectionId: string,
+    handoff: { liveAfter: string; replayReadAt: number },
+  ): Promise<boolean>;
   /** All live connections of one user (one Query, paginated internally). */
   connectionsOf(userId: string): Promise<ConnectionItem[]>;
   /**
@@ -124,7 +143,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
   const liveOnly = { FilterExpression: 'expiresAt > :now' };
 
   return {
-    async register({ userId, connectionId, protocol }) {
+    async register({ userId, connectionId, protocol, replaying }) {
       const connectedAt = now();
       const item: ConnectionItem = {
         userId,
@@ -134,6 +153,7 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
       };
       // Only the Socket.IO protocol is written: JSON items stay as they were, and old items read the same way.
       if (protocol === ConnectionProtocol.socketIo) item.protocol = protocol;
+      if (replaying) item.replaying = true;
       await client.send(new PutCommand({ TableName: tableName, Item: item }));
       return item;
     },
@@ -144,6 +164,33 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
         new DeleteCommand({ TableName: tableName, Key: { userId, connectionId }, ReturnValues: 'ALL_OLD' }),
       );
       return roomsIn(answer.Attributes?.rooms);
+    },
+
+    async connection(userId, connectionId) {
+      const answer = await client.send(
+        new GetCommand({ TableName: tableName, Key: { userId, connectionId }, ConsistentRead: true }),
+      );
+      const item = answer.Item;
+      return item && Number(item.expiresAt) > nowInEpochSeconds() ? toConnectionItem(item) : undefined;
+    },
+
+    async finishReplay(userId, connectionId, handoff) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { userId, connectionId },
+            UpdateExpression: 'REMOVE replaying SET liveAfter = :liveAfter, replayReadAt = :replayReadAt',
+            // A connection gone meanwhile stays gone: no item is created.
+            ConditionExpression: 'attribute_exists(connectionId)',
+            ExpressionAttributeValues: { ':liveAfter': handoff.liveAfter, ':replayReadAt': handoff.replayReadAt },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+        throw error;
+      }
     },
 
     async connectionsOf(userId) {
@@ -243,6 +290,9 @@ function toConnectionItem(item: Record<string, unknown>): ConnectionItem {
     expiresAt: Number(item.expiresAt),
   };
   if (readConnectionProtocol(item.protocol) === ConnectionProtocol.socketIo) connection.protocol = 'socket.io';
+  if (item.replaying === true) connection.replaying = true;
+  if (typeof item.liveAfter === 'string') connection.liveAfter = item.liveAfter;
+  if (typeof item.replayReadAt === 'number') connection.replayReadAt = item.replayReadAt;
   return connection;
 }
 

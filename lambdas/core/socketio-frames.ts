@@ -28,6 +28,11 @@ export interface SocketIoFrameInput {
    * envelope, or throws a ClientError.
    */
   room?: (action: 'join' | 'leave' | 'members', request: unknown) => Promise<Envelope>;
+  /**
+   * The namespace CONNECT: replays what the client missed and hands the connection to the live senders
+   * (`socketio-recovery.ts`), resolving with the `pid` to answer with. Absent: no recovery (`{ sid }` alone).
+   */
+  connect?: (auth: Record<string, unknown> | undefined) => Promise<{ pid?: string }>;
   now?: Date;
 }
 
@@ -48,10 +53,11 @@ export async function answerSocketIoFrame(input: SocketIoFrameInput): Promise<st
       // An Engine.IO v4 client only answers pings; a ping from it still gets its pong.
       return frame.packet === 'ping' ? EngineIoPacket.pong : undefined;
     case 'connect':
-      // The token was checked at `$connect` (API Gateway authorizes nowhere else), so CONNECT's `auth` is not read.
-      return frame.namespace === '/'
-        ? encodeConnect(input.connectionId)
-        : encodeConnectError(frame.namespace, 'Invalid namespace');
+      // The token was checked at `$connect` (API Gateway authorizes nowhere else): CONNECT's `auth` is read only for
+      // the recovery's `pid` and `offset`.
+      if (frame.namespace !== '/') return encodeConnectError(frame.namespace, 'Invalid namespace');
+      if (!input.connect) return encodeConnect(input.connectionId);
+      return encodeConnect(input.connectionId, (await input.connect(frame.auth)).pid);
     case 'disconnect':
     case 'ack':
       return undefined;

@@ -72,8 +72,11 @@ const message = (socketIoPacket: string): string => `${EngineIoPacket.message}${
  * @example
  * encodeConnect('abc='); // '40{"sid":"abc="}'
  */
-export function encodeConnect(sid: string): string {
-  return message(`${SocketIoPacket.connect}${JSON.stringify({ sid })}`);
+export function encodeConnect(sid: string, pid?: string): string {
+  // `pid` turns on socket.io-client's connection-state recovery: it then keeps the last string argument of every
+  // event as its offset and sends `pid` and `offset` in the next CONNECT's auth (socket.io-client's Socket#onconnect,
+  // #emitEvent and #_sendConnectPacket).
+  return message(`${SocketIoPacket.connect}${JSON.stringify(pid === undefined ? { sid } : { sid, pid })}`);
 }
 
 /**
@@ -134,13 +137,16 @@ export interface EnvelopeMeta {
  * @example
  * encodeEnvelopeEvent({ type: 'chat', data: { message: 'Hi' }, timestamp: 't', id: 'm', from: 'user123' });
  * // '42["chat",{"message":"Hi"},{"id":"m","timestamp":"t","from":"user123"}]'
+ * encodeEnvelopeEvent({ type: 'chat', data: {}, timestamp: 't', id: 'm', logId: '1764255600000-0000-a3f91c' });
+ * // '42["chat",{},{"id":"m","timestamp":"t"},"1764255600000-0000-a3f91c"]'
  */
 export function encodeEnvelopeEvent(envelope: Envelope, ackId?: number): string {
   const meta: EnvelopeMeta = { id: envelope.id, timestamp: envelope.timestamp };
   if (envelope.from !== undefined) meta.from = envelope.from;
-  return ackId === undefined
-    ? encodeEvent(envelope.type, [envelope.data, meta])
-    : encodeAck(ackId, [envelope.data, meta]);
+  // A logged message ends with its log id, a string: socket.io-client keeps the last string argument of an event as
+  // its recovery offset, as it does with a Socket.IO server's own offsets.
+  const args = envelope.logId === undefined ? [envelope.data, meta] : [envelope.data, meta, envelope.logId];
+  return ackId === undefined ? encodeEvent(envelope.type, args) : encodeAck(ackId, args);
 }
 
 /** A frame from a Socket.IO client, decoded. */

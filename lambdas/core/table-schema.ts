@@ -32,6 +32,16 @@ export interface ConnectionItem {
   expiresAt: number;
   /** The wire protocol the connection speaks; absent: the JSON protocol (see `socketio-protocol.ts`). */
   protocol?: 'socket.io';
+  /**
+   * A Socket.IO connection whose namespace `CONNECT` has not been answered yet: the server is replaying what its
+   * client missed, and live senders wait until it is done (`live-handoff.ts`), so nothing arrives twice or out of
+   * order. Absent: live.
+   */
+  replaying?: boolean;
+  /** After the replay: the last log id it posted; a live sender skips a message with an id up to this one. */
+  liveAfter?: string;
+  /** After the replay: when its last (empty) read of the log started, epoch ms. */
+  replayReadAt?: number;
 }
 
 /**
@@ -89,3 +99,25 @@ export interface RoomMemberItem {
   expiresAt: number;
   protocol?: 'socket.io';
 }
+
+/**
+ * The message log's table, declared once like the others (the CDK construct and the local stack both build it).
+ * One item per message per stream (`message-log.ts`):
+ *
+ * | attribute  | role                                                                                  |
+ * |------------|---------------------------------------------------------------------------------------|
+ * | `streamId` | partition key: `user#<userId>` (one per recipient), `broadcast` (one shared stream)   |
+ * | `logId`    | sort key: a time-ordered id (`log-id.ts`), so a resume is one Query from a cursor     |
+ * | `envelope` | the envelope as posted, log id included (JSON)                                        |
+ * | `type`     | the envelope's type, so offline delivery can keep notifications only                  |
+ * | `expiresAt`| epoch seconds: the retention (TTL attribute; reads filter on it too)                  |
+ * | `offline`  | set on a user item when the user had no live connection when it was sent              |
+ */
+export const messageLogTableSchema = {
+  partitionKey: { name: 'streamId', type: 'S' },
+  sortKey: { name: 'logId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+export type MessageLogTableSchema = typeof messageLogTableSchema;

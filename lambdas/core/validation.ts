@@ -59,6 +59,7 @@ const RESERVED_TYPES: ReadonlySet<string> = new Set([
   ServerFrameType.left,
   ServerFrameType.members,
   ServerFrameType.presence,
+  ServerFrameType.replay,
 ]);
 
 /**
@@ -109,6 +110,8 @@ export interface UsersMessage {
   userIds: string[];
   type: string;
   data: unknown;
+  /** `false` (`"persist": false` or `"ephemeral": true` in the body): not recorded in the message log. */
+  persist?: boolean;
 }
 
 /** A message to every member connection of a room. */
@@ -124,6 +127,8 @@ export interface RoomMessage {
 export interface BroadcastMessage {
   type: string;
   data: unknown;
+  /** As {@link UsersMessage.persist}. */
+  persist?: boolean;
 }
 
 /** A notification: delivered as type `notification` with data `{ title, body, ...data }`. */
@@ -299,6 +304,31 @@ function checkData(body: JsonObject, field = 'data'): unknown {
   return body[field];
 }
 
+/**
+ * The per-send opt-out of the message log: `"persist": false` or `"ephemeral": true` (either spelling, as Socket.IO
+ * users say "volatile" and others "ephemeral"); both given must agree. Undefined: the type's default applies.
+ *
+ * @example
+ * checkPersist({ ephemeral: true }); // false
+ */
+export function checkPersist(body: JsonObject): boolean | undefined {
+  const { persist, ephemeral } = body;
+  if (persist !== undefined && typeof persist !== 'boolean') throw new ValidationError('persist must be a boolean');
+  if (ephemeral !== undefined && typeof ephemeral !== 'boolean')
+    throw new ValidationError('ephemeral must be a boolean');
+  if (persist !== undefined && ephemeral !== undefined && persist === ephemeral) {
+    throw new ValidationError('persist and ephemeral contradict each other: give one of them');
+  }
+  if (persist !== undefined) return persist;
+  return ephemeral === undefined ? undefined : !ephemeral;
+}
+
+/** Adds `persist` to a validated message when the body chose one. */
+function withPersist<T extends object>(message: T, body: JsonObject): T & { persist?: boolean } {
+  const persist = checkPersist(body);
+  return persist === undefined ? message : { ...message, persist };
+}
+
 function checkNonEmptyString(value: unknown, field: string): string {
   if (value === undefined || value === null) throw new ValidationError(`${field} is required`);
   if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`);
@@ -316,7 +346,7 @@ function checkNonEmptyString(value: unknown, field: string): string {
 export function validateUserMessage(value: unknown, rules: MessageRules, what = 'Request body'): UsersMessage {
   const body = requireObject(value, what);
   const userId = checkUserId(body.userId, 'userId');
-  return { userIds: [userId], type: checkMessageType(body.type, rules), data: checkData(body) };
+  return withPersist({ userIds: [userId], type: checkMessageType(body.type, rules), data: checkData(body) }, body);
 }
 
 /**
@@ -328,7 +358,7 @@ export function validateUserMessage(value: unknown, rules: MessageRules, what = 
 export function validateUsersMessage(value: unknown, rules: MessageRules, what = 'Request body'): UsersMessage {
   const body = requireObject(value, what);
   const userIds = checkUserIds(body.userIds, rules);
-  return { userIds, type: checkMessageType(body.type, rules), data: checkData(body) };
+  return withPersist({ userIds, type: checkMessageType(body.type, rules), data: checkData(body) }, body);
 }
 
 /**
@@ -339,7 +369,7 @@ export function validateUsersMessage(value: unknown, rules: MessageRules, what =
  */
 export function validateBroadcastMessage(value: unknown, rules: MessageRules, what = 'Request body'): BroadcastMessage {
   const body = requireObject(value, what);
-  return { type: checkMessageType(body.type, rules), data: checkData(body) };
+  return withPersist({ type: checkMessageType(body.type, rules), data: checkData(body) }, body);
 }
 
 /**
@@ -399,7 +429,7 @@ function validateAddressedMessage(body: JsonObject, rules: MessageRules): UsersM
   if (hasUserId && hasUserIds) throw new ValidationError('Give either userId or userIds, not both');
   if (!hasUserId && !hasUserIds) throw new ValidationError('userId or userIds is required');
   const userIds = hasUserId ? [checkUserId(body.userId, 'userId')] : checkUserIds(body.userIds, rules);
-  return { userIds, type: checkMessageType(body.type, rules), data: checkData(body) };
+  return withPersist({ userIds, type: checkMessageType(body.type, rules), data: checkData(body) }, body);
 }
 
 /**

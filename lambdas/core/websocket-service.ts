@@ -20,6 +20,7 @@ import {
   DEFAULT_FAN_OUT_STATE_TTL_SECONDS,
   type FanOutState,
 } from './fan-out-state';
+import { createMessageLog, LogStream, type MessageLog, readMessageLogConfig } from './message-log';
 import {
   type ConnectedUsersPage,
   type ConnectionRegistry,
@@ -98,6 +99,11 @@ export interface WebSocketServiceOptions {
   presence?: PresenceConfig;
   /** Most live members a room is posted to synchronously; larger rooms go through `fanOut`. Default 1,000. */
   roomSyncMaxMembers?: number;
+  /**
+   * The message log: every message to users (and every broadcast) is recorded before it is posted, so clients can
+   * resume. Absent: nothing is recorded and delivery is at most once.
+   */
+  messageLog?: MessageLog;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
 }
@@ -147,6 +153,11 @@ export interface SendOptions {
   from?: string;
   /** Milliseconds left before the caller's deadline (Lambda's `getRemainingTimeInMillis`); broadcasts watch it. */
   remainingTimeMs?: () => number;
+  /**
+   * `false`: this message is not recorded in the message log (a typing indicator): it is posted at most once and
+   * never replayed. Default: recorded unless its type is listed in `EPHEMERAL_MESSAGE_TYPES`.
+   */
+  persist?: boolean;
 }
 
 /** Per-call options of a room send. */
@@ -297,6 +308,7 @@ export class WebSocketService extends ConnectionPresence {
   private readonly fanOut?: FanOutOptions;
   private readonly messageRules: MessageRules;
   private readonly roomSyncMaxMembers: number;
+  private readonly messageLog?: MessageLog;
   private readonly logger?: DeliveryLogger;
   private readonly metrics?: DeliveryMetrics;
   private readonly rooms?: RoomRegistry;
@@ -315,6 +327,7 @@ export class WebSocketService extends ConnectionPresence {
     this.broadcastScanSegments = options.broadcastScanSegments ?? 1;
     this.messageRules = options.messageRules ?? defaultMessageRules;
     this.roomSyncMaxMembers = options.roomSyncMaxMembers ?? DEFAULT_ROOM_SYNC_MAX_MEMBERS;
+    this.messageLog = options.messageLog;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.rooms = options.rooms;
@@ -345,10 +358,12 @@ export class WebSocketService extends ConnectionPresence {
   ): WebSocketService {
     const { broadcasts, rooms, ...rest } = extra;
     const withRooms = rooms === true || env[RoomSetting.roomTableName]?.trim();
+    const logConfig = readMessageLogConfig(env);
     return new WebSocketService({
       registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
       managementClient: getManagementClient(env),
       ...readDeliverySettings(env),
+      ...(logConfig ? { messageLog: createMessageLog({ client: getDocumentClient(), config: logConfig }) } : {}),
       ...(broadcasts ? { fanOut: readFanOut(env) } : {}),
       ...(withRooms
         ? {
@@ -401,7 +416,11 @@ export class WebSocketService extends ConnectionPresence {
   async broadcast(type: string, data: unknown, options: SendOptions = {}): Promise<BroadcastAcceptance> {
     const envelope = this.envelope(type, data, options);
     if (!this.fanOut) throw new Error('broadcast needs the fan-out state and slice queue (the fanOut option)');
-    return startBroadcast(this.fanOut, { envelope });
+    // Recorded once in the broadcast stream, never once per recipient: every user's resume reads that stream.
+    const loggedAt = this.messageLog?.persists(envelope.type, options.persist)
+      ? await this.messageLog.record(envelope, [LogStream.broadcast])
+      : undefined;
+    return startBroadcast(this.fanOut, { envelope, loggedAt });
   }
 
   /**
@@ -585,8 +604,26 @@ export class WebSocketService extends ConnectionPresence {
     return createEnvelope(checkedType, data, { from: options.from });
   }
 
-  private deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {
-    return deliverToUsers(this.deliveryDependencies(options), { userIds, envelope });
+  private async deliver(userIds: string[], envelope: Envelope, options: SendOptions): Promise<DeliveryReport> {
+    const log = this.messageLog?.persists(envelope.type, options.persist) ? this.messageLog : undefined;
+    // Recorded before the registry is read: a connection registered after that read resumes from the log, and
+    // one registered before it is posted to (see `message-log.ts`).
+    const loggedAt = log ? await log.record(envelope, [...new Set(userIds)].map(LogStream.user)) : undefined;
+    const report = await deliverToUsers(this.deliveryDependencies(options), { userIds, envelope, loggedAt });
+    if (log && envelope.logId && report.notConnected.length > 0) {
+      await this.markOffline(log, envelope.logId, report);
+    }
+    return report;
+  }
+
+  /** Offline delivery's marker on the users nobody was connected for; a failure costs only that delivery. */
+  private async markOffline(log: MessageLog, logId: string, report: DeliveryReport): Promise<void> {
+    const offline = report.notConnected;
+    try {
+      await log.markOffline(logId, offline);
+    } catch (error) {
+      this.logger?.warn('marking a message for offline delivery failed', { logId, users: offline.length, error });
+    }
   }
 
   private deliveryDependencies(options: SendOptions): DeliveryDependencies {

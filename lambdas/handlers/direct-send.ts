@@ -42,9 +42,9 @@ async function directSend(event: unknown, context: Context): Promise<DirectSendR
   const options = { remainingTimeMs: () => context.getRemainingTimeInMillis() };
   switch (request.kind) {
     case 'users':
-      return service.sendToUsers(request.userIds, request.type, request.data, options);
+      return service.sendToUsers(request.userIds, request.type, request.data, { ...options, persist: request.persist });
     case 'broadcast':
-      return service.broadcast(request.type, request.data, options);
+      return service.broadcast(request.type, request.data, { ...options, persist: request.persist });
     case 'room':
       // A room's counts (synchronous) or its fan-out's broadcast id (asynchronous): `delivery` tells which.
       return service.sendToRoom(request.room, request.type, request.data, { ...options, async: request.async });

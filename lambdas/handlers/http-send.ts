@@ -69,17 +69,20 @@ function withStatusUrl<Accepted extends BroadcastAcceptance>(accepted: Accepted)
 const route = httpRouter('httpSend', {
   'POST /websocket/message/user': sendRoute('sendToUsers', (body, options) => {
     const message = validateUserMessage(body, rules);
-    return service.sendToUsers(message.userIds, message.type, message.data, options);
+    return service.sendToUsers(message.userIds, message.type, message.data, { ...options, persist: message.persist });
   }),
   'POST /websocket/message/users': sendRoute('sendToUsers', (body, options) => {
     const message = validateUsersMessage(body, rules);
-    return service.sendToUsers(message.userIds, message.type, message.data, options);
+    return service.sendToUsers(message.userIds, message.type, message.data, { ...options, persist: message.persist });
   }),
   'POST /websocket/message/broadcast': async (event) => {
     const caller = callerOf(event);
     authorize(policy, caller, 'broadcast');
     const message = validateBroadcastMessage(jsonBodyOf(event), rules);
-    const accepted = await service.broadcast(message.type, message.data, { from: caller.userId });
+    const accepted = await service.broadcast(message.type, message.data, {
+      from: caller.userId,
+      persist: message.persist,
+    });
     return jsonResponse(202, withStatusUrl(accepted));
   },
   'POST /websocket/message/room': async (event, context) => {

@@ -18,7 +18,7 @@ import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from
  */
 
 export interface ConnectDependencies {
-  registry: ConnectionRegistry;
+  registry: Pick<ConnectionRegistry, 'register'>;
   logger: Logger;
   metrics: Metrics;
   /** Queues a Socket.IO connection's Engine.IO `open`, to be posted once this `$connect` has returned. */
@@ -50,7 +50,14 @@ export async function acceptConnection(event: WebSocketEvent, deps: ConnectDepen
   // retries) with nothing registered, instead of a client waiting for an open never sent. The open still cannot
   // reach the client before the registration: nothing is delivered before this `$connect` returns (a post is 410).
   if (protocol === ConnectionProtocol.socketIo) await deps.queueOpening({ connectionId, queuedAt: Date.now() });
-  await deps.registry.register({ userId: context.userId, connectionId, protocol });
+  // A Socket.IO connection is registered replaying: live senders wait until its namespace CONNECT has been answered,
+  // after the replay of what its client missed (`socketio-recovery.ts`), so nothing arrives twice or out of order.
+  await deps.registry.register({
+    userId: context.userId,
+    connectionId,
+    protocol,
+    ...(protocol === ConnectionProtocol.socketIo ? { replaying: true } : {}),
+  });
   deps.metrics.addMetric(MetricName.ConnectionsOpened, MetricUnit.Count, 1);
   deps.logger.info('connection registered', { protocol });
 

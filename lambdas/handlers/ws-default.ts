@@ -1,7 +1,12 @@
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { observability } from '../core/observability';
+import { getDocumentClient, getManagementClient } from '../core/clients';
+import { createMessageLog, readMessageLogConfig } from '../core/message-log';
+import { logger, observability } from '../core/observability';
+import { createConnectionRegistry, readRegistryConfig } from '../core/registry';
 import { answerSocketIoFrame } from '../core/socketio-frames';
+import { DEFAULT_SOCKET_IO_REPLAY_LIMIT, recoverSocketIoSession } from '../core/socketio-recovery';
 import { acknowledgements } from './middleware/websocket-acks';
 import { webSocketErrors } from './middleware/websocket-errors';
 import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
@@ -14,6 +19,30 @@ import { sendFromSocket } from './ws-send';
  * (the authorizer context says so) that is every frame, `send` included: it is answered in Socket.IO packets. On a
  * JSON connection it is a frame the server cannot act on, answered with an `error` frame as before.
  */
+
+// Read once at cold start. Without a message log (a deployment that has none) CONNECT only hands the connection over.
+const logConfig = readMessageLogConfig(process.env);
+const log = logConfig && createMessageLog({ client: getDocumentClient(), config: logConfig });
+const registry = createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(process.env) });
+const managementClient = getManagementClient(process.env);
+
+/** The namespace CONNECT of one connection: replay, hand-off, and the `pid` to answer with. */
+async function connectSocketIo(userId: string, connectionId: string, auth: Record<string, unknown> | undefined) {
+  const post = async (frame: string): Promise<void> => {
+    await managementClient.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(frame) }));
+  };
+  if (!log) {
+    // No log, no recovery: no pid, so socket.io-client does not ask for it.
+    await registry.finishReplay(userId, connectionId, { liveAfter: '', replayReadAt: Date.now() });
+    return {};
+  }
+  const recovery = await recoverSocketIoSession(
+    { log, registry, post, maxMessages: DEFAULT_SOCKET_IO_REPLAY_LIMIT },
+    { userId, connectionId, auth },
+  );
+  logger.info('socket.io session', { recovered: recovery.recovered, replayed: recovery.posted, gaps: recovery.gaps });
+  return recovery;
+}
 
 /**
  * Answers one frame that reached `$default`.
@@ -31,6 +60,7 @@ export async function answerDefault(event: WebSocketEvent, context: Context): Pr
     send: (readFrame) => sendFromSocket(authorizerContext, readFrame, () => context.getRemainingTimeInMillis()),
     room: (action, request) =>
       roomRequestFromSocket(authorizerContext, event.requestContext.connectionId, action, request),
+    connect: (auth) => connectSocketIo(authorizerContext.userId, event.requestContext.connectionId, auth),
   });
   // No body: API Gateway sends nothing back (an Engine.IO pong needs no answer).
   return answer === undefined ? { statusCode: 200 } : { statusCode: 200, body: answer };

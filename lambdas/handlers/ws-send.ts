@@ -74,6 +74,7 @@ export async function sendFromSocket(
   const report = await service.sendToUsers(message.userIds, message.type, message.data, {
     from: caller.userId,
     remainingTimeMs,
+    persist: message.persist,
   });
   // Connection ids only for callers who may see them on the status route too.
   const answer = reportForCaller(report, permits(policy, caller, 'seeConnectionIds'));

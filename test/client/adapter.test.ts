@@ -67,8 +67,9 @@ describe('client adapter against a real ws server', () => {
     socket.emit('typing', 'user456');
 
     const frames = harness.gateway.connections[0].frames;
-    await waitFor(() => frames.length === 4, 'four frames');
-    expect(frames.slice(1)).toEqual([
+    // hello and resume (issue 12), then the three emits.
+    await waitFor(() => frames.length === 5, 'five frames');
+    expect(frames.slice(2)).toEqual([
       { action: 'send', userId: 'user456', type: 'chat', data: { message: 'Hello!' } },
       { action: 'send', userIds: ['user456', 'user789'], type: 'announcement', data: { text: 'hi' } },
       { action: 'typing', data: 'user456' },
@@ -208,10 +209,12 @@ describe('client adapter against a real ws server', () => {
     for (const n of [1, 2, 3, 4, 5]) socket.emit(`note${n}`, { n });
     socket.connect();
 
-    await waitFor(() => harness.gateway.connections[0]?.frames.length === 4, 'hello and three buffered frames');
+    await waitFor(() => harness.gateway.connections[0]?.frames.length === 5, 'hello, resume, three buffered frames');
     expect(dropped).toEqual(['note1', 'note2']);
+    // The buffer flushes once the replay's first page has come (`connect` waits for it): after the resume frame.
     expect(harness.gateway.connections[0].frames).toEqual([
       { action: 'hello' },
+      { action: 'resume' },
       { action: 'note3', n: 3 },
       { action: 'note4', n: 4 },
       { action: 'note5', n: 5 },
@@ -227,8 +230,8 @@ describe('client adapter against a real ws server', () => {
     socket.emit('first');
     socket.emit('second');
 
-    await waitFor(() => harness.gateway.connections[1]?.frames.length === 3, 'frames on the new connection');
-    expect(harness.gateway.connections[1].frames.map((f) => f.action)).toEqual(['hello', 'first', 'second']);
+    await waitFor(() => harness.gateway.connections[1]?.frames.length === 4, 'frames on the new connection');
+    expect(harness.gateway.connections[1].frames.map((f) => f.action)).toEqual(['hello', 'resume', 'first', 'second']);
     expect(socket.bufferedEmits).toBe(0);
   });
 

@@ -53,7 +53,8 @@ function readFakeJwt(token: string | undefined): { userId: string; expiresAtMs: 
 
 /**
  * A small stand-in for API Gateway's WebSocket side, enough to test the adapter's behaviour: the token carriers,
- * 401/403 refusals, `hello` → `authenticated`, `ping` → `pong`, and closes the way API Gateway closes.
+ * 401/403 refusals, `hello` → `authenticated`, `resume` → an empty `replay`, `ping` → `pong`, and closes the way API
+ * Gateway closes.
  * Tokens are `user.<userId>` or a {@link fakeJwt} (401 once its `exp` has passed, and a `send` on a connection
  * whose token has expired is answered `token_expired`, as the server does); `forbidden` gets 403; anything else 401.
  */
@@ -149,6 +150,9 @@ export class FakeGateway {
           this.push(connection, 'authenticated', { userId: connection.userId, connectionId: connection.connectionId });
         if (this.helloDelayMs > 0) setTimeout(answer, this.helloDelayMs);
         else answer();
+      } else if (frame.action === 'resume') {
+        // The resume route's answer when nothing was missed (lambdas/core/resume.ts): one empty, final page.
+        this.push(connection, 'replay', { messages: [], recovered: frame.after !== undefined, gaps: [], windowMs: 0 });
       } else if (frame.action === 'ping' && this.answerPings) {
         this.push(connection, 'pong', { serverTime: new Date().toISOString() });
       } else if (frame.action === 'send' && connection.tokenExpiresAtMs !== undefined) {

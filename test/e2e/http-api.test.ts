@@ -1,5 +1,6 @@
 // End-to-end: every HTTP API endpoint with the bodies of the HTTP API issue, and its error cases.
 // Local mode by default; parity mode against a deployed stage: see support/session.target.ts.
+import { LOG_ID_PATTERN } from '../../lambdas/core/log-id';
 import { callApi } from './support/http';
 import { useE2eSession } from './support/session';
 import { eventually } from './support/sockets';
@@ -32,8 +33,11 @@ describe('POST /websocket/message/user', () => {
         timestamp: expect.any(String),
         id: expect.any(String),
         from: 'user123',
+        // Recorded in the message log before it was posted (issue 12); both connections get the same id.
+        logId: frames[0].logId,
       });
     }
+    expect(frames[0].logId).toMatch(LOG_ID_PATTERN);
     // A caller without ws:admin learns the outcome and the counts, not the recipient's connection ids.
     expect(body).toEqual({
       messageId: frames[0].id,

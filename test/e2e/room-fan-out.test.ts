@@ -195,6 +195,7 @@ describe('the direct-send function to a room', () => {
         tableName: stack.tableName,
         fanOutTableName: stack.fanOutTableName,
         roomTableName: stack.roomTableName,
+        messageLogTableName: stack.messageLogTableName,
         queueUrls,
         dynamoEndpoint: stack.dynamoEndpoint,
         callbackUrl,

@@ -1,5 +1,6 @@
 // End-to-end: an unmodified socket.io-client v4 (the real package) against the stack, beside the JSON protocol on
 // the same WebSocket API. Local mode by default; parity mode against a deployed stage: see support/target.ts.
+import { LOG_ID_PATTERN } from '../../lambdas/core/log-id';
 import { callApi } from './support/http';
 import { useE2eSession } from './support/session';
 import { connectSocketIo, type SocketIoTestClient, socketIoAddress } from './support/socket-io';
@@ -102,6 +103,8 @@ describe('an unmodified socket.io-client', () => {
     expect(await client.next('message')).toEqual([
       { text: 'Hello!' },
       { id: expect.any(String), timestamp: expect.any(String), from: 'user123' },
+      // The message log id, last: socket.io-client keeps it as its recovery offset (issue 12).
+      expect.stringMatching(LOG_ID_PATTERN),
     ]);
     expect((await client.next('notification'))[0]).toEqual({ title: 'New order', body: 'Order #42 shipped' });
   });
@@ -117,6 +120,7 @@ describe('an unmodified socket.io-client', () => {
     expect(await socketIoRecipient.next('chat')).toEqual([
       { message: 'Hi' },
       expect.objectContaining({ from: 'user123' }),
+      expect.stringMatching(LOG_ID_PATTERN),
     ]);
     expect((await sender.next('delivery'))[0]).toMatchObject({ connections: { delivered: 2, failed: 0, stale: 0 } });
   });

@@ -131,6 +131,7 @@ describe('cdk-nag AwsSolutions on the app', () => {
       'leave-Route',
       'members-Route',
       'ping-Route',
+      'resume-Route',
       'send-Route',
     ]);
   });

@@ -5,6 +5,7 @@ const secretArnValues: EnvironmentValues = {
   tableName: 'RegistryTable',
   fanOutTableName: 'FanOutTable',
   roomTableName: 'RoomTable',
+  messageLogTableName: 'MessageLogTable',
   queueUrls: {
     broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
     socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',
@@ -46,6 +47,7 @@ describe('environmentFor', () => {
       ADMIN_PERMISSION: 'ws:admin',
       CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
       MAX_USER_IDS: '100',
+      MESSAGE_LOG_TABLE_NAME: 'MessageLogTable',
       SEND_CONCURRENCY: '200',
       FAN_OUT_TABLE_NAME: 'FanOutTable',
       SLICE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
@@ -150,6 +152,7 @@ describe('environmentFor', () => {
       tableName: 'T1x',
       fanOutTableName: 'F1x',
       roomTableName: 'R1x',
+      messageLogTableName: 'M1x',
       queueUrls: {
         broadcastSlices: 'https://sqs.eu-west-1.amazonaws.com/123/slices',
         socketIoOpenings: 'https://sqs.eu-west-1.amazonaws.com/123/openings',

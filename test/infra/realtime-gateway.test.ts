@@ -339,24 +339,27 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
 
   describe('least privilege', () => {
     // Written out per function rather than derived from the route table, so a broadened grant fails here: only
-    // $connect writes items, only the broadcasting functions scan, and nobody needs GetItem.
+    // $connect writes items, only the broadcasting functions scan, GetItem only to wait for a Socket.IO hand-off.
     const expectedTableActions: Record<FunctionName, string[]> = {
       wsAuthorizer: [],
       wsConnect: ['dynamodb:PutItem'],
       wsDisconnect: ['dynamodb:DeleteItem'],
       wsFrames: [],
-      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      // Issue 12: GetItem for a sender waiting on a Socket.IO connection's replay hand-off; UpdateItem for the
+      // hand-off itself, on the Socket.IO CONNECT ($default).
+      wsDefault: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       wsRooms: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
-      wsSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      wsSend: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      wsResume: [],
       httpAuthorizer: [],
-      httpSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      httpSend: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       httpStatus: ['dynamodb:Query', 'dynamodb:Scan'],
       httpDisconnect: ['dynamodb:DeleteItem', 'dynamodb:Query'],
       httpRooms: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-      directSend: ['dynamodb:DeleteItem', 'dynamodb:Query'],
-      broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:Scan'],
+      directSend: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      broadcastWorker: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Scan'],
     };
 
     // Written out too: joining and presence need the member items; the senders read a room's members; every function
@@ -375,6 +378,7 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       socketIoOpener: [],
       socketIoPinger: [],
       wsSend: senders,
+      wsResume: [],
       httpAuthorizer: [],
       httpSend: senders,
       httpStatus: [],
@@ -402,11 +406,13 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
     it.each(functionNames)('%s has only the registry actions its code uses, on the registry only', (name) => {
       const fanOutTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.fanOut.table), 'Arn'] };
       const roomTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.roomIndex.table), 'Arn'] };
+      const logTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.messageLog.table), 'Arn'] };
       const tableStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
         (statement) =>
           statement.Action.some((action) => action.startsWith('dynamodb:')) &&
           JSON.stringify(statement.Resource) !== JSON.stringify(fanOutTableArn) &&
-          JSON.stringify(statement.Resource) !== JSON.stringify(roomTableArn),
+          JSON.stringify(statement.Resource) !== JSON.stringify(roomTableArn) &&
+          JSON.stringify(statement.Resource) !== JSON.stringify(logTableArn),
       );
       expect(tableStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedTableActions[name]);
       for (const statement of tableStatements) {
@@ -424,6 +430,38 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
         TimeToLiveSpecification: { AttributeName: roomTableSchema.timeToLiveAttribute, Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       });
+    });
+
+    // Issue 12: the senders record (Put one recipient, BatchWrite several, Update the offline mark), the resume
+    // route and the Socket.IO CONNECT ($default, which also sends) read; nobody else touches the log, and nobody
+    // may delete from it (only its TTL does).
+    const recordsMessages = ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const expectedLogActions: Record<FunctionName, string[]> = {
+      wsAuthorizer: [],
+      wsConnect: [],
+      wsDisconnect: [],
+      wsFrames: [],
+      wsDefault: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      socketIoOpener: [],
+      socketIoPinger: [],
+      wsRooms: [],
+      wsSend: recordsMessages,
+      wsResume: ['dynamodb:Query'],
+      httpAuthorizer: [],
+      httpSend: recordsMessages,
+      httpStatus: [],
+      httpDisconnect: [],
+      httpRooms: [],
+      directSend: recordsMessages,
+      broadcastWorker: [],
+    };
+
+    it.each(functionNames)('%s has only the message log actions its code uses, on the log only', (name) => {
+      const logTableArn = { 'Fn::GetAtt': [synthesized.logicalId(synthesized.gateway.messageLog.table), 'Arn'] };
+      const logStatements = statementsOfRole(template, synthesized.roleId(name)).filter(
+        (statement) => JSON.stringify(statement.Resource) === JSON.stringify(logTableArn),
+      );
+      expect(logStatements.flatMap((statement) => statement.Action).sort()).toEqual(expectedLogActions[name]);
     });
 
     it.each(functionNames)(

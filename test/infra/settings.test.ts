@@ -123,6 +123,27 @@ describe('gatewayPropsFromContext', () => {
     expect(() => fromContext({ roomSyncMaxMembers: '10001' })).toThrow(/roomSyncMaxMembers/);
   });
 
+  it('reads the message log settings (issue 12) and names a bad one', () => {
+    expect(
+      fromContext({
+        messageRetentionSeconds: '7200',
+        messageLogUserCap: '500',
+        ephemeralMessageTypes: 'typing,cursor',
+        resumeSkewMs: '10000',
+        offlineDelivery: 'all',
+      }).messageLog,
+    ).toEqual({
+      retentionSeconds: 7200,
+      userCap: 500,
+      ephemeralTypes: ['typing', 'cursor'],
+      resumeSkewMs: 10000,
+      offlineDelivery: 'all',
+    });
+    expect(contextError({ offlineDelivery: 'some' }).key).toBe(ContextKey.offlineDelivery);
+    expect(contextError({ messageRetentionSeconds: '0' }).key).toBe(ContextKey.messageRetentionSeconds);
+    expect(contextError({ ephemeralMessageTypes: 'ty ping' }).key).toBe(ContextKey.ephemeralMessageTypes);
+  });
+
   it('accepts JSON values from cdk.json (numbers and arrays)', () => {
     const props = fromContext({
       connectionTtlSeconds: 9000,

@@ -44,7 +44,7 @@ describe('server frames', () => {
 
 describe('parseClientFrame', () => {
   it('knows the actions of the route table', () => {
-    expect(knownActions).toEqual(['ping', 'hello', 'send', 'join', 'leave', 'members']);
+    expect(knownActions).toEqual(['ping', 'hello', 'send', 'join', 'leave', 'members', 'resume']);
   });
 
   it('accepts a known action and keeps the other fields', () => {
@@ -70,13 +70,13 @@ describe('parseClientFrame', () => {
     [
       '{"type":"chat"}',
       FrameErrorCode.missingAction,
-      'frame has no "action"; known actions: ping, hello, send, join, leave, members',
+      'frame has no "action"; known actions: ping, hello, send, join, leave, members, resume',
     ],
     ['{"action":7}', FrameErrorCode.invalidFrame, '"action" must be a string, got a number'],
     [
       '{"action":"dance"}',
       FrameErrorCode.unknownAction,
-      'unknown action "dance"; known actions: ping, hello, send, join, leave, members',
+      'unknown action "dance"; known actions: ping, hello, send, join, leave, members, resume',
     ],
     ['{"action":"$connect"}', FrameErrorCode.unknownAction, 'unknown action "$connect"'],
   ])('refuses %j with %s', (body, code, message) => {
@@ -123,7 +123,7 @@ describe('answerClientFrame', () => {
       type: 'error',
       data: {
         code: 'unknown_action',
-        message: 'unknown action "dance"; known actions: ping, hello, send, join, leave, members',
+        message: 'unknown action "dance"; known actions: ping, hello, send, join, leave, members, resume',
       },
     });
     expect(answerClientFrame({ ...caller, routeKey: '$default', body: 'not json' })).toMatchObject({

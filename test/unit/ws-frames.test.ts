@@ -56,7 +56,7 @@ describe('ws-frames handler', () => {
       type: 'error',
       data: {
         code: 'unknown_action',
-        message: 'unknown action "dance"; known actions: ping, hello, send, join, leave, members',
+        message: 'unknown action "dance"; known actions: ping, hello, send, join, leave, members, resume',
       },
     });
   });

@@ -1,0 +1,41 @@
+import middy from '@middy/core';
+import { getDocumentClient } from '../core/clients';
+import { MessageLogSetting, requireString } from '../core/config';
+import { UnauthorizedError } from '../core/errors';
+import { createMessageLog, readMessageLogConfig } from '../core/message-log';
+import { observability } from '../core/observability';
+import { replayPage, validateResumeFrame } from '../core/resume';
+import { parseJson } from '../core/validation';
+import { acknowledgements } from './middleware/websocket-acks';
+import { webSocketErrors } from './middleware/websocket-errors';
+import { readAuthorizerContext, type WebSocketEvent, type WebSocketResult } from './middleware/websocket-event';
+
+/**
+ * WebSocket `resume` route: answers with one page of what the caller's user missed (see `core/resume.ts`). The
+ * page is the route response, so this function needs no management API and reads nothing but the log; the user
+ * is the connection's (from the `$connect` authorizer), never the frame's.
+ */
+
+// Read once at cold start: a missing table name fails the init and names the setting.
+requireString(process.env, MessageLogSetting.messageLogTableName);
+const log = createMessageLog({ client: getDocumentClient(), config: readMessageLogConfig(process.env)! });
+
+/**
+ * Answers one `resume` frame.
+ *
+ * @example
+ * await answerResume(event); // { statusCode: 200, body: '{"type":"replay","data":{"messages":[…],…},…}' }
+ */
+export async function answerResume(event: WebSocketEvent): Promise<WebSocketResult> {
+  const context = readAuthorizerContext(event.requestContext);
+  if (!context) throw new UnauthorizedError('This connection carries no authorizer context');
+  const frame = validateResumeFrame(parseJson(event.body ?? '', 'Frame'));
+  const envelope = await replayPage(log, context.userId, frame);
+  return { statusCode: 200, body: JSON.stringify(envelope) };
+}
+
+export const handler = middy<WebSocketEvent, WebSocketResult>()
+  .use(observability())
+  .use(acknowledgements())
+  .use(webSocketErrors())
+  .handler(answerResume);
