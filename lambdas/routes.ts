@@ -105,6 +105,21 @@ const managesMemberships: readonly RoomTableAction[] = ['PutItem', 'DeleteItem',
 /** A sender records each message for its recipients before posting, and marks it for those who were offline. */
 const recordsMessages: readonly MessageLogAction[] = ['PutItem', 'BatchWriteItem', 'UpdateItem'];
 
+/**
+ * What a sender needs (the socket's send route, the HTTP send function, direct send): a user's connections (Query),
+ * a stale one's removal (DeleteItem), a replaying Socket.IO recipient's hand-off (GetItem), posts, a broadcast or a
+ * large room queued for the worker (fan-out PutItem, the slice queue), a room's members, and the message log.
+ */
+const sender: FunctionAccess = {
+  ...none,
+  table: ['Query', 'DeleteItem', 'GetItem'],
+  manageConnections: true,
+  fanOutTable: ['PutItem'],
+  sendsTo: ['broadcastSlices'],
+  roomTable: sendsToRooms,
+  messageLog: recordsMessages,
+};
+
 /** Every function, by logical id. */
 export const functions = {
   wsAuthorizer: {
@@ -174,15 +189,7 @@ export const functions = {
     entry: 'lambdas/handlers/ws-send.ts',
     description: 'WebSocket send route: delivers a message to users or a room and answers with a delivery report',
     // A room beyond the synchronous bound is queued for the worker: the fan-out's PutItem and the slice queue.
-    access: {
-      ...none,
-      table: ['Query', 'DeleteItem', 'GetItem'],
-      manageConnections: true,
-      fanOutTable: ['PutItem'],
-      sendsTo: ['broadcastSlices'],
-      roomTable: sendsToRooms,
-      messageLog: recordsMessages,
-    },
+    access: sender,
   },
   wsResume: {
     entry: 'lambdas/handlers/ws-resume.ts',
@@ -200,15 +207,7 @@ export const functions = {
     description:
       'HTTP API: send to a user, to users, to a room, notification; accepts a broadcast (or a large room) and queues its slices',
     // No Scan: a broadcast is scanned by the worker, never by the API-fronted function.
-    access: {
-      ...none,
-      table: ['Query', 'DeleteItem', 'GetItem'],
-      manageConnections: true,
-      fanOutTable: ['PutItem'],
-      sendsTo: ['broadcastSlices'],
-      roomTable: sendsToRooms,
-      messageLog: recordsMessages,
-    },
+    access: sender,
   },
   httpStatus: {
     entry: 'lambdas/handlers/http-status.ts',
@@ -240,15 +239,8 @@ export const functions = {
   directSend: {
     entry: 'lambdas/handlers/direct-send.ts',
     description: 'Send function invoked directly (Lambda Invoke, EventBridge, Step Functions)',
-    access: {
-      ...none,
-      table: ['Query', 'DeleteItem', 'GetItem'],
-      manageConnections: true,
-      fanOutTable: ['PutItem', 'Query'],
-      sendsTo: ['broadcastSlices'],
-      roomTable: sendsToRooms,
-      messageLog: recordsMessages,
-    },
+    // A sender that also answers a broadcast's status (a `broadcastStatus` event): the fan-out's Query too.
+    access: { ...sender, fanOutTable: ['PutItem', 'Query'] },
   },
   broadcastWorker: {
     entry: 'lambdas/handlers/broadcast-worker.ts',

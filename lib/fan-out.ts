@@ -1,6 +1,6 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -16,12 +16,7 @@ import {
   visibilityTimeoutSeconds,
 } from '../lambdas/routes';
 import { messagesWaitingAlarm } from './queue-alarm';
-
-const attributeTypes = {
-  S: dynamodb.AttributeType.STRING,
-  N: dynamodb.AttributeType.NUMBER,
-  B: dynamodb.AttributeType.BINARY,
-} as const;
+import { grantTableActions, tableFromSchema } from './schema-table';
 
 export interface FanOutProps {
   /**
@@ -69,15 +64,7 @@ export class FanOut extends Construct {
 
   constructor(scope: Construct, id: string, props: FanOutProps = {}) {
     super(scope, id);
-    const { partitionKey, sortKey } = broadcastTableSchema;
-    this.table = new dynamodb.Table(this, 'StateTable', {
-      partitionKey: { name: partitionKey.name, type: attributeTypes[partitionKey.type] },
-      sortKey: { name: sortKey.name, type: attributeTypes[sortKey.type] },
-      billingMode: dynamodb.BillingMode[broadcastTableSchema.billingMode],
-      timeToLiveAttribute: broadcastTableSchema.timeToLiveAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
+    this.table = tableFromSchema(this, 'StateTable', broadcastTableSchema, props.tableRemovalPolicy);
 
     const built: Partial<Record<QueueName, BuiltQueue>> = {};
     for (const [name, declaration] of Object.entries(queues) as [QueueName, QueueDeclaration][]) {
@@ -126,14 +113,7 @@ export class FanOut extends Construct {
    * GetQueueUrl, which a sender with the URL never calls).
    */
   grantAccess(fn: lambda.IFunction, access: FunctionAccess): void {
-    if (access.fanOutTable.length > 0) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: access.fanOutTable.map((action) => `dynamodb:${action}`),
-          resources: [this.table.tableArn],
-        }),
-      );
-    }
+    grantTableActions(fn, access.fanOutTable, this.table);
     if (access.sendsTo.length > 0) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({

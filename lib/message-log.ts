@@ -1,16 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { messageLogTableSchema } from '../lambdas/core/table-schema';
 import type { FunctionAccess } from '../lambdas/routes';
-
-const attributeTypes = {
-  S: dynamodb.AttributeType.STRING,
-  N: dynamodb.AttributeType.NUMBER,
-  B: dynamodb.AttributeType.BINARY,
-} as const;
+import { grantTableActions, tableFromSchema } from './schema-table';
 
 export interface MessageLogTableProps {
   /**
@@ -34,25 +28,11 @@ export class MessageLogTable extends Construct {
 
   constructor(scope: Construct, id: string, props: MessageLogTableProps = {}) {
     super(scope, id);
-    const { partitionKey, sortKey } = messageLogTableSchema;
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: partitionKey.name, type: attributeTypes[partitionKey.type] },
-      sortKey: { name: sortKey.name, type: attributeTypes[sortKey.type] },
-      billingMode: dynamodb.BillingMode[messageLogTableSchema.billingMode],
-      timeToLiveAttribute: messageLogTableSchema.timeToLiveAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
+    this.table = tableFromSchema(this, 'Table', messageLogTableSchema, props.tableRemovalPolicy);
   }
 
   /** One statement with the function's `messageLog` actions on the log table; none when it has no access. */
   grantAccess(fn: lambda.IFunction, access: FunctionAccess): void {
-    if (access.messageLog.length === 0) return;
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: access.messageLog.map((action) => `dynamodb:${action}`),
-        resources: [this.table.tableArn],
-      }),
-    );
+    grantTableActions(fn, access.messageLog, this.table);
   }
 }

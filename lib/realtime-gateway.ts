@@ -8,7 +8,7 @@ import {
   WebSocketLambdaAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -47,6 +47,7 @@ import { MessageLogTable } from './message-log';
 import { type GatewayAlarmsProps, GatewayOperations } from './operations';
 import { prebuiltLambdaCode } from './prebuilt-lambda-code';
 import { RoomIndex } from './room-index';
+import { grantTableActions, tableFromSchema } from './schema-table';
 
 export type { PublicKeyAlgorithm, SecretAlgorithm } from '../lambdas/core/jwt-algorithms';
 
@@ -251,12 +252,6 @@ export interface RealtimeGatewayProps {
   readonly alarms?: GatewayAlarmsProps;
 }
 
-const attributeTypes = {
-  S: dynamodb.AttributeType.STRING,
-  N: dynamodb.AttributeType.NUMBER,
-  B: dynamodb.AttributeType.BINARY,
-} as const;
-
 /** Lambda's memory range in MB; {@link RealtimeGatewayProps.senderMemorySize} must lie within it. */
 export const lambdaMemoryRangeMb = { min: 128, max: 10_240 } as const;
 /** One full vCPU: below it a broadcast is CPU-bound (about 0.27 ms of CPU per post in the SDK). */
@@ -353,15 +348,7 @@ export class RealtimeGateway extends Construct {
     const allowedOrigins = props.allowedOrigins ?? [];
     const verification = props.tokenVerification ?? { mode: 'secret' };
 
-    const { partitionKey, sortKey } = connectionTableSchema;
-    this.table = new dynamodb.Table(this, 'ConnectionTable', {
-      partitionKey: { name: partitionKey.name, type: attributeTypes[partitionKey.type] },
-      sortKey: { name: sortKey.name, type: attributeTypes[sortKey.type] },
-      billingMode: dynamodb.BillingMode[connectionTableSchema.billingMode],
-      timeToLiveAttribute: connectionTableSchema.timeToLiveAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
+    this.table = tableFromSchema(this, 'ConnectionTable', connectionTableSchema, props.tableRemovalPolicy);
 
     let jwtSecret: secretsmanager.Secret | undefined;
     let tokenVerification: TokenVerification;
@@ -726,14 +713,7 @@ export class RealtimeGateway extends Construct {
     access: FunctionAccess,
     jwtSecret: secretsmanager.ISecret | undefined,
   ) {
-    if (access.table.length > 0) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: access.table.map((action) => `dynamodb:${action}`),
-          resources: [this.table.tableArn],
-        }),
-      );
-    }
+    grantTableActions(fn, access.table, this.table);
     if (access.manageConnections) {
       this.webSocketStage.grantManagementApiAccess(fn);
       const stack = Stack.of(this);
