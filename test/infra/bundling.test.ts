@@ -191,6 +191,53 @@ describe('deployed bundles', () => {
       expect(dynamo.requests).toEqual([]);
     }, 30_000);
   });
+  describe('posts: the deployed senders go through undici with one HTTP parser (lib/bundling.ts leaves the other out)', () => {
+    it('the deployed socketIoOpener posts the open packet to @connections, signed', async () => {
+      // GIVEN an @connections stand-in and a queued opening
+      const posts: Array<{ method?: string; url?: string; authorization?: string; body: string }> = [];
+      const server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        request.on('end', () => {
+          posts.push({ method: request.method, url: request.url, authorization: request.headers.authorization, body });
+          response.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const home = mkdtempSync(join(tmpdir(), 'bundle-opener-'));
+      const eventFile = join(home, 'event.json');
+      const record = loadEventFixture<{ Records: Array<Record<string, unknown>> }>('sqs-receive.json').Records[0];
+      record.body = JSON.stringify({ connectionId: 'bundle=', queuedAt: Date.now() });
+      writeFileSync(eventFile, JSON.stringify({ Records: [record] }));
+      try {
+        // WHEN the deployed bundle (without the plain-WebAssembly parser) runs on it
+        const outcome = await runBundledHandler(join(assetDirectory('socketIoOpener'), 'index.mjs'), eventFile, {
+          PATH: process.env.PATH,
+          HOME: home,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'ASIABUNDLETEST',
+          AWS_SECRET_ACCESS_KEY: 'bundle-test-secret',
+          CALLBACK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod`,
+          LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        });
+
+        // THEN the open packet was posted once, SigV4-signed, and nothing failed
+        expect(JSON.parse(outcome)).toEqual({ batchItemFailures: [] });
+        expect(posts).toHaveLength(1);
+        expect(posts[0]).toMatchObject({ method: 'POST', url: '/prod/@connections/bundle%3D' });
+        expect(posts[0].authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIABUNDLETEST\//);
+        expect(posts[0].body).toMatch(/^0\{"sid":"bundle="/);
+        expect(readFileSync(join(assetDirectory('socketIoOpener'), 'index.mjs'), 'utf8')).toContain('llhttp-wasm.js');
+      } finally {
+        server.close();
+        rmSync(home, { recursive: true, force: true });
+      }
+    }, 30_000);
+  });
+
   describe('secret mode: the deployed httpAuthorizer reads the secret with its own signed call', () => {
     const secretArn = 'arn:aws:secretsmanager:eu-central-2:123456789012:secret:realtime-gateway-jwt-AbCdEf';
     let secretsManager: SecretsManagerStandIn;
