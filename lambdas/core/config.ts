@@ -54,6 +54,11 @@ export const Setting = {
   broadcastSegments: 'BROADCAST_SEGMENTS',
   /** Posts per second all broadcast workers together may start (the global post budget). */
   postBudgetPerSecond: 'POST_BUDGET_PER_SECOND',
+  /**
+   * The event bus (name or ARN; `default` for the account's) that gets one `Broadcast Completed` event per
+   * asynchronous broadcast or room fan-out (`broadcast-completion.ts`). Unset: no events.
+   */
+  completionEventBus: 'COMPLETION_EVENT_BUS',
 } as const;
 
 /** Re-exported: the room senders read their settings from here, the membership code from `room-settings.ts`. */
