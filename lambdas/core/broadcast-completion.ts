@@ -1,4 +1,3 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { Setting } from './config';
 import type { DeliveryLogger } from './delivery';
 import { ConfigurationError } from './errors';
@@ -34,16 +33,6 @@ export interface CompletionEvents {
   publish(status: BroadcastStatus): Promise<void>;
 }
 
-/** PutEvents answered with a failed entry (the request itself succeeded: the SDK does not throw for that). */
-export class CompletionEventError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(`the completion event was refused: ${code}: ${message}`);
-    this.name = 'CompletionEventError';
-    this.code = code;
-  }
-}
-
 /**
  * A bus name as PutEvents' `EventBusName` takes it: a name (`default`, `orders`, `aws.partner/...`) or an event bus
  * ARN (EventBridge API reference, PutEventsRequestEntry: 1 to 1600 characters, `(arn:aws[\w-]*:events:...)?[/\.\-_A-Za-z0-9]+`).
@@ -71,43 +60,6 @@ export function readCompletionEventConfig(
     );
   }
   return { eventBusName: value };
-}
-
-/**
- * Completion events through EventBridge's PutEvents (IAM `events:PutEvents` on that bus): one entry, `source`
- * {@link COMPLETION_EVENT_SOURCE}, `detail-type` {@link COMPLETION_DETAIL_TYPE}, the status as `detail` (a rule
- * matches one broadcast on `detail.broadcastId`, one room on `detail.room`), the status's `finishedAt` as its time.
- *
- * @example
- * const events = createEventBridgeCompletionEvents({ client: new EventBridgeClient({}), eventBusName: 'default' });
- * await events.publish(status); // throws CompletionEventError when the entry was refused
- */
-export function createEventBridgeCompletionEvents(options: {
-  client: EventBridgeClient;
-  eventBusName: string;
-}): CompletionEvents {
-  return {
-    async publish(status) {
-      const result = await options.client.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: options.eventBusName,
-              Source: COMPLETION_EVENT_SOURCE,
-              DetailType: COMPLETION_DETAIL_TYPE,
-              Detail: JSON.stringify(status),
-              Time: status.finishedAt ? new Date(status.finishedAt) : undefined,
-            },
-          ],
-        }),
-      );
-      // A refused entry is reported in the answer, not thrown (PutEvents API reference: FailedEntryCount).
-      if ((result.FailedEntryCount ?? 0) > 0) {
-        const entry = result.Entries?.[0];
-        throw new CompletionEventError(entry?.ErrorCode ?? 'Unknown', entry?.ErrorMessage ?? 'no message');
-      }
-    },
-  };
 }
 
 export interface SettleDependencies {

@@ -1,11 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import {
-  createEventBridgeCompletionEvents,
-  readCompletionEventConfig,
-  settleBroadcast,
-} from '../core/broadcast-completion';
+import { readCompletionEventConfig, settleBroadcast } from '../core/broadcast-completion';
 import { runSlice, type SliceMessage } from '../core/broadcast-fan-out';
 import {
   createManagementClient,
@@ -13,6 +9,7 @@ import {
   readManagementClientConfig,
   readSendConcurrency,
 } from '../core/clients';
+import { createEventBridgeCompletionEvents } from '../core/completion-event-bus';
 import { optionalInteger, requireString, Setting } from '../core/config';
 import { errorLabel } from '../core/delivery';
 import { createFanOutState, DEFAULT_FAN_OUT_STATE_TTL_SECONDS, SliceBusyError } from '../core/fan-out-state';

@@ -1,9 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  COMPLETION_DETAIL_TYPE,
-  COMPLETION_EVENT_SOURCE,
-  createEventBridgeCompletionEvents,
-} from '../../lambdas/core/broadcast-completion';
+import { COMPLETION_DETAIL_TYPE, COMPLETION_EVENT_SOURCE } from '../../lambdas/core/broadcast-completion';
+import { createEventBridgeCompletionEvents } from '../../lambdas/core/completion-event-bus';
 import type { BroadcastStatus } from '../../lambdas/core/fan-out-state';
 import { type LocalEventBridge, startLocalEventBridge } from '../../local/emulator/eventbridge/event-bus-server';
 import { testCredentials } from './harness';

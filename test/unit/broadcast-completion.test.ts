@@ -1,11 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import {
-  CompletionEventError,
-  createEventBridgeCompletionEvents,
-  readCompletionEventConfig,
-} from '../../lambdas/core/broadcast-completion';
+import { readCompletionEventConfig } from '../../lambdas/core/broadcast-completion';
+import { CompletionEventError, createEventBridgeCompletionEvents } from '../../lambdas/core/completion-event-bus';
 import { Setting } from '../../lambdas/core/config';
 import { ConfigurationError } from '../../lambdas/core/errors';
 import type { BroadcastStatus } from '../../lambdas/core/fan-out-state';
