@@ -61,8 +61,9 @@ export interface FunctionAccess {
   /** The message log actions the function's code uses. Empty: no access (and no `MESSAGE_LOG_TABLE_NAME`). */
   readonly messageLog: readonly MessageLogAction[];
   /**
-   * Sends the `Broadcast Completed` event (`events:PutEvents` on the completion event bus alone, and
-   * `COMPLETION_EVENT_BUS`), when the deployment has completion events on.
+   * Sends the `Broadcast Completed` event when the deployment has completion events on: `events:PutEvents` on the
+   * completion event bus alone, `dynamodb:Query` on the fan-out state table (the status it carries), and
+   * `COMPLETION_EVENT_BUS`. Off: none of the three.
    */
   readonly sendsCompletionEvents: boolean;
 }

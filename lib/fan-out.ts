@@ -166,6 +166,11 @@ export class FanOut extends Construct {
       );
     }
     if (access.sendsCompletionEvents && this.completionEventBusArn !== undefined) {
+      // Settling reads the broadcast's status (one Query) before the event: needed only while the events are on.
+      const actions = access.fanOutTable.includes('Query') ? [] : ['dynamodb:Query'];
+      if (actions.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
+      }
       fn.addToRolePolicy(
         new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.completionEventBusArn] }),
       );

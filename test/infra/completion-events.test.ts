@@ -67,8 +67,15 @@ describe('the broadcast completion event (route table flag sendsCompletionEvents
     ]);
   });
 
-  it('turned off: no setting and no grant anywhere', () => {
+  it('turned off: no setting and no grant anywhere, and the worker may no longer Query the fan-out state', () => {
     const synthesized = synthesizeGateway({ completionEvents: { enabled: false } });
+    const stateTable = synthesized.logicalId(synthesized.gateway.fanOut.table);
+
+    const workerOnState = statementsOfRole(synthesized.template, synthesized.roleId('broadcastWorker'))
+      .filter((statement) => JSON.stringify(statement.Resource).includes(`"${stateTable}"`))
+      .flatMap((statement) => statement.Action)
+      .sort();
+    expect(workerOnState).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
 
     for (const name of functionNames) {
       expect(environmentOf(synthesized, name)).not.toHaveProperty(Setting.completionEventBus);
