@@ -1,4 +1,4 @@
-import { MessageLogSetting, Setting } from '../lambdas/core/config';
+import { CompletionEventSetting, MessageLogSetting, Setting } from '../lambdas/core/config';
 import { RoomSetting } from '../lambdas/core/room-settings';
 import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
@@ -184,7 +184,7 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
     put(Setting.broadcastSegments, values.broadcastSegments);
   }
 
-  if (access.sendsCompletionEvents) put(Setting.completionEventBus, values.completionEventBus);
+  if (access.sendsCompletionEvents) put(CompletionEventSetting.completionEventBus, values.completionEventBus);
 
   if (access.verifiesTokens) {
     const verification = values.tokenVerification;

@@ -1,4 +1,4 @@
-import { Setting } from './config';
+import { CompletionEventSetting } from './config';
 import type { DeliveryLogger } from './delivery';
 import { ConfigurationError } from './errors';
 import type { BroadcastStatus, FanOutState } from './fan-out-state';
@@ -51,11 +51,11 @@ const EVENT_BUS_NAME = /^(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:ev
 export function readCompletionEventConfig(
   env: Record<string, string | undefined>,
 ): { eventBusName: string } | undefined {
-  const value = env[Setting.completionEventBus]?.trim();
+  const value = env[CompletionEventSetting.completionEventBus]?.trim();
   if (!value) return undefined;
   if (value.length > 1600 || !EVENT_BUS_NAME.test(value)) {
     throw new ConfigurationError(
-      Setting.completionEventBus,
+      CompletionEventSetting.completionEventBus,
       `must be an event bus name or ARN (letters, digits, . - _ /), got "${value}"`,
     );
   }

@@ -1,4 +1,4 @@
-import { Setting } from '../../lambdas/core/config';
+import { CompletionEventSetting } from '../../lambdas/core/config';
 import { type FunctionName, functions } from '../../lambdas/routes';
 import { ContextKey, gatewayPropsFromContext, InvalidContextError } from '../../lib/settings';
 import { type SynthesizedGateway, statementsOfRole, synthesizeGateway } from './gateway-template';
@@ -30,7 +30,7 @@ describe('the broadcast completion event (route table flag sendsCompletionEvents
     for (const name of functionNames) {
       const statements = putEventsStatements(synthesized, name);
       if (senders.includes(name)) {
-        expect(environmentOf(synthesized, name)[Setting.completionEventBus]).toBe('default');
+        expect(environmentOf(synthesized, name)[CompletionEventSetting.completionEventBus]).toBe('default');
         expect(statements).toEqual([
           {
             Effect: 'Allow',
@@ -39,7 +39,7 @@ describe('the broadcast completion event (route table flag sendsCompletionEvents
           },
         ]);
       } else {
-        expect(environmentOf(synthesized, name)).not.toHaveProperty(Setting.completionEventBus);
+        expect(environmentOf(synthesized, name)).not.toHaveProperty(CompletionEventSetting.completionEventBus);
         expect(statements).toEqual([]);
       }
     }
@@ -48,7 +48,7 @@ describe('the broadcast completion event (route table flag sendsCompletionEvents
   it('goes to the named bus, and the grant follows it', () => {
     const synthesized = synthesizeGateway({ completionEvents: { eventBusName: 'orders' } });
 
-    expect(environmentOf(synthesized, 'broadcastWorker')[Setting.completionEventBus]).toBe('orders');
+    expect(environmentOf(synthesized, 'broadcastWorker')[CompletionEventSetting.completionEventBus]).toBe('orders');
     expect(putEventsStatements(synthesized, 'broadcastWorker')).toEqual([
       expect.objectContaining({
         Action: ['events:PutEvents'],
@@ -61,7 +61,7 @@ describe('the broadcast completion event (route table flag sendsCompletionEvents
     const arn = 'arn:aws:events:eu-west-1:210987654321:event-bus/central';
     const synthesized = synthesizeGateway({ completionEvents: { eventBusName: arn } });
 
-    expect(environmentOf(synthesized, 'broadcastWorker')[Setting.completionEventBus]).toBe(arn);
+    expect(environmentOf(synthesized, 'broadcastWorker')[CompletionEventSetting.completionEventBus]).toBe(arn);
     expect(putEventsStatements(synthesized, 'broadcastWorker')).toEqual([
       expect.objectContaining({ Action: ['events:PutEvents'], Resource: arn }),
     ]);
@@ -78,7 +78,7 @@ describe('the broadcast completion event (route table flag sendsCompletionEvents
     expect(workerOnState).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
 
     for (const name of functionNames) {
-      expect(environmentOf(synthesized, name)).not.toHaveProperty(Setting.completionEventBus);
+      expect(environmentOf(synthesized, name)).not.toHaveProperty(CompletionEventSetting.completionEventBus);
       expect(putEventsStatements(synthesized, name)).toEqual([]);
     }
   });

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { readCompletionEventConfig } from '../../lambdas/core/broadcast-completion';
 import { CompletionEventError, createEventBridgeCompletionEvents } from '../../lambdas/core/completion-event-bus';
-import { Setting } from '../../lambdas/core/config';
+import { CompletionEventSetting } from '../../lambdas/core/config';
 import { ConfigurationError } from '../../lambdas/core/errors';
 import type { BroadcastStatus } from '../../lambdas/core/fan-out-state';
 
@@ -59,14 +59,18 @@ describe('createEventBridgeCompletionEvents', () => {
 describe('readCompletionEventConfig', () => {
   it('is off when unset or empty, and takes a bus name or ARN', () => {
     expect(readCompletionEventConfig({})).toBeUndefined();
-    expect(readCompletionEventConfig({ [Setting.completionEventBus]: '  ' })).toBeUndefined();
-    expect(readCompletionEventConfig({ [Setting.completionEventBus]: 'default' })).toEqual({ eventBusName: 'default' });
+    expect(readCompletionEventConfig({ [CompletionEventSetting.completionEventBus]: '  ' })).toBeUndefined();
+    expect(readCompletionEventConfig({ [CompletionEventSetting.completionEventBus]: 'default' })).toEqual({
+      eventBusName: 'default',
+    });
     const arn = 'arn:aws:events:eu-west-1:123456789012:event-bus/orders';
-    expect(readCompletionEventConfig({ [Setting.completionEventBus]: arn })).toEqual({ eventBusName: arn });
+    expect(readCompletionEventConfig({ [CompletionEventSetting.completionEventBus]: arn })).toEqual({
+      eventBusName: arn,
+    });
   });
 
   it('names the setting when the value is no bus name', () => {
-    const reading = () => readCompletionEventConfig({ [Setting.completionEventBus]: 'my bus' });
+    const reading = () => readCompletionEventConfig({ [CompletionEventSetting.completionEventBus]: 'my bus' });
 
     expect(reading).toThrow(ConfigurationError);
     expect(reading).toThrow(/COMPLETION_EVENT_BUS must be an event bus name/);
