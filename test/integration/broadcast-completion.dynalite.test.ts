@@ -34,7 +34,6 @@ let endpoint: Server;
 let documents: DynamoDBDocumentClient;
 let registry: ConnectionRegistry;
 let managementClient: ApiGatewayManagementApiClient;
-let posts = 0;
 
 beforeAll(async () => {
   dynamo = dynalite({ createTableMs: 0 });
@@ -48,7 +47,6 @@ beforeAll(async () => {
   endpoint = createServer((request, response) => {
     request.resume();
     request.on('end', () => {
-      posts++;
       response.writeHead(200);
       response.end();
     });
