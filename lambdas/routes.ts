@@ -60,6 +60,12 @@ export interface FunctionAccess {
   readonly roomTable: readonly RoomTableAction[];
   /** The message log actions the function's code uses. Empty: no access (and no `MESSAGE_LOG_TABLE_NAME`). */
   readonly messageLog: readonly MessageLogAction[];
+  /**
+   * Sends the `Broadcast Completed` event when the deployment has completion events on: `events:PutEvents` on the
+   * completion event bus alone, `dynamodb:Query` on the fan-out state table (the status it carries), and
+   * `COMPLETION_EVENT_BUS`. Off: none of the three.
+   */
+  readonly sendsCompletionEvents: boolean;
 }
 
 export interface FunctionDeclaration {
@@ -94,6 +100,7 @@ const none: FunctionAccess = {
   sendsTo: [],
   roomTable: [],
   messageLog: [],
+  sendsCompletionEvents: false,
 };
 
 /** What a function that sends to rooms needs: a room's members (Query), and the cleanup after a 410. */
@@ -254,6 +261,8 @@ export const functions = {
       fanOutTable: ['GetItem', 'UpdateItem'],
       // Continuations: a slice that runs short of time queues the rest of its segment.
       sendsTo: ['broadcastSlices'],
+      // The run that settles a fan-out's last slice sends its completion event (broadcast-completion.ts).
+      sendsCompletionEvents: true,
     },
   },
 } as const satisfies Record<string, FunctionDeclaration>;

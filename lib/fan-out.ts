@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,6 +30,12 @@ export interface FanOutProps {
    * @default true
    */
   readonly alarms?: boolean;
+  /**
+   * The event bus (name or ARN) that gets one `Broadcast Completed` event per fan-out; the functions whose access
+   * says `sendsCompletionEvents` may `events:PutEvents` on it alone. Undefined: no completion events, no grant.
+   * @default - no completion events
+   */
+  readonly completionEventBus?: string;
 }
 
 /** One queue of the route table's `queues`, as built. */
@@ -61,9 +67,25 @@ export class FanOut extends Construct {
   /** The fan-out state table (`broadcastTableSchema`). */
   readonly table: dynamodb.Table;
   readonly queues: Readonly<Record<QueueName, BuiltQueue>>;
+  /** The completion event bus as the functions get it (`COMPLETION_EVENT_BUS`); undefined when the events are off. */
+  readonly completionEventBus?: string;
+  /** Its ARN, the only resource of the `events:PutEvents` grant. */
+  readonly completionEventBusArn?: string;
 
   constructor(scope: Construct, id: string, props: FanOutProps = {}) {
     super(scope, id);
+    this.completionEventBus = props.completionEventBus;
+    this.completionEventBusArn =
+      props.completionEventBus === undefined
+        ? undefined
+        : props.completionEventBus.startsWith('arn:')
+          ? props.completionEventBus
+          : Stack.of(this).formatArn({
+              service: 'events',
+              resource: 'event-bus',
+              resourceName: props.completionEventBus,
+              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+            });
     this.table = tableFromSchema(this, 'StateTable', broadcastTableSchema, props.tableRemovalPolicy);
 
     const built: Partial<Record<QueueName, BuiltQueue>> = {};
@@ -108,9 +130,10 @@ export class FanOut extends Construct {
   }
 
   /**
-   * The grants of one function's `fanOutTable` and `sendsTo` access: exactly those table actions on the state table,
-   * and `sqs:SendMessage` alone on each queue it sends to (`grantSendMessages` would add GetQueueAttributes and
-   * GetQueueUrl, which a sender with the URL never calls).
+   * The grants of one function's `fanOutTable`, `sendsTo` and `sendsCompletionEvents` access: exactly those table
+   * actions on the state table, `sqs:SendMessage` alone on each queue it sends to (`grantSendMessages` would add
+   * GetQueueAttributes and GetQueueUrl, which a sender with the URL never calls), and `events:PutEvents` on the
+   * completion event bus alone when completion events are on.
    */
   grantAccess(fn: lambda.IFunction, access: FunctionAccess): void {
     grantTableActions(fn, access.fanOutTable, this.table);
@@ -120,6 +143,16 @@ export class FanOut extends Construct {
           actions: ['sqs:SendMessage'],
           resources: access.sendsTo.map((name) => this.queues[name].queue.queueArn),
         }),
+      );
+    }
+    if (access.sendsCompletionEvents && this.completionEventBusArn !== undefined) {
+      // Settling reads the broadcast's status (one Query) before the event: needed only while the events are on.
+      const actions = access.fanOutTable.includes('Query') ? [] : ['dynamodb:Query'];
+      if (actions.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [this.table.tableArn] }));
+      }
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.completionEventBusArn] }),
       );
     }
   }

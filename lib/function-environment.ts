@@ -1,4 +1,4 @@
-import { MessageLogSetting, Setting } from '../lambdas/core/config';
+import { CompletionEventSetting, MessageLogSetting, Setting } from '../lambdas/core/config';
 import { RoomSetting } from '../lambdas/core/room-settings';
 import type { FunctionAccess, QueueName } from '../lambdas/routes';
 
@@ -75,6 +75,8 @@ export interface EnvironmentValues {
   readonly broadcastSegments?: number;
   /** Posts per second all broadcast workers together may start. */
   readonly postBudgetPerSecond?: number;
+  /** The bus that gets completion events (`COMPLETION_EVENT_BUS`); undefined: completion events are off. */
+  readonly completionEventBus?: string;
   /** The WebSocket stage's callback URL (the emulator's URL locally). */
   readonly callbackUrl: string;
   readonly tokenVerification: TokenVerification;
@@ -110,6 +112,7 @@ export interface EnvironmentValues {
  *   ephemeral types, resume skew, offline delivery);
  * - fan-out `UpdateItem` (the broadcast worker, which takes from the global post budget): `POST_BUDGET_PER_SECOND`;
  * - `sendsTo` the slice queue: `SLICE_QUEUE_URL` and `BROADCAST_SEGMENTS`; the openings queue: `OPENING_QUEUE_URL`;
+ * - `sendsCompletionEvents`, when completion events are on: `COMPLETION_EVENT_BUS`;
  * - room table access (`roomTable` not empty): `ROOM_TABLE_NAME`, `MAX_ROOMS_PER_CONNECTION`, `ROOMS_PERMISSION` and
  *   the presence settings (`PRESENCE_ROOM_PREFIX`, `PRESENCE_MAX_MEMBERS`);
  * - `verifiesTokens`: the JWT settings (secret ARN, or secret locally, or JWKS URL, issuer and audience),
@@ -180,6 +183,8 @@ export function environmentFor(access: FunctionAccess, values: EnvironmentValues
     put(Setting.sliceQueueUrl, values.queueUrls.broadcastSlices);
     put(Setting.broadcastSegments, values.broadcastSegments);
   }
+
+  if (access.sendsCompletionEvents) put(CompletionEventSetting.completionEventBus, values.completionEventBus);
 
   if (access.verifiesTokens) {
     const verification = values.tokenVerification;

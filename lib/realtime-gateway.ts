@@ -250,7 +250,29 @@ export interface RealtimeGatewayProps {
    * @default - every alarm on with `defaultAlarmSettings` (lib/operations.ts), notifying a topic created here
    */
   readonly alarms?: GatewayAlarmsProps;
+  /**
+   * The `Broadcast Completed` event, sent once per asynchronous broadcast or room fan-out when its last slice settles
+   * (docs/fan-out.md). On by default: one event per broadcast costs next to nothing, without a rule it goes nowhere,
+   * and a backend can subscribe later without redeploying the gateway. `{ enabled: false }` turns it off (no event,
+   * no grant).
+   * @default - on, to the account's default event bus
+   */
+  readonly completionEvents?: CompletionEventsProps;
 }
+
+/** Where the completion events go, or that they are off. */
+export interface CompletionEventsProps {
+  /** @default true */
+  readonly enabled?: boolean;
+  /**
+   * The bus's name or ARN; the broadcast worker may `events:PutEvents` on it alone.
+   * @default 'default' - the account's default event bus
+   */
+  readonly eventBusName?: string;
+}
+
+/** The account's default event bus, where completion events go unless told otherwise. */
+export const DEFAULT_COMPLETION_EVENT_BUS = 'default';
 
 /** Lambda's memory range in MB; {@link RealtimeGatewayProps.senderMemorySize} must lie within it. */
 export const lambdaMemoryRangeMb = { min: 128, max: 10_240 } as const;
@@ -433,6 +455,10 @@ export class RealtimeGateway extends Construct {
     this.fanOut = new FanOut(this, 'FanOut', {
       tableRemovalPolicy: props.tableRemovalPolicy,
       alarms: props.alarms?.enabled ?? true,
+      completionEventBus:
+        (props.completionEvents?.enabled ?? true)
+          ? (props.completionEvents?.eventBusName ?? DEFAULT_COMPLETION_EVENT_BUS)
+          : undefined,
     });
     this.messageLog = new MessageLogTable(this, 'MessageLog', { tableRemovalPolicy: props.tableRemovalPolicy });
 
@@ -449,6 +475,7 @@ export class RealtimeGateway extends Construct {
       queueUrls: this.fanOut.queueUrls(),
       broadcastSegments: props.broadcastSegments,
       postBudgetPerSecond: props.postBudgetPerSecond,
+      completionEventBus: this.fanOut.completionEventBus,
       callbackUrl: this.webSocketStage.callbackUrl,
       tokenVerification,
       // Unset: the authorizers' own pinned default applies (defaults live in one place, the readers).

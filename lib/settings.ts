@@ -82,6 +82,8 @@ export const ContextKey = {
   ephemeralMessageTypes: 'ephemeralMessageTypes',
   resumeSkewMs: 'resumeSkewMs',
   offlineDelivery: 'offlineDelivery',
+  completionEvents: 'completionEvents',
+  completionEventBusName: 'completionEventBusName',
 } as const;
 
 /**
@@ -262,6 +264,16 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
     throw new InvalidContextError(ContextKey.alarmEmail, 'has nothing to subscribe to when alarms is false');
   }
 
+  const completionEventsEnabled = context.boolean(ContextKey.completionEvents);
+  const completionEventBusName = context.matching(
+    ContextKey.completionEventBusName,
+    /^(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/,
+    'an event bus name or ARN (letters, digits, . - _ /)',
+  );
+  if (completionEventBusName !== undefined && completionEventsEnabled === false) {
+    throw new InvalidContextError(ContextKey.completionEventBusName, 'has no effect when completionEvents is false');
+  }
+
   return {
     stageName: context.matching(ContextKey.stageName, /^[A-Za-z0-9_-]{1,128}$/, '1 to 128 letters, digits, _ or -'),
     tokenVerification: tokenVerificationFrom(context),
@@ -297,6 +309,10 @@ export function gatewayPropsFromContext(read: ContextReader): RealtimeGatewayPro
       alarmsEnabled === undefined && alarmEmail === undefined
         ? undefined
         : { enabled: alarmsEnabled, email: alarmEmail },
+    completionEvents:
+      completionEventsEnabled === undefined && completionEventBusName === undefined
+        ? undefined
+        : { enabled: completionEventsEnabled, eventBusName: completionEventBusName },
   };
 }
 

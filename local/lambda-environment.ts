@@ -17,6 +17,8 @@ export interface LocalEnvironmentInput {
   jwtSecret: string;
   allowedOrigins: readonly string[];
   logLevel: string;
+  /** The bus the worker puts completion events on (`COMPLETION_EVENT_BUS`); undefined: none. */
+  completionEventBus?: string;
   /**
    * Extra settings, same names as on AWS, applied last. A Lambda setting (`MAX_USER_IDS`, `ALLOWED_ORIGINS`, ...)
    * goes only to the functions that get it on AWS; any other variable (e.g. `POWERTOOLS_*`) goes to every function.
@@ -64,6 +66,7 @@ export function localFunctionEnvironment(name: FunctionName, input: LocalEnviron
     tokenVerification: { mode: 'secret', secret: input.jwtSecret },
     allowedOrigins: input.allowedOrigins,
     logLevel: input.logLevel,
+    completionEventBus: input.completionEventBus,
   };
   const receives = settingsReceivedBy(name);
   const extra = Object.entries(input.extra ?? {}).filter(
@@ -94,6 +97,7 @@ function settingsReceivedBy(name: FunctionName): Set<string> {
     queueUrls: { broadcastSlices: 'probe', socketIoOpenings: 'probe' },
     broadcastSegments: 0,
     postBudgetPerSecond: 0,
+    completionEventBus: 'probe',
     callbackUrl: 'probe',
     tokenVerification: { mode: 'secret', secret: 'probe' },
     jwtAlgorithms: ['probe'],

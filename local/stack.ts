@@ -20,6 +20,7 @@ import { type DemoTokens, demoTokenTtl, parseTtlSeconds, signDemoTokens } from '
 import { type DynamoFaultProxy, startDynamoFaultProxy } from './dynamo-fault-proxy';
 import { localHttpApi, localWebSocketApi } from './emulator/api-identity';
 import { handleConnectionsRequest } from './emulator/connections-api';
+import { type LocalEventBridge, startLocalEventBridge } from './emulator/eventbridge/event-bus-server';
 import { FaultInjector, type FaultOptions } from './emulator/faults';
 import { HttpApiEmulator } from './emulator/http-api';
 import type { LambdaInvoker } from './emulator/lambda-runner';
@@ -88,6 +89,12 @@ export interface LocalStackOptions {
    * @default - the schedule's declared rate (5 minutes)
    */
   scheduleIntervalMs?: number;
+  /**
+   * Completion events (`Broadcast Completed`, docs/fan-out.md), put on the default bus of the local EventBridge
+   * stand-in (`LocalStack.eventBridge`), as the construct does on AWS; `false` leaves `COMPLETION_EVENT_BUS` unset.
+   * @default true
+   */
+  completionEvents?: boolean;
 }
 
 export interface LocalStack {
@@ -115,6 +122,11 @@ export interface LocalStack {
   messageLogTableName: string;
   /** The local SQS: its endpoint (`AWS_ENDPOINT_URL_SQS` of the functions), queues and their counts. */
   sqs: LocalSqs;
+  /**
+   * The local EventBridge (`AWS_ENDPOINT_URL_EVENTBRIDGE` of the functions): the completion events the worker put,
+   * as a rule's target would receive them.
+   */
+  eventBridge: LocalEventBridge;
   /** Each declared queue's local name, and its dead-letter queue's. */
   queueNames: Record<QueueName, { queue: string; deadLetterQueue: string }>;
   /**
@@ -194,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const httpServer = createServer();
   const queueNames = localQueueNames();
   let sqs: LocalSqs | undefined;
+  let eventBridge: LocalEventBridge | undefined;
   let dynamoProxy: DynamoFaultProxy | undefined;
   const faults = options.faults && new FaultInjector(options.faults);
   const mappings: EventSourceMapping[] = [];
@@ -232,6 +245,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     });
     const localSqs = sqs;
+    // The worker's completion events: signed with the stack's key pair, checked like SQS and @connections.
+    eventBridge = await startLocalEventBridge({ host: '127.0.0.1', region: localRegion, credentials });
+    const localEventBridge = eventBridge;
+    if (!options.quiet) {
+      localEventBridge.onEvent((event) =>
+        console.error(
+          `[events] ${event['detail-type']} (${event.source}) on ${event.eventBusName}: ${JSON.stringify(event.detail)}`,
+        ),
+      );
+    }
     const { dynamoThrottle, dynamoFail } = options.faults ?? {};
     if (faults && (dynamoThrottle || dynamoFail)) dynamoProxy = await startDynamoFaultProxy(dynamo.endpoint, faults);
     const functionsDynamoEndpoint = dynamoProxy?.endpoint ?? dynamo.endpoint;
@@ -248,7 +271,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const invokers = await loadRouteFunctions(
       rootDir,
-      { ...runtimeEnvironment(functionsDynamoEndpoint, credentials), AWS_ENDPOINT_URL_SQS: localSqs.endpoint },
+      {
+        ...runtimeEnvironment(functionsDynamoEndpoint, credentials),
+        AWS_ENDPOINT_URL_SQS: localSqs.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: localEventBridge.endpoint,
+      },
       (name) =>
         localFunctionEnvironment(name, {
           tableName: localTableName,
@@ -263,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           jwtSecret,
           allowedOrigins,
           logLevel: options.quiet ? 'ERROR' : 'INFO',
+          completionEventBus: (options.completionEvents ?? true) ? 'default' : undefined,
           extra: options.environment,
         }),
       { consumerTimeoutMs: options.queueConsumerTimeoutMs },
@@ -364,6 +392,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       roomTableName: localRoomTableName,
       messageLogTableName: localMessageLogTableName,
       sqs: localSqs,
+      eventBridge: localEventBridge,
       queueNames,
       demoTokens,
       faults,
@@ -375,6 +404,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           for (const timer of timers) clearInterval(timer);
           await Promise.all(mappings.map((mapping) => mapping.stop()));
           await localSqs.stop();
+          await localEventBridge.stop();
           await webSocketApi.closeAll(1001);
           await Promise.all([close(wsServer), close(httpServer)]);
           await dynamoProxy?.stop();
@@ -389,6 +419,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await Promise.allSettled([
       ...mappings.map((mapping) => mapping.stop()),
       sqs?.stop(),
+      eventBridge?.stop(),
       close(wsServer),
       close(httpServer),
       dynamoProxy?.stop(),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type CompletionEvents, type SettleOutcome, settleBroadcast } from './broadcast-completion';
 import {
   type DeliveryLogger,
   DeliveryMetric,
@@ -182,6 +183,12 @@ export interface SliceWorkerDependencies {
    * crash tests (configured by `FAN_OUT_FAULTS`, see `broadcast-worker-config.ts`). Throwing stops the run there.
    */
   afterPost?: (message: SliceMessage, postsThisRun: number) => void;
+  /**
+   * Where the broadcast's completion event goes: a run that ends its slice, or finds it already done, settles the
+   * broadcast (`settleBroadcast`), and the run that sees every slice settled sends the one event. Absent: no events
+   * (`COMPLETION_EVENT_BUS` unset); the status route still answers.
+   */
+  completionEvents?: CompletionEvents;
 }
 
 /** How a run of a slice ended. */
@@ -191,6 +198,8 @@ export interface SliceRunResult {
   status: SliceRunStatus;
   /** What this run counted (a duplicate counts nothing). */
   counts: SliceCounts;
+  /** Whether this run sent the completion event, or why not; absent without completion events or when continued. */
+  completion?: SettleOutcome;
 }
 
 /** A frame posted as is to every addressed connection (the ping sweep's Engine.IO ping). */
@@ -274,7 +283,8 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
   // The lease lasts as long as this invocation can: Lambda stops it at its timeout, so a takeover after the lease
   // cannot meet this run still posting.
   const checkpoint = await deps.state.acquireSlice(key, deps.owner, now() + deps.remainingTimeMs());
-  if (!checkpoint) return { status: 'duplicate', counts };
+  // A duplicate settles too: the run that finished the slice may have died before it could.
+  if (!checkpoint) return { status: 'duplicate', counts, ...(await settle(deps, message.broadcastId)) };
 
   // The queued JSON is posted as queued to JSON connections; Socket.IO connections get it encoded once per run.
   const payloads = message.frame
@@ -319,7 +329,7 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
     if (retry.length === 0 && buffered.length === 0) {
       await deps.state.finishSlice(key, deps.owner, new Date(now()).toISOString());
       deps.logger?.info('broadcast slice done', { ...key, runs: checkpoint.runs, ...counts });
-      return { status: 'done', counts };
+      return { status: 'done', counts, ...(await settle(deps, message.broadcastId)) };
     }
     const wanted = Math.min(deps.groupSize, retry.length + buffered.length);
     const signal = AbortSignal.timeout(Math.max(1, deps.remainingTimeMs() - deps.timeMarginMs));
@@ -364,6 +374,24 @@ export async function runSlice(deps: SliceWorkerDependencies, message: SliceMess
       await sleep(Math.max(0, Math.min(backoffMs, deps.remainingTimeMs() - deps.timeMarginMs)));
     } else backoffMs = 0;
   }
+}
+
+/** Settles the broadcast when completion events are on (`settleBroadcast`); nothing otherwise. */
+async function settle(deps: SliceWorkerDependencies, broadcastId: string): Promise<{ completion?: SettleOutcome }> {
+  if (!deps.completionEvents) return {};
+  const now = deps.now ?? Date.now;
+  const completion = await settleBroadcast(
+    {
+      state: deps.state,
+      events: deps.completionEvents,
+      owner: deps.owner,
+      leaseUntil: now() + deps.remainingTimeMs(),
+      now,
+      logger: deps.logger,
+    },
+    broadcastId,
+  );
+  return { completion };
 }
 
 async function post(

@@ -60,14 +60,32 @@ export const Setting = {
 export { RoomSetting };
 
 /**
- * Every setting name a function may read: {@link Setting}, {@link RoomSetting} and {@link MessageLogSetting}.
+ * Every setting name a function may read: {@link Setting}, {@link RoomSetting}, {@link MessageLogSetting} and
+ * {@link CompletionEventSetting}.
  *
  * @example
  * allSettingNames().includes('ROOM_TABLE_NAME'); // true
  */
 export function allSettingNames(): string[] {
-  return [...Object.values(Setting), ...Object.values(RoomSetting), ...Object.values(MessageLogSetting)];
+  return [
+    ...Object.values(Setting),
+    ...Object.values(RoomSetting),
+    ...Object.values(MessageLogSetting),
+    ...Object.values(CompletionEventSetting),
+  ];
 }
+
+/**
+ * The completion event's setting, read by `broadcast-completion.ts`: apart from {@link Setting} for the reason
+ * {@link MessageLogSetting} is (the token verifiers bundle `Setting` whole, within a 40 KB budget).
+ */
+export const CompletionEventSetting = {
+  /**
+   * The event bus (name or ARN; `default` for the account's) that gets one `Broadcast Completed` event per
+   * asynchronous broadcast or room fan-out. Unset: no events.
+   */
+  completionEventBus: 'COMPLETION_EVENT_BUS',
+} as const;
 /**
  * The message log's settings (issue 12), read by `message-log.ts`. A list of their own rather than entries of
  * {@link Setting}: every function that reads any setting bundles that whole object, and the token verifiers, which

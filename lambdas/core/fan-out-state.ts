@@ -151,6 +151,17 @@ export interface FanOutState {
   markDeadLettered(key: SliceKey, at: string): Promise<void>;
   /** The broadcast's status, or undefined for an unknown (or expired) id. */
   readStatus(broadcastId: string): Promise<BroadcastStatus | undefined>;
+  /**
+   * Takes the right to emit the broadcast's completion event (on its status item) for `owner` until `leaseUntil`
+   * (epoch ms): true when taken; false when the event was already sent, another live run holds the right, or the
+   * broadcast is unknown. The lease, like a slice's, outlives no invocation, so a run that died holding it is
+   * succeeded by the next settle after it expires (`broadcast-completion.ts`).
+   */
+  claimCompletion(broadcastId: string, owner: string, leaseUntil: number): Promise<boolean>;
+  /** The completion event was accepted by the bus at `sentAt`: no run will send it again. */
+  recordCompletion(broadcastId: string, owner: string, sentAt: string): Promise<void>;
+  /** Gives the right back after a failed send, so the message's redelivery may try again at once. */
+  releaseCompletion(broadcastId: string, owner: string): Promise<void>;
 }
 
 export interface SliceKey {
@@ -347,6 +358,59 @@ export function createFanOutState(options: FanOutStateOptions): FanOutState {
           ExpressionAttributeValues: { ':true': true, ':at': at, ':expiresAt': expiresAt(), ':segment': key.segment },
         }),
       );
+    },
+
+    async claimCompletion(broadcastId, owner, leaseUntil) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: partitionOf(broadcastId), sk: 'status' },
+            UpdateExpression: 'SET completionOwner = :owner, completionLeaseUntil = :leaseUntil',
+            // One writer at a time on one item: of two runs settling at once, the second finds the first's lease.
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(completionSentAt) AND ' +
+              '(attribute_not_exists(completionLeaseUntil) OR completionLeaseUntil < :now OR completionOwner = :owner)',
+            ExpressionAttributeValues: { ':owner': owner, ':leaseUntil': leaseUntil, ':now': now() },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    async recordCompletion(broadcastId, owner, sentAt) {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: partitionOf(broadcastId), sk: 'status' },
+          // Unconditional on the owner: the event is out, whoever's lease it was; the first time stays.
+          UpdateExpression:
+            'SET completionSentAt = if_not_exists(completionSentAt, :sentAt), completionSentBy = if_not_exists(completionSentBy, :owner) ' +
+            'REMOVE completionOwner, completionLeaseUntil',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':sentAt': sentAt, ':owner': owner },
+        }),
+      );
+    },
+
+    async releaseCompletion(broadcastId, owner) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: partitionOf(broadcastId), sk: 'status' },
+            UpdateExpression: 'REMOVE completionOwner, completionLeaseUntil',
+            ConditionExpression: 'completionOwner = :owner',
+            ExpressionAttributeValues: { ':owner': owner },
+          }),
+        );
+      } catch (error) {
+        // Another run took the right since: it is theirs to keep.
+        if (!isConditionFailure(error)) throw error;
+      }
     },
 
     async readStatus(broadcastId) {

@@ -1,5 +1,7 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { readCompletionEventConfig, settleBroadcast } from '../core/broadcast-completion';
 import { runSlice, type SliceMessage } from '../core/broadcast-fan-out';
 import {
   createManagementClient,
@@ -7,6 +9,7 @@ import {
   readManagementClientConfig,
   readSendConcurrency,
 } from '../core/clients';
+import { createEventBridgeCompletionEvents } from '../core/completion-event-bus';
 import { optionalInteger, requireString, Setting } from '../core/config';
 import { errorLabel } from '../core/delivery';
 import { createFanOutState, DEFAULT_FAN_OUT_STATE_TTL_SECONDS, SliceBusyError } from '../core/fan-out-state';
@@ -30,7 +33,8 @@ import { queues } from '../routes';
  * `ReportBatchItemFailures`). Each record is one slice run (`runSlice`); a record that fails is reported as a batch
  * item failure, so only it is redelivered (after the visibility timeout) and resumes from its checkpoint. On the
  * record's last receive (`maxReceiveCount`) a failure also marks the slice dead-lettered, so the broadcast's status
- * says so while SQS moves the message to the DLQ.
+ * says so while SQS moves the message to the DLQ, and settles the broadcast: when that was its last unsettled slice,
+ * the completion event goes out with the state `failed`.
  */
 
 const env = process.env;
@@ -64,6 +68,14 @@ retryThrottlingThroughBudget(managementClient);
 const groupSize = readSendConcurrency(env);
 const timeMarginMs = optionalInteger(env, Setting.broadcastTimeMarginMs, DEFAULT_BROADCAST_TIME_MARGIN_MS, { min: 0 });
 const afterPost = faultHook(readFaultRules(env));
+// One `Broadcast Completed` event per fan-out on this bus (COMPLETION_EVENT_BUS); unset, none.
+const completionEventConfig = readCompletionEventConfig(env);
+const completionEvents =
+  completionEventConfig &&
+  createEventBridgeCompletionEvents({
+    client: new EventBridgeClient({ retryMode: 'standard', maxAttempts: 3 }),
+    eventBusName: completionEventConfig.eventBusName,
+  });
 const { maxReceiveCount } = queues.broadcastSlices;
 
 async function runRecord(record: SQSRecord, context: Context): Promise<void> {
@@ -85,6 +97,7 @@ async function runRecord(record: SQSRecord, context: Context): Promise<void> {
         logger,
         metrics,
         afterPost,
+        completionEvents,
       },
       message,
     );
@@ -101,12 +114,31 @@ async function runRecord(record: SQSRecord, context: Context): Promise<void> {
       error: errorLabel(error),
     });
     if (last && message) {
-      await state.markDeadLettered(message, new Date().toISOString()).catch((markError: unknown) => {
-        logger.warn('marking a slice dead-lettered failed', {
-          messageId: record.messageId,
-          error: errorLabel(markError),
+      const dead = message;
+      await state
+        .markDeadLettered(dead, new Date().toISOString())
+        // Its last slice dead-lettered, the broadcast is settled (`failed`): the completion event says so.
+        .then(() =>
+          completionEvents
+            ? settleBroadcast(
+                {
+                  state,
+                  events: completionEvents,
+                  owner: `${context.awsRequestId}/${record.messageId}`,
+                  leaseUntil: Date.now() + context.getRemainingTimeInMillis(),
+                  logger,
+                },
+                dead.broadcastId,
+              )
+            : undefined,
+        )
+        .catch((markError: unknown) => {
+          // The message goes to the DLQ anyway; the status route says failed even if the event could not be sent.
+          logger.warn('marking a slice dead-lettered (or sending the completion event) failed', {
+            messageId: record.messageId,
+            error: errorLabel(markError),
+          });
         });
-      });
     }
     throw error;
   }

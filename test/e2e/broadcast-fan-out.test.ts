@@ -21,6 +21,11 @@ let stack: LocalStack;
 let adminToken: string;
 const sockets: Array<{ client: TestClient; received: Map<string, number> }> = [];
 
+/** The completion events the worker put on the local EventBridge for one broadcast. */
+function completionEventsOf(broadcastId: string) {
+  return stack.eventBridge.events().filter((event) => event.detail.broadcastId === broadcastId);
+}
+
 /** Every frame of `type` each socket received, by envelope id. */
 function receivedOf(type: string): number[] {
   return sockets.map(({ received }) => received.get(type) ?? 0);
@@ -143,6 +148,11 @@ describe('an asynchronous broadcast to thousands of sockets', () => {
     expect(status.connections.delivered + status.connections.unknown).toBe(SOCKETS);
     expect(Math.max(...counts)).toBe(1);
     expect(counts.filter((count) => count === 1).length).toBeGreaterThanOrEqual(status.connections.delivered);
+    // The crash and the redelivery sent one completion event between them, with the final counts.
+    await eventually(async () => completionEventsOf(accepted.broadcastId).length > 0, 30_000);
+    expect(completionEventsOf(accepted.broadcastId).map((event) => event.detail)).toEqual([
+      expect.objectContaining({ state: 'complete', connections: status.connections }),
+    ]);
   }, 180_000);
 
   it('moves a slice that fails on every receive to the DLQ, and the status says failed', async () => {
@@ -158,6 +168,13 @@ describe('an asynchronous broadcast to thousands of sockets', () => {
     expect(status.slices.deadLettered).toBe(status.slices.total);
     expect(stack.sqs.counts(stack.queueNames.broadcastSlices.queue)).toMatchObject({ visible: 0, inFlight: 0 });
     expect(Math.max(...receivedOf('poison'))).toBeLessThanOrEqual(1);
+    // The last slice dead-lettered settled the broadcast: one completion event, saying failed.
+    expect(completionEventsOf(accepted.broadcastId).map((event) => event.detail)).toEqual([
+      expect.objectContaining({
+        state: 'failed',
+        slices: expect.objectContaining({ deadLettered: status.slices.total }),
+      }),
+    ]);
   }, 300_000);
 
   it('answers 404 in the error shape for an unknown broadcast, and 403 to a caller without ws:broadcast', async () => {

@@ -89,7 +89,8 @@ describe('the asynchronous fan-out (lib/fan-out.ts)', () => {
       httpSend: ['dynamodb:PutItem'],
       httpStatus: ['dynamodb:Query'],
       directSend: ['dynamodb:PutItem', 'dynamodb:Query'],
-      broadcastWorker: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // Query: settling a broadcast reads its status for the completion event (on by default).
+      broadcastWorker: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoPinger: ['dynamodb:PutItem'],
       // The socket's send (both protocols) hands a room beyond the synchronous bound to the fan-out.
       wsSend: ['dynamodb:PutItem'],

@@ -54,6 +54,7 @@ describe('the message log (lib/message-log.ts, issue 12)', () => {
       sendsTo: [],
       roomTable: [],
       messageLog: ['Query'],
+      sendsCompletionEvents: false,
     });
   });
 
