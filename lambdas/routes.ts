@@ -105,6 +105,12 @@ const managesMemberships: readonly RoomTableAction[] = ['PutItem', 'DeleteItem',
 /** A sender records each message for its recipients before posting, and marks it for those who were offline. */
 const recordsMessages: readonly MessageLogAction[] = ['PutItem', 'BatchWriteItem', 'UpdateItem'];
 
+/**
+ * What joins and leaves need of the log: a join records the room for the user's resumes, an explicit leave ends that
+ * record (expires it: nobody deletes from the log but its TTL) or takes a Socket.IO session off it. See `room-log.ts`.
+ */
+const keepsRoomRecords: readonly MessageLogAction[] = ['UpdateItem'];
+
 /** Every function, by logical id. */
 export const functions = {
   wsAuthorizer: {
@@ -156,6 +162,7 @@ export const functions = {
       table: ['Query', 'DeleteItem', 'UpdateItem'],
       manageConnections: true,
       roomTable: managesMemberships,
+      messageLog: keepsRoomRecords,
     },
     posts: 'few',
   },
@@ -234,6 +241,7 @@ export const functions = {
       table: ['Query', 'DeleteItem', 'UpdateItem'],
       manageConnections: true,
       roomTable: managesMemberships,
+      messageLog: keepsRoomRecords,
     },
     posts: 'few',
   },

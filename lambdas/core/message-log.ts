@@ -37,24 +37,32 @@ import { isLogId, logIdFloor, logIds, logIdTime } from './log-id';
  * ({@link MessageLogConfig.broadcastWindowMs}): the fan-out posts a broadcast over minutes.
  */
 
-/** The stream names: one per user, one shared by all broadcasts. */
+/** The stream names: one per user, one shared by all broadcasts, one per room. */
 export const LogStream = {
   /** A recipient's stream. */
   user: (userId: string): string => `user#${userId}`,
   /** The one stream every broadcast is recorded in, once. */
   broadcast: 'broadcast',
+  /** A room's stream: each message sent to the room, once whatever the room's size. */
+  room: (room: string): string => `room#${room}`,
 } as const;
 
+/** Whether a stream is a room's (its messages reach back like a broadcast's: a room send may go through the fan-out). */
+export function isRoomStream(stream: string): boolean {
+  return stream.startsWith('room#');
+}
+
 /**
- * The streams a user's connection replays on resume: the user's own and the broadcast stream. The seam for rooms:
- * a room member's room streams join this list (the rooms work reads the user's rooms here), and nothing else in
- * the resume path changes, because streams merge by id.
+ * The streams a user's connection replays on resume: the user's own, the broadcast stream, and the streams of the
+ * rooms given (the rooms the user belonged to, from the membership records of `room-log.ts`: never a room the user
+ * was not a member of). Streams merge by id, so a message recorded in two of them is replayed once.
  *
  * @example
  * streamsToReplay('user123'); // ['user#user123', 'broadcast']
+ * streamsToReplay('user123', ['chat:42']); // ['user#user123', 'broadcast', 'room#chat:42']
  */
-export function streamsToReplay(userId: string): string[] {
-  return [LogStream.user(userId), LogStream.broadcast];
+export function streamsToReplay(userId: string, rooms: readonly string[] = []): string[] {
+  return [LogStream.user(userId), LogStream.broadcast, ...rooms.map(LogStream.room)];
 }
 
 /** What a connection without a cursor (a first connect, a new device) gets from the log. */
@@ -153,6 +161,11 @@ export interface ReplayGap {
 /** A resume request: the client's last seen id (absent: offline delivery), and where the last page ended. */
 export interface ReplayRequest {
   streams: readonly string[];
+  /**
+   * Per stream, an id the replay never goes at or below whatever the cursor: a room's stream starts where the user
+   * joined the room (`RoomRecord.since`), so a member is never replayed what was sent to the room before they joined.
+   */
+  since?: ReadonlyMap<string, string>;
   /** The last log id the client saw (its cursor); absent: a connection without history, offline delivery. */
   after?: string;
   /** The last id of the previous page of this resume; absent: the first page. */
@@ -388,20 +401,30 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       const lowerBounds = new Map<string, string>();
       for (const stream of streams) {
         let lower = retentionFloor;
+        const since = request.since?.get(stream);
         if (request.after !== undefined) {
-          const reach = request.exact ? 0 : stream === LogStream.broadcast ? config.broadcastWindowMs : config.skewMs;
+          // A room send may go through the fan-out (posted over minutes), like a broadcast.
+          const reach = request.exact
+            ? 0
+            : stream === LogStream.broadcast || isRoomStream(stream)
+              ? config.broadcastWindowMs
+              : config.skewMs;
           const wanted = reach === 0 ? request.after : logIdFloor(logIdTime(request.after) - reach);
           if (wanted < retentionFloor) {
             // The client's cursor is older than anything the log still promises to hold: report it, even when
             // nothing was in fact sent meanwhile (the log cannot tell expired messages from none).
-            if (request.after < retentionFloor && request.pageAfter === undefined) {
+            // A room joined within the retention lost nothing: the stream starts at the join.
+            const joinedWithin = since !== undefined && since >= retentionFloor;
+            if (request.after < retentionFloor && request.pageAfter === undefined && !joinedWithin) {
               gaps.push({ reason: 'retention', stream, after: request.after });
             }
           } else {
             lower = wanted;
           }
         }
-        if (stream.startsWith('user#') && request.pageAfter === undefined) {
+        if (since !== undefined && since > lower) lower = since;
+        // The cap bounds a user's and a room's stream alike (the broadcast stream is everyone's, its rate the operator's).
+        if ((stream.startsWith('user#') || isRoomStream(stream)) && request.pageAfter === undefined) {
           const capped = await capStart(stream, lower, config.userCap);
           if (capped !== undefined) {
             gaps.push({ reason: 'cap', stream, after: request.after });

@@ -293,6 +293,8 @@ function toConnectionItem(item: Record<string, unknown>): ConnectionItem {
   if (item.replaying === true) connection.replaying = true;
   if (typeof item.liveAfter === 'string') connection.liveAfter = item.liveAfter;
   if (typeof item.replayReadAt === 'number') connection.replayReadAt = item.replayReadAt;
+  const rooms = roomsIn(item.rooms);
+  if (rooms.length > 0) connection.rooms = rooms;
   return connection;
 }
 

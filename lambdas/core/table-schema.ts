@@ -42,6 +42,8 @@ export interface ConnectionItem {
   liveAfter?: string;
   /** After the replay: when its last (empty) read of the log started, epoch ms. */
   replayReadAt?: number;
+  /** The rooms the connection is in (a string set on the item; see `roomTableSchema`). Absent: none. */
+  rooms?: string[];
 }
 
 /**

@@ -444,14 +444,15 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsDefault: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
-      wsRooms: [],
+      // Joins and explicit leaves keep the user's room records (`room-log.ts`); a leave expires one, never deletes.
+      wsRooms: ['dynamodb:UpdateItem'],
       wsSend: recordsMessages,
       wsResume: ['dynamodb:Query'],
       httpAuthorizer: [],
       httpSend: recordsMessages,
       httpStatus: [],
       httpDisconnect: [],
-      httpRooms: [],
+      httpRooms: ['dynamodb:UpdateItem'],
       directSend: recordsMessages,
       broadcastWorker: [],
     };
