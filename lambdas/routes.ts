@@ -20,7 +20,7 @@ export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'GetItem
  * room's members: presence, listings, the room senders and the worker's room slices), `BatchWriteItem` (deleting the
  * memberships of a connection that ended: on `$disconnect`, a 410 or a close).
  */
-export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
+export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem' | 'UpdateItem';
 
 /**
  * A DynamoDB action on the fan-out state table (`broadcastTableSchema`): `PutItem` (a producer records a broadcast),
@@ -150,7 +150,9 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
-      roomTable: managesMemberships,
+      // A recovered CONNECT restores the session's rooms (joins, the log's room records) before its replay, and hands
+      // those memberships over after it (UpdateItem on the member items).
+      roomTable: [...managesMemberships, 'UpdateItem'],
       messageLog: [...recordsMessages, 'Query'],
     },
   },

@@ -211,11 +211,15 @@ export interface MessageLog {
   markOffline(logId: string, userIds: readonly string[]): Promise<void>;
   /** Reads one page of a resume. */
   readReplay(request: ReplayRequest): Promise<ReplayPage>;
-  /** Up to `limit` messages of the streams with an id above `after`, merged in id order; `more` if some are left. */
+  /**
+   * Up to `limit` messages of the streams with an id above `after` (and above the stream's `since`), merged in id
+   * order; `more` if some are left.
+   */
   readRange(request: {
     streams: readonly string[];
     after: string;
     limit: number;
+    since?: ReadonlyMap<string, string>;
   }): Promise<{ messages: Envelope[]; more: boolean }>;
 }
 
@@ -371,9 +375,14 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       );
     },
 
-    async readRange({ streams, after, limit }) {
+    async readRange({ streams, after, limit, since }) {
       const reads = await Promise.all(
-        streams.map((stream) => readStream(stream, after, limit, { offlineOnly: false })),
+        streams.map((stream) => {
+          const start = since?.get(stream);
+          return readStream(stream, start !== undefined && start > after ? start : after, limit, {
+            offlineOnly: false,
+          });
+        }),
       );
       const merged = reads.flatMap((read) => read.items).sort((a, b) => (a.logId < b.logId ? -1 : 1));
       const messages: Envelope[] = [];

@@ -5,7 +5,13 @@ import { logIdFloor } from './log-id';
 import type { ConnectionRegistry } from './registry';
 import type { RoomLog } from './room-log';
 import { RoomSetting } from './room-settings';
-import { assertRoomName, type MembershipTarget, type RoomMember, type RoomRegistry } from './rooms';
+import {
+  assertRoomName,
+  type MembershipChange,
+  type MembershipTarget,
+  type RoomMember,
+  type RoomRegistry,
+} from './rooms';
 
 /**
  * Room membership as the product offers it (server library, HTTP API, client requests, `$disconnect`) over the room
@@ -149,15 +155,15 @@ export async function joinRoom(
   // is never replayed to them.
   const since = logIdFloor((deps.now ?? Date.now)());
   if (!isPresenceRoom(deps.presence, room)) {
-    await deps.rooms.join(target, room);
-    await deps.roomLog?.joined(target.userId, room, { since });
+    const { session } = await deps.rooms.join(target, room);
+    await deps.roomLog?.joined(target.userId, room, { since, session });
     return;
   }
   const before = await membersUpTo(deps.rooms, room, deps.presence.maxMembers);
   if (before.some((member) => member.connectionId === target.connectionId)) return; // joined already: no event
   if (before.length >= deps.presence.maxMembers) throw new RoomFullError(room, deps.presence.maxMembers);
-  await deps.rooms.join(target, room);
-  await deps.roomLog?.joined(target.userId, room, { since });
+  const { session } = await deps.rooms.join(target, room);
+  await deps.roomLog?.joined(target.userId, room, { since, session });
   if (before.some((member) => member.userId === target.userId)) return;
   await announce(deps, before, { room, userId: target.userId, event: 'joined' });
 }
@@ -176,13 +182,11 @@ export async function leaveRoom(
 ): Promise<void> {
   assertRoomName(room);
   if (!isPresenceRoom(deps.presence, room)) {
-    await deps.rooms.leave(target, room);
-    await forgetRecord(deps, target, room);
+    await forgetRecord(deps, target, room, await deps.rooms.leave(target, room));
     return;
   }
   const before = await membersUpTo(deps.rooms, room, deps.presence.maxMembers);
-  await deps.rooms.leave(target, room);
-  await forgetRecord(deps, target, room);
+  await forgetRecord(deps, target, room, await deps.rooms.leave(target, room));
   if (!before.some((member) => member.connectionId === target.connectionId)) return;
   await announceIfLast(deps, target, room, before);
 }
@@ -192,13 +196,18 @@ export async function leaveRoom(
  * (one Query of the user's connections, which carry their rooms). A disconnect never comes here: it is what a resume
  * bridges.
  */
-async function forgetRecord(deps: RoomMembershipDependencies, target: MembershipTarget, room: string): Promise<void> {
+async function forgetRecord(
+  deps: RoomMembershipDependencies,
+  target: MembershipTarget,
+  room: string,
+  change: MembershipChange,
+): Promise<void> {
   if (!deps.roomLog) return;
   const connections = await deps.registry.connectionsOf(target.userId);
   const stillIn = connections.some(
     (connection) => connection.connectionId !== target.connectionId && connection.rooms?.includes(room),
   );
-  await deps.roomLog.left(target.userId, room, { stillIn });
+  await deps.roomLog.left(target.userId, room, { stillIn, session: change.session });
 }
 
 async function announceIfLast(

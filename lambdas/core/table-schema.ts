@@ -44,6 +44,11 @@ export interface ConnectionItem {
   replayReadAt?: number;
   /** The rooms the connection is in (a string set on the item; see `roomTableSchema`). Absent: none. */
   rooms?: string[];
+  /**
+   * A Socket.IO connection's session (the `pid` its CONNECT was answered with): its joins and leaves keep the user's
+   * room records for that session (`room-log.ts`), so a recovered CONNECT restores its rooms.
+   */
+  session?: string;
 }
 
 /**
@@ -100,6 +105,16 @@ export interface RoomMemberItem {
   joinedAt: string;
   expiresAt: number;
   protocol?: 'socket.io';
+  /**
+   * A Socket.IO connection that joined while replaying (a recovered CONNECT restores its session's rooms before the
+   * replay reads them): room senders wait for its hand-off like user senders (`live-handoff.ts`), so a room message is
+   * neither posted twice nor ahead of the replay. The connection's `connectedAt` comes with it (the abandoned check).
+   */
+  replaying?: boolean;
+  connectedAt?: string;
+  /** After that replay, copied from the connection's hand-off (see {@link ConnectionItem.liveAfter}). */
+  liveAfter?: string;
+  replayReadAt?: number;
 }
 
 /**

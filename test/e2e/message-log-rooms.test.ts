@@ -2,12 +2,15 @@
 // real sockets, the real handlers behind the emulator; a socket is cut without a close frame (as a network loss is)
 // through the WebSocket implementation the client is given. Room grants are token permissions, so these tests sign
 // their own tokens.
+import { type Socket, io as socketIo } from 'socket.io-client';
 import WebSocket from 'ws';
 import { type Envelope, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
+import { logIdFloor } from '../../lambdas/core/log-id';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
 import { callApi } from './support/http';
+import { socketIoAddress } from './support/socket-io';
 import { isRemote } from './support/target';
 
 const localOnly = isRemote ? describe.skip : describe;
@@ -24,9 +27,27 @@ function killableWebSocket(): { WebSocket: WebSocketConstructor; opened: WebSock
   return { WebSocket: Killable as unknown as WebSocketConstructor, opened };
 }
 
+/** The `ws` socket under a socket.io-client (engine.io-client's websocket transport keeps it as `ws`). */
+function underlyingWebSocket(socket: Socket): WebSocket {
+  return (socket.io.engine as unknown as { transport: { ws: WebSocket } }).transport.ws;
+}
+
+/** A raw JSON-protocol socket, to send a `resume` frame the adapter would not. */
+async function rawSocket(url: string, token: string): Promise<{ ws: WebSocket; frames: Envelope[] }> {
+  const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+  const frames: Envelope[] = [];
+  ws.on('message', (data) => frames.push(JSON.parse(String(data)) as Envelope));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return { ws, frames };
+}
+
 localOnly('message log: room messages', () => {
   let stack: LocalStack;
   const sockets: RealtimeSocket[] = [];
+  const others: Array<{ close(): void }> = [];
   let senderToken: string;
 
   beforeAll(async () => {
@@ -35,6 +56,7 @@ localOnly('message log: room messages', () => {
   }, 60_000);
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.disconnect();
+    for (const other of others.splice(0)) other.close();
   });
   afterAll(async () => {
     await stack?.stop();
@@ -82,4 +104,107 @@ localOnly('message log: room messages', () => {
     expect(new Set(received.map((envelope) => envelope.logId)).size).toBe(122);
     expect(reader.recovered).toBe(true);
   }, 60_000);
+
+  it('socket.io-client: room messages sent while it is away arrive once, in order, and its rooms are restored', async () => {
+    // Prepare: a recovering socket.io-client (no re-join of its own) in one room.
+    const token = await signDevToken(stack.jwtSecret, 'sio-room-reader', { scope: 'room:logroom-*' });
+    const { url, options } = socketIoAddress(stack.wsUrl);
+    const reader = socketIo(url, {
+      ...options,
+      reconnection: true,
+      reconnectionDelay: 20,
+      reconnectionDelayMax: 50,
+      extraHeaders: { Authorization: `Bearer ${token}` },
+    });
+    others.push(reader);
+    const received: number[] = [];
+    reader.on('chat', (data: { n: number }) => received.push(data.n));
+    const recoveries: boolean[] = [];
+    reader.on('connect', () => recoveries.push(reader.recovered));
+    await waitFor(() => reader.connected, 'connect');
+    expect(await reader.emitWithAck('join', 'logroom-s')).toMatchObject({ room: 'logroom-s' });
+    // Act: a stream of room messages, the socket cut once a third has arrived.
+    let killed = false;
+    for (let n = 0; n < 300; n++) {
+      await sendToRoom('logroom-s', { n });
+      if (!killed && received.length >= 100) {
+        underlyingWebSocket(reader).terminate();
+        killed = true;
+      }
+    }
+    // Assess: every message once and in order, those after the cut too, though the client never joined again.
+    await waitFor(() => received.length >= 300, '300 room messages', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(killed).toBe(true);
+    expect(recoveries.length).toBeGreaterThan(1);
+    expect(recoveries.slice(1).every(Boolean)).toBe(true);
+    expect(received).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    const { body } = await callApi(
+      stack.httpUrl,
+      'GET',
+      '/websocket/rooms/logroom-s/members',
+      await signDevToken(stack.jwtSecret, 'room-admin', { scope: 'ws:rooms' }),
+    );
+    expect((body as { members: unknown[] }).members).toEqual([{ userId: 'sio-room-reader', connections: 1 }]);
+  }, 120_000);
+
+  it('a room the user never joined is never replayed, even when the resume names it', async () => {
+    // Prepare: the user is in one room; another room it may join (its token grants it) but never did.
+    const reader = await open('room-stranger', { reconnection: false });
+    const received: Envelope[] = [];
+    reader.on('chat', (_data, envelope: Envelope) => received.push(envelope));
+    await waitFor(() => reader.connected, 'connect');
+    await reader.join('logroom-mine');
+    await sendToRoom('logroom-mine', { n: 'mine before' });
+    await waitFor(() => received.length === 1, 'the first message');
+    const cursor = reader.lastLogId;
+    reader.disconnect();
+    await sendToRoom('logroom-other', { n: 'other' });
+    await sendToRoom('logroom-mine', { n: 'mine while away' });
+    // Act: a raw resume that names both rooms.
+    const raw = await rawSocket(
+      stack.wsUrl,
+      await signDevToken(stack.jwtSecret, 'room-stranger', { scope: 'room:logroom-*' }),
+    );
+    others.push({ close: () => raw.ws.close() });
+    raw.ws.send(JSON.stringify({ action: 'resume', after: cursor, rooms: ['logroom-mine', 'logroom-other'] }));
+    await waitFor(() => raw.frames.some((frame) => frame.type === 'replay'), 'the replay page');
+    // Assess
+    const page = raw.frames.find((frame) => frame.type === 'replay')?.data as { messages: Envelope[] };
+    // The room's stream reaches back before the cursor (the adapter drops what it has by id), the other room never.
+    expect(page.messages.map((message) => message.data)).toEqual([{ n: 'mine before' }, { n: 'mine while away' }]);
+  }, 30_000);
+
+  it('a room left explicitly is not replayed after the leave', async () => {
+    // Prepare: in two rooms; leaves one; then cut off.
+    const network = killableWebSocket();
+    const reader = await open('room-leaver', { WebSocket: network.WebSocket, reconnection: false });
+    const received: unknown[] = [];
+    reader.on('chat', (data) => received.push(data));
+    await waitFor(() => reader.connected, 'connect');
+    await reader.join('logroom-stay');
+    await reader.join('logroom-left');
+    await sendToRoom('logroom-left', { n: 'left, before the leave' });
+    await waitFor(() => received.length === 1, 'the first message');
+    await reader.leave('logroom-left');
+    network.opened[0].terminate();
+    await waitFor(() => !reader.connected, 'the cut');
+    // Act: both rooms get a message while the reader is away; a raw resume without rooms asks for every room.
+    await sendToRoom('logroom-left', { n: 'left, after the leave' });
+    await sendToRoom('logroom-stay', { n: 'stay' });
+    reader.connect();
+    await waitFor(() => reader.connected && received.length >= 2, 'the replay');
+    const raw = await rawSocket(
+      stack.wsUrl,
+      await signDevToken(stack.jwtSecret, 'room-leaver', { scope: 'room:logroom-*' }),
+    );
+    others.push({ close: () => raw.ws.close() });
+    raw.ws.send(JSON.stringify({ action: 'resume', after: logIdFloor(Date.now() - 60_000) }));
+    await waitFor(() => raw.frames.some((frame) => frame.type === 'replay'), 'the raw replay page');
+    // Assess
+    expect(received).toEqual([{ n: 'left, before the leave' }, { n: 'stay' }]);
+    const page = raw.frames.find((frame) => frame.type === 'replay')?.data as { messages: Envelope[] };
+    expect(page.messages.map((message) => message.data)).not.toContainEqual({ n: 'left, after the leave' });
+    expect(page.messages.map((message) => message.data)).toContainEqual({ n: 'stay' });
+  }, 30_000);
 });

@@ -373,7 +373,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsConnect: [],
       wsDisconnect: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       wsFrames: [],
-      wsDefault: memberships,
+      // A recovered Socket.IO CONNECT hands its restored memberships over after the replay (UpdateItem).
+      wsDefault: [...memberships, 'dynamodb:UpdateItem'],
       wsRooms: memberships,
       socketIoOpener: [],
       socketIoPinger: [],
