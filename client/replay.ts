@@ -52,3 +52,14 @@ export function encodeResume(after: string | undefined, page: string | undefined
     ...(rooms ? { rooms } : {}),
   });
 }
+
+/**
+ * Offline delivery's receipt: the pending messages up to `logId` were fired, so the server gives them to no other
+ * connection of the user (the user's offline cursor advances). The server answers nothing.
+ *
+ * @example
+ * encodeOfflineReceipt('1764255600000-0000-a3f91c'); // '{"action":"resume","delivered":"1764255600000-0000-a3f91c"}'
+ */
+export function encodeOfflineReceipt(logId: string): string {
+  return JSON.stringify({ action: 'resume', delivered: logId });
+}

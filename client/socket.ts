@@ -12,7 +12,7 @@ import { Heartbeat } from './heartbeat';
 import { MessageHistory } from './message-history';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
-import { encodeResume, type ReplayData, type ReplayGap, type ReplaySession } from './replay';
+import { encodeOfflineReceipt, encodeResume, type ReplayData, type ReplayGap, type ReplaySession } from './replay';
 import {
   type AuthenticatedData,
   type DeliveryReportData,
@@ -555,9 +555,15 @@ export class RealtimeSocket extends Emitter {
       this.recovered = false;
       this.emitLocal('recovery_gap', page.gaps);
     }
-    for (const message of Array.isArray(page.messages) ? page.messages : []) this.fireEnvelope(attempt, message);
+    const messages = Array.isArray(page.messages) ? page.messages : [];
+    for (const message of messages) this.fireEnvelope(attempt, message);
     if (attempt !== this.current || attempt.replay !== replay) return;
-    if (typeof page.next === 'string' && replay.after !== undefined) {
+    const lastFired = messages.at(-1)?.logId;
+    if (replay.after === undefined && typeof lastFired === 'string') {
+      // Offline delivery's receipt, once the page's messages fired: the user's other devices do not get them again.
+      attempt.transport.send(encodeOfflineReceipt(lastFired));
+    }
+    if (typeof page.next === 'string') {
       attempt.transport.send(encodeResume(replay.after, page.next, replay.rooms));
       this.armReplayTimeout(attempt, replay);
       return;

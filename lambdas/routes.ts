@@ -196,8 +196,9 @@ export const functions = {
   wsResume: {
     entry: 'lambdas/handlers/ws-resume.ts',
     description: 'WebSocket resume route: answers with a page of the messages a reconnecting client missed',
-    // The page is the route response: no post, so no ManageConnections; it reads the log and nothing else.
-    access: { ...none, messageLog: ['Query'] },
+    // The page is the route response: no post, so no ManageConnections; it reads the log, and writes only the
+    // user's offline cursor (UpdateItem) when a client confirms offline delivery.
+    access: { ...none, messageLog: ['Query', 'UpdateItem'] },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',

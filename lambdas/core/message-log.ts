@@ -45,7 +45,12 @@ export const LogStream = {
   broadcast: 'broadcast',
   /** A room's stream: each message sent to the room, once whatever the room's size. */
   room: (room: string): string => `room#${room}`,
+  /** The one item holding a user's offline cursor (`delivered`): not a stream of messages. */
+  offlineCursor: (userId: string): string => `offline#${userId}`,
 } as const;
+
+/** The sort key of the offline cursor's item. */
+const OFFLINE_CURSOR_KEY = 'cursor';
 
 /** Whether a stream is a room's (its messages reach back like a broadcast's: a room send may go through the fan-out). */
 export function isRoomStream(stream: string): boolean {
@@ -209,6 +214,11 @@ export interface MessageLog {
   record(envelope: Envelope, streams: readonly string[]): Promise<number>;
   /** Marks the user items of a message whose recipients had no live connection (offline delivery reads them). */
   markOffline(logId: string, userIds: readonly string[]): Promise<void>;
+  /**
+   * Advances the user's offline cursor to `logId` (never back): a connection received the pending messages up to it,
+   * so offline delivery gives the user's next connection without a cursor only those after it. One UpdateItem.
+   */
+  confirmOffline(userId: string, logId: string): Promise<void>;
   /** Reads one page of a resume. */
   readReplay(request: ReplayRequest): Promise<ReplayPage>;
   /**
@@ -316,6 +326,20 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
     return { items, exhausted: false };
   }
 
+  /** The user's offline cursor: the last pending message a connection confirmed; undefined before any. */
+  async function offlineCursor(userId: string): Promise<string | undefined> {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'streamId = :stream AND logId = :key',
+        ExpressionAttributeValues: { ':stream': LogStream.offlineCursor(userId), ':key': OFFLINE_CURSOR_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    const delivered = page.Items?.[0]?.delivered;
+    return isLogId(delivered) ? delivered : undefined;
+  }
+
   /** The id after which a stream keeps at most `cap` items from `after` on: the oldest of the newest cap + 1. */
   async function capStart(stream: string, after: string, cap: number): Promise<string | undefined> {
     const page = await client.send(
@@ -375,6 +399,27 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       );
     },
 
+    async confirmOffline(userId, logId) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { streamId: LogStream.offlineCursor(userId), logId: OFFLINE_CURSOR_KEY },
+            UpdateExpression: 'SET delivered = :logId, expiresAt = :expiresAt',
+            // Never back: two devices confirming out of order keep the later cursor.
+            ConditionExpression: 'attribute_not_exists(delivered) OR delivered < :logId',
+            ExpressionAttributeValues: {
+              ':logId': logId,
+              // Nothing older than the retention is offered anyway: the cursor need not outlive it.
+              ':expiresAt': Math.floor(now() / 1000) + config.retentionSeconds,
+            },
+          }),
+        );
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    },
+
     async readRange({ streams, after, limit, since }) {
       const reads = await Promise.all(
         streams.map((stream) => {
@@ -432,6 +477,11 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
           }
         }
         if (since !== undefined && since > lower) lower = since;
+        if (offline) {
+          // Pending messages go to a user once: not those a connection confirmed already (`confirmOffline`).
+          const delivered = await offlineCursor(stream.slice('user#'.length));
+          if (delivered !== undefined && delivered > lower) lower = delivered;
+        }
         // The cap bounds a user's and a room's stream alike (the broadcast stream is everyone's, its rate the operator's).
         if ((stream.startsWith('user#') || isRoomStream(stream)) && request.pageAfter === undefined) {
           const capped = await capStart(stream, lower, config.userCap);

@@ -1,6 +1,6 @@
 import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
 import { ValidationError } from './errors';
-import { isLogId } from './log-id';
+import { isLogId, logIdTime } from './log-id';
 import { LogStream, type MessageLog, type ReplayGap, streamsToReplay } from './message-log';
 import { type RoomLog, replayRooms } from './room-log';
 import { assertRoomName } from './rooms';
@@ -38,7 +38,16 @@ export interface ResumeFrame {
    * Absent: every room the user belongs to.
    */
   rooms?: string[];
+  /**
+   * Offline delivery's receipt: the client fired the pending messages up to this log id, so the user's offline cursor
+   * advances to it and the user's next connection without a cursor does not get them again. A frame with
+   * `delivered` asks for no page and gets no answer.
+   */
+  delivered?: string;
 }
+
+/** How far ahead of this server's clock a receipt's id may be: another container's clock may run a little ahead. */
+const RECEIPT_CLOCK_SLACK_MS = 60_000;
 
 /** Most rooms a resume frame may name: the most a connection may be in (`MAX_ROOMS_PER_CONNECTION` at most 1,000). */
 export const MAX_RESUME_ROOMS = 1000;
@@ -53,10 +62,16 @@ export function validateResumeFrame(frame: unknown): ResumeFrame {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
     throw new ValidationError('The resume frame must be a JSON object');
   }
-  const { after, page, rooms } = frame as { after?: unknown; page?: unknown; rooms?: unknown };
+  const { after, page, rooms, delivered } = frame as {
+    after?: unknown;
+    page?: unknown;
+    rooms?: unknown;
+    delivered?: unknown;
+  };
   for (const [name, value] of [
     ['after', after],
     ['page', page],
+    ['delivered', delivered],
   ] as const) {
     if (value !== undefined && value !== null && !isLogId(value)) {
       throw new ValidationError(
@@ -64,7 +79,14 @@ export function validateResumeFrame(frame: unknown): ResumeFrame {
       );
     }
   }
-  if (page && !after) throw new ValidationError('page needs the after cursor of the same resume');
+  if (delivered) {
+    if (after || page) throw new ValidationError('delivered is a receipt of its own: give it without after or page');
+    // A receipt from the future would skip what is not sent yet, for every later device of the user.
+    if (logIdTime(delivered as string) > Date.now() + RECEIPT_CLOCK_SLACK_MS) {
+      throw new ValidationError('delivered must be the log id of a message received, not a later one');
+    }
+    return { delivered: delivered as string };
+  }
   if (rooms !== undefined && rooms !== null) {
     if (!Array.isArray(rooms)) throw new ValidationError('rooms must be an array of room names');
     if (rooms.length > MAX_RESUME_ROOMS) throw new ValidationError(`rooms may name at most ${MAX_RESUME_ROOMS} rooms`);

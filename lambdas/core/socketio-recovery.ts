@@ -26,7 +26,7 @@ import { encodeEnvelopeEvent, encodeEvent } from './socketio-protocol';
  */
 
 export interface SocketIoRecoveryDependencies {
-  log: Pick<MessageLog, 'readReplay' | 'readRange' | 'config'>;
+  log: Pick<MessageLog, 'readReplay' | 'readRange' | 'config' | 'confirmOffline'>;
   registry: Pick<ConnectionRegistry, 'finishReplay'>;
   /** Posts one Engine.IO frame to the connection (`PostToConnection`), awaited: posts are sequential, in order. */
   post: (frame: string) => Promise<void>;
@@ -154,6 +154,11 @@ export async function recoverSocketIoSession(
         after = read.messages.at(-1)?.logId ?? after;
       }
     }
+  }
+  if (cursor === undefined && last !== undefined) {
+    // Offline delivery: every post above succeeded, so the pending messages reached this connection; the user's next
+    // connection without a cursor does not get them again.
+    await deps.log.confirmOffline(request.userId, last);
   }
   if (capped) gaps.push({ reason: 'cap', stream: streams[0], after: last });
   if (gaps.length > 0) await deps.post(encodeEvent('recovery_gap', [gaps]));

@@ -631,6 +631,17 @@ export class WebSocketService extends ConnectionPresence {
     const report = await deliverToUsers(this.deliveryDependencies(options), { userIds, envelope, loggedAt });
     if (log && envelope.logId && report.notConnected.length > 0) {
       await this.markOffline(log, envelope.logId, report);
+      // Mark, then read the registry again: a first connection registered after the first read whose offline read
+      // came before the mark would otherwise get the message neither way. Its registration came before that offline
+      // read, so before the mark, so before this read, which finds it and posts (a copy it already has is dropped by
+      // id, or skipped by the Socket.IO hand-off). The price: one registry Query per user found offline.
+      const late = await deliverToUsers(this.deliveryDependencies(options), {
+        userIds: report.notConnected,
+        envelope,
+        loggedAt,
+      });
+      Object.assign(report.recipients, late.recipients);
+      report.notConnected = late.notConnected;
     }
     return report;
   }

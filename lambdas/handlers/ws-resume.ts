@@ -34,6 +34,11 @@ export async function answerResume(event: WebSocketEvent): Promise<WebSocketResu
   const context = readAuthorizerContext(event.requestContext);
   if (!context) throw new UnauthorizedError('This connection carries no authorizer context');
   const frame = validateResumeFrame(parseJson(event.body ?? '', 'Frame'));
+  if (frame.delivered !== undefined) {
+    // Offline delivery's receipt: the pending messages up to it go to no other connection of the user.
+    await log.confirmOffline(context.userId, frame.delivered);
+    return { statusCode: 200 };
+  }
   const envelope = await replayPage(log, context.userId, frame, roomLog);
   return { statusCode: 200, body: JSON.stringify(envelope) };
 }

@@ -2,10 +2,13 @@
 // real sockets, the real handlers behind the emulator; a socket is cut without a close frame (as a network loss is)
 // through the WebSocket implementation the client is given. Room grants are token permissions, so these tests sign
 // their own tokens.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Socket, io as socketIo } from 'socket.io-client';
 import WebSocket from 'ws';
 import { type Envelope, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
 import { logIdFloor } from '../../lambdas/core/log-id';
+import { LogStream } from '../../lambdas/core/message-log';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
@@ -206,5 +209,82 @@ localOnly('message log: room messages', () => {
     const page = raw.frames.find((frame) => frame.type === 'replay')?.data as { messages: Envelope[] };
     expect(page.messages.map((message) => message.data)).not.toContainEqual({ n: 'left, after the leave' });
     expect(page.messages.map((message) => message.data)).toContainEqual({ n: 'stay' });
+  }, 30_000);
+
+  /** The user's offline cursor as the log holds it (the receipt is a frame the server does not answer). */
+  const offlineCursor = async (userId: string): Promise<string | undefined> => {
+    const client = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: stack.dynamoEndpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'e2e', secretAccessKey: 'e2e' },
+      }),
+    );
+    const answer = await client.send(
+      new QueryCommand({
+        TableName: stack.messageLogTableName,
+        KeyConditionExpression: 'streamId = :stream',
+        ExpressionAttributeValues: { ':stream': LogStream.offlineCursor(userId) },
+      }),
+    );
+    client.destroy();
+    return answer.Items?.[0]?.delivered as string | undefined;
+  };
+
+  it('offline delivery goes to a user once: a second fresh device gets only what was sent after the first took it', async () => {
+    // Prepare: two notifications while the user has no connection.
+    const notify = (title: string) =>
+      callApi(stack.httpUrl, 'POST', '/websocket/notification', senderToken, {
+        userId: 'two-devices',
+        title,
+        body: 'b',
+      });
+    expect((await notify('first')).status).toBe(200);
+    expect((await notify('second')).status).toBe(200);
+    // Act: a first device without a cursor takes them (and says so); later, a third notification while no device is
+    // connected; then a second fresh device.
+    const phone = await open('two-devices', { reconnection: false });
+    const onPhone: string[] = [];
+    phone.on('notification', (data: { title: string }) => onPhone.push(data.title));
+    await waitFor(() => phone.connected && onPhone.length === 2, 'the pending notifications on the first device');
+    const lastOnPhone = phone.lastLogId;
+    for (let cursor = await offlineCursor('two-devices'); cursor !== lastOnPhone; ) {
+      cursor = await offlineCursor('two-devices');
+    }
+    phone.disconnect();
+    expect((await notify('third')).status).toBe(200);
+    const laptop = await open('two-devices', { reconnection: false });
+    const onLaptop: string[] = [];
+    laptop.on('notification', (data: { title: string }) => onLaptop.push(data.title));
+    await waitFor(() => laptop.connected && onLaptop.length >= 1, 'the notification sent after the first took its');
+    // Assess
+    expect(onPhone).toEqual(['first', 'second']);
+    expect(onLaptop).toEqual(['third']);
+  }, 30_000);
+
+  it('socket.io-client: a second fresh device does not get what the first took', async () => {
+    // Prepare
+    const notify = (title: string) =>
+      callApi(stack.httpUrl, 'POST', '/websocket/notification', senderToken, { userId: 'sio-two', title, body: 'b' });
+    expect((await notify('first')).status).toBe(200);
+    const token = await signDevToken(stack.jwtSecret, 'sio-two');
+    const { url, options } = socketIoAddress(stack.wsUrl);
+    const device = () => {
+      const socket = socketIo(url, { ...options, extraHeaders: { Authorization: `Bearer ${token}` } });
+      others.push(socket);
+      const titles: string[] = [];
+      socket.on('notification', (data: { title: string }) => titles.push(data.title));
+      return { socket, titles };
+    };
+    // Act: the first device's CONNECT posts the pending one (and confirms it before answering), then a second device.
+    const first = device();
+    await waitFor(() => first.socket.connected, 'the first device');
+    first.socket.close();
+    expect((await notify('second')).status).toBe(200);
+    const second = device();
+    await waitFor(() => second.socket.connected && second.titles.length >= 1, 'the second device');
+    // Assess
+    expect(first.titles).toEqual(['first']);
+    expect(second.titles).toEqual(['second']);
   }, 30_000);
 });

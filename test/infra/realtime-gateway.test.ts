@@ -448,7 +448,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       // Joins and explicit leaves keep the user's room records (`room-log.ts`); a leave expires one, never deletes.
       wsRooms: ['dynamodb:UpdateItem'],
       wsSend: recordsMessages,
-      wsResume: ['dynamodb:Query'],
+      // The offline cursor's receipt (UpdateItem).
+      wsResume: ['dynamodb:Query', 'dynamodb:UpdateItem'],
       httpAuthorizer: [],
       httpSend: recordsMessages,
       httpStatus: [],
