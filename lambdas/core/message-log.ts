@@ -18,14 +18,14 @@ import { ConfigurationError } from './errors';
 import { isLogId, logIdFloor, logIds, logIdTime } from './log-id';
 
 /**
- * The message log: every user-addressed message (and notification) is recorded for its recipients before it is
+ * The message log: every user-addressed message (and notification, broadcast, room message) is recorded before it is
  * posted, so a client that reconnects can ask for what it missed (resume) and a user who was offline gets what was
  * sent meanwhile (offline delivery). Core code: the document client and the clock are parameters.
  *
  * Streams. A message is recorded once per stream it belongs to: `user#<userId>` for each recipient of a send to
- * users, `broadcast` once for a broadcast (never once per recipient). A room's messages will be a stream of its own
- * (`room#<room>`), recorded once too; {@link streamsToReplay} is the one place that lists the streams a user
- * replays, so rooms plug in there. Ids are time-ordered across streams (`log-id.ts`): a resume reads each stream
+ * users, `broadcast` once for a broadcast (never once per recipient), `room#<room>` once for a room message (never
+ * once per member). {@link streamsToReplay} lists the streams a user replays: the rooms come from the user's room
+ * records (`room-log.ts`), so never a room the user was not a member of. Ids are time-ordered across streams (`log-id.ts`): a resume reads each stream
  * from one cursor and merges them by id.
  *
  * Why a resume reaches back {@link MessageLogConfig.skewMs} before the client's last seen id: two senders mint
