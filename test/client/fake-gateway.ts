@@ -153,6 +153,12 @@ export class FakeGateway {
       } else if (frame.action === 'resume') {
         // The resume route's answer when nothing was missed (lambdas/core/resume.ts): one empty, final page.
         this.push(connection, 'replay', { messages: [], recovered: frame.after !== undefined, gaps: [], windowMs: 0 });
+      } else if (frame.action === 'join' && typeof frame.room === 'string') {
+        // The join route's answer (lambdas/handlers/ws-rooms.ts), matched to its request by ackId.
+        const joined = createEnvelope('joined', { room: frame.room });
+        connection.socket.send(
+          JSON.stringify({ ...joined, ...(frame.ackId === undefined ? {} : { ackId: frame.ackId }) }),
+        );
       } else if (frame.action === 'ping' && this.answerPings) {
         this.push(connection, 'pong', { serverTime: new Date().toISOString() });
       } else if (frame.action === 'send' && connection.tokenExpiresAtMs !== undefined) {

@@ -178,6 +178,37 @@ localOnly('message log: room messages', () => {
     expect(page.messages.map((message) => message.data)).toEqual([{ n: 'mine before' }, { n: 'mine while away' }]);
   }, 30_000);
 
+  it('a room message sent with persist: false is posted live without a log id and never replayed', async () => {
+    // Prepare: a member with a cursor, then cut off.
+    const network = killableWebSocket();
+    const reader = await open('room-ephemeral', { WebSocket: network.WebSocket, reconnection: false });
+    const received: Envelope[] = [];
+    reader.on('chat', (_data, envelope: Envelope) => received.push(envelope));
+    await waitFor(() => reader.connected, 'connect');
+    await reader.join('logroom-typing');
+    await sendToRoom('logroom-typing', { n: 'live, not kept' }, { persist: false });
+    await sendToRoom('logroom-typing', { n: 'kept' });
+    await waitFor(() => received.length === 2, 'both live');
+    network.opened[0].terminate();
+    await waitFor(() => !reader.connected, 'the cut');
+    // Act: one of each while away.
+    await sendToRoom('logroom-typing', { n: 'away, not kept' }, { ephemeral: true });
+    await sendToRoom('logroom-typing', { n: 'away, kept' });
+    reader.connect();
+    await waitFor(() => reader.connected && received.length >= 3, 'the replay');
+    await sendToRoom('logroom-typing', { n: 'after' });
+    await waitFor(() => received.length >= 4, 'a live one after');
+    // Assess
+    expect(received.map((envelope) => (envelope.data as { n: string }).n)).toEqual([
+      'live, not kept',
+      'kept',
+      'away, kept',
+      'after',
+    ]);
+    expect(received[0]).not.toHaveProperty('logId');
+    expect(received[1].logId).toEqual(expect.any(String));
+  }, 30_000);
+
   it('a room left explicitly is not replayed after the leave', async () => {
     // Prepare: in two rooms; leaves one; then cut off.
     const network = killableWebSocket();
