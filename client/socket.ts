@@ -526,8 +526,9 @@ export class RealtimeSocket extends Emitter {
     let waiting = rooms.length;
     for (const room of rooms) {
       const ackId = this.acks.register(
-        (error: unknown) => {
-          if (error === null) joined.push(room);
+        (error: unknown, _data: unknown, envelope: unknown) => {
+          // Refused (an `error` frame: a grant revoked, a full room) or unanswered: not named in the resume.
+          if (!error && (envelope as Envelope | undefined)?.type !== 'error') joined.push(room);
           waiting -= 1;
           if (waiting === 0) done(joined);
         },
