@@ -452,50 +452,54 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
 
       // Offline delivery reads the user streams only, and only what was sent while no connection was live.
       const streams = offline ? request.streams.filter((stream) => stream.startsWith('user#')) : request.streams;
-      const lowerBounds = new Map<string, string>();
-      for (const stream of streams) {
-        let lower = retentionFloor;
-        const since = request.since?.get(stream);
-        if (request.after !== undefined) {
-          // A room send may go through the fan-out (posted over minutes), like a broadcast.
-          const reach = request.exact
-            ? 0
-            : stream === LogStream.broadcast || isRoomStream(stream)
-              ? config.broadcastWindowMs
-              : config.skewMs;
-          const wanted = reach === 0 ? request.after : logIdFloor(logIdTime(request.after) - reach);
-          if (wanted < retentionFloor) {
-            // The client's cursor is older than anything the log still promises to hold: report it, even when
-            // nothing was in fact sent meanwhile (the log cannot tell expired messages from none).
-            // A room joined within the retention lost nothing: the stream starts at the join.
-            const joinedWithin = since !== undefined && since >= retentionFloor;
-            if (request.after < retentionFloor && request.pageAfter === undefined && !joinedWithin) {
-              gaps.push({ reason: 'retention', stream, after: request.after });
+      // Each stream's bound on its own, all at once: a user in many rooms pays one round trip for the cap checks, not
+      // one per room. Gaps keep the streams' order.
+      const bounds = await Promise.all(
+        streams.map(async (stream) => {
+          const streamGaps: ReplayGap[] = [];
+          let lower = retentionFloor;
+          const since = request.since?.get(stream);
+          if (request.after !== undefined) {
+            // A room send may go through the fan-out (posted over minutes), like a broadcast.
+            const reach = request.exact
+              ? 0
+              : stream === LogStream.broadcast || isRoomStream(stream)
+                ? config.broadcastWindowMs
+                : config.skewMs;
+            const wanted = reach === 0 ? request.after : logIdFloor(logIdTime(request.after) - reach);
+            if (wanted < retentionFloor) {
+              // The client's cursor is older than anything the log still promises to hold: report it, even when
+              // nothing was in fact sent meanwhile (the log cannot tell expired messages from none).
+              // A room joined within the retention lost nothing: the stream starts at the join.
+              const joinedWithin = since !== undefined && since >= retentionFloor;
+              if (request.after < retentionFloor && request.pageAfter === undefined && !joinedWithin) {
+                streamGaps.push({ reason: 'retention', stream, after: request.after });
+              }
+            } else {
+              lower = wanted;
             }
-          } else {
-            lower = wanted;
           }
-        }
-        if (since !== undefined && since > lower) lower = since;
-        if (offline) {
-          // Pending messages go to a user once: not those a connection confirmed already (`confirmOffline`).
-          const delivered = await offlineCursor(stream.slice('user#'.length));
-          if (delivered !== undefined && delivered > lower) lower = delivered;
-        }
-        // The cap bounds a user's and a room's stream alike (the broadcast stream is everyone's, its rate the operator's).
-        if ((stream.startsWith('user#') || isRoomStream(stream)) && request.pageAfter === undefined) {
-          const capped = await capStart(stream, lower, config.userCap);
-          if (capped !== undefined) {
-            gaps.push({ reason: 'cap', stream, after: request.after });
-            lower = capped;
+          if (since !== undefined && since > lower) lower = since;
+          if (offline) {
+            // Pending messages go to a user once: not those a connection confirmed already (`confirmOffline`).
+            const delivered = await offlineCursor(stream.slice('user#'.length));
+            if (delivered !== undefined && delivered > lower) lower = delivered;
           }
-        }
-        // Later pages need no cap check: the page cursor is past the cap's start already (pages go in id order).
-        lowerBounds.set(
-          stream,
-          request.pageAfter !== undefined && request.pageAfter > lower ? request.pageAfter : lower,
-        );
-      }
+          // The cap bounds a user's and a room's stream alike (the broadcast stream is everyone's, its rate the operator's).
+          if ((stream.startsWith('user#') || isRoomStream(stream)) && request.pageAfter === undefined) {
+            const capped = await capStart(stream, lower, config.userCap);
+            if (capped !== undefined) {
+              streamGaps.push({ reason: 'cap', stream, after: request.after });
+              lower = capped;
+            }
+          }
+          // Later pages need no cap check: the page cursor is past the cap's start already (pages go in id order).
+          const bound = request.pageAfter !== undefined && request.pageAfter > lower ? request.pageAfter : lower;
+          return { stream, bound, gaps: streamGaps };
+        }),
+      );
+      const lowerBounds = new Map(bounds.map(({ stream, bound }) => [stream, bound]));
+      for (const bound of bounds) gaps.push(...bound.gaps);
 
       const filter = {
         offlineOnly: offline,
