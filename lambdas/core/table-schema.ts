@@ -123,12 +123,15 @@ export interface RoomMemberItem {
  *
  * | attribute  | role                                                                                  |
  * |------------|---------------------------------------------------------------------------------------|
- * | `streamId` | partition key: `user#<userId>` (one per recipient), `broadcast` (one shared stream)   |
+ * | `streamId` | partition key: `user#<userId>` (one per recipient), `broadcast`, `room#<room>`         |
  * | `logId`    | sort key: a time-ordered id (`log-id.ts`), so a resume is one Query from a cursor     |
  * | `envelope` | the envelope as posted, log id included (JSON)                                        |
  * | `type`     | the envelope's type, so offline delivery can keep notifications only                  |
  * | `expiresAt`| epoch seconds: the retention (TTL attribute; reads filter on it too)                  |
  * | `offline`  | set on a user item when the user had no live connection when it was sent              |
+ *
+ * Two other item families live under partition prefixes of their own: a user's room records (`rooms#<userId>`, sort
+ * key the room's name; `room-log.ts`) and a user's offline cursor (`offline#<userId>`, sort key `cursor`).
  */
 export const messageLogTableSchema = {
   partitionKey: { name: 'streamId', type: 'S' },
