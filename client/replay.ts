@@ -33,14 +33,33 @@ export interface ReplaySession {
   announce: () => void;
   firstPage: boolean;
   timer?: ReturnType<typeof setTimeout>;
+  /** The rooms joined again before the resume, named on each page's frame; absent: none were. */
+  rooms?: string[];
 }
 
 /**
- * The `resume` frame: the cursor of the whole replay, and the page cursor from the previous page.
+ * The `resume` frame: the cursor of the whole replay, the page cursor from the previous page, and the rooms the
+ * socket joined again before resuming (the server replays those of them the user belongs to).
  *
  * @example
  * encodeResume('1764255600000-0000-a3f91c', undefined); // '{"action":"resume","after":"1764255600000-0000-a3f91c"}'
  */
-export function encodeResume(after: string | undefined, page: string | undefined): string {
-  return JSON.stringify({ action: 'resume', ...(after ? { after } : {}), ...(page ? { page } : {}) });
+export function encodeResume(after: string | undefined, page: string | undefined, rooms?: readonly string[]): string {
+  return JSON.stringify({
+    action: 'resume',
+    ...(after ? { after } : {}),
+    ...(page ? { page } : {}),
+    ...(rooms ? { rooms } : {}),
+  });
+}
+
+/**
+ * Offline delivery's receipt: the pending messages up to `logId` were fired, so the server gives them to no other
+ * connection of the user (the user's offline cursor advances). The server answers nothing.
+ *
+ * @example
+ * encodeOfflineReceipt('1764255600000-0000-a3f91c'); // '{"action":"resume","delivered":"1764255600000-0000-a3f91c"}'
+ */
+export function encodeOfflineReceipt(logId: string): string {
+  return JSON.stringify({ action: 'resume', delivered: logId });
 }

@@ -12,7 +12,7 @@ import { Heartbeat } from './heartbeat';
 import { MessageHistory } from './message-history';
 import { type RealtimeSocketOptions, type ResolvedSocketOptions, resolveSocketOptions } from './options';
 import { isFresher, nextRenewal, type RenewalReason } from './renewal-schedule';
-import { encodeResume, type ReplayData, type ReplayGap, type ReplaySession } from './replay';
+import { encodeOfflineReceipt, encodeResume, type ReplayData, type ReplayGap, type ReplaySession } from './replay';
 import {
   type AuthenticatedData,
   type DeliveryReportData,
@@ -473,12 +473,14 @@ export class RealtimeSocket extends Emitter {
     this.backoff.reset();
     this.id = envelope.data?.connectionId;
     this.userId = envelope.data?.userId;
+    let roomsRejoined = false;
     const announce = (): void => {
       this.connected = true;
       // Buffered emits go first, so an emit made inside a `connect` listener follows them.
       this.flushBuffer();
-      // After a reconnection: the rooms the lost connection was in (empty on a first connection).
-      this.rejoinRooms();
+      // After a reconnection: the rooms the lost connection was in (empty on a first connection), unless the resume
+      // joined them already.
+      if (!roomsRejoined) this.rejoinRooms();
       this.emitLocal('connect');
       this.emitLocal('frame', envelope);
       this.emitLocal('authenticated', envelope.data, envelope);
@@ -498,8 +500,43 @@ export class RealtimeSocket extends Emitter {
     };
     attempt.heldBeforeReplay = undefined;
     attempt.replay = replay;
-    attempt.transport.send(encodeResume(replay.after, undefined));
-    this.armReplayTimeout(attempt, replay);
+    const rooms = [...this.rooms];
+    if (replay.after === undefined || rooms.length === 0) {
+      attempt.transport.send(encodeResume(replay.after, undefined));
+      this.armReplayTimeout(attempt, replay);
+      return;
+    }
+    // The rooms are joined before the resume is asked, so the server's ordering argument holds for them too: a room
+    // message whose members were read after a join is posted live (held, and its replayed copy dropped by id), and one
+    // read before it was recorded before it, so the resume's later read finds it. The resume names the rooms joined
+    // again: the server replays those of them the user belongs to.
+    roomsRejoined = true;
+    this.rejoinRoomsBefore(attempt, rooms, (joined) => {
+      if (attempt !== this.current || attempt.replay !== replay) return;
+      // Every page names the same rooms: the pages of one resume read the same streams.
+      replay.rooms = joined;
+      attempt.transport.send(encodeResume(replay.after, undefined, joined));
+      this.armReplayTimeout(attempt, replay);
+    });
+  }
+
+  /** Joins `rooms` on this connection, then calls `done` with those joined (a refused join leaves its room out). */
+  private rejoinRoomsBefore(attempt: ConnectionAttempt, rooms: string[], done: (joined: string[]) => void): void {
+    const joined: string[] = [];
+    let waiting = rooms.length;
+    for (const room of rooms) {
+      const ackId = this.acks.register(
+        (error: unknown, _data: unknown, envelope: unknown) => {
+          // Refused (an `error` frame: a grant revoked, a full room) or unanswered: not named in the resume.
+          if (!error && (envelope as Envelope | undefined)?.type !== 'error') joined.push(room);
+          waiting -= 1;
+          if (waiting === 0) done(joined);
+        },
+        { withError: true, timeoutMs: this.options.timeout > 0 ? this.options.timeout : undefined },
+      );
+      attempt.transport.send(encodeEmit('join', [{ room }], ackId));
+      this.acks.sent(ackId, attempt);
+    }
   }
 
   /** Takes one `replay` page: fires its messages, asks for the next page, or ends the replay. */
@@ -519,10 +556,16 @@ export class RealtimeSocket extends Emitter {
       this.recovered = false;
       this.emitLocal('recovery_gap', page.gaps);
     }
-    for (const message of Array.isArray(page.messages) ? page.messages : []) this.fireEnvelope(attempt, message);
+    const messages = Array.isArray(page.messages) ? page.messages : [];
+    for (const message of messages) this.fireEnvelope(attempt, message);
     if (attempt !== this.current || attempt.replay !== replay) return;
-    if (typeof page.next === 'string' && replay.after !== undefined) {
-      attempt.transport.send(encodeResume(replay.after, page.next));
+    const lastFired = messages.at(-1)?.logId;
+    if (replay.after === undefined && typeof lastFired === 'string') {
+      // Offline delivery's receipt, once the page's messages fired: the user's other devices do not get them again.
+      attempt.transport.send(encodeOfflineReceipt(lastFired));
+    }
+    if (typeof page.next === 'string') {
+      attempt.transport.send(encodeResume(replay.after, page.next, replay.rooms));
       this.armReplayTimeout(attempt, replay);
       return;
     }

@@ -20,7 +20,7 @@ export type TableAction = 'Query' | 'Scan' | 'PutItem' | 'DeleteItem' | 'GetItem
  * room's members: presence, listings, the room senders and the worker's room slices), `BatchWriteItem` (deleting the
  * memberships of a connection that ended: on `$disconnect`, a 410 or a close).
  */
-export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem';
+export type RoomTableAction = 'PutItem' | 'DeleteItem' | 'Query' | 'BatchWriteItem' | 'UpdateItem';
 
 /**
  * A DynamoDB action on the fan-out state table (`broadcastTableSchema`): `PutItem` (a producer records a broadcast),
@@ -113,6 +113,12 @@ const managesMemberships: readonly RoomTableAction[] = ['PutItem', 'DeleteItem',
 const recordsMessages: readonly MessageLogAction[] = ['PutItem', 'BatchWriteItem', 'UpdateItem'];
 
 /**
+ * What joins and leaves need of the log: a join records the room for the user's resumes, an explicit leave ends that
+ * record (expires it: nobody deletes from the log but its TTL) or takes a Socket.IO session off it. See `room-log.ts`.
+ */
+const keepsRoomRecords: readonly MessageLogAction[] = ['UpdateItem'];
+
+/**
  * What a sender needs (the socket's send route, the HTTP send function, direct send): a user's connections (Query),
  * a stale one's removal (DeleteItem), a replaying Socket.IO recipient's hand-off (GetItem), posts, a broadcast or a
  * large room queued for the worker (fan-out PutItem, the slice queue), a room's members, and the message log.
@@ -166,7 +172,9 @@ export const functions = {
       manageConnections: true,
       fanOutTable: ['PutItem'],
       sendsTo: ['broadcastSlices'],
-      roomTable: managesMemberships,
+      // A recovered CONNECT restores the session's rooms (joins, the log's room records) before its replay, and hands
+      // those memberships over after it (UpdateItem on the member items).
+      roomTable: [...managesMemberships, 'UpdateItem'],
       messageLog: [...recordsMessages, 'Query'],
     },
   },
@@ -178,6 +186,7 @@ export const functions = {
       table: ['Query', 'DeleteItem', 'UpdateItem'],
       manageConnections: true,
       roomTable: managesMemberships,
+      messageLog: keepsRoomRecords,
     },
     posts: 'few',
   },
@@ -201,8 +210,9 @@ export const functions = {
   wsResume: {
     entry: 'lambdas/handlers/ws-resume.ts',
     description: 'WebSocket resume route: answers with a page of the messages a reconnecting client missed',
-    // The page is the route response: no post, so no ManageConnections; it reads the log and nothing else.
-    access: { ...none, messageLog: ['Query'] },
+    // The page is the route response: no post, so no ManageConnections; it reads the log, and writes only the
+    // user's offline cursor (UpdateItem) when a client confirms offline delivery.
+    access: { ...none, messageLog: ['Query', 'UpdateItem'] },
   },
   httpAuthorizer: {
     entry: 'lambdas/handlers/http-authorizer.ts',
@@ -240,6 +250,7 @@ export const functions = {
       table: ['Query', 'DeleteItem', 'UpdateItem'],
       manageConnections: true,
       roomTable: managesMemberships,
+      messageLog: keepsRoomRecords,
     },
     posts: 'few',
   },

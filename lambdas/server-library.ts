@@ -34,6 +34,7 @@ export {
 export type { ConnectedUsersPage, ConnectionRegistry } from './core/registry';
 export { createConnectionRegistry, readRegistryConfig } from './core/registry';
 export { RoomFanOutUnavailableError } from './core/room-delivery';
+export { createRoomLog, type RoomLog, type RoomRecord } from './core/room-log';
 export {
   type MembershipSelector,
   type PresenceConfig,

@@ -18,14 +18,14 @@ import { ConfigurationError } from './errors';
 import { isLogId, logIdFloor, logIds, logIdTime } from './log-id';
 
 /**
- * The message log: every user-addressed message (and notification) is recorded for its recipients before it is
+ * The message log: every user-addressed message (and notification, broadcast, room message) is recorded before it is
  * posted, so a client that reconnects can ask for what it missed (resume) and a user who was offline gets what was
  * sent meanwhile (offline delivery). Core code: the document client and the clock are parameters.
  *
  * Streams. A message is recorded once per stream it belongs to: `user#<userId>` for each recipient of a send to
- * users, `broadcast` once for a broadcast (never once per recipient). A room's messages will be a stream of its own
- * (`room#<room>`), recorded once too; {@link streamsToReplay} is the one place that lists the streams a user
- * replays, so rooms plug in there. Ids are time-ordered across streams (`log-id.ts`): a resume reads each stream
+ * users, `broadcast` once for a broadcast (never once per recipient), `room#<room>` once for a room message (never
+ * once per member). {@link streamsToReplay} lists the streams a user replays: the rooms come from the user's room
+ * records (`room-log.ts`), so never a room the user was not a member of. Ids are time-ordered across streams (`log-id.ts`): a resume reads each stream
  * from one cursor and merges them by id.
  *
  * Why a resume reaches back {@link MessageLogConfig.skewMs} before the client's last seen id: two senders mint
@@ -37,24 +37,37 @@ import { isLogId, logIdFloor, logIds, logIdTime } from './log-id';
  * ({@link MessageLogConfig.broadcastWindowMs}): the fan-out posts a broadcast over minutes.
  */
 
-/** The stream names: one per user, one shared by all broadcasts. */
+/** The stream names: one per user, one shared by all broadcasts, one per room. */
 export const LogStream = {
   /** A recipient's stream. */
   user: (userId: string): string => `user#${userId}`,
   /** The one stream every broadcast is recorded in, once. */
   broadcast: 'broadcast',
+  /** A room's stream: each message sent to the room, once whatever the room's size. */
+  room: (room: string): string => `room#${room}`,
+  /** The one item holding a user's offline cursor (`delivered`): not a stream of messages. */
+  offlineCursor: (userId: string): string => `offline#${userId}`,
 } as const;
 
+/** The sort key of the offline cursor's item. */
+const OFFLINE_CURSOR_KEY = 'cursor';
+
+/** Whether a stream is a room's (its messages reach back like a broadcast's: a room send may go through the fan-out). */
+export function isRoomStream(stream: string): boolean {
+  return stream.startsWith('room#');
+}
+
 /**
- * The streams a user's connection replays on resume: the user's own and the broadcast stream. The seam for rooms:
- * a room member's room streams join this list (the rooms work reads the user's rooms here), and nothing else in
- * the resume path changes, because streams merge by id.
+ * The streams a user's connection replays on resume: the user's own, the broadcast stream, and the streams of the
+ * rooms given (the rooms the user belonged to, from the membership records of `room-log.ts`: never a room the user
+ * was not a member of). Streams merge by id, so a message recorded in two of them is replayed once.
  *
  * @example
  * streamsToReplay('user123'); // ['user#user123', 'broadcast']
+ * streamsToReplay('user123', ['chat:42']); // ['user#user123', 'broadcast', 'room#chat:42']
  */
-export function streamsToReplay(userId: string): string[] {
-  return [LogStream.user(userId), LogStream.broadcast];
+export function streamsToReplay(userId: string, rooms: readonly string[] = []): string[] {
+  return [LogStream.user(userId), LogStream.broadcast, ...rooms.map(LogStream.room)];
 }
 
 /** What a connection without a cursor (a first connect, a new device) gets from the log. */
@@ -153,6 +166,11 @@ export interface ReplayGap {
 /** A resume request: the client's last seen id (absent: offline delivery), and where the last page ended. */
 export interface ReplayRequest {
   streams: readonly string[];
+  /**
+   * Per stream, an id the replay never goes at or below whatever the cursor: a room's stream starts where the user
+   * joined the room (`RoomRecord.since`), so a member is never replayed what was sent to the room before they joined.
+   */
+  since?: ReadonlyMap<string, string>;
   /** The last log id the client saw (its cursor); absent: a connection without history, offline delivery. */
   after?: string;
   /** The last id of the previous page of this resume; absent: the first page. */
@@ -196,13 +214,22 @@ export interface MessageLog {
   record(envelope: Envelope, streams: readonly string[]): Promise<number>;
   /** Marks the user items of a message whose recipients had no live connection (offline delivery reads them). */
   markOffline(logId: string, userIds: readonly string[]): Promise<void>;
+  /**
+   * Advances the user's offline cursor to `logId` (never back): a connection received the pending messages up to it,
+   * so offline delivery gives the user's next connection without a cursor only those after it. One UpdateItem.
+   */
+  confirmOffline(userId: string, logId: string): Promise<void>;
   /** Reads one page of a resume. */
   readReplay(request: ReplayRequest): Promise<ReplayPage>;
-  /** Up to `limit` messages of the streams with an id above `after`, merged in id order; `more` if some are left. */
+  /**
+   * Up to `limit` messages of the streams with an id above `after` (and above the stream's `since`), merged in id
+   * order; `more` if some are left.
+   */
   readRange(request: {
     streams: readonly string[];
     after: string;
     limit: number;
+    since?: ReadonlyMap<string, string>;
   }): Promise<{ messages: Envelope[]; more: boolean }>;
 }
 
@@ -299,6 +326,20 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
     return { items, exhausted: false };
   }
 
+  /** The user's offline cursor: the last pending message a connection confirmed; undefined before any. */
+  async function offlineCursor(userId: string): Promise<string | undefined> {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'streamId = :stream AND logId = :key',
+        ExpressionAttributeValues: { ':stream': LogStream.offlineCursor(userId), ':key': OFFLINE_CURSOR_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    const delivered = page.Items?.[0]?.delivered;
+    return isLogId(delivered) ? delivered : undefined;
+  }
+
   /** The id after which a stream keeps at most `cap` items from `after` on: the oldest of the newest cap + 1. */
   async function capStart(stream: string, after: string, cap: number): Promise<string | undefined> {
     const page = await client.send(
@@ -358,9 +399,35 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
       );
     },
 
-    async readRange({ streams, after, limit }) {
+    async confirmOffline(userId, logId) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { streamId: LogStream.offlineCursor(userId), logId: OFFLINE_CURSOR_KEY },
+            UpdateExpression: 'SET delivered = :logId, expiresAt = :expiresAt',
+            // Never back: two devices confirming out of order keep the later cursor.
+            ConditionExpression: 'attribute_not_exists(delivered) OR delivered < :logId',
+            ExpressionAttributeValues: {
+              ':logId': logId,
+              // Nothing older than the retention is offered anyway: the cursor need not outlive it.
+              ':expiresAt': Math.floor(now() / 1000) + config.retentionSeconds,
+            },
+          }),
+        );
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+      }
+    },
+
+    async readRange({ streams, after, limit, since }) {
       const reads = await Promise.all(
-        streams.map((stream) => readStream(stream, after, limit, { offlineOnly: false })),
+        streams.map((stream) => {
+          const start = since?.get(stream);
+          return readStream(stream, start !== undefined && start > after ? start : after, limit, {
+            offlineOnly: false,
+          });
+        }),
       );
       const merged = reads.flatMap((read) => read.items).sort((a, b) => (a.logId < b.logId ? -1 : 1));
       const messages: Envelope[] = [];
@@ -385,35 +452,54 @@ export function createMessageLog(options: MessageLogOptions): MessageLog {
 
       // Offline delivery reads the user streams only, and only what was sent while no connection was live.
       const streams = offline ? request.streams.filter((stream) => stream.startsWith('user#')) : request.streams;
-      const lowerBounds = new Map<string, string>();
-      for (const stream of streams) {
-        let lower = retentionFloor;
-        if (request.after !== undefined) {
-          const reach = request.exact ? 0 : stream === LogStream.broadcast ? config.broadcastWindowMs : config.skewMs;
-          const wanted = reach === 0 ? request.after : logIdFloor(logIdTime(request.after) - reach);
-          if (wanted < retentionFloor) {
-            // The client's cursor is older than anything the log still promises to hold: report it, even when
-            // nothing was in fact sent meanwhile (the log cannot tell expired messages from none).
-            if (request.after < retentionFloor && request.pageAfter === undefined) {
-              gaps.push({ reason: 'retention', stream, after: request.after });
+      // Each stream's bound on its own, all at once: a user in many rooms pays one round trip for the cap checks, not
+      // one per room. Gaps keep the streams' order.
+      const bounds = await Promise.all(
+        streams.map(async (stream) => {
+          const streamGaps: ReplayGap[] = [];
+          let lower = retentionFloor;
+          const since = request.since?.get(stream);
+          if (request.after !== undefined) {
+            // A room send may go through the fan-out (posted over minutes), like a broadcast.
+            const reach = request.exact
+              ? 0
+              : stream === LogStream.broadcast || isRoomStream(stream)
+                ? config.broadcastWindowMs
+                : config.skewMs;
+            const wanted = reach === 0 ? request.after : logIdFloor(logIdTime(request.after) - reach);
+            if (wanted < retentionFloor) {
+              // The client's cursor is older than anything the log still promises to hold: report it, even when
+              // nothing was in fact sent meanwhile (the log cannot tell expired messages from none).
+              // A room joined within the retention lost nothing: the stream starts at the join.
+              const joinedWithin = since !== undefined && since >= retentionFloor;
+              if (request.after < retentionFloor && request.pageAfter === undefined && !joinedWithin) {
+                streamGaps.push({ reason: 'retention', stream, after: request.after });
+              }
+            } else {
+              lower = wanted;
             }
-          } else {
-            lower = wanted;
           }
-        }
-        if (stream.startsWith('user#') && request.pageAfter === undefined) {
-          const capped = await capStart(stream, lower, config.userCap);
-          if (capped !== undefined) {
-            gaps.push({ reason: 'cap', stream, after: request.after });
-            lower = capped;
+          if (since !== undefined && since > lower) lower = since;
+          if (offline) {
+            // Pending messages go to a user once: not those a connection confirmed already (`confirmOffline`).
+            const delivered = await offlineCursor(stream.slice('user#'.length));
+            if (delivered !== undefined && delivered > lower) lower = delivered;
           }
-        }
-        // Later pages need no cap check: the page cursor is past the cap's start already (pages go in id order).
-        lowerBounds.set(
-          stream,
-          request.pageAfter !== undefined && request.pageAfter > lower ? request.pageAfter : lower,
-        );
-      }
+          // The cap bounds a user's and a room's stream alike (the broadcast stream is everyone's, its rate the operator's).
+          if ((stream.startsWith('user#') || isRoomStream(stream)) && request.pageAfter === undefined) {
+            const capped = await capStart(stream, lower, config.userCap);
+            if (capped !== undefined) {
+              streamGaps.push({ reason: 'cap', stream, after: request.after });
+              lower = capped;
+            }
+          }
+          // Later pages need no cap check: the page cursor is past the cap's start already (pages go in id order).
+          const bound = request.pageAfter !== undefined && request.pageAfter > lower ? request.pageAfter : lower;
+          return { stream, bound, gaps: streamGaps };
+        }),
+      );
+      const lowerBounds = new Map(bounds.map(({ stream, bound }) => [stream, bound]));
+      for (const bound of bounds) gaps.push(...bound.gaps);
 
       const filter = {
         offlineOnly: offline,

@@ -51,7 +51,7 @@ export interface ConnectionRegistry {
   finishReplay(
     userId: string,
     connectionId: string,
-    handoff: { liveAfter: string; replayReadAt: number },
+    handoff: { liveAfter: string; replayReadAt: number; session?: string },
   ): Promise<boolean>;
   /** All live connections of one user (one Query, paginated internally). */
   connectionsOf(userId: string): Promise<ConnectionItem[]>;
@@ -180,10 +180,15 @@ export function createConnectionRegistry(options: ConnectionRegistryOptions): Co
           new UpdateCommand({
             TableName: tableName,
             Key: { userId, connectionId },
-            UpdateExpression: 'REMOVE replaying SET liveAfter = :liveAfter, replayReadAt = :replayReadAt',
+            UpdateExpression: `REMOVE replaying SET liveAfter = :liveAfter, replayReadAt = :replayReadAt${handoff.session === undefined ? '' : ', #session = :session'}`,
             // A connection gone meanwhile stays gone: no item is created.
             ConditionExpression: 'attribute_exists(connectionId)',
-            ExpressionAttributeValues: { ':liveAfter': handoff.liveAfter, ':replayReadAt': handoff.replayReadAt },
+            ...(handoff.session === undefined ? {} : { ExpressionAttributeNames: { '#session': 'session' } }),
+            ExpressionAttributeValues: {
+              ':liveAfter': handoff.liveAfter,
+              ':replayReadAt': handoff.replayReadAt,
+              ...(handoff.session === undefined ? {} : { ':session': handoff.session }),
+            },
           }),
         );
         return true;
@@ -293,6 +298,9 @@ function toConnectionItem(item: Record<string, unknown>): ConnectionItem {
   if (item.replaying === true) connection.replaying = true;
   if (typeof item.liveAfter === 'string') connection.liveAfter = item.liveAfter;
   if (typeof item.replayReadAt === 'number') connection.replayReadAt = item.replayReadAt;
+  const rooms = roomsIn(item.rooms);
+  if (rooms.length > 0) connection.rooms = rooms;
+  if (typeof item.session === 'string') connection.session = item.session;
   return connection;
 }
 

@@ -1,7 +1,9 @@
 import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
 import { ValidationError } from './errors';
-import { isLogId } from './log-id';
-import { type MessageLog, type ReplayGap, streamsToReplay } from './message-log';
+import { isLogId, logIdTime } from './log-id';
+import { LogStream, type MessageLog, type ReplayGap, streamsToReplay } from './message-log';
+import { type RoomLog, replayRooms } from './room-log';
+import { assertRoomName } from './rooms';
 
 /**
  * Resume for the JSON protocol: the client's `resume` frame and the `replay` page that answers it.
@@ -31,7 +33,24 @@ export interface ReplayData {
 export interface ResumeFrame {
   after?: string;
   page?: string;
+  /**
+   * The rooms the client is in (our adapter sends its own): the replay reads those of them the user belongs to.
+   * Absent: every room the user belongs to.
+   */
+  rooms?: string[];
+  /**
+   * Offline delivery's receipt: the client fired the pending messages up to this log id, so the user's offline cursor
+   * advances to it and the user's next connection without a cursor does not get them again. A frame with
+   * `delivered` asks for no page and gets no answer.
+   */
+  delivered?: string;
 }
+
+/** How far ahead of this server's clock a receipt's id may be: another container's clock may run a little ahead. */
+const RECEIPT_CLOCK_SLACK_MS = 60_000;
+
+/** Most rooms a resume frame may name: the most a connection may be in (`MAX_ROOMS_PER_CONNECTION` at most 1,000). */
+export const MAX_RESUME_ROOMS = 1000;
 
 /**
  * Reads a `resume` frame's cursors; a malformed one is a 400 `ValidationError` naming the field.
@@ -43,10 +62,16 @@ export function validateResumeFrame(frame: unknown): ResumeFrame {
   if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
     throw new ValidationError('The resume frame must be a JSON object');
   }
-  const { after, page } = frame as { after?: unknown; page?: unknown };
+  const { after, page, rooms, delivered } = frame as {
+    after?: unknown;
+    page?: unknown;
+    rooms?: unknown;
+    delivered?: unknown;
+  };
   for (const [name, value] of [
     ['after', after],
     ['page', page],
+    ['delivered', delivered],
   ] as const) {
     if (value !== undefined && value !== null && !isLogId(value)) {
       throw new ValidationError(
@@ -54,23 +79,55 @@ export function validateResumeFrame(frame: unknown): ResumeFrame {
       );
     }
   }
-  if (page && !after) throw new ValidationError('page needs the after cursor of the same resume');
-  return { ...(after ? { after: after as string } : {}), ...(page ? { page: page as string } : {}) };
+  if (delivered) {
+    if (after || page) throw new ValidationError('delivered is a receipt of its own: give it without after or page');
+    // A receipt from the future would skip what is not sent yet, for every later device of the user.
+    if (logIdTime(delivered as string) > Date.now() + RECEIPT_CLOCK_SLACK_MS) {
+      throw new ValidationError('delivered must be the log id of a message received, not a later one');
+    }
+    return { delivered: delivered as string };
+  }
+  if (rooms !== undefined && rooms !== null) {
+    if (!Array.isArray(rooms)) throw new ValidationError('rooms must be an array of room names');
+    if (rooms.length > MAX_RESUME_ROOMS) throw new ValidationError(`rooms may name at most ${MAX_RESUME_ROOMS} rooms`);
+    for (const room of rooms) assertRoomName(room, 'each of rooms');
+  }
+  return {
+    ...(after ? { after: after as string } : {}),
+    ...(page ? { page: page as string } : {}),
+    ...(Array.isArray(rooms) ? { rooms: rooms as string[] } : {}),
+  };
 }
 
 /**
- * One page of a user's replay, as the `replay` envelope the route answers with.
+ * One page of a user's replay, as the `replay` envelope the route answers with. With the membership records
+ * (`roomLog`), a resume with a cursor also replays the rooms the user belongs to (narrowed to the frame's `rooms`),
+ * each from where the user joined it; every page reads the records again (one Query), so the pages of one resume
+ * agree unless a join or leave comes between them.
  *
  * @example
- * const envelope = await replayPage(log, 'user123', { after: '1764255600000-0000-a3f91c' });
+ * const envelope = await replayPage(log, 'user123', { after: '1764255600000-0000-a3f91c' }, roomLog);
  * envelope.data.messages.length; // up to 100
  */
 export async function replayPage(
   log: Pick<MessageLog, 'readReplay'>,
   userId: string,
   frame: ResumeFrame,
+  roomLog?: Pick<RoomLog, 'roomsOf'>,
 ): Promise<Envelope<ReplayData>> {
-  const page = await log.readReplay({ streams: streamsToReplay(userId), after: frame.after, pageAfter: frame.page });
+  // Offline delivery (no cursor) reads the user's stream only: no records to read.
+  const records = roomLog && frame.after !== undefined ? replayRooms(await roomLog.roomsOf(userId), frame.rooms) : [];
+  const page = await log.readReplay({
+    streams: streamsToReplay(
+      userId,
+      records.map((record) => record.room),
+    ),
+    ...(records.length > 0
+      ? { since: new Map(records.map((record) => [LogStream.room(record.room), record.since])) }
+      : {}),
+    after: frame.after,
+    pageAfter: frame.page,
+  });
   const data: ReplayData = {
     messages: page.messages,
     recovered: frame.after !== undefined && page.gaps.length === 0,

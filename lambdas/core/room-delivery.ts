@@ -105,23 +105,24 @@ export class RoomFanOutUnavailableError extends Error {
  */
 export async function deliverToRoom(
   deps: RoomDeliveryDependencies,
-  request: { room: string; envelope: Envelope; async?: boolean },
+  request: { room: string; envelope: Envelope; async?: boolean; loggedAt?: number },
 ): Promise<RoomSendOutcome> {
-  const { room, envelope } = request;
+  const { room, envelope, loggedAt } = request;
   // Encodes (and size-checks) the envelope before anything is read or queued.
   const payloads = new ProtocolPayloads(envelope);
-  if (request.async) return fanOut(deps, room, envelope);
+  if (request.async) return fanOut(deps, room, envelope, loggedAt);
 
   const members: RoomMember[] = [];
   // A Limit one above the bound: a room that fits is read whole in one request, a larger one is known as such after
   // at most that many items (later pages are read only when expired items were filtered out of the first).
   for await (const page of deps.rooms.membersOf(room, { pageSize: deps.syncMaxMembers + 1 })) {
     members.push(...page);
-    if (members.length > deps.syncMaxMembers) return fanOut(deps, room, envelope);
+    if (members.length > deps.syncMaxMembers) return fanOut(deps, room, envelope, loggedAt);
   }
 
+  const logged = { logId: envelope.logId, loggedAt };
   const outcomes = await mapBounded(members, deps.concurrency, (member) =>
-    postToConnection(deps, member, payloads, envelope.id),
+    postToConnection(deps, member, payloads, envelope.id, logged),
   );
   const connections = { delivered: 0, failed: 0, stale: 0 };
   for (const outcome of outcomes) connections[outcome.status]++;
@@ -136,9 +137,18 @@ export async function deliverToRoom(
   return { delivery: 'synchronous', room, messageId: envelope.id, timestamp: envelope.timestamp, connections };
 }
 
-async function fanOut(deps: RoomDeliveryDependencies, room: string, envelope: Envelope): Promise<RoomFanOutAcceptance> {
+async function fanOut(
+  deps: RoomDeliveryDependencies,
+  room: string,
+  envelope: Envelope,
+  loggedAt: number | undefined,
+): Promise<RoomFanOutAcceptance> {
   if (!deps.fanOut) throw new RoomFanOutUnavailableError(room, deps.syncMaxMembers);
-  const accepted = await startBroadcast(deps.fanOut, { envelope, room });
+  const accepted = await startBroadcast(deps.fanOut, {
+    envelope,
+    room,
+    ...(loggedAt === undefined ? {} : { loggedAt }),
+  });
   deps.logger?.info('room send handed to the fan-out', {
     messageId: envelope.id,
     type: envelope.type,

@@ -1,9 +1,17 @@
 import { type Environment, optionalInteger } from './config';
 import { createEnvelope, type Envelope, ServerFrameType } from './envelope';
 import { ClientError, NotFoundError, ValidationError } from './errors';
+import { logIdFloor } from './log-id';
 import type { ConnectionRegistry } from './registry';
+import type { RoomLog } from './room-log';
 import { RoomSetting } from './room-settings';
-import { assertRoomName, type MembershipTarget, type RoomMember, type RoomRegistry } from './rooms';
+import {
+  assertRoomName,
+  type MembershipChange,
+  type MembershipTarget,
+  type RoomMember,
+  type RoomRegistry,
+} from './rooms';
 
 /**
  * Room membership as the product offers it (server library, HTTP API, client requests, `$disconnect`) over the room
@@ -92,6 +100,13 @@ export interface RoomMembershipDependencies {
    * are posted (a function without the management API).
    */
   deliver?: (connections: readonly RoomMember[], envelope: Envelope) => Promise<unknown>;
+  /**
+   * The message log's membership records (`room-log.ts`): a join records the room for the user's resumes, an explicit
+   * leave ends the record once no other connection of the user is in the room. Absent: no message log.
+   */
+  roomLog?: Pick<RoomLog, 'joined' | 'left'>;
+  /** The clock (epoch ms) the records' `since` is taken from; tests pass a fixed one. */
+  now?: () => number;
 }
 
 /**
@@ -136,14 +151,19 @@ export async function joinRoom(
   room: string,
 ): Promise<void> {
   assertRoomName(room);
+  // Taken before the membership is written: a message minted before it was sent before the user was in the room, and
+  // is never replayed to them.
+  const since = logIdFloor((deps.now ?? Date.now)());
   if (!isPresenceRoom(deps.presence, room)) {
-    await deps.rooms.join(target, room);
+    const { session } = await deps.rooms.join(target, room);
+    await deps.roomLog?.joined(target.userId, room, { since, session });
     return;
   }
   const before = await membersUpTo(deps.rooms, room, deps.presence.maxMembers);
   if (before.some((member) => member.connectionId === target.connectionId)) return; // joined already: no event
   if (before.length >= deps.presence.maxMembers) throw new RoomFullError(room, deps.presence.maxMembers);
-  await deps.rooms.join(target, room);
+  const { session } = await deps.rooms.join(target, room);
+  await deps.roomLog?.joined(target.userId, room, { since, session });
   if (before.some((member) => member.userId === target.userId)) return;
   await announce(deps, before, { room, userId: target.userId, event: 'joined' });
 }
@@ -162,13 +182,32 @@ export async function leaveRoom(
 ): Promise<void> {
   assertRoomName(room);
   if (!isPresenceRoom(deps.presence, room)) {
-    await deps.rooms.leave(target, room);
+    await forgetRecord(deps, target, room, await deps.rooms.leave(target, room));
     return;
   }
   const before = await membersUpTo(deps.rooms, room, deps.presence.maxMembers);
-  await deps.rooms.leave(target, room);
+  await forgetRecord(deps, target, room, await deps.rooms.leave(target, room));
   if (!before.some((member) => member.connectionId === target.connectionId)) return;
   await announceIfLast(deps, target, room, before);
+}
+
+/**
+ * After an explicit leave: the user's membership record ends unless another connection of theirs is still in the room
+ * (one Query of the user's connections, which carry their rooms). A disconnect never comes here: it is what a resume
+ * bridges.
+ */
+async function forgetRecord(
+  deps: RoomMembershipDependencies,
+  target: MembershipTarget,
+  room: string,
+  change: MembershipChange,
+): Promise<void> {
+  if (!deps.roomLog) return;
+  const connections = await deps.registry.connectionsOf(target.userId);
+  const stillIn = connections.some(
+    (connection) => connection.connectionId !== target.connectionId && connection.rooms?.includes(room),
+  );
+  await deps.roomLog.left(target.userId, room, { stillIn, session: change.session });
 }
 
 async function announceIfLast(

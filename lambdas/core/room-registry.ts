@@ -26,7 +26,8 @@ import type { RoomMemberItem } from './table-schema';
  * | operation  | registry table                                   | room table                          |
  * |------------|--------------------------------------------------|-------------------------------------|
  * | `join`     | 1 UpdateItem (`ADD rooms`, conditional, ALL_NEW) | 1 PutItem                           |
- * | `leave`    | 1 UpdateItem (`DELETE rooms`, conditional)       | 1 DeleteItem                        |
+ * | `leave`    | 1 UpdateItem (`DELETE rooms`, conditional, ALL_NEW) | 1 DeleteItem                     |
+ * | `finishReplay` | -                                            | 1 UpdateItem per room (Socket.IO recovery only) |
  * | `roomsOf`  | 1 Query (both keys, strongly consistent)         | -                                   |
  * | `forget`   | -                                                | 1 BatchWriteItem per 25 rooms       |
  * | `membersOf`| -                                                | 1 Query per page (strongly consistent) |
@@ -196,12 +197,19 @@ export function createRoomRegistry(options: RoomRegistryOptions): RoomRegistry {
         expiresAt: Number(connection.expiresAt),
       };
       if (readConnectionProtocol(connection.protocol) === ConnectionProtocol.socketIo) member.protocol = 'socket.io';
+      if (connection.replaying === true) {
+        // Joined during its replay (a recovered CONNECT restoring its rooms): room senders wait for its hand-off.
+        member.replaying = true;
+        member.connectedAt = String(connection.connectedAt);
+      }
       await client.send(new PutCommand({ TableName: tableName, Item: member }));
+      return typeof connection.session === 'string' ? { session: connection.session } : {};
     },
 
     async leave(target, room) {
+      let change = {};
       try {
-        await client.send(
+        const answer = await client.send(
           new UpdateCommand({
             TableName: connectionTableName,
             Key: { userId: target.userId, connectionId: target.connectionId },
@@ -210,12 +218,36 @@ export function createRoomRegistry(options: RoomRegistryOptions): RoomRegistry {
             ConditionExpression: 'attribute_exists(connectionId)',
             ExpressionAttributeNames: { '#rooms': 'rooms' },
             ExpressionAttributeValues: { ':room': new Set([room]) },
+            // The connection's Socket.IO session comes back with the update, for the user's room records.
+            ReturnValues: 'ALL_NEW',
           }),
         );
+        if (typeof answer.Attributes?.session === 'string') change = { session: answer.Attributes.session };
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
       }
       await client.send(new DeleteCommand({ TableName: tableName, Key: { room, connectionId: target.connectionId } }));
+      return change;
+    },
+
+    async finishReplay(target, rooms, handoff) {
+      await Promise.all(
+        rooms.map(async (room) => {
+          try {
+            await client.send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: { room, connectionId: target.connectionId },
+                UpdateExpression: 'REMOVE replaying SET liveAfter = :liveAfter, replayReadAt = :replayReadAt',
+                ConditionExpression: 'attribute_exists(connectionId)',
+                ExpressionAttributeValues: { ':liveAfter': handoff.liveAfter, ':replayReadAt': handoff.replayReadAt },
+              }),
+            );
+          } catch (error) {
+            if (!isConditionFailed(error)) throw error;
+          }
+        }),
+      );
     },
 
     async roomsOf(target) {
@@ -259,5 +291,11 @@ export function createRoomRegistry(options: RoomRegistryOptions): RoomRegistry {
 function toRoomMember(item: Record<string, unknown>): RoomMember {
   const member: RoomMember = { userId: String(item.userId), connectionId: String(item.connectionId) };
   if (readConnectionProtocol(item.protocol) === ConnectionProtocol.socketIo) member.protocol = 'socket.io';
+  if (item.replaying === true) {
+    member.replaying = true;
+    member.connectedAt = String(item.connectedAt);
+  }
+  if (typeof item.liveAfter === 'string') member.liveAfter = item.liveAfter;
+  if (typeof item.replayReadAt === 'number') member.replayReadAt = item.replayReadAt;
   return member;
 }

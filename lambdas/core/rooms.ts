@@ -39,8 +39,14 @@ export function assertRoomName(room: unknown, field = 'room'): asserts room is s
   }
 }
 
-/** A member connection of a room, as a send reads it. */
-export type RoomMember = Pick<RoomMemberItem, 'userId' | 'connectionId' | 'protocol'>;
+/** A member connection of a room, as a send reads it (with the Socket.IO replay hand-off's fields when it has them). */
+export type RoomMember = Pick<RoomMemberItem, 'userId' | 'connectionId' | 'protocol'> &
+  Partial<Pick<RoomMemberItem, 'replaying' | 'connectedAt' | 'liveAfter' | 'replayReadAt'>>;
+
+/** What a join or leave learnt of the connection: its Socket.IO session, for the user's room records. */
+export interface MembershipChange {
+  session?: string;
+}
 
 /** The connection a membership change is about. */
 export interface MembershipTarget {
@@ -65,9 +71,19 @@ export interface RoomRegistry {
    * on the item existing) and writes the member item. Joining twice is not an error. Throws `NotFoundError` (404)
    * naming the connection when it is not registered.
    */
-  join(target: MembershipTarget, room: string): Promise<void>;
+  join(target: MembershipTarget, room: string): Promise<MembershipChange>;
   /** Removes one connection from a room (both writes); leaving a room one is not in is not an error. */
-  leave(target: MembershipTarget, room: string): Promise<void>;
+  leave(target: MembershipTarget, room: string): Promise<MembershipChange>;
+  /**
+   * After a Socket.IO connection's replay: its memberships written while it replayed take the connection's hand-off
+   * (`liveAfter`, `replayReadAt`) and stop making room senders wait. One UpdateItem per room; a membership gone
+   * meanwhile is not created.
+   */
+  finishReplay(
+    target: MembershipTarget,
+    rooms: readonly string[],
+    handoff: { liveAfter: string; replayReadAt: number },
+  ): Promise<void>;
   /** The rooms of one connection (the registry item's `rooms`); empty when it has none or is gone. */
   roomsOf(target: MembershipTarget): Promise<string[]>;
   /**

@@ -1,8 +1,9 @@
 import type { Envelope } from './envelope';
 import { HANDOFF_SKEW_MS } from './live-handoff';
 import { isLogId, logIdFloor, logIds, logIdTime } from './log-id';
-import { type MessageLog, type ReplayGap, streamsToReplay } from './message-log';
+import { LogStream, type MessageLog, type ReplayGap, streamsToReplay } from './message-log';
 import type { ConnectionRegistry } from './registry';
+import type { RoomLog, RoomRecord } from './room-log';
 import { encodeEnvelopeEvent, encodeEvent } from './socketio-protocol';
 
 /**
@@ -25,7 +26,7 @@ import { encodeEnvelopeEvent, encodeEvent } from './socketio-protocol';
  */
 
 export interface SocketIoRecoveryDependencies {
-  log: Pick<MessageLog, 'readReplay' | 'readRange' | 'config'>;
+  log: Pick<MessageLog, 'readReplay' | 'readRange' | 'config' | 'confirmOffline'>;
   registry: Pick<ConnectionRegistry, 'finishReplay'>;
   /** Posts one Engine.IO frame to the connection (`PostToConnection`), awaited: posts are sequential, in order. */
   post: (frame: string) => Promise<void>;
@@ -34,6 +35,24 @@ export interface SocketIoRecoveryDependencies {
   now?: () => number;
   /** Mints the `pid` of a new session. */
   newPid?: () => string;
+  /**
+   * The session's rooms, restored as Socket.IO's own recovery restores a socket's rooms. Absent: none are (a
+   * deployment without rooms).
+   */
+  rooms?: SessionRooms;
+}
+
+/** What restoring a recovered session's rooms takes. */
+export interface SessionRooms {
+  /** The user's room records: which rooms each session was in, and from where (`room-log.ts`). */
+  log: Pick<RoomLog, 'roomsOf' | 'joined'>;
+  /**
+   * Joins the new connection to the rooms (with the same grant checks as a client's join); answers those joined. A
+   * room no longer granted, or full, is left out.
+   */
+  rejoin: (rooms: readonly string[]) => Promise<string[]>;
+  /** After the hand-off: the memberships joined while replaying take it (`RoomRegistry.finishReplay`). */
+  finishReplay: (rooms: readonly string[], handoff: { liveAfter: string; replayReadAt: number }) => Promise<void>;
 }
 
 /** What the CONNECT answer needs, and what the recovery did. */
@@ -43,6 +62,8 @@ export interface SocketIoRecovery {
   recovered: boolean;
   posted: number;
   gaps: ReplayGap[];
+  /** The session's rooms joined again (Socket.IO's recovery restores a socket's rooms). */
+  rooms: string[];
 }
 
 /** The most events one CONNECT replays by default: at ~10 ms a post on AWS, about 10 s of the 29 s. */
@@ -61,11 +82,22 @@ export async function recoverSocketIoSession(
   request: { userId: string; connectionId: string; auth?: Record<string, unknown> },
 ): Promise<SocketIoRecovery> {
   const now = deps.now ?? Date.now;
-  const streams = streamsToReplay(request.userId);
   const clientPid = isLogId(request.auth?.pid) ? request.auth.pid : undefined;
   const offset = isLogId(request.auth?.offset) ? request.auth.offset : undefined;
   // A pid that is not ours (another server's session) cannot be resumed: the client starts afresh.
   const cursor = clientPid === undefined ? undefined : (offset ?? clientPid);
+  // The session's rooms are joined again before the replay reads them: a room send that read the members after a
+  // join waits for the hand-off (the membership is `replaying`), one that read them before was recorded before, and
+  // the replay finds it. The records are the user's, so a pid can only restore rooms its user belonged to.
+  const restored =
+    cursor !== undefined && clientPid !== undefined && deps.rooms
+      ? await restoreRooms(deps.rooms, request.userId, clientPid)
+      : [];
+  const streams = streamsToReplay(
+    request.userId,
+    restored.map((record) => record.room),
+  );
+  const since = new Map(restored.map((record) => [LogStream.room(record.room), record.since]));
   const posted = new Set<string>();
   let last: string | undefined;
   let capped = false;
@@ -90,6 +122,7 @@ export async function recoverSocketIoSession(
     // Each event is posted on its own, the size it had live: no page to fit in.
     const page = await deps.log.readReplay({
       streams,
+      since,
       after: cursor,
       pageAfter,
       exact: true,
@@ -111,7 +144,7 @@ export async function recoverSocketIoSession(
       // Never below the cursor: the client has everything up to it.
       let after = laterLogId(floor, cursor);
       for (let more = true; more && !capped; ) {
-        const read = await deps.log.readRange({ streams, after, limit: deps.log.config.pageMessages });
+        const read = await deps.log.readRange({ streams, after, limit: deps.log.config.pageMessages, since });
         for (const message of read.messages) {
           if (message.logId === undefined || posted.has(message.logId)) continue;
           if (!(await post(message))) break;
@@ -122,20 +155,37 @@ export async function recoverSocketIoSession(
       }
     }
   }
+  if (cursor === undefined && last !== undefined) {
+    // Offline delivery: every post above succeeded, so the pending messages reached this connection; the user's next
+    // connection without a cursor does not get them again.
+    await deps.log.confirmOffline(request.userId, last);
+  }
   if (capped) gaps.push({ reason: 'cap', stream: streams[0], after: last });
   if (gaps.length > 0) await deps.post(encodeEvent('recovery_gap', [gaps]));
 
-  await deps.registry.finishReplay(request.userId, request.connectionId, {
-    liveAfter: last ?? cursor ?? '',
-    replayReadAt,
-  });
   const recovered = cursor !== undefined && gaps.length === 0;
-  return {
-    pid: recovered && clientPid !== undefined ? clientPid : (deps.newPid ?? (() => logIds.next()))(),
-    recovered,
-    posted: posted.size,
-    gaps,
-  };
+  const pid = recovered && clientPid !== undefined ? clientPid : (deps.newPid ?? (() => logIds.next()))();
+  const handoff = { liveAfter: last ?? cursor ?? '', replayReadAt };
+  await deps.registry.finishReplay(request.userId, request.connectionId, { ...handoff, session: pid });
+  if (deps.rooms && restored.length > 0) {
+    const rooms = restored.map((record) => record.room);
+    await deps.rooms.finishReplay(rooms, handoff);
+    // A session that could not be recovered whole starts a new pid, yet keeps its rooms: their records learn it.
+    if (pid !== clientPid) {
+      for (const record of restored) {
+        await deps.rooms.log.joined(request.userId, record.room, { since: record.since, session: pid });
+      }
+    }
+  }
+  return { pid, recovered, posted: posted.size, gaps, rooms: restored.map((record) => record.room) };
+}
+
+/** The rooms of the user's records that name the session, joined again; those joined, with where each starts. */
+async function restoreRooms(rooms: SessionRooms, userId: string, pid: string): Promise<RoomRecord[]> {
+  const records = (await rooms.log.roomsOf(userId)).filter((record) => record.sessions.includes(pid));
+  if (records.length === 0) return [];
+  const joined = new Set(await rooms.rejoin(records.map((record) => record.room)));
+  return records.filter((record) => joined.has(record.room));
 }
 
 /** The later of two log ids (they compare as strings; `Math.max` would not). */

@@ -42,6 +42,13 @@ export interface ConnectionItem {
   liveAfter?: string;
   /** After the replay: when its last (empty) read of the log started, epoch ms. */
   replayReadAt?: number;
+  /** The rooms the connection is in (a string set on the item; see `roomTableSchema`). Absent: none. */
+  rooms?: string[];
+  /**
+   * A Socket.IO connection's session (the `pid` its CONNECT was answered with): its joins and leaves keep the user's
+   * room records for that session (`room-log.ts`), so a recovered CONNECT restores its rooms.
+   */
+  session?: string;
 }
 
 /**
@@ -98,6 +105,16 @@ export interface RoomMemberItem {
   joinedAt: string;
   expiresAt: number;
   protocol?: 'socket.io';
+  /**
+   * A Socket.IO connection that joined while replaying (a recovered CONNECT restores its session's rooms before the
+   * replay reads them): room senders wait for its hand-off like user senders (`live-handoff.ts`), so a room message is
+   * neither posted twice nor ahead of the replay. The connection's `connectedAt` comes with it (the abandoned check).
+   */
+  replaying?: boolean;
+  connectedAt?: string;
+  /** After that replay, copied from the connection's hand-off (see {@link ConnectionItem.liveAfter}). */
+  liveAfter?: string;
+  replayReadAt?: number;
 }
 
 /**
@@ -106,12 +123,15 @@ export interface RoomMemberItem {
  *
  * | attribute  | role                                                                                  |
  * |------------|---------------------------------------------------------------------------------------|
- * | `streamId` | partition key: `user#<userId>` (one per recipient), `broadcast` (one shared stream)   |
+ * | `streamId` | partition key: `user#<userId>` (one per recipient), `broadcast`, `room#<room>`         |
  * | `logId`    | sort key: a time-ordered id (`log-id.ts`), so a resume is one Query from a cursor     |
  * | `envelope` | the envelope as posted, log id included (JSON)                                        |
  * | `type`     | the envelope's type, so offline delivery can keep notifications only                  |
  * | `expiresAt`| epoch seconds: the retention (TTL attribute; reads filter on it too)                  |
  * | `offline`  | set on a user item when the user had no live connection when it was sent              |
+ *
+ * Two other item families live under partition prefixes of their own: a user's room records (`rooms#<userId>`, sort
+ * key the room's name; `room-log.ts`) and a user's offline cursor (`offline#<userId>`, sort key `cursor`).
  */
 export const messageLogTableSchema = {
   partitionKey: { name: 'streamId', type: 'S' },

@@ -121,6 +121,8 @@ export interface RoomMessage {
   data: unknown;
   /** Through the asynchronous fan-out whatever the room's size. */
   async: boolean;
+  /** As {@link UsersMessage.persist}. */
+  persist?: boolean;
 }
 
 /** A message to every connected user. */
@@ -398,7 +400,10 @@ export function validateRoomMessage(value: unknown, rules: MessageRules, what = 
   if (body.async !== undefined && typeof body.async !== 'boolean') {
     throw new ValidationError('async must be true or false');
   }
-  return { room, type: checkMessageType(body.type, rules), data: checkData(body), async: body.async === true };
+  return withPersist(
+    { room, type: checkMessageType(body.type, rules), data: checkData(body), async: body.async === true },
+    body,
+  );
 }
 
 /**

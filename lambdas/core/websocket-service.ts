@@ -33,6 +33,7 @@ import {
   type RoomSendOutcome,
   readRoomSyncMaxMembers,
 } from './room-delivery';
+import { createRoomLog, type RoomLog } from './room-log';
 import {
   announceDepartures,
   joinSelected,
@@ -104,6 +105,11 @@ export interface WebSocketServiceOptions {
    * resume. Absent: nothing is recorded and delivery is at most once.
    */
   messageLog?: MessageLog;
+  /**
+   * The message log's room membership records (`room-log.ts`): joins and explicit leaves keep them, so a resume
+   * replays the rooms the user belonged to. Absent: room messages are recorded (with `messageLog`) but no join is.
+   */
+  roomLog?: RoomLog;
   logger?: DeliveryLogger;
   metrics?: DeliveryMetrics;
 }
@@ -309,6 +315,7 @@ export class WebSocketService extends ConnectionPresence {
   private readonly messageRules: MessageRules;
   private readonly roomSyncMaxMembers: number;
   private readonly messageLog?: MessageLog;
+  private readonly roomLog?: RoomLog;
   private readonly logger?: DeliveryLogger;
   private readonly metrics?: DeliveryMetrics;
   private readonly rooms?: RoomRegistry;
@@ -328,6 +335,7 @@ export class WebSocketService extends ConnectionPresence {
     this.messageRules = options.messageRules ?? defaultMessageRules;
     this.roomSyncMaxMembers = options.roomSyncMaxMembers ?? DEFAULT_ROOM_SYNC_MAX_MEMBERS;
     this.messageLog = options.messageLog;
+    this.roomLog = options.roomLog;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.rooms = options.rooms;
@@ -363,7 +371,12 @@ export class WebSocketService extends ConnectionPresence {
       registry: createConnectionRegistry({ client: getDocumentClient(), ...readRegistryConfig(env) }),
       managementClient: getManagementClient(env),
       ...readDeliverySettings(env),
-      ...(logConfig ? { messageLog: createMessageLog({ client: getDocumentClient(), config: logConfig }) } : {}),
+      ...(logConfig
+        ? {
+            messageLog: createMessageLog({ client: getDocumentClient(), config: logConfig }),
+            roomLog: createRoomLog({ client: getDocumentClient(), config: logConfig }),
+          }
+        : {}),
       ...(broadcasts ? { fanOut: readFanOut(env) } : {}),
       ...(withRooms
         ? {
@@ -439,6 +452,11 @@ export class WebSocketService extends ConnectionPresence {
     assertRoomName(room);
     const envelope = this.envelope(type, data, options);
     if (!this.rooms) throw new Error('sendToRoom needs the room index (the rooms option)');
+    // Recorded once in the room's stream, whatever the room's size, before its members are read: a member who
+    // joined after that read resumes from the log (see `message-log.ts`).
+    const loggedAt = this.messageLog?.persists(envelope.type, options.persist)
+      ? await this.messageLog.record(envelope, [LogStream.room(room)])
+      : undefined;
     return deliverToRoom(
       {
         ...this.deliveryDependencies(options),
@@ -446,7 +464,7 @@ export class WebSocketService extends ConnectionPresence {
         syncMaxMembers: this.roomSyncMaxMembers,
         fanOut: this.fanOut,
       },
-      { room, envelope, async: options.async },
+      { room, envelope, async: options.async, loggedAt },
     );
   }
 
@@ -585,6 +603,7 @@ export class WebSocketService extends ConnectionPresence {
       presence: this.presence,
       deliver: (connections, envelope) =>
         deliverToConnections(this.deliveryDependencies({}), { connections, envelope }),
+      roomLog: this.roomLog,
     };
   }
 
@@ -612,6 +631,17 @@ export class WebSocketService extends ConnectionPresence {
     const report = await deliverToUsers(this.deliveryDependencies(options), { userIds, envelope, loggedAt });
     if (log && envelope.logId && report.notConnected.length > 0) {
       await this.markOffline(log, envelope.logId, report);
+      // Mark, then read the registry again: a first connection registered after the first read whose offline read
+      // came before the mark would otherwise get the message neither way. Its registration came before that offline
+      // read, so before the mark, so before this read, which finds it and posts (a copy it already has is dropped by
+      // id, or skipped by the Socket.IO hand-off). The price: one registry Query per user found offline.
+      const late = await deliverToUsers(this.deliveryDependencies(options), {
+        userIds: report.notConnected,
+        envelope,
+        loggedAt,
+      });
+      Object.assign(report.recipients, late.recipients);
+      report.notConnected = late.notConnected;
     }
     return report;
   }

@@ -47,7 +47,11 @@ async function directSend(event: unknown, context: Context): Promise<DirectSendR
       return service.broadcast(request.type, request.data, { ...options, persist: request.persist });
     case 'room':
       // A room's counts (synchronous) or its fan-out's broadcast id (asynchronous): `delivery` tells which.
-      return service.sendToRoom(request.room, request.type, request.data, { ...options, async: request.async });
+      return service.sendToRoom(request.room, request.type, request.data, {
+        ...options,
+        async: request.async,
+        persist: request.persist,
+      });
     case 'broadcastStatus': {
       const status = await service.getBroadcastStatus(request.broadcastId);
       if (!status) throw new NotFoundError(`no broadcast ${request.broadcastId}`);

@@ -94,6 +94,7 @@ const route = httpRouter('httpSend', {
       from: caller.userId,
       remainingTimeMs: remainingTimeOf(event, context),
       async: message.async,
+      persist: message.persist,
     });
     return outcome.delivery === 'synchronous' ? jsonResponse(200, outcome) : jsonResponse(202, withStatusUrl(outcome));
   },

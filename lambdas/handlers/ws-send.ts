@@ -66,6 +66,7 @@ export async function sendFromSocket(
       from: caller.userId,
       remainingTimeMs,
       async: message.async,
+      persist: message.persist,
     });
     return createEnvelope(ServerFrameType.delivery, outcome);
   }

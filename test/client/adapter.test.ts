@@ -1,4 +1,5 @@
 import { type ConnectError, ReconnectBackoff, type WebSocketConstructor } from '../../client';
+import { createEnvelope } from '../../lambdas/core/envelope';
 import { BrowserLikeWebSocket, useFakeGateway, waitFor } from './fake-gateway';
 
 const fast = { reconnectionDelay: 20, reconnectionDelayMax: 200, randomizationFactor: 0, timeout: 2000 };
@@ -233,6 +234,34 @@ describe('client adapter against a real ws server', () => {
     await waitFor(() => harness.gateway.connections[1]?.frames.length === 4, 'frames on the new connection');
     expect(harness.gateway.connections[1].frames.map((f) => f.action)).toEqual(['hello', 'resume', 'first', 'second']);
     expect(socket.bufferedEmits).toBe(0);
+  });
+
+  it('after a reconnection, joins its rooms again before it resumes, and names those joined in the resume', async () => {
+    // Prepare: a socket in two rooms, with a cursor (one message fired).
+    const socket = open({ auth: { token: 'user.user123' }, ...fast });
+    await waitFor(() => socket.connected, 'connect');
+    await socket.join('chat:1');
+    await socket.join('chat:2');
+    await socket.join('chat:3');
+    // The grant of chat:3 is gone by the reconnect: its join is refused, so the resume does not name it.
+    harness.gateway.refusedRooms.add('chat:3');
+    const message = JSON.parse(
+      JSON.stringify({ ...createEnvelope('chat', 'logged'), logId: '1764255600000-0000-a3f91c' }),
+    );
+    harness.gateway.connections[0].socket.send(JSON.stringify(message));
+    await waitFor(() => socket.lastLogId === '1764255600000-0000-a3f91c', 'the cursor');
+    // Act
+    harness.gateway.connections[0].socket.terminate();
+    await waitFor(() => socket.connected && harness.gateway.connections.length === 2, 'the reconnect');
+    // Assess: the joins went out (and were answered) before the resume, which names the rooms joined.
+    const actions = harness.gateway.connections[1].frames.map((frame) => frame.action);
+    expect(actions.slice(0, 5)).toEqual(['hello', 'join', 'join', 'join', 'resume']);
+    expect(harness.gateway.connections[1].frames[4]).toEqual({
+      action: 'resume',
+      after: '1764255600000-0000-a3f91c',
+      rooms: ['chat:1', 'chat:2'],
+    });
+    expect(actions.filter((action) => action === 'join')).toHaveLength(3);
   });
 
   it('pings on the heartbeat interval, and replaces a connection whose pongs stop', async () => {

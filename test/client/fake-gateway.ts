@@ -67,6 +67,8 @@ export class FakeGateway {
   helloDelayMs = 0;
   /** When false, `ping` frames go unanswered (a dead peer). */
   answerPings = true;
+  /** Rooms whose `join` is refused with a `forbidden` error frame. */
+  readonly refusedRooms = new Set<string>();
   private server!: WebSocketServer;
   private nextId = 1;
   port = 0;
@@ -153,6 +155,15 @@ export class FakeGateway {
       } else if (frame.action === 'resume') {
         // The resume route's answer when nothing was missed (lambdas/core/resume.ts): one empty, final page.
         this.push(connection, 'replay', { messages: [], recovered: frame.after !== undefined, gaps: [], windowMs: 0 });
+      } else if (frame.action === 'join' && typeof frame.room === 'string') {
+        // The join route's answer (lambdas/handlers/ws-rooms.ts), matched to its request by ackId; a refused room gets
+        // the route's error frame.
+        const joined = this.refusedRooms.has(frame.room)
+          ? createEnvelope('error', { code: 'forbidden', message: `room ${frame.room} is not granted` })
+          : createEnvelope('joined', { room: frame.room });
+        connection.socket.send(
+          JSON.stringify({ ...joined, ...(frame.ackId === undefined ? {} : { ackId: frame.ackId }) }),
+        );
       } else if (frame.action === 'ping' && this.answerPings) {
         this.push(connection, 'pong', { serverTime: new Date().toISOString() });
       } else if (frame.action === 'send' && connection.tokenExpiresAtMs !== undefined) {

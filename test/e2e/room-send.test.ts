@@ -82,14 +82,19 @@ describe('POST /websocket/message/room', () => {
         connections: { delivered: 2, failed: 0, stale: 0 },
       });
       const { messageId } = body as { messageId: string };
-      expect(await jsonMember.next('chat')).toMatchObject({
+      const jsonCopy = await jsonMember.next('chat');
+      expect(jsonCopy).toMatchObject({
         data: { message: 'Hi room' },
         from: 'user123',
         id: messageId,
+        logId: expect.any(String),
       });
+      // A room message is recorded once in the message log: every member's copy carries the same log id, the last
+      // argument on Socket.IO (socket.io-client keeps it as its recovery offset).
       expect(await socketIoMember.next('chat')).toEqual([
         { message: 'Hi room' },
         expect.objectContaining({ id: messageId, from: 'user123' }),
+        (jsonCopy as { logId: string }).logId,
       ]);
       await Promise.all([
         jsonMember.expectNothing(),

@@ -44,7 +44,7 @@ describe('the message log (lib/message-log.ts, issue 12)', () => {
     expect(variables).toMatchObject({ MESSAGE_RETENTION_SECONDS: '7200', OFFLINE_DELIVERY: 'all' });
   });
 
-  it('routes the resume action to the function that only reads the log', () => {
+  it('routes the resume action to the function that reads the log and writes only the offline cursor', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'resume' });
     expect(functions.wsResume.access).toEqual({
       table: [],
@@ -53,7 +53,7 @@ describe('the message log (lib/message-log.ts, issue 12)', () => {
       fanOutTable: [],
       sendsTo: [],
       roomTable: [],
-      messageLog: ['Query'],
+      messageLog: ['Query', 'UpdateItem'],
       sendsCompletionEvents: false,
     });
   });

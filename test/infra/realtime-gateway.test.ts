@@ -373,7 +373,8 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsConnect: [],
       wsDisconnect: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
       wsFrames: [],
-      wsDefault: memberships,
+      // A recovered Socket.IO CONNECT hands its restored memberships over after the replay (UpdateItem).
+      wsDefault: [...memberships, 'dynamodb:UpdateItem'],
       wsRooms: memberships,
       socketIoOpener: [],
       socketIoPinger: [],
@@ -444,14 +445,16 @@ describe('RealtimeGateway (secret mode, defaults)', () => {
       wsDefault: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       socketIoOpener: [],
       socketIoPinger: [],
-      wsRooms: [],
+      // Joins and explicit leaves keep the user's room records (`room-log.ts`); a leave expires one, never deletes.
+      wsRooms: ['dynamodb:UpdateItem'],
       wsSend: recordsMessages,
-      wsResume: ['dynamodb:Query'],
+      // The offline cursor's receipt (UpdateItem).
+      wsResume: ['dynamodb:Query', 'dynamodb:UpdateItem'],
       httpAuthorizer: [],
       httpSend: recordsMessages,
       httpStatus: [],
       httpDisconnect: [],
-      httpRooms: [],
+      httpRooms: ['dynamodb:UpdateItem'],
       directSend: recordsMessages,
       broadcastWorker: [],
     };

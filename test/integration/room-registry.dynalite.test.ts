@@ -141,9 +141,9 @@ describe('join and leave', () => {
 
     await expect(rooms.join(target, 'd')).rejects.toThrow(TooManyRoomsError);
     await expect(rooms.join(target, 'd')).rejects.toMatchObject({ statusCode: 409, code: 'too_many_rooms' });
-    await expect(rooms.join(target, 'b')).resolves.toBeUndefined();
+    await expect(rooms.join(target, 'b')).resolves.toEqual({});
     await rooms.leave(target, 'a');
-    await expect(rooms.join(target, 'd')).resolves.toBeUndefined();
+    await expect(rooms.join(target, 'd')).resolves.toEqual({});
     expect((await rooms.roomsOf(target)).sort()).toEqual(['b', 'c', 'd']);
   });
 

@@ -9,11 +9,24 @@ describe('the resume frame', () => {
       page: cursor,
     });
     expect(validateResumeFrame({ action: 'resume' })).toEqual({});
+    // An offline delivery's later page has no cursor, only the page's.
+    expect(validateResumeFrame({ action: 'resume', page: cursor })).toEqual({ page: cursor });
+  });
+
+  it("takes the rooms the client is in, and an offline delivery's receipt on its own", () => {
+    expect(validateResumeFrame({ action: 'resume', after: cursor, rooms: ['chat:42'] })).toEqual({
+      after: cursor,
+      rooms: ['chat:42'],
+    });
+    expect(validateResumeFrame({ action: 'resume', delivered: cursor })).toEqual({ delivered: cursor });
   });
 
   it.each([
     ['a cursor that is not a log id', { after: 'yesterday' }, 'after must be a log id'],
-    ['a page cursor without the cursor', { page: cursor }, 'page needs the after cursor'],
+    ['rooms that are not a list', { after: cursor, rooms: 'chat:42' }, 'rooms must be an array'],
+    ['a room name with a space', { after: cursor, rooms: ['chat 42'] }, 'each of rooms may contain only'],
+    ['a receipt with a cursor', { after: cursor, delivered: cursor }, 'delivered is a receipt of its own'],
+    ['a receipt from the future', { delivered: '9764255600000-0000-a3f91c' }, 'not a later one'],
     ['a number', { after: 42 }, 'after must be a log id'],
   ])('refuses %s with a 400 that names the field', (_case, frame, message) => {
     expect(() => validateResumeFrame({ action: 'resume', ...frame })).toThrow(

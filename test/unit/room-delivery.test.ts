@@ -18,7 +18,7 @@ import {
   RoomFanOutUnavailableError,
   readRoomSyncMaxMembers,
 } from '../../lambdas/core/room-delivery';
-import type { RoomMember, RoomMembersOptions, RoomRegistry } from '../../lambdas/core/rooms';
+import type { MembershipChange, RoomMember, RoomMembersOptions, RoomRegistry } from '../../lambdas/core/rooms';
 import { WebSocketService } from '../../lambdas/core/websocket-service';
 
 const managementClient = new ApiGatewayManagementApiClient({
@@ -36,12 +36,16 @@ class MemoryRooms implements RoomRegistry {
   pagesServed = 0;
   constructor(private readonly rooms: Record<string, RoomMember[]>) {}
 
-  async join(): Promise<void> {
+  async join(): Promise<MembershipChange> {
     throw new Error('room sends do not join');
   }
 
-  async leave(): Promise<void> {
+  async leave(): Promise<MembershipChange> {
     throw new Error('room sends do not leave');
+  }
+
+  async finishReplay(): Promise<void> {
+    throw new Error('room sends do not replay');
   }
 
   async roomsOf(): Promise<string[]> {

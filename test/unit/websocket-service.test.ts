@@ -10,6 +10,7 @@ import { MemoryRegistry } from '../../bench/memory-registry';
 import type { SliceMessage } from '../../lambdas/core/broadcast-fan-out';
 import type { Envelope } from '../../lambdas/core/envelope';
 import { PayloadTooLargeError, ValidationError } from '../../lambdas/core/errors';
+import type { MessageLog } from '../../lambdas/core/message-log';
 import { ConnectionPresence, readDeliverySettings, WebSocketService } from '../../lambdas/core/websocket-service';
 
 const managementClient = new ApiGatewayManagementApiClient({
@@ -132,6 +133,34 @@ describe('sending', () => {
     expect(JSON.parse(queued[0].envelope)).toMatchObject({ type: 'system', from: 'user123', id: accepted.messageId });
     expect(management).toHaveReceivedCommandTimes(PostToConnectionCommand, 0);
     await expect(fanOut.getBroadcastStatus('unknown')).resolves.toBeUndefined();
+  });
+
+  it('a send that found a user offline marks it, then reads again: a first connect between the two gets it live', async () => {
+    // Prepare: a log stand-in (unit test) whose mark lands after the user's first connection registered, as when a
+    // first connect's offline read falls between the send's registry read and its mark.
+    const marked: string[][] = [];
+    const messageLog = {
+      config: {},
+      persists: () => true,
+      record: async (envelope: Envelope) => {
+        envelope.logId = '1764255600000-0000-a3f91c';
+        return Date.now();
+      },
+      markOffline: async (_logId: string, userIds: readonly string[]) => {
+        marked.push([...userIds]);
+        await registry.register({ userId: 'newcomer', connectionId: 'first-tab' });
+      },
+    } as unknown as MessageLog;
+    const logged = new WebSocketService({ registry, managementClient, messageLog });
+    // Act
+    const report = await logged.sendToUser('newcomer', 'chat', { message: 'hi' });
+    // Assess
+    expect(marked).toEqual([['newcomer']]);
+    expect(posted()).toEqual([
+      { connectionId: 'first-tab', envelope: expect.objectContaining({ logId: '1764255600000-0000-a3f91c' }) },
+    ]);
+    expect(report.notConnected).toEqual([]);
+    expect(report.recipients.newcomer.delivered).toEqual(['first-tab']);
   });
 
   it('broadcast without the fan-out parts says what is missing', async () => {
