@@ -596,6 +596,19 @@ export class RealtimeSocket extends Emitter {
   }
 
   private completeRenewal(attempt: ConnectionAttempt, envelope: Envelope<AuthenticatedData>): void {
+    const rooms = [...this.rooms];
+    if (rooms.length === 0) {
+      this.switchToRenewal(attempt, envelope);
+      return;
+    }
+    // Make before break for the rooms too: the new connection joins them while the old one is still a member, so no
+    // room message falls between the two (one sent to both arrives twice and its copy is dropped by id).
+    this.rejoinRoomsBefore(attempt, rooms, () => {
+      if (attempt === this.renewal) this.switchToRenewal(attempt, envelope);
+    });
+  }
+
+  private switchToRenewal(attempt: ConnectionAttempt, envelope: Envelope<AuthenticatedData>): void {
     const previous = this.current;
     const previousId = this.id;
     this.renewal = undefined;
@@ -606,7 +619,6 @@ export class RealtimeSocket extends Emitter {
       previous.transport.close(1000, 'renewed');
     }
     this.flushBuffer();
-    this.rejoinRooms();
     this.emitLocal('connection_renewed', { previousId, id: this.id });
   }
 

@@ -216,12 +216,17 @@ describe('client adapter in Node against the local stack', () => {
   it('joins its rooms again on the new connection of a renewal (a membership ends with its connection)', async () => {
     const socket = await connect('user456', { renewConnectionAfter: maxConnectionMs - 2000 }, 'room:chat:*');
     const renewals: Array<string | undefined> = [];
-    socket.on('connection_renewed', ({ id }) => renewals.push(id));
-    let joins = 0;
-    socket.on('joined', () => joins++);
+    // Read the moment the switch happens: the new connection must already be a member (make before break), or a
+    // room message sent between the old connection's close and the new one's join would reach neither.
+    const membersAtSwitch: Array<Promise<string[]>> = [];
+    socket.on('connection_renewed', ({ id }) => {
+      renewals.push(id);
+      membersAtSwitch.push(stackMemberIds('chat:renewed').then((ids) => ids.filter((member) => member === id)));
+    });
     await socket.join('chat:renewed');
 
-    await waitFor(() => renewals.length > 0 && joins >= 2, 'a renewal and its join', maxConnectionMs + 2000);
+    await waitFor(() => renewals.length > 0, 'a renewal', maxConnectionMs + 2000);
+    expect(await membersAtSwitch[0]).toEqual([renewals[0]]);
     // The old connection's $disconnect runs after its close: its membership goes then.
     let listed: unknown;
     for (let attempt = 0; attempt < 50; attempt++) {
