@@ -133,6 +133,19 @@ const sender: FunctionAccess = {
   messageLog: recordsMessages,
 };
 
+/**
+ * What the room functions need (the join, leave and members routes, and the HTTP room routes): the caller's or a
+ * user's connections (Query), the registry item's `rooms` (UpdateItem), a gone one's removal (DeleteItem), the member
+ * items, presence events (posts), and the user's room records in the log.
+ */
+const roomManager: FunctionAccess = {
+  ...none,
+  table: ['Query', 'DeleteItem', 'UpdateItem'],
+  manageConnections: true,
+  roomTable: managesMemberships,
+  messageLog: keepsRoomRecords,
+};
+
 /** Every function, by logical id. */
 export const functions = {
   wsAuthorizer: {
@@ -181,13 +194,7 @@ export const functions = {
   wsRooms: {
     entry: 'lambdas/handlers/ws-rooms.ts',
     description: "WebSocket join, leave and members routes: the caller's connection joins or leaves a granted room",
-    access: {
-      ...none,
-      table: ['Query', 'DeleteItem', 'UpdateItem'],
-      manageConnections: true,
-      roomTable: managesMemberships,
-      messageLog: keepsRoomRecords,
-    },
+    access: roomManager,
     posts: 'few',
   },
   socketIoPinger: {
@@ -245,13 +252,7 @@ export const functions = {
   httpRooms: {
     entry: 'lambdas/handlers/http-rooms.ts',
     description: "HTTP API: a room's members (presence), joining and leaving a room by user or connection",
-    access: {
-      ...none,
-      table: ['Query', 'DeleteItem', 'UpdateItem'],
-      manageConnections: true,
-      roomTable: managesMemberships,
-      messageLog: keepsRoomRecords,
-    },
+    access: roomManager,
     posts: 'few',
   },
   directSend: {
