@@ -1,29 +1,16 @@
 // End-to-end, local mode only: the message log and resume with our adapter (issue 12). Real dynalite, real
 // sockets, the real handlers behind the emulator; a socket is killed without a close frame (as a network loss is)
 // through the WebSocket implementation the adapter is given.
-import WebSocket from 'ws';
-import { type Envelope, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
+import { type Envelope, io, type RealtimeSocket } from '../../client';
 import { logIdFloor } from '../../lambdas/core/log-id';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
 import { callApi } from './support/http';
-import { HOUR_MS, recordDatedBack } from './support/message-log';
+import { HOUR_MS, killableWebSocket, maintenanceBroadcasts, recordDatedBack } from './support/message-log';
 import { isRemote } from './support/target';
 
 const localOnly = isRemote ? describe.skip : describe;
-
-/** `ws` that remembers every socket it opened, so a test can cut one as the network would. */
-function killableWebSocket(): { WebSocket: WebSocketConstructor; opened: WebSocket[] } {
-  const opened: WebSocket[] = [];
-  class Killable extends WebSocket {
-    constructor(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions) {
-      super(url, protocols, options);
-      opened.push(this);
-    }
-  }
-  return { WebSocket: Killable as unknown as WebSocketConstructor, opened };
-}
 
 localOnly('message log: resume with the adapter', () => {
   let stack: LocalStack;
@@ -107,18 +94,8 @@ localOnly('message log: resume with the adapter', () => {
   it('a broadcast sent while the socket is reconnecting is received once, and one received before the cut is not repeated', async () => {
     // Prepare
     const adminToken = await signDevToken(stack.jwtSecret, 'operator', { scope: 'ws:broadcast' });
-    const broadcast = async (at: string) => {
-      const accepted = await callApi(stack.httpUrl, 'POST', '/websocket/message/broadcast', adminToken, {
-        type: 'maintenance',
-        data: { at },
-      });
-      expect(accepted.status).toBe(202);
-      return (accepted.body as { broadcastId: string }).broadcastId;
-    };
-    const isComplete = async (broadcastId: string) => {
-      const { body } = await callApi(stack.httpUrl, 'GET', `/websocket/broadcasts/${broadcastId}`, adminToken);
-      return (body as { state?: string }).state === 'complete';
-    };
+    const broadcasts = maintenanceBroadcasts(stack, adminToken);
+    const broadcast = broadcasts.send;
     const network = killableWebSocket();
     // Reconnection is driven by the test, so the second broadcast is surely posted while no connection is open.
     const listener = await open('broadcast-reader', { WebSocket: network.WebSocket, reconnection: false });
@@ -131,9 +108,7 @@ localOnly('message log: resume with the adapter', () => {
     network.opened[0].terminate();
     await waitFor(() => !listener.connected, 'the cut');
     const whileAway = await broadcast('22:00');
-    for (let complete = false; !complete; complete = await isComplete(whileAway)) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await broadcasts.untilComplete(whileAway);
     listener.connect();
     await waitFor(() => listener.connected && seen.length >= 2, 'the broadcast sent while away', 20_000);
     await broadcast('23:00');

@@ -4,36 +4,20 @@
 // their own tokens.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Socket, io as socketIo } from 'socket.io-client';
+import { io as socketIo } from 'socket.io-client';
 import WebSocket from 'ws';
-import { type Envelope, io, type RealtimeSocket, type WebSocketConstructor } from '../../client';
+import { type Envelope, io, type RealtimeSocket } from '../../client';
 import { logIdFloor } from '../../lambdas/core/log-id';
 import { LogStream } from '../../lambdas/core/message-log';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
 import { callApi } from './support/http';
+import { killableWebSocket, underlyingWebSocket } from './support/message-log';
 import { socketIoAddress } from './support/socket-io';
 import { isRemote } from './support/target';
 
 const localOnly = isRemote ? describe.skip : describe;
-
-/** `ws` that remembers every socket it opened, so a test can cut one as the network would. */
-function killableWebSocket(): { WebSocket: WebSocketConstructor; opened: WebSocket[] } {
-  const opened: WebSocket[] = [];
-  class Killable extends WebSocket {
-    constructor(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions) {
-      super(url, protocols, options);
-      opened.push(this);
-    }
-  }
-  return { WebSocket: Killable as unknown as WebSocketConstructor, opened };
-}
-
-/** The `ws` socket under a socket.io-client (engine.io-client's websocket transport keeps it as `ws`). */
-function underlyingWebSocket(socket: Socket): WebSocket {
-  return (socket.io.engine as unknown as { transport: { ws: WebSocket } }).transport.ws;
-}
 
 /** A raw JSON-protocol socket, to send a `resume` frame the adapter would not. */
 async function rawSocket(url: string, token: string): Promise<{ ws: WebSocket; frames: Envelope[] }> {

@@ -1,22 +1,16 @@
 // End-to-end, local mode only: an unmodified socket.io-client recovers what it missed through Socket.IO's own
 // connection-state recovery (CONNECT auth `pid` and `offset`, `socket.recovered`), over the message log (issue 12).
 import { io, type Socket } from 'socket.io-client';
-import type WebSocket from 'ws';
 import { createLogIdGenerator } from '../../lambdas/core/log-id';
 import { signDevToken } from '../../local/dev-tokens';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { waitFor } from '../client/fake-gateway';
 import { callApi } from './support/http';
-import { HOUR_MS, recordDatedBack } from './support/message-log';
+import { HOUR_MS, maintenanceBroadcasts, recordDatedBack, underlyingWebSocket } from './support/message-log';
 import { socketIoAddress } from './support/socket-io';
 import { isRemote } from './support/target';
 
 const localOnly = isRemote ? describe.skip : describe;
-
-/** The `ws` socket under a socket.io-client (engine.io-client's websocket transport keeps it as `ws`). */
-function underlyingWebSocket(socket: Socket): WebSocket {
-  return (socket.io.engine as unknown as { transport: { ws: WebSocket } }).transport.ws;
-}
 
 localOnly('message log: socket.io-client connection-state recovery', () => {
   let stack: LocalStack;
@@ -81,17 +75,8 @@ localOnly('message log: socket.io-client connection-state recovery', () => {
   it('a broadcast sent while the socket is away is received once, after the ones before it', async () => {
     // Prepare
     const adminToken = await signDevToken(stack.jwtSecret, 'operator', { scope: 'ws:broadcast' });
-    const broadcast = async (at: string) => {
-      const accepted = await callApi(stack.httpUrl, 'POST', '/websocket/message/broadcast', adminToken, {
-        type: 'maintenance',
-        data: { at },
-      });
-      return (accepted.body as { broadcastId: string }).broadcastId;
-    };
-    const isComplete = async (broadcastId: string) => {
-      const { body } = await callApi(stack.httpUrl, 'GET', `/websocket/broadcasts/${broadcastId}`, adminToken);
-      return (body as { state?: string }).state === 'complete';
-    };
+    const broadcasts = maintenanceBroadcasts(stack, adminToken);
+    const broadcast = broadcasts.send;
     const listener = await open('sio-broadcast');
     const seen: unknown[] = [];
     listener.on('maintenance', (data) => seen.push(data));
@@ -103,9 +88,7 @@ localOnly('message log: socket.io-client connection-state recovery', () => {
     underlyingWebSocket(listener).terminate();
     await waitFor(() => !listener.connected, 'the cut');
     const whileAway = await broadcast('22:00');
-    for (let complete = false; !complete; complete = await isComplete(whileAway)) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await broadcasts.untilComplete(whileAway);
     listener.connect();
     await waitFor(() => listener.connected && seen.length >= 2, 'the broadcast sent while away', 20_000);
     await broadcast('23:00');

@@ -1,9 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import type { WebSocketConstructor } from '../../../client';
 import { createEnvelope } from '../../../lambdas/core/envelope';
 import { createLogIdGenerator } from '../../../lambdas/core/log-id';
 import { createMessageLog, LogStream, readMessageLogConfig } from '../../../lambdas/core/message-log';
 import type { LocalStack } from '../../../local/stack';
+import { callApi } from './http';
 
 export const HOUR_MS = 3_600_000;
 
@@ -40,4 +44,56 @@ export async function recordDatedBack(
     await log.markOffline(envelope.logId!, [userId]);
   }
   client.destroy();
+}
+
+/**
+ * `ws` that remembers every socket it opened, so a test can cut one as the network would.
+ *
+ * @example
+ * const network = killableWebSocket();
+ * const socket = io(url, { WebSocket: network.WebSocket });
+ * network.opened[0].terminate();
+ */
+export function killableWebSocket(): { WebSocket: WebSocketConstructor; opened: WebSocket[] } {
+  const opened: WebSocket[] = [];
+  class Killable extends WebSocket {
+    constructor(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions) {
+      super(url, protocols, options);
+      opened.push(this);
+    }
+  }
+  return { WebSocket: Killable as unknown as WebSocketConstructor, opened };
+}
+
+/** The `ws` socket under a socket.io-client socket's websocket transport, to cut it as the network would. */
+export function underlyingWebSocket(socket: Socket): WebSocket {
+  return (socket.io.engine as unknown as { transport: { ws: WebSocket } }).transport.ws;
+}
+
+/**
+ * Sends `maintenance` broadcasts over HTTP as a `ws:broadcast` holder, and waits for one to be complete.
+ *
+ * @example
+ * const broadcasts = maintenanceBroadcasts(stack, adminToken);
+ * await broadcasts.untilComplete(await broadcasts.send('22:00'));
+ */
+export function maintenanceBroadcasts(stack: LocalStack, adminToken: string) {
+  return {
+    async send(at: string): Promise<string> {
+      const accepted = await callApi(stack.httpUrl, 'POST', '/websocket/message/broadcast', adminToken, {
+        type: 'maintenance',
+        data: { at },
+      });
+      if (accepted.status !== 202)
+        throw new Error(`broadcast refused: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+      return (accepted.body as { broadcastId: string }).broadcastId;
+    },
+    async untilComplete(broadcastId: string): Promise<void> {
+      for (;;) {
+        const { body } = await callApi(stack.httpUrl, 'GET', `/websocket/broadcasts/${broadcastId}`, adminToken);
+        if ((body as { state?: string }).state === 'complete') return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
 }
